@@ -1,0 +1,54 @@
+# shellcheck shell=bash
+# Installs the SDK compat suites' dependencies, skipping work already done.
+# Source scripts/lib/common.sh first; expects REPO_ROOT.
+#
+#   compat_deps_python   .venv-compat/ with compat/python/requirements.txt
+#   compat_deps_node     compat/node/node_modules via npm ci
+#
+# Each keeps a stamp (hash of its inputs and the interpreter version) inside what it
+# installed, and reinstalls only when the stamp differs.
+
+COMPAT_VENV="${COMPAT_VENV:-$REPO_ROOT/.venv-compat}"
+
+compat_deps_python() {
+    local req="$REPO_ROOT/compat/python/requirements.txt"
+    local stamp="$COMPAT_VENV/.callsign-stamp"
+    local want
+    command -v python3 >/dev/null 2>&1 || die "python3 is required"
+    want=$(hash_inputs "$req" "$(python3 -c 'import sys; print(sys.version)')")
+    if [[ -x $COMPAT_VENV/bin/python && -f $stamp && $(cat "$stamp") == "$want" ]] &&
+        "$COMPAT_VENV/bin/python" -c 'import auth0, pytest' >/dev/null 2>&1; then
+        note "Python venv up to date ($COMPAT_VENV)"
+        return 0
+    fi
+    log "creating the Python venv for the SDK compat tests ($COMPAT_VENV)"
+    rm -rf -- "$COMPAT_VENV"
+    if ! python3 -m venv "$COMPAT_VENV" >/dev/null 2>&1; then
+        # Debian's python3 ships venv/ensurepip separately.
+        rm -rf -- "$COMPAT_VENV"
+        log "installing python3-venv (Debian package)"
+        as_root apt-get update
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv
+        python3 -m venv "$COMPAT_VENV"
+    fi
+    # Keep the venv out of git without touching the repository's ignore files.
+    printf '*\n' >"$COMPAT_VENV/.gitignore"
+    "$COMPAT_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    printf '%s\n' "$want" >"$stamp"
+}
+
+compat_deps_node() {
+    local dir="$REPO_ROOT/compat/node"
+    local stamp="$dir/node_modules/.callsign-stamp"
+    local want
+    command -v node >/dev/null 2>&1 || die "node is required"
+    command -v npm >/dev/null 2>&1 || die "npm is required"
+    want=$(hash_inputs "$dir/package.json" "$dir/package-lock.json" "$(node --version)")
+    if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+        note "node_modules up to date ($dir)"
+        return 0
+    fi
+    log "installing the node SDK compat test dependencies (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    printf '%s\n' "$want" >"$stamp"
+}

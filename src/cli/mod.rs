@@ -1,0 +1,89 @@
+//! Command line: `callsign serve`, `callsign config check`, `callsign migrate`. Exit codes:
+//! 0 success, 1 runtime failure, 2 usage error (operator.md).
+
+mod serve;
+
+use crate::config::{Config, ServeArgs};
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "callsign",
+    version,
+    about = "Self-hosted, Auth0-compatible identity server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+    /// Apply database migrations and exit.
+    Migrate(ServeArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Print the effective configuration with secrets redacted.
+    Check(ServeArgs),
+}
+
+pub fn env_pairs() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("CALLSIGN_"))
+        .collect()
+}
+
+fn resolve(args: &ServeArgs) -> Result<Config, ExitCode> {
+    match Config::resolve(args, &env_pairs()) {
+        Ok((c, warnings)) => {
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(c)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.cmd {
+        Cmd::Serve(args) => match resolve(&args) {
+            Ok(cfg) => serve::run(cfg),
+            Err(c) => c,
+        },
+        Cmd::Config {
+            cmd: ConfigCmd::Check(args),
+        } => match resolve(&args) {
+            Ok(cfg) => {
+                println!("{:#}", cfg.redacted_json());
+                ExitCode::SUCCESS
+            }
+            Err(c) => c,
+        },
+        Cmd::Migrate(args) => match resolve(&args) {
+            Ok(cfg) => serve::migrate_only(cfg),
+            Err(c) => c,
+        },
+    }
+}

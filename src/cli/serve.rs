@@ -1,0 +1,192 @@
+//! `callsign serve`: logging, database, bootstrap, TLS (given PEM files or a self-signed
+//! certificate generated once into `<data-dir>/tls/`), the listener (port 0 allowed; the
+//! chosen address is logged as `listening on <scheme>://<addr>`), and graceful shutdown on
+//! SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
+
+use crate::clock::Clock;
+use crate::config::{Config, LogFormat};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match cfg.log_format {
+        LogFormat::Json => b.json().flatten_event(true).try_init(),
+        LogFormat::Text => b.with_ansi(false).try_init(),
+    };
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+pub fn migrate_only(cfg: Config) -> ExitCode {
+    init_logging(&cfg);
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(crate::store::Db::open(&cfg.database_url)) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub fn run(cfg: Config) -> ExitCode {
+    init_logging(&cfg);
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(serve(cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "server failed");
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Writes `<data-dir>/tls/{cert,key}.pem` for the listen host once, and returns their paths.
+fn self_signed(data_dir: &Path, host: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let dir = data_dir.join("tls");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(&dir)?;
+    let mut names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    if !names.iter().any(|n| n == host) && !host.is_empty() && host != "0.0.0.0" {
+        names.push(host.to_string());
+    }
+    let ck = rcgen::generate_simple_self_signed(names)?;
+    std::fs::write(&cert, ck.cert.pem())?;
+    crate::crypto::write_private(&key, ck.signing_key.serialize_pem().as_bytes())?;
+    Ok((cert, key))
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let addr: SocketAddr = cfg
+        .listen
+        .parse()
+        .or_else(|_| {
+            std::net::ToSocketAddrs::to_socket_addrs(&cfg.listen)
+                .map(|mut a| a.next())
+                .ok()
+                .flatten()
+                .ok_or(())
+        })
+        .map_err(|_| anyhow::anyhow!("cannot parse listen address {}", cfg.listen))?;
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    let tls = cfg.tls_enabled();
+    let scheme = if tls { "https" } else { "http" };
+    let issuer = cfg
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{local}/"));
+
+    let (ctx, boot) = crate::ctx::open(cfg.clone(), Clock::system(), &issuer).await?;
+    if let Some(b) = boot {
+        let file = cfg.data_dir.join("bootstrap-client.json");
+        match b.generated_secret {
+            Some(secret) => println!(
+                "callsign: created the admin application (shown once; also in {}):\n  client_id:     {}\n  client_secret: {}",
+                file.display(),
+                b.client_id,
+                secret
+            ),
+            None => println!(
+                "callsign: created the admin application {} (credentials from the environment)",
+                b.client_id
+            ),
+        }
+    }
+    tracing::warn!(
+        path = %cfg.data_dir.join("phone-outbox.ndjson").display(),
+        "no phone provider configured: SMS and voice messages go to the development outbox (development only)"
+    );
+    let _bg = crate::service::spawn_background(&ctx);
+
+    let app = crate::http::router(ctx.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        h.graceful_shutdown(Some(Duration::from_secs(20)));
+    });
+
+    tracing::info!(issuer = %ctx.issuer, database = %redact_url(&cfg.database_url), "listening on {scheme}://{local}");
+    if tls {
+        let (cert, key) = match (&cfg.tls_cert, &cfg.tls_key) {
+            (Some(c), Some(k)) => (c.clone(), k.clone()),
+            _ => {
+                let (c, k) = self_signed(&cfg.data_dir, &local.ip().to_string())?;
+                tracing::info!(cert = %c.display(), "using self-signed certificate");
+                (c, k)
+            }
+        };
+        let tls_cfg = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await?;
+        axum_server::from_tcp_rustls(listener, tls_cfg)
+            .handle(handle)
+            .serve(app)
+            .await?;
+    } else {
+        axum_server::from_tcp(listener)
+            .handle(handle)
+            .serve(app)
+            .await?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn redact_url(u: &str) -> String {
+    match (u.find("://"), u.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://<redacted>@{}", &u[..s], &u[at + 1..]),
+        _ => u.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

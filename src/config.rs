@@ -1,0 +1,371 @@
+//! Configuration, defined once and typed. Layers, lowest first: built-in defaults, the TOML file
+//! (`--config`, `CALLSIGN_CONFIG`, or `./callsign.toml` when present), `CALLSIGN_*` environment
+//! variables, command-line flags (clap reads flag and env together, so a flag beats its env).
+//! Secrets are wrapped in [`Secret`], whose `Debug` and serialisation print `<redacted>`.
+//! The flag and variable names are a fixed contract: `shared/spec/operator.md`.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A value that must never reach a log or a `config check` listing.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Token buckets guarding the two APIs. State lives in the database (see
+/// `service::ratelimit`), so a limit holds across every node sharing it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    /// Management API: one bucket per tenant, like Auth0's global limit.
+    pub management_per_second: f64,
+    pub management_burst: f64,
+    /// Authentication API: one bucket per client IP.
+    pub auth_per_second: f64,
+    pub auth_burst: f64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            management_per_second: 100.0,
+            management_burst: 200.0,
+            auth_per_second: 300.0,
+            auth_burst: 600.0,
+        }
+    }
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub listen: String,
+    pub public_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_self_signed: bool,
+    pub bootstrap_client_id: Option<String>,
+    pub bootstrap_client_secret: Option<Secret>,
+    pub twilio_base_url: String,
+    pub default_region: Option<String>,
+    pub secret_key: Option<Secret>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub cache_poll_ms: u64,
+    pub rate_limits: RateLimits,
+}
+
+/// The file layer: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_self_signed: Option<bool>,
+    pub bootstrap_client_id: Option<String>,
+    pub bootstrap_client_secret: Option<Secret>,
+    pub twilio_base_url: Option<String>,
+    pub default_region: Option<String>,
+    pub secret_key: Option<Secret>,
+    pub log_format: Option<LogFormat>,
+    pub log_level: Option<String>,
+    pub cache_poll_ms: Option<u64>,
+    pub rate_limits: Option<RateLimits>,
+}
+
+/// The flag + env layer (clap fills each from its flag, else its variable).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML); default ./callsign.toml when it exists.
+    #[arg(long, env = "CALLSIGN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the SQLite file, generated keys/certs and the dev phone outbox live.
+    #[arg(long, env = "CALLSIGN_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://… (default sqlite://<data-dir>/callsign.db).
+    #[arg(long, env = "CALLSIGN_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Address to bind (port 0 picks a free port; the chosen address is logged).
+    #[arg(long, env = "CALLSIGN_LISTEN")]
+    pub listen: Option<String>,
+    /// The issuer URL; the Management API audience is <public-url>api/v2/.
+    #[arg(long, env = "CALLSIGN_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    #[arg(long, env = "CALLSIGN_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, env = "CALLSIGN_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Generate (once) a self-signed certificate in the data dir and serve HTTPS.
+    #[arg(long, env = "CALLSIGN_TLS_SELF_SIGNED")]
+    pub tls_self_signed: bool,
+    /// text or json.
+    #[arg(long, env = "CALLSIGN_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// A tracing filter, e.g. `info` or `callsign=debug`.
+    #[arg(long, env = "CALLSIGN_LOG")]
+    pub log_level: Option<String>,
+}
+
+/// Every variable callsign reads; any other `CALLSIGN_*` is warned about at start.
+pub const KNOWN_ENV: &[&str] = &[
+    "CALLSIGN_CONFIG",
+    "CALLSIGN_DATA_DIR",
+    "CALLSIGN_DATABASE_URL",
+    "CALLSIGN_LISTEN",
+    "CALLSIGN_PUBLIC_URL",
+    "CALLSIGN_TLS_CERT",
+    "CALLSIGN_TLS_KEY",
+    "CALLSIGN_TLS_SELF_SIGNED",
+    "CALLSIGN_BOOTSTRAP_CLIENT_ID",
+    "CALLSIGN_BOOTSTRAP_CLIENT_SECRET",
+    "CALLSIGN_TWILIO_BASE_URL",
+    "CALLSIGN_DEFAULT_REGION",
+    "CALLSIGN_SECRET_KEY",
+    "CALLSIGN_LOG_FORMAT",
+    "CALLSIGN_LOG",
+    "CALLSIGN_CACHE_POLL_MS",
+    // read by the test suite and scripts, not by the server
+    "CALLSIGN_TEST_POSTGRES_URL",
+    "CALLSIGN_TEST_SKIP_COMPAT",
+    "CALLSIGN_TEST_SKIP_LINT",
+    "CALLSIGN_BENCH_SECONDS",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {0}: {1}")]
+    Read(String, String),
+    #[error("invalid config file {0}: {1}")]
+    Parse(String, String),
+    #[error("invalid setting {0}: {1}")]
+    Invalid(&'static str, String),
+}
+
+impl Config {
+    /// Resolves the layers. `env` is the process environment as pairs (passed in, so tests
+    /// need not touch the real environment).
+    pub fn resolve(
+        args: &ServeArgs,
+        env: &[(String, String)],
+    ) -> Result<(Config, Vec<String>), ConfigError> {
+        let mut warnings = Vec::new();
+        for (k, _) in env {
+            if k.starts_with("CALLSIGN_") && !KNOWN_ENV.contains(&k.as_str()) {
+                warnings.push(format!("unknown environment variable {k} is ignored"));
+            }
+        }
+        let get = |k: &str| {
+            env.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
+
+        let file_path = match &args.config {
+            Some(p) => Some(p.clone()),
+            None => Some(PathBuf::from("callsign.toml")).filter(|p| p.exists()),
+        };
+        let file: FileConfig = match &file_path {
+            Some(p) => {
+                let shown = p.display().to_string();
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::Read(shown.clone(), e.to_string()))?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse(shown, e.to_string()))?
+            }
+            None => FileConfig::default(),
+        };
+
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./callsign-data"));
+        let database_url = args
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("callsign.db").display()));
+        let listen = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let public_url = args
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .map(|u| normalise_public_url(&u))
+            .transpose()?;
+        let tls_cert = args.tls_cert.clone().or(file.tls_cert);
+        let tls_key = args.tls_key.clone().or(file.tls_key);
+        if tls_cert.is_some() != tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls",
+                "--tls-cert and --tls-key go together".into(),
+            ));
+        }
+        let tls_self_signed = args.tls_self_signed || file.tls_self_signed.unwrap_or(false);
+        let cache_poll_ms = match get("CALLSIGN_CACHE_POLL_MS") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| ConfigError::Invalid("CALLSIGN_CACHE_POLL_MS", v))?,
+            None => file.cache_poll_ms.unwrap_or(500),
+        };
+        let default_region = get("CALLSIGN_DEFAULT_REGION")
+            .or(file.default_region)
+            .map(|r| r.to_ascii_uppercase());
+        if let Some(r) = &default_region
+            && (r.len() != 2 || !r.bytes().all(|b| b.is_ascii_alphabetic()))
+        {
+            return Err(ConfigError::Invalid(
+                "CALLSIGN_DEFAULT_REGION",
+                format!("{r} is not an ISO 3166 alpha-2 code"),
+            ));
+        }
+        let cfg = Config {
+            data_dir,
+            database_url,
+            listen,
+            public_url,
+            tls_cert,
+            tls_key,
+            tls_self_signed,
+            bootstrap_client_id: get("CALLSIGN_BOOTSTRAP_CLIENT_ID").or(file.bootstrap_client_id),
+            bootstrap_client_secret: get("CALLSIGN_BOOTSTRAP_CLIENT_SECRET")
+                .map(Secret)
+                .or(file.bootstrap_client_secret),
+            twilio_base_url: get("CALLSIGN_TWILIO_BASE_URL")
+                .or(file.twilio_base_url)
+                .unwrap_or_else(|| "https://api.twilio.com".into()),
+            default_region,
+            secret_key: get("CALLSIGN_SECRET_KEY").map(Secret).or(file.secret_key),
+            log_format: args
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+            log_level: args
+                .log_level
+                .clone()
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
+            cache_poll_ms,
+            rate_limits: file.rate_limits.unwrap_or_default(),
+        };
+        Ok((cfg, warnings))
+    }
+
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_self_signed || self.tls_cert.is_some()
+    }
+
+    /// The listing `callsign config check` prints: every effective value, secrets redacted.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// The issuer must end with exactly one slash (`https://host/`), as Auth0's does.
+fn normalise_public_url(u: &str) -> Result<String, ConfigError> {
+    let t = u.trim();
+    if !(t.starts_with("http://") || t.starts_with("https://")) {
+        return Err(ConfigError::Invalid(
+            "public_url",
+            format!("{t} must start with http:// or https://"),
+        ));
+    }
+    Ok(format!("{}/", t.trim_end_matches('/')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_follow_the_operator_spec() {
+        let (c, w) = Config::resolve(&ServeArgs::default(), &[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:3000");
+        assert_eq!(c.data_dir, PathBuf::from("./callsign-data"));
+        assert_eq!(c.database_url, "sqlite://./callsign-data/callsign.db");
+        assert_eq!(c.twilio_base_url, "https://api.twilio.com");
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn flags_beat_file_and_unknown_env_is_warned() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:9\"\ndata_dir = \"/tmp/x\"\nsecret_key = \"s3cr3t\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(f),
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        };
+        let (c, w) = Config::resolve(
+            &args,
+            &env(&[("CALLSIGN_NOPE", "1"), ("CALLSIGN_DEFAULT_REGION", "gb")]),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:0");
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.default_region.as_deref(), Some("GB"));
+        assert_eq!(w.len(), 1);
+        let shown = c.redacted_json().to_string();
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(format!("{c:?}").contains("<redacted>"));
+    }
+
+    #[test]
+    fn public_url_gets_one_trailing_slash() {
+        let args = ServeArgs {
+            public_url: Some("https://id.example.com//".into()),
+            ..Default::default()
+        };
+        let (c, _) = Config::resolve(&args, &[]).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://id.example.com/"));
+        let bad = ServeArgs {
+            public_url: Some("id.example.com".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(&bad, &[]).is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! Small, well-worn crypto building blocks over aws-lc-rs: the secret box that encrypts secrets
+//! at rest (AES-256-GCM, random nonce), CSPRNG ids and tokens, SHA-256 for looking up hashed
+//! tokens, and constant-time comparison. Nothing here invents a primitive.
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use std::path::Path;
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // SystemRandom only fails if the OS RNG is unavailable; nothing secure can proceed then.
+    SystemRandom::new()
+        .fill(&mut b)
+        .expect("OS random number generator unavailable");
+    b
+}
+
+/// Uniform random string over an alphabet (rejection sampling, no modulo bias).
+pub fn random_from(alphabet: &[u8], len: usize) -> String {
+    let limit = 256 - (256 % alphabet.len());
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for b in random_bytes::<64>() {
+            if (b as usize) < limit && out.len() < len {
+                out.push(alphabet[b as usize % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+pub fn random_alnum(len: usize) -> String {
+    random_from(ALNUM, len)
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut out = String::with_capacity(bytes * 2);
+    while out.len() < bytes * 2 {
+        for b in random_bytes::<32>() {
+            if out.len() < bytes * 2 {
+                out.push_str(&format!("{b:02x}"));
+            }
+        }
+    }
+    out
+}
+
+/// A 256-bit random token, base64url without padding (refresh tokens, client secrets).
+pub fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Encrypts secrets that must be readable later (client secrets, signing keys, provider
+/// credentials). Format: `v1.` + base64url(nonce ‖ ciphertext ‖ tag).
+#[derive(Clone)]
+pub struct SecretBox {
+    key: std::sync::Arc<LessSafeKey>,
+}
+
+impl std::fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBox(<redacted>)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("secret key must be 32 bytes, given as 64 hex digits or base64: {0}")]
+    BadKey(String),
+    #[error("cannot read or write the key file {0}: {1}")]
+    KeyFile(String, String),
+    #[error("sealed value cannot be opened (wrong CALLSIGN_SECRET_KEY or corrupt data)")]
+    Open,
+}
+
+impl SecretBox {
+    pub fn new(key: &[u8; 32]) -> Self {
+        let unbound = UnboundKey::new(&AES_256_GCM, key).expect("32-byte AES key");
+        SecretBox {
+            key: std::sync::Arc::new(LessSafeKey::new(unbound)),
+        }
+    }
+
+    /// Parses a key given as 64 hex digits or base64 (standard or url-safe) of 32 bytes.
+    pub fn from_text(text: &str) -> Result<Self, SecretError> {
+        let t = text.trim();
+        let bytes = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            (0..32)
+                .map(|i| u8::from_str_radix(&t[i * 2..i * 2 + 2], 16).unwrap_or(0))
+                .collect()
+        } else {
+            STANDARD
+                .decode(t)
+                .or_else(|_| URL_SAFE_NO_PAD.decode(t.trim_end_matches('=')))
+                .map_err(|_| SecretError::BadKey("not hex or base64".into()))?
+        };
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|v: Vec<u8>| SecretError::BadKey(format!("{} bytes", v.len())))?;
+        Ok(Self::new(&key))
+    }
+
+    /// Reads `<dir>/secret.key`, creating it (mode 0600) with a fresh random key if missing.
+    pub fn from_key_file(dir: &Path) -> Result<Self, SecretError> {
+        let path = dir.join("secret.key");
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::from_text(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| SecretError::KeyFile(shown.clone(), e.to_string()))?;
+                let key = random_bytes::<32>();
+                write_private(&path, format!("{}\n", STANDARD.encode(key)).as_bytes())
+                    .map_err(|e| SecretError::KeyFile(shown.clone(), e.to_string()))?;
+                Ok(Self::new(&key))
+            }
+            Err(e) => Err(SecretError::KeyFile(shown, e.to_string())),
+        }
+    }
+
+    pub fn seal(&self, plaintext: &[u8]) -> String {
+        let nonce_bytes = random_bytes::<NONCE_LEN>();
+        let mut buf = plaintext.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::empty(),
+                &mut buf,
+            )
+            .expect("AES-GCM seal");
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&buf);
+        format!("v1.{}", URL_SAFE_NO_PAD.encode(out))
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, SecretError> {
+        let body = sealed.strip_prefix("v1.").ok_or(SecretError::Open)?;
+        let raw = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| SecretError::Open)?;
+        if raw.len() < NONCE_LEN + 16 {
+            return Err(SecretError::Open);
+        }
+        let (nonce, ct) = raw.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SecretError::Open)?;
+        let mut buf = ct.to_vec();
+        let pt = self
+            .key
+            .open_in_place(nonce, Aad::empty(), &mut buf)
+            .map_err(|_| SecretError::Open)?;
+        Ok(pt.to_vec())
+    }
+
+    pub fn open_string(&self, sealed: &str) -> Result<String, SecretError> {
+        String::from_utf8(self.open(sealed)?).map_err(|_| SecretError::Open)
+    }
+}
+
+/// Writes a file readable only by its owner (bootstrap credentials, keys).
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(data)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_roundtrip_and_tamper() {
+        let b = SecretBox::new(&[7u8; 32]);
+        let s = b.seal(b"hunter2");
+        assert!(!s.contains("hunter2"));
+        assert_eq!(b.open(&s).unwrap(), b"hunter2");
+        let other = SecretBox::new(&[8u8; 32]);
+        assert!(other.open(&s).is_err());
+        let mut t = s.clone();
+        t.pop();
+        t.push(if s.ends_with('A') { 'B' } else { 'A' });
+        assert!(b.open(&t).is_err());
+    }
+
+    #[test]
+    fn key_text_forms() {
+        assert!(SecretBox::from_text(&"ab".repeat(32)).is_ok());
+        assert!(SecretBox::from_text(&STANDARD.encode([1u8; 32])).is_ok());
+        assert!(SecretBox::from_text("short").is_err());
+    }
+
+    #[test]
+    fn random_strings_have_requested_shape() {
+        let a = random_alnum(32);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_eq!(random_hex(12).len(), 24);
+        assert_ne!(random_token(), random_token());
+    }
+}

@@ -1,0 +1,74 @@
+//! `Ctx`: what every service function takes: the database, the clock, the secret box, the
+//! issuer URLs, and the per-node caches (signing keys, clients/grants/APIs, rate-limit leases).
+//! Cheap to clone; built once by `cli::serve` or by the test harness.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::service::{catalog::Catalog, keys::KeyRing, ratelimit::Limiter};
+use crate::store::Db;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: Db,
+    pub clock: Clock,
+    pub secrets: SecretBox,
+    /// `<public-url>`, with exactly one trailing slash: the `iss` of every token.
+    pub issuer: Arc<str>,
+    pub config: Arc<Config>,
+    pub keys: Arc<KeyRing>,
+    pub catalog: Arc<Catalog>,
+    pub limiter: Arc<Limiter>,
+}
+
+impl Ctx {
+    pub fn new(db: Db, clock: Clock, secrets: SecretBox, issuer: &str, config: Config) -> Ctx {
+        let issuer = format!("{}/", issuer.trim_end_matches('/'));
+        Ctx {
+            limiter: Arc::new(Limiter::new(config.rate_limits.clone())),
+            db,
+            clock,
+            secrets,
+            issuer: issuer.into(),
+            config: Arc::new(config),
+            keys: Arc::new(KeyRing::default()),
+            catalog: Arc::new(Catalog::default()),
+        }
+    }
+
+    /// The Management API audience: `<public-url>api/v2/`.
+    pub fn mgmt_audience(&self) -> String {
+        format!("{}api/v2/", self.issuer)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path.trim_start_matches('/'))
+    }
+
+    /// Call after committing a change to cached configuration: this node drops its caches at
+    /// once; other nodes follow when they see the bumped epoch.
+    pub async fn config_changed(&self) -> crate::error::Result<()> {
+        self.catalog.clear();
+        self.keys.reload(self).await
+    }
+}
+
+/// Opens the database (applying migrations), loads the secret box, builds the `Ctx` and runs
+/// the idempotent bootstrap. Used by `serve`, the CLI and the test harness alike.
+pub async fn open(
+    config: Config,
+    clock: Clock,
+    issuer: &str,
+) -> anyhow::Result<(Ctx, Option<crate::service::bootstrap::Bootstrapped>)> {
+    let secrets = match &config.secret_key {
+        Some(k) => SecretBox::from_text(k.expose())?,
+        None => SecretBox::from_key_file(&config.data_dir)?,
+    };
+    let db = Db::open(&config.database_url).await?;
+    let ctx = Ctx::new(db, clock, secrets, issuer, config);
+    let boot = crate::service::bootstrap::run(&ctx)
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
+    Ok((ctx, boot))
+}

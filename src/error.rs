@@ -1,0 +1,162 @@
+//! The one error type services return, by meaning rather than by surface. Each variant has a
+//! stable code (`Error::code`) for logs and tests; `http::errors` renders it per surface
+//! (OAuth body, Management "Boom" body). Internal details stay in the log, never in a response.
+
+use std::fmt;
+
+/// An Authentication-API error whose status and body Auth0 fixes exactly
+/// (`{"error": ..., "error_description": ...}`), produced by the token and MFA services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub status: u16,
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl OAuthError {
+    pub fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            status,
+            error,
+            description: description.into(),
+        }
+    }
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(400, "invalid_request", description)
+    }
+    pub fn access_denied_unauthorized() -> Self {
+        Self::new(401, "access_denied", "Unauthorized")
+    }
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// 404. `error_code` is optional because Auth0 omits it on several resources.
+    NotFound {
+        message: String,
+        error_code: Option<&'static str>,
+    },
+    /// 409.
+    Conflict {
+        message: String,
+        error_code: &'static str,
+    },
+    /// 400: the request is well-formed but asks for something invalid.
+    Invalid {
+        message: String,
+        error_code: &'static str,
+    },
+    /// 401: no or bad credentials.
+    Unauthenticated { message: String },
+    /// 403 for a reason other than scope.
+    Forbidden {
+        message: String,
+        error_code: &'static str,
+    },
+    /// 403 `insufficient_scope`; the scopes listed are "any of".
+    InsufficientScope { expected: &'static [&'static str] },
+    /// An Authentication-API error with its exact status and body.
+    OAuth(OAuthError),
+    /// 429 with the number of seconds after which a retry can succeed.
+    RateLimited {
+        retry_after_secs: u64,
+        limit: u64,
+        reset_unix: i64,
+    },
+    /// 413.
+    PayloadTooLarge { limit: usize },
+    /// 5xx: a failure of ours (storage, a bug). The text goes to the log only.
+    Internal(String),
+    /// 503: a dependency (database) is unavailable.
+    Unavailable(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn not_found(message: impl Into<String>, error_code: Option<&'static str>) -> Self {
+        Error::NotFound {
+            message: message.into(),
+            error_code,
+        }
+    }
+    pub fn invalid_body(message: impl Into<String>) -> Self {
+        Error::Invalid {
+            message: message.into(),
+            error_code: "invalid_body",
+        }
+    }
+    pub fn invalid_query(message: impl Into<String>) -> Self {
+        Error::Invalid {
+            message: message.into(),
+            error_code: "invalid_query_string",
+        }
+    }
+    pub fn conflict(message: impl Into<String>, error_code: &'static str) -> Self {
+        Error::Conflict {
+            message: message.into(),
+            error_code,
+        }
+    }
+    pub fn internal(e: impl fmt::Display) -> Self {
+        Error::Internal(e.to_string())
+    }
+
+    /// Stable code for logs, metrics and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::Conflict { .. } => "conflict",
+            Error::Invalid { .. } => "invalid",
+            Error::Unauthenticated { .. } => "unauthenticated",
+            Error::Forbidden { .. } => "forbidden",
+            Error::InsufficientScope { .. } => "insufficient_scope",
+            Error::OAuth(e) => e.error,
+            Error::RateLimited { .. } => "rate_limited",
+            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::Internal(_) => "internal",
+            Error::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotFound { message, .. }
+            | Error::Conflict { message, .. }
+            | Error::Invalid { message, .. }
+            | Error::Unauthenticated { message }
+            | Error::Forbidden { message, .. } => f.write_str(message),
+            Error::InsufficientScope { expected } => {
+                write!(
+                    f,
+                    "Insufficient scope, expected any of: {}",
+                    expected.join(",")
+                )
+            }
+            Error::OAuth(e) => write!(f, "{}: {}", e.error, e.description),
+            Error::RateLimited { .. } => f.write_str("rate limited"),
+            Error::PayloadTooLarge { limit } => write!(f, "payload larger than {limit} bytes"),
+            Error::Internal(m) => write!(f, "internal error: {m}"),
+            Error::Unavailable(m) => write!(f, "unavailable: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<OAuthError> for Error {
+    fn from(e: OAuthError) -> Self {
+        Error::OAuth(e)
+    }
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Unavailable(m) => Error::Unavailable(m),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}

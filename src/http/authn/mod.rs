@@ -1,0 +1,3 @@
+//! Authentication API handlers (`/oauth/*`, later `/mfa/*`, `/dbconnections/*`, `/passwordless/*`).
+
+pub mod token;

@@ -1,0 +1,85 @@
+//! `POST /oauth/token`: reads JSON or form parameters and client credentials (body or HTTP
+//! Basic, never both), dispatches on `grant_type`, and shapes Auth0's token response.
+
+use crate::ctx::Ctx;
+use crate::domain::grant_types;
+use crate::error::OAuthError;
+use crate::http::errors::AuthError;
+use crate::http::extract::AuthParams;
+use crate::service::token::{self, ClientCredentials, TokenResponse};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+fn credentials(p: &AuthParams) -> Result<ClientCredentials, AuthError> {
+    let body_id = p.str("client_id")?.map(str::to_string);
+    let body_secret = p.str("client_secret")?.map(str::to_string);
+    match &p.basic {
+        Some((id, secret)) => {
+            if body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "Use only one client authentication method",
+                )
+                .into());
+            }
+            if body_id.as_deref().is_some_and(|b| b != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the Authorization header",
+                )
+                .into());
+            }
+            Ok(ClientCredentials {
+                client_id: Some(id.clone()),
+                client_secret: Some(secret.clone()),
+            })
+        }
+        None => Ok(ClientCredentials {
+            client_id: body_id,
+            client_secret: body_secret,
+        }),
+    }
+}
+
+fn respond(t: TokenResponse) -> Response {
+    let mut body =
+        json!({"access_token": t.access_token, "token_type": "Bearer", "expires_in": t.expires_in});
+    if let Some(s) = t.scope {
+        body["scope"] = json!(s);
+    }
+    if let Some(r) = t.refresh_token {
+        body["refresh_token"] = json!(r);
+    }
+    if let Some(i) = t.id_token {
+        body["id_token"] = json!(i);
+    }
+    let mut r = axum::Json(body).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
+
+pub async fn token(State(ctx): State<Ctx>, p: AuthParams) -> Result<Response, AuthError> {
+    let grant = p.required("grant_type")?.to_string();
+    let creds = credentials(&p)?;
+    let out = match grant.as_str() {
+        grant_types::CLIENT_CREDENTIALS => {
+            token::client_credentials(&ctx, &creds, p.str("audience")?, p.str("scope")?).await?
+        }
+        grant_types::REFRESH_TOKEN => {
+            let rt = p.required("refresh_token")?;
+            token::refresh_token(&ctx, &creds, rt, p.str("scope")?).await?
+        }
+        other => {
+            return Err(OAuthError::new(
+                400,
+                "unsupported_grant_type",
+                format!("Unsupported grant type: {other}"),
+            )
+            .into());
+        }
+    };
+    Ok(respond(out))
+}

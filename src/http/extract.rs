@@ -1,0 +1,256 @@
+//! Extractors: `Mgmt<R>` authenticates a Management API bearer token and checks the scope
+//! requirement `R` (so each handler's signature shows what it needs); `MgmtBody` and
+//! `AuthParams` read JSON or form bodies into Auth0-shaped errors instead of axum's plain text;
+//! `Query` keeps repeated query keys (`strategy=a&strategy=b`).
+
+use crate::ctx::Ctx;
+use crate::domain::claims::AccessClaims;
+use crate::domain::scopes::Required;
+use crate::error::{Error, OAuthError};
+use crate::http::errors::{AuthError, MgmtError};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts};
+use serde_json::{Map, Value};
+use std::marker::PhantomData;
+
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+pub struct Mgmt<R: Required> {
+    pub claims: AccessClaims,
+    _r: PhantomData<R>,
+}
+
+impl<R: Required> Mgmt<R> {
+    pub fn has_scope(&self, s: &str) -> bool {
+        self.claims.has_any_scope(&[s])
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl<R: Required> FromRequestParts<Ctx> for Mgmt<R> {
+    type Rejection = MgmtError;
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(Error::Unauthenticated {
+            message: "Missing authentication".into(),
+        })?;
+        let claims = ctx.keys.verify(ctx, token, &ctx.mgmt_audience()).await?;
+        if !claims.has_any_scope(R::ANY_OF) {
+            return Err(Error::InsufficientScope {
+                expected: R::ANY_OF,
+            }
+            .into());
+        }
+        Ok(Mgmt {
+            claims,
+            _r: PhantomData,
+        })
+    }
+}
+
+/// All query pairs in order, repeated keys kept.
+pub struct Query(pub Vec<(String, String)>);
+
+impl Query {
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn all(&self, k: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+    pub fn bool(&self, k: &str) -> Result<Option<bool>, MgmtError> {
+        match self.get(k) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(Error::invalid_query(format!(
+                "Query validation error: 'Expected type boolean but found type string' on property {k}."
+            ))
+            .into()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = MgmtError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .map(Query)
+            .map_err(|_| {
+                Error::invalid_query("Query validation error: invalid query string").into()
+            })
+    }
+}
+
+async fn read_body(req: Request) -> Result<(Option<String>, bytes::Bytes), Error> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| {
+            s.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let body = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|_| Error::PayloadTooLarge { limit: BODY_LIMIT })?;
+    Ok((ct, body))
+}
+
+/// A Management API JSON object body. An empty body reads as `{}`.
+pub struct MgmtBody(pub Map<String, Value>);
+
+impl FromRequest<Ctx> for MgmtBody {
+    type Rejection = MgmtError;
+    async fn from_request(req: Request, _: &Ctx) -> Result<Self, Self::Rejection> {
+        let (ct, body) = read_body(req).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(MgmtBody(Map::new()));
+        }
+        if ct.as_deref() != Some("application/json") {
+            return Err(Error::Invalid {
+                message: "Content-Type must be application/json".into(),
+                error_code: "invalid_body",
+            }
+            .into());
+        }
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(m)) => Ok(MgmtBody(m)),
+            Ok(other) => Err(Error::invalid_body(format!(
+                "Payload validation error: 'Expected type object but found type {}'.",
+                json_type(&other)
+            ))
+            .into()),
+            Err(_) => Err(Error::invalid_body("Invalid request payload JSON format").into()),
+        }
+    }
+}
+
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Authentication API parameters from a JSON or form body, plus HTTP Basic client credentials.
+pub struct AuthParams {
+    pub params: Map<String, Value>,
+    pub basic: Option<(String, String)>,
+}
+
+impl AuthParams {
+    /// A string parameter; present but not a string is a client error.
+    pub fn str(&self, k: &str) -> Result<Option<&str>, AuthError> {
+        match self.params.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(OAuthError::invalid_request(format!(
+                "Invalid parameter: {k} must be a string"
+            ))
+            .into()),
+        }
+    }
+    pub fn required(&self, k: &str) -> Result<&str, AuthError> {
+        self.str(k)?.filter(|s| !s.is_empty()).ok_or_else(|| {
+            OAuthError::invalid_request(format!("Missing required parameter: {k}")).into()
+        })
+    }
+}
+
+fn basic(parts: &axum::http::HeaderMap) -> Result<Option<(String, String)>, AuthError> {
+    use base64::Engine;
+    let Some(v) = parts
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    let Some((scheme, rest)) = v.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let bad = || AuthError::from(OAuthError::new(401, "access_denied", "Unauthorized"));
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let dec = |s: &str| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={}", s))
+            .ok()
+            .and_then(|v| v.into_iter().next())
+            .map(|(_, v)| v)
+    };
+    Ok(Some((
+        dec(id).ok_or_else(bad)?,
+        dec(secret).ok_or_else(bad)?,
+    )))
+}
+
+impl FromRequest<Ctx> for AuthParams {
+    type Rejection = AuthError;
+    async fn from_request(req: Request, _: &Ctx) -> Result<Self, Self::Rejection> {
+        let basic = basic(req.headers())?;
+        let (ct, body) = read_body(req).await?;
+        let params = match ct.as_deref() {
+            Some("application/json") => match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(m)) => m,
+                _ => {
+                    return Err(OAuthError::invalid_request(
+                        "Invalid JSON body: expected an object",
+                    )
+                    .into());
+                }
+            },
+            Some("application/x-www-form-urlencoded") => {
+                let pairs: Vec<(String, String)> =
+                    serde_urlencoded::from_bytes(&body).map_err(|_| {
+                        AuthError::from(OAuthError::invalid_request("Invalid form body"))
+                    })?;
+                let mut m = Map::new();
+                for (k, v) in pairs {
+                    if m.insert(k.clone(), Value::String(v)).is_some() {
+                        return Err(OAuthError::invalid_request(format!(
+                            "Parameter {k} must not be repeated"
+                        ))
+                        .into());
+                    }
+                }
+                m
+            }
+            _ => {
+                return Err(OAuthError::invalid_request(
+                    "Content-Type must be application/json or application/x-www-form-urlencoded",
+                )
+                .into());
+            }
+        };
+        Ok(AuthParams { params, basic })
+    }
+}

@@ -1,0 +1,128 @@
+//! Management API v2 handlers, one file per resource, plus helpers shared by them:
+//! offset/checkpoint list responses and `fields`/`include_fields` projection.
+
+pub mod client_grants;
+pub mod clients;
+pub mod keys;
+pub mod resource_servers;
+pub mod tenant;
+
+use crate::ctx::Ctx;
+use crate::error::Error;
+use crate::http::errors::MgmtError;
+use crate::http::extract::Query;
+use axum::Router;
+use axum::routing::{get, post, put};
+use serde_json::{Map, Value, json};
+
+pub fn router() -> Router<Ctx> {
+    Router::new()
+        .route("/clients", get(clients::list).post(clients::create))
+        .route(
+            "/clients/{id}",
+            get(clients::get)
+                .patch(clients::update)
+                .delete(clients::delete),
+        )
+        .route("/clients/{id}/rotate-secret", post(clients::rotate_secret))
+        .route(
+            "/client-grants",
+            get(client_grants::list).post(client_grants::create),
+        )
+        .route(
+            "/client-grants/{id}",
+            get(client_grants::get)
+                .patch(client_grants::update)
+                .delete(client_grants::delete),
+        )
+        .route(
+            "/resource-servers",
+            get(resource_servers::list).post(resource_servers::create),
+        )
+        .route(
+            "/resource-servers/{id}",
+            get(resource_servers::get)
+                .patch(resource_servers::update)
+                .delete(resource_servers::delete),
+        )
+        .route("/tenants/settings", get(tenant::get).patch(tenant::update))
+        .route("/keys/signing", get(keys::list))
+        .route("/keys/signing/rotate", post(keys::rotate))
+        .route("/keys/signing/{kid}", get(keys::get))
+        .route("/keys/signing/{kid}/revoke", put(keys::revoke))
+}
+
+/// `fields` (comma-separated) with `include_fields` (default true) applied to one object.
+pub fn project(mut v: Value, q: &Query) -> Result<Value, MgmtError> {
+    let Some(fields) = q.get("fields").filter(|f| !f.is_empty()) else {
+        return Ok(v);
+    };
+    let include = q.bool("include_fields")?.unwrap_or(true);
+    let list: Vec<&str> = fields.split(',').map(str::trim).collect();
+    if let Value::Object(m) = &mut v {
+        m.retain(|k, _| list.contains(&k.as_str()) == include);
+    }
+    Ok(v)
+}
+
+/// Offset-mode list response: a bare array, or with `include_totals` the wrapper object.
+pub fn offset_response(
+    items: Vec<Value>,
+    key: &str,
+    page: u32,
+    per_page: u32,
+    include_totals: bool,
+    total: u64,
+) -> Value {
+    if include_totals {
+        let mut o = Map::new();
+        o.insert("start".into(), json!(page as u64 * per_page as u64));
+        o.insert("limit".into(), json!(per_page));
+        o.insert("length".into(), json!(items.len()));
+        o.insert("total".into(), json!(total));
+        o.insert(key.into(), Value::Array(items));
+        Value::Object(o)
+    } else {
+        Value::Array(items)
+    }
+}
+
+pub fn paging(q: &Query, checkpoint_ok: bool) -> Result<crate::domain::paging::Paging, MgmtError> {
+    crate::domain::paging::Paging::parse(&q.0, checkpoint_ok).map_err(|e| {
+        let (m, c) = e.parts();
+        MgmtError(Error::Invalid {
+            message: m,
+            error_code: c,
+        })
+    })
+}
+
+/// Pages an in-memory list (applications, APIs: hundreds per tenant, not millions).
+pub fn page_slice(all: Vec<Value>, key: &str, q: &Query) -> Result<Value, MgmtError> {
+    match paging(q, false)? {
+        crate::domain::paging::Paging::Offset {
+            page,
+            per_page,
+            include_totals,
+        } => {
+            let (start, limit) = crate::domain::paging::Paging::window(page, per_page);
+            let total = all.len() as u64;
+            let items: Vec<Value> = all
+                .into_iter()
+                .skip(start as usize)
+                .take(limit as usize)
+                .collect();
+            Ok(offset_response(
+                items,
+                key,
+                page,
+                per_page,
+                include_totals,
+                total,
+            ))
+        }
+        crate::domain::paging::Paging::Checkpoint { .. } => {
+            Err(Error::invalid_query("checkpoint paging is not supported here").into())
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! HTTP surface: `router(ctx)` mounts the Authentication API, OIDC documents, the Management
+//! API under `/api/v2`, and health checks; layers add request ids, tracing, a 1 MiB body
+//! limit, panic catching (a panic becomes a logged 500, never a dropped connection) and
+//! rate-limit headers from the cross-node limiter.
+
+pub mod authn;
+pub mod errors;
+pub mod extract;
+pub mod mgmt;
+pub mod oidc;
+
+use crate::ctx::Ctx;
+use crate::error::Error;
+use crate::http::errors::{AuthError, MgmtError, mgmt_body};
+use crate::service::ratelimit::{Bucket, Decision};
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::net::SocketAddr;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+
+pub fn router(ctx: Ctx) -> Router {
+    let auth = Router::new()
+        .route("/oauth/token", post(authn::token::token))
+        .route_layer(middleware::from_fn_with_state(ctx.clone(), auth_limit));
+    let mgmt = mgmt::router()
+        .fallback(mgmt_not_found)
+        .route_layer(middleware::from_fn_with_state(ctx.clone(), mgmt_limit));
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(auth)
+        .nest("/api/v2", mgmt)
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route("/.well-known/jwks.json", get(oidc::jwks))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .with_state(ctx)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, RandomId))
+}
+
+#[derive(Clone)]
+struct RandomId;
+impl MakeRequestId for RandomId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&crate::crypto::random_alnum(20))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    MgmtError(Error::internal("panic")).into_response()
+}
+
+async fn readyz(State(ctx): State<Ctx>) -> Response {
+    if ctx.db.ping().await {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(mgmt_body(StatusCode::NOT_FOUND, "Not Found", None)),
+    )
+        .into_response()
+}
+
+async fn mgmt_not_found() -> Response {
+    not_found().await
+}
+
+fn add_headers(r: &mut Response, d: &Decision) {
+    let h = r.headers_mut();
+    for (k, v) in [
+        ("x-ratelimit-limit", d.limit.to_string()),
+        ("x-ratelimit-remaining", d.remaining.to_string()),
+        ("x-ratelimit-reset", d.reset_unix.to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    }
+}
+
+async fn limited(
+    ctx: &Ctx,
+    key: &str,
+    b: Bucket,
+    req: Request,
+    next: Next,
+    mgmt: bool,
+) -> Response {
+    let d = match ctx.limiter.check(ctx, key, b).await {
+        Ok(d) => d,
+        Err(e) => {
+            return if mgmt {
+                MgmtError(e).into_response()
+            } else {
+                AuthError(e).into_response()
+            };
+        }
+    };
+    if !d.allowed {
+        let retry = (d.reset_unix - ctx.clock.now_secs()).max(1) as u64;
+        let e = Error::RateLimited {
+            retry_after_secs: retry,
+            limit: d.limit,
+            reset_unix: d.reset_unix,
+        };
+        return if mgmt {
+            MgmtError(e).into_response()
+        } else {
+            AuthError(e).into_response()
+        };
+    }
+    let mut r = next.run(req).await;
+    add_headers(&mut r, &d);
+    r
+}
+
+/// Management API: one bucket for the tenant, shared by all nodes.
+async fn mgmt_limit(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
+    let b = ctx.limiter.management();
+    limited(&ctx, "mgmt", b, req, next, true).await
+}
+
+/// Authentication API: one bucket per client IP.
+async fn auth_limit(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".into());
+    let b = ctx.limiter.auth();
+    limited(&ctx, &format!("auth:{ip}"), b, req, next, false).await
+}

@@ -1,0 +1,16 @@
+//! callsign: a self-hosted identity server that speaks Auth0's wire protocol.
+//!
+//! Layering (checked by `tests/it/architecture.rs`): `domain` is pure rules and types with no I/O;
+//! `store` is the only place that knows SQL; `service` holds the use cases and owns transactions;
+//! `http` turns the wire into service calls and back; `cli` parses arguments and calls services.
+
+pub mod cli;
+pub mod clock; // the injectable clock: no code reads the wall clock directly
+pub mod config; // typed, layered configuration (defaults < file < env < flags)
+pub mod crypto; // secret box (AES-256-GCM at rest), random ids and tokens, hashing helpers
+pub mod ctx; // `Ctx`: the handles every service function takes
+pub mod domain; // pure rules: scopes, pagination, claims, wire-independent types
+pub mod error; // the domain error with a stable code per variant
+pub mod http; // router, extractors, error renderers, Authentication and Management API handlers
+pub mod service; // use cases: bootstrap, keys, clients, grants, resource servers, tokens, limits
+pub mod store; // storage over SQLite (rusqlite) and PostgreSQL (tokio-postgres) // clap front-end: serve, migrate, config check, keys

@@ -1,0 +1,146 @@
+//! Per-node cache of what `/oauth/token` reads on every request: a client's authentication
+//! data, its grants by audience, and APIs by identifier. Filled lazily from the store and
+//! dropped whole when the cache epoch moves (`ctx.config_changed` on this node, the epoch poll
+//! for changes made on other nodes). Absent grants/APIs are cached too, bounded in size;
+//! unknown client ids are not, so a flood of random ids cannot grow the cache.
+
+use crate::crypto;
+use crate::ctx::Ctx;
+use crate::error::Result;
+use crate::store;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+const MAX_ENTRIES: usize = 20_000;
+
+#[derive(Debug)]
+pub struct ClientAuth {
+    pub client_id: String,
+    pub name: String,
+    pub secret_sha256: [u8; 32],
+    pub grant_types: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Api {
+    pub identifier: String,
+    pub token_lifetime: i64,
+}
+
+#[derive(Default)]
+struct State {
+    clients: HashMap<String, Arc<ClientAuth>>,
+    grants: HashMap<(String, String), Option<Arc<Vec<String>>>>,
+    apis: HashMap<String, Option<Arc<Api>>>,
+}
+
+#[derive(Default)]
+pub struct Catalog {
+    state: RwLock<State>,
+}
+
+impl Catalog {
+    pub fn clear(&self) {
+        if let Ok(mut s) = self.state.write() {
+            *s = State::default();
+        }
+    }
+
+    pub async fn client(&self, ctx: &Ctx, client_id: &str) -> Result<Option<Arc<ClientAuth>>> {
+        if let Some(c) = self
+            .state
+            .read()
+            .ok()
+            .and_then(|s| s.clients.get(client_id).cloned())
+        {
+            return Ok(Some(c));
+        }
+        let Some(row) = store::clients::get(&ctx.db, client_id).await? else {
+            return Ok(None);
+        };
+        let secret = ctx
+            .secrets
+            .open(&row.secret_sealed)
+            .map_err(crate::error::Error::internal)?;
+        let grant_types = row
+            .data
+            .get("grant_types")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|g| g.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let c = Arc::new(ClientAuth {
+            client_id: row.client_id,
+            name: row.name,
+            secret_sha256: crypto::sha256(&secret),
+            grant_types,
+        });
+        if let Ok(mut s) = self.state.write() {
+            if s.clients.len() >= MAX_ENTRIES {
+                s.clients.clear();
+            }
+            s.clients.insert(client_id.to_string(), c.clone());
+        }
+        Ok(Some(c))
+    }
+
+    pub async fn grant_scopes(
+        &self,
+        ctx: &Ctx,
+        client_id: &str,
+        audience: &str,
+    ) -> Result<Option<Arc<Vec<String>>>> {
+        let key = (client_id.to_string(), audience.to_string());
+        if let Some(g) = self
+            .state
+            .read()
+            .ok()
+            .and_then(|s| s.grants.get(&key).cloned())
+        {
+            return Ok(g);
+        }
+        let g = store::grants::find(&ctx.db, client_id, audience)
+            .await?
+            .map(|g| Arc::new(g.scope));
+        if let Ok(mut s) = self.state.write() {
+            if s.grants.len() >= MAX_ENTRIES {
+                s.grants.clear();
+            }
+            s.grants.insert(key, g.clone());
+        }
+        Ok(g)
+    }
+
+    pub async fn api(&self, ctx: &Ctx, identifier: &str) -> Result<Option<Arc<Api>>> {
+        if let Some(a) = self
+            .state
+            .read()
+            .ok()
+            .and_then(|s| s.apis.get(identifier).cloned())
+        {
+            return Ok(a);
+        }
+        let a = store::resource_servers::by_identifier(&ctx.db, identifier)
+            .await?
+            .map(|r| {
+                Arc::new(Api {
+                    token_lifetime: r
+                        .data
+                        .get("token_lifetime")
+                        .and_then(|v| v.as_i64())
+                        .unwrap_or(86_400),
+                    identifier: r.identifier,
+                })
+            });
+        if let Ok(mut s) = self.state.write() {
+            if s.apis.len() >= MAX_ENTRIES {
+                s.apis.clear();
+            }
+            s.apis.insert(identifier.to_string(), a.clone());
+        }
+        Ok(a)
+    }
+}

@@ -1,0 +1,383 @@
+//! Signing keys. The ring holds the parsed `current` key (aws-lc-rs `RsaKeyPair`, parsed once,
+//! so signing runs at the raw RS256 rate) and a verification key for every published key
+//! (`next`, `current`, `previous`). Rotation: current → previous, next → current, a new next is
+//! generated. Publishing `next` ahead of time means a node that has not yet reloaded still
+//! verifies tokens the rotated node signs; an unknown `kid` also forces one reload.
+//! JWT verification (alg allow-list, signature, iss, aud) is jsonwebtoken's; `exp`/`nbf` are
+//! checked here against `ctx.clock` so expiry is testable with a moved clock.
+
+use crate::crypto;
+use crate::ctx::Ctx;
+use crate::domain::claims::AccessClaims;
+use crate::error::{Error, Result};
+use crate::store::{self, keys::KeyRow};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+use aws_lc_rs::signature::{self, KeyPair as _};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+pub struct SigningKey {
+    pub kid: String,
+    key: RsaKeyPair,
+    header_b64: String,
+}
+
+#[derive(Default)]
+struct KeySet {
+    current: Option<Arc<SigningKey>>,
+    verify: HashMap<String, jsonwebtoken::DecodingKey>,
+    jwks: Value,
+}
+
+#[derive(Default)]
+pub struct KeyRing {
+    set: RwLock<Arc<KeySet>>,
+    rng: SystemRandom,
+}
+
+/// Public view of a key row, shaped by the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub state: String,
+    pub cert_pem: String,
+    pub pkcs7: String,
+    pub fingerprint: String,
+    pub thumbprint: String,
+    pub current_since: Option<i64>,
+    pub current_until: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+fn published(state: &str) -> bool {
+    matches!(state, "next" | "current" | "previous")
+}
+
+struct Material {
+    n: String,
+    e: String,
+    x5t: String,
+}
+
+fn material(row: &KeyRow, pkcs8: &[u8]) -> Result<(RsaKeyPair, Material)> {
+    let kp = RsaKeyPair::from_pkcs8(pkcs8)
+        .map_err(|e| Error::internal(format!("bad signing key {}: {e}", row.kid)))?;
+    let pk = kp.public_key();
+    let n = URL_SAFE_NO_PAD.encode(pk.modulus().big_endian_without_leading_zero());
+    let e = URL_SAFE_NO_PAD.encode(pk.exponent().big_endian_without_leading_zero());
+    let der = STANDARD
+        .decode(&row.cert_der_b64)
+        .map_err(Error::internal)?;
+    let x5t = URL_SAFE_NO_PAD.encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der).as_ref(),
+    );
+    Ok((kp, Material { n, e, x5t }))
+}
+
+impl KeyRing {
+    /// Re-reads the key rows and rebuilds the ring.
+    pub async fn reload(&self, ctx: &Ctx) -> Result<()> {
+        let rows = store::keys::list(&ctx.db).await?;
+        let mut set = KeySet::default();
+        let mut jwks = Vec::new();
+        for row in rows.iter().filter(|r| published(&r.state)) {
+            let pkcs8 = ctx
+                .secrets
+                .open(&row.private_key_sealed)
+                .map_err(Error::internal)?;
+            let (kp, m) = material(row, &pkcs8)?;
+            let dk = jsonwebtoken::DecodingKey::from_rsa_components(&m.n, &m.e)
+                .map_err(Error::internal)?;
+            set.verify.insert(row.kid.clone(), dk);
+            jwks.push(json!({
+                "kty": "RSA", "use": "sig", "alg": "RS256", "kid": row.kid,
+                "n": m.n, "e": m.e, "x5t": m.x5t, "x5c": [row.cert_der_b64],
+            }));
+            if row.state == "current" {
+                let header = json!({"alg": "RS256", "typ": "JWT", "kid": row.kid});
+                set.current = Some(Arc::new(SigningKey {
+                    kid: row.kid.clone(),
+                    key: kp,
+                    header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
+                }));
+            }
+        }
+        set.jwks = json!({ "keys": jwks });
+        *self
+            .set
+            .write()
+            .map_err(|_| Error::internal("key ring lock poisoned"))? = Arc::new(set);
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Arc<KeySet> {
+        self.set.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn jwks(&self) -> Value {
+        self.snapshot().jwks.clone()
+    }
+
+    /// Signs claims as a compact RS256 JWT with the current key.
+    pub fn sign(&self, claims: &impl serde::Serialize) -> Result<String> {
+        let set = self.snapshot();
+        let key = set
+            .current
+            .as_ref()
+            .ok_or_else(|| Error::internal("no current signing key"))?;
+        sign_with(key, &self.rng, claims)
+    }
+
+    /// Verifies an access token for `audience`: RS256 only, a published `kid`, signature,
+    /// issuer, audience, then `exp`/`nbf` against the injected clock.
+    pub async fn verify(&self, ctx: &Ctx, token: &str, audience: &str) -> Result<AccessClaims> {
+        let bad = || Error::Unauthenticated {
+            message: "Invalid token".into(),
+        };
+        let header = jsonwebtoken::decode_header(token).map_err(|_| bad())?;
+        if header.alg != jsonwebtoken::Algorithm::RS256 {
+            return Err(bad());
+        }
+        let kid = header.kid.ok_or_else(bad)?;
+        let mut set = self.snapshot();
+        if !set.verify.contains_key(&kid) {
+            // Another node may have rotated since our last poll.
+            self.reload(ctx).await?;
+            set = self.snapshot();
+        }
+        let key = set.verify.get(&kid).ok_or_else(bad)?;
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.set_issuer(&[&*ctx.issuer]);
+        v.set_audience(&[audience]);
+        v.validate_exp = false; // checked below with ctx.clock
+        v.validate_nbf = false;
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<Value>(token, key, &v).map_err(|_| bad())?;
+        let now = ctx.clock.now_secs();
+        let exp = data
+            .claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or_else(bad)?;
+        if exp <= now {
+            return Err(Error::Unauthenticated {
+                message: "Expired token".into(),
+            });
+        }
+        if let Some(nbf) = data.claims.get("nbf").and_then(Value::as_i64)
+            && nbf > now
+        {
+            return Err(bad());
+        }
+        serde_json::from_value(data.claims).map_err(|_| bad())
+    }
+}
+
+pub fn sign_with(
+    key: &SigningKey,
+    rng: &SystemRandom,
+    claims: &impl serde::Serialize,
+) -> Result<String> {
+    let payload = serde_json::to_vec(claims).map_err(Error::internal)?;
+    let mut out = String::with_capacity(key.header_b64.len() + payload.len() * 4 / 3 + 360);
+    out.push_str(&key.header_b64);
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
+    let mut sig = vec![0u8; key.key.public_modulus_len()];
+    key.key
+        .sign(&signature::RSA_PKCS1_SHA256, rng, out.as_bytes(), &mut sig)
+        .map_err(|_| Error::internal("RS256 signing failed"))?;
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
+    Ok(out)
+}
+
+/// The ring's current key, for the benchmark's raw-signing baseline.
+pub fn current_key(ring: &KeyRing) -> Option<Arc<SigningKey>> {
+    ring.snapshot().current.clone()
+}
+
+/// A fresh RSA-2048 key with a self-signed certificate (published as `x5c`, as Auth0 does).
+pub fn generate(ctx: &Ctx, state: &str, seq: i64) -> Result<KeyRow> {
+    let kp = RsaKeyPair::generate(KeySize::Rsa2048)
+        .map_err(|_| Error::internal("RSA key generation failed"))?;
+    let pkcs8 = kp
+        .as_der()
+        .map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
+    let pkcs8 = pkcs8.as_ref().to_vec();
+    let host = ctx
+        .issuer
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let rkp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls::pki_types::PrivatePkcs8KeyDer::from(pkcs8.clone()),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .map_err(Error::internal)?;
+    let mut params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(Error::internal)?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, host);
+    let cert = params.self_signed(&rkp).map_err(Error::internal)?;
+    let now = ctx.clock.now_ms();
+    Ok(KeyRow {
+        kid: crypto::random_alnum(22),
+        seq,
+        state: state.to_string(),
+        private_key_sealed: ctx.secrets.seal(&pkcs8),
+        cert_der_b64: STANDARD.encode(cert.der().as_ref()),
+        created_at: now,
+        current_since: (state == "current").then_some(now),
+        current_until: None,
+        revoked_at: None,
+    })
+}
+
+fn info(row: &KeyRow) -> KeyInfo {
+    let der = STANDARD.decode(&row.cert_der_b64).unwrap_or_default();
+    let b64 = row
+        .cert_der_b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>();
+    let cert_pem = format!(
+        "-----BEGIN CERTIFICATE-----\r\n{}\r\n-----END CERTIFICATE-----\r\n",
+        b64.join("\r\n")
+    );
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>();
+    let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
+    KeyInfo {
+        kid: row.kid.clone(),
+        state: row.state.clone(),
+        pkcs7: format!(
+            "-----BEGIN PKCS7-----\r\n{}\r\n-----END PKCS7-----\r\n",
+            b64.join("\r\n")
+        ),
+        cert_pem,
+        fingerprint: hex(sha1.as_ref()).join(":"),
+        thumbprint: hex(sha1.as_ref()).join(""),
+        current_since: row.current_since,
+        current_until: row.current_until,
+        revoked_at: row.revoked_at,
+    }
+}
+
+pub async fn list(ctx: &Ctx) -> Result<Vec<KeyInfo>> {
+    Ok(store::keys::list(&ctx.db).await?.iter().map(info).collect())
+}
+
+pub async fn get(ctx: &Ctx, kid: &str) -> Result<KeyInfo> {
+    store::keys::list(&ctx.db)
+        .await?
+        .iter()
+        .find(|k| k.kid == kid)
+        .map(info)
+        .ok_or_else(|| Error::not_found("Signing key not found", Some("inexistent_signing_key")))
+}
+
+/// Ensures there is a `current` and a `next` key (bootstrap and after revocations).
+pub async fn ensure(ctx: &Ctx, tx: &mut store::Tx) -> Result<()> {
+    let rows = store::keys::list_for_update(tx).await?;
+    let mut seq = rows.iter().map(|r| r.seq).max().unwrap_or(0);
+    if !rows.iter().any(|r| r.state == "current") {
+        seq += 1;
+        store::keys::insert(tx, &generate(ctx, "current", seq)?).await?;
+    }
+    if !rows.iter().any(|r| r.state == "next") {
+        seq += 1;
+        store::keys::insert(tx, &generate(ctx, "next", seq)?).await?;
+    }
+    Ok(())
+}
+
+/// Rotates: current → previous, next → current, new next. Returns the new current key.
+pub async fn rotate(ctx: &Ctx) -> Result<KeyInfo> {
+    // Generate outside the transaction: RSA generation takes tens of milliseconds.
+    let fresh = generate(ctx, "next", 0)?;
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.db.begin().await?;
+    let rows = store::keys::list_for_update(&mut tx).await?;
+    let seq = rows.iter().map(|r| r.seq).max().unwrap_or(0) + 1;
+    for r in rows.iter().filter(|r| r.state == "current") {
+        store::keys::set_state(
+            &mut tx,
+            &r.kid,
+            "previous",
+            r.current_since,
+            Some(now),
+            None,
+        )
+        .await?;
+    }
+    let promoted = match rows.iter().find(|r| r.state == "next") {
+        Some(n) => {
+            store::keys::set_state(&mut tx, &n.kid, "current", Some(now), None, None).await?;
+            n.clone()
+        }
+        None => {
+            let mut c = generate(ctx, "current", seq + 1)?;
+            c.current_since = Some(now);
+            store::keys::insert(&mut tx, &c).await?;
+            c
+        }
+    };
+    store::keys::insert(&mut tx, &KeyRow { seq, ..fresh }).await?;
+    store::bump_epoch(&mut tx).await?;
+    tx.commit().await?;
+    ctx.config_changed().await?;
+    let mut out = promoted;
+    out.state = "current".into();
+    out.current_since = Some(now);
+    Ok(info(&out))
+}
+
+/// Revokes a previous key: it leaves the JWKS and tokens signed by it stop verifying.
+/// The current and next keys cannot be revoked (rotate first), as in Auth0.
+pub async fn revoke(ctx: &Ctx, kid: &str) -> Result<KeyInfo> {
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.db.begin().await?;
+    let rows = store::keys::list_for_update(&mut tx).await?;
+    let row = rows
+        .iter()
+        .find(|r| r.kid == kid)
+        .ok_or_else(|| Error::not_found("Signing key not found", Some("inexistent_signing_key")))?;
+    match row.state.as_str() {
+        "previous" => {}
+        "revoked" => {
+            return Err(Error::Invalid {
+                message: "The key is already revoked".into(),
+                error_code: "invalid_key_state",
+            });
+        }
+        _ => {
+            return Err(Error::Invalid {
+                message: "Only previously used keys can be revoked; rotate first".into(),
+                error_code: "invalid_key_state",
+            });
+        }
+    }
+    store::keys::set_state(
+        &mut tx,
+        kid,
+        "revoked",
+        row.current_since,
+        row.current_until,
+        Some(now),
+    )
+    .await?;
+    store::bump_epoch(&mut tx).await?;
+    tx.commit().await?;
+    ctx.config_changed().await?;
+    let mut out = row.clone();
+    out.state = "revoked".into();
+    out.revoked_at = Some(now);
+    Ok(info(&out))
+}

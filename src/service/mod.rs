@@ -1,0 +1,59 @@
+//! Use cases. Each function takes `&Ctx`, validates its input into domain types, owns its
+//! transaction, and returns `error::Result`. No HTTP types here.
+
+pub mod bootstrap; // first start: tenant, key, Management API, default connection, admin app
+pub mod catalog; // per-node cache of clients, grants and APIs, invalidated by the epoch
+pub mod client_grants; // client grant CRUD
+pub mod clients; // application CRUD and secret rotation
+pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
+pub mod ratelimit; // database-backed token buckets with local leases
+pub mod resource_servers; // API CRUD
+pub mod tenant; // tenant settings
+pub mod token; // /oauth/token grants: client_credentials, refresh_token
+
+use crate::clock::Millis;
+use serde_json::{Map, Value};
+
+/// Background work every node runs: poll the cache epoch so changes made on other nodes reach
+/// this one's caches (keys, clients, grants) within `cache_poll_ms`.
+pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let period = std::time::Duration::from_millis(ctx.config.cache_poll_ms.max(50));
+        let mut last = crate::store::read_epoch(&ctx.db).await.unwrap_or(0);
+        let mut sweeps = 0u64;
+        loop {
+            tokio::time::sleep(period).await;
+            match crate::store::read_epoch(&ctx.db).await {
+                Ok(e) if e != last => {
+                    last = e;
+                    ctx.catalog.clear();
+                    if let Err(err) = ctx.keys.reload(&ctx).await {
+                        tracing::warn!(error = %err, "reloading signing keys failed");
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "cannot read cache epoch"),
+            }
+            sweeps += 1;
+            if sweeps % 600 == 0 {
+                ctx.limiter.sweep(&ctx).await;
+            }
+        }
+    })
+}
+
+/// Shallow JSON merge used by PATCH endpoints: top-level keys replace, `null` removes.
+pub fn merge_top_level(target: &mut Map<String, Value>, patch: Map<String, Value>) {
+    for (k, v) in patch {
+        if v.is_null() {
+            target.remove(&k);
+        } else {
+            target.insert(k, v);
+        }
+    }
+}
+
+pub fn now_iso(ms: Millis) -> String {
+    crate::clock::iso(ms)
+}

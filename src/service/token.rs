@@ -1,0 +1,253 @@
+//! `/oauth/token` grants implemented so far: `client_credentials` and the `refresh_token`
+//! plumbing that user grants (password, MFA, passwordless) will issue into. Client
+//! authentication compares SHA-256 digests of the presented and stored secret in constant time,
+//! from the node's catalog cache, so a grant costs one RS256 signature and no database read.
+
+use crate::crypto;
+use crate::ctx::Ctx;
+use crate::domain::{claims, claims::AccessClaims, claims::Audience, grant_types, scopes};
+use crate::error::{OAuthError, Result};
+use crate::service::catalog::ClientAuth;
+use crate::store::{self, refresh::RefreshRow};
+use std::sync::Arc;
+
+/// Client credentials as presented (body or HTTP Basic).
+#[derive(Debug, Default, Clone)]
+pub struct ClientCredentials {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub scope: Option<String>,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+}
+
+/// Authenticates a confidential client. Unknown client and wrong secret look the same.
+pub async fn authenticate(ctx: &Ctx, creds: &ClientCredentials) -> Result<Arc<ClientAuth>> {
+    let id = creds
+        .client_id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("Missing required parameter: client_id"))?;
+    let presented = creds.client_secret.as_deref().unwrap_or("");
+    let client = ctx.catalog.client(ctx, id).await?;
+    let digest = crypto::sha256(presented.as_bytes());
+    match client {
+        Some(c) if !presented.is_empty() && crypto::ct_eq(&digest, &c.secret_sha256) => Ok(c),
+        _ => Err(OAuthError::access_denied_unauthorized().into()),
+    }
+}
+
+fn require_grant_type(c: &ClientAuth, grant: &str) -> Result<()> {
+    if c.grant_types.iter().any(|g| g == grant) {
+        Ok(())
+    } else {
+        Err(OAuthError::new(
+            403,
+            "unauthorized_client",
+            format!("Grant type '{grant}' not allowed for the client."),
+        )
+        .into())
+    }
+}
+
+pub async fn client_credentials(
+    ctx: &Ctx,
+    creds: &ClientCredentials,
+    audience: Option<&str>,
+    scope: Option<&str>,
+) -> Result<TokenResponse> {
+    let client = authenticate(ctx, creds).await?;
+    require_grant_type(&client, grant_types::CLIENT_CREDENTIALS)?;
+    let audience = match audience.filter(|a| !a.is_empty()) {
+        Some(a) => a.to_string(),
+        None => default_audience(ctx).await?.ok_or_else(|| {
+            OAuthError::new(
+                403,
+                "access_denied",
+                "No audience parameter was provided, and no default audience has been configured",
+            )
+        })?,
+    };
+    let api = ctx.catalog.api(ctx, &audience).await?.ok_or_else(|| {
+        OAuthError::new(
+            403,
+            "access_denied",
+            format!("Service not enabled within domain: {audience}"),
+        )
+    })?;
+    let granted = ctx.catalog.grant_scopes(ctx, &client.client_id, &audience).await?.ok_or_else(|| {
+        OAuthError::new(
+            403,
+            "access_denied",
+            format!("Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."),
+        )
+    })?;
+    let scope = scopes::narrow(&granted, scope).join(" ");
+    let iat = ctx.clock.now_secs();
+    let claims = AccessClaims {
+        iss: ctx.issuer.to_string(),
+        sub: claims::client_subject(&client.client_id),
+        aud: Audience::One(api.identifier.clone()),
+        iat,
+        exp: iat + api.token_lifetime,
+        scope: Some(scope),
+        gty: Some("client-credentials".into()),
+        azp: Some(client.client_id.clone()),
+    };
+    Ok(TokenResponse {
+        access_token: ctx.keys.sign(&claims)?,
+        expires_in: api.token_lifetime,
+        scope: None,
+        refresh_token: None,
+        id_token: None,
+    })
+}
+
+async fn default_audience(ctx: &Ctx) -> Result<Option<String>> {
+    let settings = crate::service::tenant::get(ctx).await?;
+    Ok(settings
+        .get("default_audience")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string))
+}
+
+/// What a refresh token stands for; user grants fill it when they issue one.
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    pub client_id: String,
+    pub user_id: String,
+    pub audience: Option<String>,
+    pub scope: String,
+}
+
+pub const REFRESH_LIFETIME_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// Issues a refresh token (starting a new family unless `family` is given).
+pub async fn issue_refresh(
+    ctx: &Ctx,
+    tx: &mut store::Tx,
+    g: &RefreshGrant,
+    family: Option<&str>,
+) -> Result<String> {
+    let token = crypto::random_token();
+    let now = ctx.clock.now_ms();
+    let id = crypto::random_alnum(24);
+    store::refresh::insert(
+        tx,
+        &RefreshRow {
+            family_id: family.map(str::to_string).unwrap_or_else(|| id.clone()),
+            id,
+            token_hash: crypto::sha256_hex(token.as_bytes()),
+            client_id: g.client_id.clone(),
+            user_id: g.user_id.clone(),
+            audience: g.audience.clone(),
+            scope: g.scope.clone(),
+            created_at: now,
+            expires_at: now + REFRESH_LIFETIME_MS,
+            used_at: None,
+            revoked_at: None,
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+fn invalid_refresh() -> OAuthError {
+    OAuthError::new(403, "invalid_grant", "Unknown or invalid refresh token.")
+}
+
+/// Exchanges a refresh token with rotation: the presented token is consumed by a conditional
+/// update only one request can win, and a new one of the same family is returned. Presenting
+/// a consumed token again is reuse: the whole family is revoked.
+/// Returns the grant it stood for and the replacement token; the caller mints access tokens.
+pub async fn rotate_refresh(
+    ctx: &Ctx,
+    client_id: &str,
+    token: &str,
+    scope: Option<&str>,
+) -> Result<(RefreshGrant, String)> {
+    let now = ctx.clock.now_ms();
+    let hash = crypto::sha256_hex(token.as_bytes());
+    let mut tx = ctx.db.begin().await?;
+    let row = store::refresh::by_hash(&mut tx, &hash)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if row.client_id != client_id || row.revoked_at.is_some() || row.expires_at <= now {
+        return Err(invalid_refresh().into());
+    }
+    if row.used_at.is_some() || !store::refresh::mark_used(&mut tx, &row.id, now).await? {
+        store::refresh::revoke_family(&mut tx, &row.family_id, now).await?;
+        tx.commit().await?;
+        tracing::warn!(family = %row.family_id, "refresh token reuse detected; family revoked");
+        return Err(invalid_refresh().into());
+    }
+    let granted = scopes::split(&row.scope);
+    let scope = match scope.map(scopes::split) {
+        Some(req) if !req.is_empty() => {
+            if req.iter().any(|s| !granted.contains(s)) {
+                return Err(OAuthError::new(
+                    403,
+                    "invalid_scope",
+                    "The requested scope exceeds the scope granted by the refresh token.",
+                )
+                .into());
+            }
+            req.join(" ")
+        }
+        _ => row.scope.clone(),
+    };
+    let grant = RefreshGrant {
+        client_id: row.client_id.clone(),
+        user_id: row.user_id.clone(),
+        audience: row.audience.clone(),
+        scope,
+    };
+    let next = issue_refresh(ctx, &mut tx, &grant, Some(&row.family_id)).await?;
+    tx.commit().await?;
+    Ok((grant, next))
+}
+
+/// `grant_type=refresh_token` at the token endpoint.
+pub async fn refresh_token(
+    ctx: &Ctx,
+    creds: &ClientCredentials,
+    token: &str,
+    scope: Option<&str>,
+) -> Result<TokenResponse> {
+    let client = authenticate(ctx, creds).await?;
+    require_grant_type(&client, grant_types::REFRESH_TOKEN)?;
+    let (grant, next) = rotate_refresh(ctx, &client.client_id, token, scope).await?;
+    let audience = grant
+        .audience
+        .clone()
+        .unwrap_or_else(|| ctx.url("userinfo"));
+    let lifetime = match ctx.catalog.api(ctx, &audience).await? {
+        Some(api) => api.token_lifetime,
+        None => 86_400,
+    };
+    let iat = ctx.clock.now_secs();
+    let claims = AccessClaims {
+        iss: ctx.issuer.to_string(),
+        sub: grant.user_id.clone(),
+        aud: Audience::One(audience),
+        iat,
+        exp: iat + lifetime,
+        scope: Some(grant.scope.clone()),
+        gty: Some("refresh_token".into()),
+        azp: Some(client.client_id.clone()),
+    };
+    Ok(TokenResponse {
+        access_token: ctx.keys.sign(&claims)?,
+        expires_in: lifetime,
+        scope: Some(grant.scope),
+        refresh_token: Some(next),
+        id_token: None,
+    })
+}

@@ -1,0 +1,49 @@
+//! Embedded migrations, one list per backend with the same file names (a test checks the two
+//! folders match). Applied in order inside one transaction; on PostgreSQL an advisory lock makes
+//! nodes that start together apply them once.
+
+use super::{Db, Dialect, StoreResult, Value};
+
+pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[(
+    "0001_foundation.sql",
+    include_str!("../../migrations/sqlite/0001_foundation.sql"),
+)];
+
+pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[(
+    "0001_foundation.sql",
+    include_str!("../../migrations/postgres/0001_foundation.sql"),
+)];
+
+pub async fn run(db: &Db) -> StoreResult<()> {
+    let list = match db.dialect() {
+        Dialect::Sqlite => MIGRATIONS_SQLITE,
+        Dialect::Postgres => MIGRATIONS_POSTGRES,
+    };
+    let mut tx = db.begin().await?;
+    if db.dialect() == Dialect::Postgres {
+        // Serialise concurrent starters; released at commit.
+        tx.query("SELECT pg_advisory_xact_lock(7391001)", &[])
+            .await?;
+    }
+    tx.batch("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .await?;
+    let applied: Vec<String> = tx
+        .query("SELECT name FROM schema_migrations", &[])
+        .await?
+        .iter()
+        .map(|r| r.str(0))
+        .collect::<Result<_, _>>()?;
+    for (name, sql) in list {
+        if applied.iter().any(|a| a == name) {
+            continue;
+        }
+        tx.batch(sql).await?;
+        tx.exec(
+            "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)",
+            &[Value::from(*name), Value::I64(0)],
+        )
+        .await?;
+        tracing::info!(migration = name, "applied migration");
+    }
+    tx.commit().await
+}

