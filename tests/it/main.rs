@@ -1,1 +1,11 @@
+//! The one integration-test binary. Modules by area; `support` builds in-process apps on a
+//! temporary SQLite file and, when `CALLSIGN_TEST_POSTGRES_URL` is set (the README test command
+//! sets it), on a fresh PostgreSQL database per test.
 
+mod api;
+mod architecture;
+mod bad_input;
+mod migrations;
+mod multinode;
+mod store_contract;
+mod support;
