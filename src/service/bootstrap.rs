@@ -25,7 +25,7 @@ pub struct Bootstrapped {
 pub async fn run(ctx: &Ctx) -> Result<Option<Bootstrapped>> {
     let mut tx = ctx.db.begin().await?;
     if tx.dialect() == Dialect::Postgres {
-        tx.query("SELECT pg_advisory_xact_lock(7391002)", &[])
+        tx.query("SELECT 1 FROM pg_advisory_xact_lock(7391002)", &[])
             .await?;
     }
     let result = if store::tenant::exists_tx(&mut tx).await? {

@@ -99,8 +99,8 @@ const APP_TYPES: &[&str] = &[
     "oag",
 ];
 const AUTH_METHODS: &[&str] = &["none", "client_secret_post", "client_secret_basic"];
-/// Present in responses, refused in bodies (Auth0 answers "Additional properties not allowed").
-const READ_ONLY: &[&str] = &["client_id", "tenant", "global", "signing_keys"];
+// Read-only properties (`client_id`, `tenant`, `global`, `signing_keys`) appear in responses
+// and are refused in bodies like any unknown property: "Additional properties not allowed".
 
 fn payload_error(msg: impl Into<String>) -> Error {
     Error::invalid_body(format!("Payload validation error: {}", msg.into()))
@@ -126,10 +126,6 @@ fn validate(body: Map<String, Value>, creating: bool) -> Result<Map<String, Valu
             v.as_str().is_some_and(|s| s.len() >= 48)
         } else if k == "par_request_expiry" {
             v.is_i64() || v.is_null()
-        } else if READ_ONLY.contains(&k) {
-            return Err(payload_error(format!(
-                "Additional properties not allowed: {k}"
-            )));
         } else {
             return Err(payload_error(format!(
                 "Additional properties not allowed: {k}"

@@ -214,6 +214,7 @@ pub struct Tx {
     dialect: Dialect,
 }
 
+#[allow(clippy::large_enum_variant)] // one Tx per request; boxing would add an allocation per transaction
 enum TxInner {
     Sqlite(SqliteTx),
     Postgres(PgTx),

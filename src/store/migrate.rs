@@ -22,7 +22,7 @@ pub async fn run(db: &Db) -> StoreResult<()> {
     let mut tx = db.begin().await?;
     if db.dialect() == Dialect::Postgres {
         // Serialise concurrent starters; released at commit.
-        tx.query("SELECT pg_advisory_xact_lock(7391001)", &[])
+        tx.query("SELECT 1 FROM pg_advisory_xact_lock(7391001)", &[])
             .await?;
     }
     tx.batch("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
