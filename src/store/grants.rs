@@ -100,7 +100,7 @@ pub async fn list(
     db.query(
         &format!(
             "SELECT {COLS} FROM client_grants \
-             WHERE ($1 IS NULL OR audience = $1) AND ($2 IS NULL OR client_id = $2) AND ($3 IS NULL OR id > $3) \
+             WHERE (CAST($1 AS TEXT) IS NULL OR audience = $1) AND (CAST($2 AS TEXT) IS NULL OR client_id = $2) AND (CAST($3 AS TEXT) IS NULL OR id > $3) \
              ORDER BY id LIMIT $4 OFFSET $5"
         ),
         &[
@@ -120,7 +120,7 @@ pub async fn list(
 pub async fn count(db: &Db, f: &GrantFilter) -> StoreResult<u64> {
     let r = db
         .query_opt(
-            "SELECT COUNT(*) FROM client_grants WHERE ($1 IS NULL OR audience = $1) AND ($2 IS NULL OR client_id = $2)",
+            "SELECT COUNT(*) FROM client_grants WHERE (CAST($1 AS TEXT) IS NULL OR audience = $1) AND (CAST($2 AS TEXT) IS NULL OR client_id = $2)",
             &[f.audience.clone().into(), f.client_id.clone().into()],
         )
         .await?;
