@@ -37,6 +37,9 @@ struct Lease {
 pub struct Limiter {
     pub limits: RateLimits,
     leases: Mutex<HashMap<String, Lease>>,
+    /// One refill at a time per node: requests that miss the lease together wait for a single
+    /// database take instead of each draining the bucket for a lease the next one overwrites.
+    refill: tokio::sync::Mutex<()>,
 }
 
 impl Limiter {
@@ -44,6 +47,7 @@ impl Limiter {
         Limiter {
             limits,
             leases: Mutex::new(HashMap::new()),
+            refill: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -77,19 +81,13 @@ impl Limiter {
 
     /// Spends one token from bucket `key`.
     pub async fn check(&self, ctx: &Ctx, key: &str, b: Bucket) -> Result<Decision> {
+        if let Some(d) = self.spend_lease(key, b, ctx.clock.now_ms())? {
+            return Ok(d);
+        }
+        let _refilling = self.refill.lock().await;
         let now = ctx.clock.now_ms();
-        {
-            let mut leases = self
-                .leases
-                .lock()
-                .map_err(|_| Error::internal("limiter lock poisoned"))?;
-            if let Some(l) = leases.get_mut(key)
-                && l.expires_at > now
-                && l.tokens >= 1.0
-            {
-                l.tokens -= 1.0;
-                return Ok(Self::decision(b, true, l.tokens + l.db_left, now));
-            }
+        if let Some(d) = self.spend_lease(key, b, now)? {
+            return Ok(d);
         }
         let want = (b.burst / 10.0).floor().max(1.0);
         let mut tx = ctx.db.begin().await?;
@@ -117,6 +115,21 @@ impl Limiter {
             },
         );
         Ok(Self::decision(b, true, taken - 1.0 + left, now))
+    }
+
+    fn spend_lease(&self, key: &str, b: Bucket, now: i64) -> Result<Option<Decision>> {
+        let mut leases = self
+            .leases
+            .lock()
+            .map_err(|_| Error::internal("limiter lock poisoned"))?;
+        if let Some(l) = leases.get_mut(key)
+            && l.expires_at > now
+            && l.tokens >= 1.0
+        {
+            l.tokens -= 1.0;
+            return Ok(Some(Self::decision(b, true, l.tokens + l.db_left, now)));
+        }
+        Ok(None)
     }
 
     /// Deletes buckets idle for an hour (they would have refilled anyway).
