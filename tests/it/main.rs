@@ -7,5 +7,6 @@ mod architecture;
 mod bad_input;
 mod migrations;
 mod multinode;
+mod processes;
 mod store_contract;
 mod support;
