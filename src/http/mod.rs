@@ -40,6 +40,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(ctx)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(
@@ -81,6 +82,20 @@ async fn not_found() -> Response {
         axum::Json(mgmt_body(StatusCode::NOT_FOUND, "Not Found", None)),
     )
         .into_response()
+}
+
+/// 405 in the body family of the surface the path belongs to.
+async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    let s = StatusCode::METHOD_NOT_ALLOWED;
+    if uri.path().starts_with("/api/") {
+        (s, axum::Json(mgmt_body(s, "Method Not Allowed", None))).into_response()
+    } else {
+        (
+            s,
+            axum::Json(errors::oauth_body("invalid_request", "Method Not Allowed")),
+        )
+            .into_response()
+    }
 }
 
 async fn mgmt_not_found() -> Response {

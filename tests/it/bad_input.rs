@@ -154,6 +154,13 @@ async fn bad_requests_get_4xx_bodies_and_change_nothing() {
             ("DELETE", "/api/v2/client-grants/cgr_nope", None, "".into()),
             ("PUT", "/api/v2/keys/signing/nope/revoke", None, "".into()),
             ("GET", "/no/such/route", None, "".into()),
+            (
+                "PUT",
+                "/api/v2/clients",
+                Some("application/json"),
+                "{}".into(),
+            ),
+            ("GET", "/oauth/token", None, "".into()),
         ];
         for (method, path, ct, body) in cases {
             let mut r = Request::builder()
