@@ -626,3 +626,34 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         );
     }
 }
+
+#[tokio::test]
+async fn wire_shapes_are_pinned() {
+    let app = TestApp::new(crate::support::Backend::Sqlite).await;
+    let (s, v) = app
+        .token_json(json!({"grant_type": "client_credentials", "client_id": ADMIN_ID, "client_secret": ADMIN_SECRET, "audience": app.ctx.mgmt_audience()}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    insta::assert_json_snapshot!("token_response", v, {".access_token" => "[jwt]"});
+    let tok = v["access_token"].as_str().unwrap().to_string();
+    let (_, _, rs) = app
+        .mgmt("POST", "/resource-servers", &tok, Some(json!({"identifier": "https://api.shape.test/", "name": "Shape", "scopes": [{"value": "read:x", "description": "Read x"}]})))
+        .await;
+    insta::assert_json_snapshot!("resource_server", rs, {".id" => "[id]"});
+    let (_, _, g) = app
+        .mgmt("POST", "/client-grants", &tok, Some(json!({"client_id": ADMIN_ID, "audience": "https://api.shape.test/", "scope": ["read:x"]})))
+        .await;
+    insta::assert_json_snapshot!("client_grant", g, {".id" => "[id]"});
+    let (_, _, page) = app.mgmt("GET", "/client-grants?take=1", &tok, None).await;
+    insta::assert_json_snapshot!("client_grants_checkpoint", page, {".client_grants[].id" => "[id]", ".client_grants[].client_id" => "[id]", ".client_grants[].audience" => "[aud]", ".client_grants[].scope" => "[scopes]", ".next" => "[cursor]"});
+    let (_, _, t) = app.mgmt("GET", "/tenants/settings", &tok, None).await;
+    insta::assert_json_snapshot!("tenant_settings", t);
+    let (_, _, keys) = app.mgmt("GET", "/keys/signing", &tok, None).await;
+    insta::assert_json_snapshot!("signing_keys", keys, {
+        "[].kid" => "[kid]", "[].cert" => "[pem]", "[].pkcs7" => "[pem]", "[].fingerprint" => "[fp]",
+        "[].thumbprint" => "[tp]", "[].current_since" => "[time]"
+    });
+    let (s, _, e) = app.mgmt("GET", "/resource-servers/nope", &tok, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    insta::assert_json_snapshot!("resource_server_not_found", e);
+}

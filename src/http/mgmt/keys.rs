@@ -12,10 +12,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
-fn wire(k: &KeyInfo) -> Value {
+fn wire(ctx: &Ctx, k: &KeyInfo) -> Value {
+    let host = ctx
+        .issuer
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
     let mut o = json!({
         "kid": k.kid, "cert": k.cert_pem, "pkcs7": k.pkcs7, "fingerprint": k.fingerprint,
-        "thumbprint": k.thumbprint, "subject": "",
+        "thumbprint": k.thumbprint, "subject": format!("/CN={host}"),
         "current": k.state == "current", "next": k.state == "next", "previous": k.state == "previous",
         "revoked": k.state == "revoked",
     });
@@ -36,7 +41,11 @@ pub async fn list(
     _: Mgmt<ReadSigningKeys>,
 ) -> Result<Json<Value>, MgmtError> {
     Ok(Json(Value::Array(
-        svc::list(&ctx).await?.iter().map(wire).collect(),
+        svc::list(&ctx)
+            .await?
+            .iter()
+            .map(|k| wire(&ctx, k))
+            .collect(),
     )))
 }
 
@@ -45,7 +54,7 @@ pub async fn get(
     _: Mgmt<ReadSigningKeys>,
     Path(kid): Path<String>,
 ) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(wire(&svc::get(&ctx, &kid).await?)))
+    Ok(Json(wire(&ctx, &svc::get(&ctx, &kid).await?)))
 }
 
 pub async fn rotate(
