@@ -140,17 +140,13 @@ async fn token_errors_have_auth0_bodies() {
         }
         // a client with an API but no grant
         let tok = app.admin_token().await;
-        let (_, _, c) = app
-            .mgmt(
-                "POST",
-                "/clients",
+        let c = app
+            .create_client(
                 &tok,
-                Some(json!({"name": "m2m", "grant_types": ["client_credentials"]})),
+                json!({"name": "m2m", "grant_types": ["client_credentials"]}),
             )
             .await;
-        let (s, v) = app
-            .token_json(json!({"grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"], "audience": aud}))
-            .await;
+        let (s, v) = app.client_token(&c, &aud).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         insta::assert_json_snapshot!("no_client_grant", v, {".error_description" => "[desc]"});
         assert!(
@@ -160,17 +156,13 @@ async fn token_errors_have_auth0_bodies() {
                 .contains("You need to create a \"client-grant\" associated to this API.")
         );
         // a client without the grant type
-        let (_, _, c) = app
-            .mgmt(
-                "POST",
-                "/clients",
+        let c = app
+            .create_client(
                 &tok,
-                Some(json!({"name": "spa", "app_type": "spa", "grant_types": ["implicit"]})),
+                json!({"name": "spa", "app_type": "spa", "grant_types": ["implicit"]}),
             )
             .await;
-        let (s, v) = app
-            .token_json(json!({"grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"], "audience": aud}))
-            .await;
+        let (s, v) = app.client_token(&c, &aud).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         assert_eq!(
             v,
@@ -218,21 +210,17 @@ async fn management_tokens_are_verified_and_scoped() {
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
         // insufficient scope: a client granted only read:clients
         let tok = app.admin_token().await;
-        let (_, _, c) = app
-            .mgmt(
-                "POST",
-                "/clients",
+        let c = app
+            .create_client(
                 &tok,
-                Some(json!({"name": "reader", "grant_types": ["client_credentials"]})),
+                json!({"name": "reader", "grant_types": ["client_credentials"]}),
             )
             .await;
         let (s, _, _) = app
             .mgmt("POST", "/client-grants", &tok, Some(json!({"client_id": c["client_id"], "audience": app.ctx.mgmt_audience(), "scope": ["read:clients"]})))
             .await;
         assert_eq!(s, StatusCode::CREATED);
-        let (_, v) = app
-            .token_json(json!({"grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"], "audience": app.ctx.mgmt_audience()}))
-            .await;
+        let (_, v) = app.client_token(&c, &app.ctx.mgmt_audience()).await;
         let reader = v["access_token"].as_str().unwrap().to_string();
         let (s, _, _) = app.mgmt("GET", "/clients", &reader, None).await;
         assert_eq!(s, StatusCode::OK);
@@ -580,12 +568,10 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     for b in backends() {
         let app = TestApp::new(b).await;
         let tok = app.admin_token().await;
-        let (_, _, c) = app
-            .mgmt(
-                "POST",
-                "/clients",
+        let c = app
+            .create_client(
                 &tok,
-                Some(json!({"name": "native", "grant_types": ["refresh_token", "password"]})),
+                json!({"name": "native", "grant_types": ["refresh_token", "password"]}),
             )
             .await;
         let cid = c["client_id"].as_str().unwrap().to_string();

@@ -168,4 +168,20 @@ impl TestApp {
         };
         self.send(b.body(body).unwrap()).await
     }
+
+    /// Creates an application through the Management API and returns its JSON (with secret).
+    pub async fn create_client(&self, admin_token: &str, body: Value) -> Value {
+        let (s, _, c) = self.mgmt("POST", "/clients", admin_token, Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        c
+    }
+
+    /// client_credentials for an application created by `create_client`.
+    pub async fn client_token(&self, client: &Value, audience: &str) -> (StatusCode, Value) {
+        self.token_json(serde_json::json!({
+            "grant_type": "client_credentials", "client_id": client["client_id"],
+            "client_secret": client["client_secret"], "audience": audience,
+        }))
+        .await
+    }
 }
