@@ -29,7 +29,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/oauth/token", post(authn::token::token))
         .route_layer(middleware::from_fn_with_state(ctx.clone(), auth_limit));
     let mgmt = mgmt::router()
-        .fallback(mgmt_not_found)
+        .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(ctx.clone(), mgmt_limit));
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
@@ -97,10 +97,6 @@ async fn method_not_allowed(uri: axum::http::Uri) -> Response {
         )
             .into_response()
     }
-}
-
-async fn mgmt_not_found() -> Response {
-    not_found().await
 }
 
 fn add_headers(r: &mut Response, d: &Decision) {

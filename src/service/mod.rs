@@ -11,9 +11,6 @@ pub mod resource_servers; // API CRUD
 pub mod tenant; // tenant settings
 pub mod token; // /oauth/token grants: client_credentials, refresh_token
 
-use crate::clock::Millis;
-use serde_json::{Map, Value};
-
 /// Background work every node runs: poll the cache epoch so changes made on other nodes reach
 /// this one's caches (keys, clients, grants) within `cache_poll_ms`.
 pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
@@ -41,19 +38,4 @@ pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
             }
         }
     })
-}
-
-/// Shallow JSON merge used by PATCH endpoints: top-level keys replace, `null` removes.
-pub fn merge_top_level(target: &mut Map<String, Value>, patch: Map<String, Value>) {
-    for (k, v) in patch {
-        if v.is_null() {
-            target.remove(&k);
-        } else {
-            target.insert(k, v);
-        }
-    }
-}
-
-pub fn now_iso(ms: Millis) -> String {
-    crate::clock::iso(ms)
 }

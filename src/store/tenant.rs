@@ -89,11 +89,3 @@ pub async fn insert_connection(
     .await?;
     Ok(())
 }
-
-pub async fn connection_names(db: &Db) -> StoreResult<Vec<String>> {
-    db.query("SELECT name FROM connections ORDER BY name", &[])
-        .await?
-        .iter()
-        .map(|r| r.str(0))
-        .collect()
-}

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
-pub fn wire(ctx: &Ctx, c: &Client, with_secret: bool) -> Value {
+pub fn wire(c: &Client, with_secret: bool) -> Value {
     let mut o = c.attrs.clone();
     o.insert("tenant".into(), json!(crate::store::tenant::TENANT_ID));
     o.insert("global".into(), json!(false));
@@ -23,7 +23,6 @@ pub fn wire(ctx: &Ctx, c: &Client, with_secret: bool) -> Value {
     if with_secret {
         o.insert("client_secret".into(), json!(c.secret));
     }
-    let _ = ctx;
     Value::Object(o)
 }
 
@@ -43,7 +42,7 @@ pub async fn list(
     let items = svc::list(&ctx, &f)
         .await?
         .iter()
-        .map(|c| project(wire(&ctx, c, secret), &q))
+        .map(|c| project(wire(c, secret), &q))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(page_slice(items, "clients", &q)?))
 }
@@ -54,7 +53,7 @@ pub async fn create(
     MgmtBody(b): MgmtBody,
 ) -> Result<impl IntoResponse, MgmtError> {
     let c = svc::create(&ctx, b).await?;
-    Ok((StatusCode::CREATED, Json(wire(&ctx, &c, true))))
+    Ok((StatusCode::CREATED, Json(wire(&c, true))))
 }
 
 pub async fn get(
@@ -65,7 +64,7 @@ pub async fn get(
 ) -> Result<Json<Value>, MgmtError> {
     let c = svc::get(&ctx, &id).await?;
     Ok(Json(project(
-        wire(&ctx, &c, auth.has_scope(scopes::READ_CLIENT_KEYS)),
+        wire(&c, auth.has_scope(scopes::READ_CLIENT_KEYS)),
         &q,
     )?))
 }
@@ -77,11 +76,7 @@ pub async fn update(
     MgmtBody(b): MgmtBody,
 ) -> Result<Json<Value>, MgmtError> {
     let c = svc::update(&ctx, &id, b).await?;
-    Ok(Json(wire(
-        &ctx,
-        &c,
-        auth.has_scope(scopes::READ_CLIENT_KEYS),
-    )))
+    Ok(Json(wire(&c, auth.has_scope(scopes::READ_CLIENT_KEYS))))
 }
 
 pub async fn rotate_secret(
@@ -90,7 +85,7 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MgmtError> {
     let c = svc::rotate_secret(&ctx, &id).await?;
-    Ok(Json(wire(&ctx, &c, true)))
+    Ok(Json(wire(&c, true)))
 }
 
 pub async fn delete(
