@@ -4,15 +4,27 @@
 
 use super::{Db, Dialect, StoreResult, Value};
 
-pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[(
-    "0001_foundation.sql",
-    include_str!("../../migrations/sqlite/0001_foundation.sql"),
-)];
+pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
+    (
+        "0001_foundation.sql",
+        include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        "0002_users.sql",
+        include_str!("../../migrations/sqlite/0002_users.sql"),
+    ),
+];
 
-pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[(
-    "0001_foundation.sql",
-    include_str!("../../migrations/postgres/0001_foundation.sql"),
-)];
+pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
+    (
+        "0001_foundation.sql",
+        include_str!("../../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        "0002_users.sql",
+        include_str!("../../migrations/postgres/0002_users.sql"),
+    ),
+];
 
 pub async fn run(db: &Db) -> StoreResult<()> {
     let list = match db.dialect() {
