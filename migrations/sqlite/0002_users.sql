@@ -34,6 +34,7 @@ CREATE INDEX users_email ON users (email);
 CREATE INDEX users_phone ON users (phone_number);
 CREATE INDEX users_username ON users (username);
 CREATE INDEX users_created ON users (created_at, user_id);
+CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
 
 -- Consecutive failed logins per (user, ip); `blocked_at` set once the threshold is reached.
 CREATE TABLE login_failures (

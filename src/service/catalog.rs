@@ -19,12 +19,20 @@ pub struct ClientAuth {
     pub name: String,
     pub secret_sha256: [u8; 32],
     pub grant_types: Vec<String>,
+    /// `token_endpoint_auth_method: none`: a public client (SPA, native) that holds no secret.
+    pub public: bool,
+    /// `jwt_configuration.lifetime_in_seconds`: the ID token lifetime (Auth0 default 36000).
+    pub id_token_lifetime: i64,
 }
 
 #[derive(Debug)]
 pub struct Api {
     pub identifier: String,
     pub token_lifetime: i64,
+    /// `allow_offline_access`: user grants for this API may return a refresh token.
+    pub allow_offline_access: bool,
+    /// The API's own scopes (`scopes[].value`): what a user grant may ask for.
+    pub scopes: Vec<String>,
 }
 
 #[derive(Default)]
@@ -72,11 +80,20 @@ impl Catalog {
                     .collect()
             })
             .unwrap_or_default();
+        let public = row.data.get("token_endpoint_auth_method").and_then(|v| v.as_str()) == Some("none");
+        let id_token_lifetime = row
+            .data
+            .get("jwt_configuration")
+            .and_then(|j| j.get("lifetime_in_seconds"))
+            .and_then(|v| v.as_i64())
+            .unwrap_or(36_000);
         let c = Arc::new(ClientAuth {
             client_id: row.client_id,
             name: row.name,
             secret_sha256: crypto::sha256(&secret),
             grant_types,
+            public,
+            id_token_lifetime,
         });
         if let Ok(mut s) = self.state.write() {
             if s.clients.len() >= MAX_ENTRIES {
@@ -132,6 +149,22 @@ impl Catalog {
                         .get("token_lifetime")
                         .and_then(|v| v.as_i64())
                         .unwrap_or(86_400),
+                    allow_offline_access: r
+                        .data
+                        .get("allow_offline_access")
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false),
+                    scopes: r
+                        .data
+                        .get("scopes")
+                        .and_then(|v| v.as_array())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|s| s.get("value").and_then(|v| v.as_str()))
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                     identifier: r.identifier,
                 })
             });

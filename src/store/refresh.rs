@@ -88,3 +88,12 @@ pub async fn revoke_family(tx: &mut Tx, family_id: &str, now: i64) -> StoreResul
     )
     .await
 }
+
+/// Revokes every refresh token of a user (password reset, blocking, deletion).
+pub async fn revoke_user(tx: &mut Tx, user_id: &str, now: i64) -> StoreResult<u64> {
+    tx.exec(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+        &[user_id.into(), now.into()],
+    )
+    .await
+}
