@@ -72,6 +72,12 @@ pub struct Config {
     pub bootstrap_client_id: Option<String>,
     pub bootstrap_client_secret: Option<Secret>,
     pub twilio_base_url: String,
+    /// SMTP server for email, in lettre's URL form (`smtps://user:pass@host:465`,
+    /// `smtp://host:587?tls=required`); unset, email goes to `<data-dir>/email-outbox.ndjson`.
+    /// The whole value is secret (it usually carries the password).
+    pub smtp_url: Option<Secret>,
+    /// The From header of every email.
+    pub email_from: String,
     pub default_region: Option<String>,
     pub secret_key: Option<Secret>,
     pub log_format: LogFormat,
@@ -94,6 +100,8 @@ pub struct FileConfig {
     pub bootstrap_client_id: Option<String>,
     pub bootstrap_client_secret: Option<Secret>,
     pub twilio_base_url: Option<String>,
+    pub smtp_url: Option<Secret>,
+    pub email_from: Option<String>,
     pub default_region: Option<String>,
     pub secret_key: Option<Secret>,
     pub log_format: Option<LogFormat>,
@@ -135,6 +143,9 @@ pub struct ServeArgs {
     pub log_level: Option<String>,
 }
 
+/// The From header when `email_from` is not set.
+pub const DEFAULT_EMAIL_FROM: &str = "callsign <no-reply@localhost>";
+
 /// Every variable callsign reads; any other `CALLSIGN_*` is warned about at start.
 pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_CONFIG",
@@ -148,6 +159,8 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_BOOTSTRAP_CLIENT_ID",
     "CALLSIGN_BOOTSTRAP_CLIENT_SECRET",
     "CALLSIGN_TWILIO_BASE_URL",
+    "CALLSIGN_SMTP_URL",
+    "CALLSIGN_EMAIL_FROM",
     "CALLSIGN_DEFAULT_REGION",
     "CALLSIGN_SECRET_KEY",
     "CALLSIGN_LOG_FORMAT",
@@ -266,6 +279,10 @@ impl Config {
             twilio_base_url: get("CALLSIGN_TWILIO_BASE_URL")
                 .or(file.twilio_base_url)
                 .unwrap_or_else(|| "https://api.twilio.com".into()),
+            smtp_url: get("CALLSIGN_SMTP_URL").map(Secret).or(file.smtp_url),
+            email_from: get("CALLSIGN_EMAIL_FROM")
+                .or(file.email_from)
+                .unwrap_or_else(|| DEFAULT_EMAIL_FROM.into()),
             default_region,
             secret_key: get("CALLSIGN_SECRET_KEY").map(Secret).or(file.secret_key),
             log_format: args
@@ -323,6 +340,8 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("./callsign-data"));
         assert_eq!(c.database_url, "sqlite://./callsign-data/callsign.db");
         assert_eq!(c.twilio_base_url, "https://api.twilio.com");
+        assert_eq!(c.smtp_url, None);
+        assert_eq!(c.email_from, "callsign <no-reply@localhost>");
         assert!(w.is_empty());
     }
 
@@ -367,5 +386,43 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::resolve(&bad, &[]).is_err());
+    }
+
+    #[test]
+    fn smtp_settings_layer_and_the_url_is_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "smtp_url = \"smtps://u:filepass@mail.example.com\"\nemail_from = \"Acme <id@acme.test>\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(f),
+            ..Default::default()
+        };
+        let (c, w) = Config::resolve(&args, &[]).unwrap();
+        assert_eq!(c.email_from, "Acme <id@acme.test>");
+        assert_eq!(
+            c.smtp_url.as_ref().map(Secret::expose),
+            Some("smtps://u:filepass@mail.example.com")
+        );
+        assert!(w.is_empty());
+        let (c, w) = Config::resolve(
+            &args,
+            &env(&[("CALLSIGN_SMTP_URL", "smtp://u:envpass@127.0.0.1:2525")]),
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            c.smtp_url.as_ref().map(Secret::expose),
+            Some("smtp://u:envpass@127.0.0.1:2525")
+        );
+        let shown = c.redacted_json().to_string();
+        assert!(
+            !shown.contains("envpass") && !shown.contains("127.0.0.1:2525"),
+            "{shown}"
+        );
+        assert!(!format!("{c:?}").contains("envpass"));
     }
 }

@@ -1,13 +1,16 @@
 //! `Ctx`: what every service function takes: the database, the clock, the secret box, the
-//! issuer URLs, and the per-node caches (signing keys, clients/grants/APIs, rate-limit leases).
+//! issuer URLs, the per-node caches (signing keys, clients/grants/APIs, rate-limit leases), and
+//! the message senders with the outbox dispatcher's wake-up signal.
 //! Cheap to clone; built once by `cli::serve` or by the test harness.
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::SecretBox;
+use crate::delivery::Senders;
 use crate::service::{catalog::Catalog, keys::KeyRing, ratelimit::Limiter};
 use crate::store::Db;
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 #[derive(Clone)]
 pub struct Ctx {
@@ -20,6 +23,10 @@ pub struct Ctx {
     pub keys: Arc<KeyRing>,
     pub catalog: Arc<Catalog>,
     pub limiter: Arc<Limiter>,
+    /// Email and phone senders, built once from the configuration (`delivery::senders`).
+    pub delivery: Arc<Senders>,
+    /// Wakes this node's outbox dispatcher (`service::outbox::wake`).
+    pub outbox_wake: Arc<Notify>,
 }
 
 impl Ctx {
@@ -27,6 +34,8 @@ impl Ctx {
         let issuer = format!("{}/", issuer.trim_end_matches('/'));
         Ctx {
             limiter: Arc::new(Limiter::new(config.rate_limits.clone())),
+            delivery: Arc::new(Senders::from_config(&config)),
+            outbox_wake: Arc::new(Notify::new()),
             db,
             clock,
             secrets,
@@ -67,6 +76,9 @@ pub async fn open(
     };
     let db = Db::open(&config.database_url).await?;
     let ctx = Ctx::new(db, clock, secrets, issuer, config);
+    if let Some(e) = &ctx.delivery.config_error {
+        anyhow::bail!("{e}");
+    }
     let boot = crate::service::bootstrap::run(&ctx)
         .await
         .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;

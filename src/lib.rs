@@ -9,8 +9,9 @@ pub mod clock; // the injectable clock: no code reads the wall clock directly
 pub mod config; // typed, layered configuration (defaults < file < env < flags)
 pub mod crypto; // secret box (AES-256-GCM at rest), random ids and tokens, hashing helpers
 pub mod ctx; // `Ctx`: the handles every service function takes
+pub mod delivery; // message senders behind one trait: SMTP, development email and phone files
 pub mod domain; // pure rules: scopes, pagination, claims, wire-independent types
 pub mod error; // the domain error with a stable code per variant
 pub mod http; // router, extractors, error renderers, Authentication and Management API handlers
-pub mod service; // use cases: bootstrap, keys, clients, grants, resource servers, tokens, limits
+pub mod service; // use cases: bootstrap, keys, clients, grants, resource servers, tokens, limits, outbox
 pub mod store; // storage over SQLite (rusqlite) and PostgreSQL (tokio-postgres) // clap front-end: serve, migrate, config check, keys

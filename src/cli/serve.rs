@@ -130,6 +130,12 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         path = %cfg.data_dir.join("phone-outbox.ndjson").display(),
         "no phone provider configured: SMS and voice messages go to the development outbox (development only)"
     );
+    if !ctx.delivery.smtp {
+        tracing::warn!(
+            path = %cfg.data_dir.join(crate::delivery::email_file::FILE_NAME).display(),
+            "no SMTP server configured (smtp_url): emails go to the development outbox file (development only)"
+        );
+    }
     let _bg = crate::service::spawn_background(&ctx);
 
     let app = crate::http::router(ctx.clone()).into_make_service_with_connect_info::<SocketAddr>();

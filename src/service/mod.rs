@@ -6,16 +6,20 @@ pub mod catalog; // per-node cache of clients, grants and APIs, invalidated by t
 pub mod client_grants; // client grant CRUD
 pub mod clients; // application CRUD and secret rotation
 pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
+pub mod outbox; // durable message outbox: enqueue in the cause's transaction, dispatcher
 pub mod ratelimit; // database-backed token buckets with local leases
 pub mod resource_servers; // API CRUD
 pub mod tenant; // tenant settings
 pub mod token; // /oauth/token grants: client_credentials, refresh_token
 
 /// Background work every node runs: poll the cache epoch so changes made on other nodes reach
-/// this one's caches (keys, clients, grants) within `cache_poll_ms`.
+/// this one's caches (keys, clients, grants) within `cache_poll_ms`; and, as its own task, the
+/// outbox dispatcher. Aborting the returned handle stops both.
 pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
     let ctx = ctx.clone();
+    let dispatcher = AbortOnDrop(tokio::spawn(outbox::run_dispatcher(ctx.clone())));
     tokio::spawn(async move {
+        let _dispatcher = dispatcher;
         let period = std::time::Duration::from_millis(ctx.config.cache_poll_ms.max(50));
         let mut last = crate::store::read_epoch(&ctx.db).await.unwrap_or(0);
         let mut sweeps = 0u64;
@@ -38,4 +42,14 @@ pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// Ties the dispatcher task's life to the epoch task's: dropped (the task aborted or
+/// finished), it aborts the dispatcher too.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -1,0 +1,206 @@
+//! Delivery: the senders that hand one message to the outside world, behind the [`Sender`]
+//! seam. Email goes over SMTP when `smtp_url` is configured, else to the development file;
+//! SMS and voice go to the development phone file until a phone provider (Twilio, custom) is
+//! added behind the same trait. The choice lives in one place, [`senders`].
+//!
+//! No storage, retries or scheduling here: the dispatcher in `service::outbox` claims rows,
+//! calls a sender, and records the outcome. A sender only says whether a failure is worth
+//! retrying ([`SendError::Transient`]) or not ([`SendError::Permanent`]).
+
+pub mod email_file;
+pub mod email_smtp;
+pub mod phone_file;
+
+use crate::config::Config;
+use crate::ctx::Ctx;
+use crate::service::outbox::Channel;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A message ready to go, body opened. Lives only for the duration of one send.
+#[derive(Clone)]
+pub struct OutgoingMessage {
+    pub id: String,
+    pub channel: Channel,
+    pub to: String,
+    /// `change_password`, `blocked_account`, `otp_verify`, … (the outbox `type`).
+    pub kind: String,
+    pub locale: String,
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+    /// When the message was enqueued (ms).
+    pub created_at: i64,
+}
+
+// The text may hold a reset link or a one-time code: never let it reach a log by `{:?}`.
+impl std::fmt::Debug for OutgoingMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingMessage")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("to", &self.to)
+            .field("kind", &self.kind)
+            .field("locale", &self.locale)
+            .field("text", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a sender reports on success.
+#[derive(Debug, Clone, Default)]
+pub struct Delivered {
+    /// The provider's own reference (SMTP reply, provider message id), for the log.
+    pub provider_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Will never succeed as is (a rejected recipient, a malformed address): not retried.
+    Permanent(String),
+    /// May succeed later (connection refused, 4xx, timeout): retried with backoff.
+    Transient(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Permanent(m) => write!(f, "permanent: {m}"),
+            SendError::Transient(m) => write!(f, "transient: {m}"),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+pub trait Sender: Send + Sync {
+    async fn send(&self, m: &OutgoingMessage) -> Result<Delivered, SendError>;
+}
+
+/// The senders of one node, built once from the configuration (an SMTP transport loads the
+/// system's root certificates, which is not something to repeat per message).
+pub struct Senders {
+    pub email: Arc<dyn Sender>,
+    pub phone: Arc<dyn Sender>,
+    /// Whether email goes over SMTP (false: the development file).
+    pub smtp: bool,
+    /// Why the configured SMTP transport could not be built; `ctx::open` refuses to start on
+    /// it. Until then email sends fail transiently rather than fall back to a file silently.
+    pub config_error: Option<String>,
+}
+
+impl Senders {
+    pub fn from_config(config: &Config) -> Senders {
+        let phone: Arc<dyn Sender> = Arc::new(phone_file::PhoneFile::new(&config.data_dir));
+        let (email, smtp, config_error): (Arc<dyn Sender>, bool, Option<String>) =
+            match &config.smtp_url {
+                None => (
+                    Arc::new(email_file::EmailFile::new(&config.data_dir)),
+                    false,
+                    None,
+                ),
+                Some(url) => match email_smtp::SmtpSender::new(url.expose(), &config.email_from) {
+                    Ok(s) => (Arc::new(s), true, None),
+                    Err(e) => (Arc::new(Unusable(e.clone())), true, Some(e)),
+                },
+            };
+        Senders {
+            email,
+            phone,
+            smtp,
+            config_error,
+        }
+    }
+}
+
+/// Which sender carries a channel. The one place that decides: the phone-delivery work adds
+/// Twilio and custom providers here.
+pub fn senders(ctx: &Ctx, channel: Channel) -> Arc<dyn Sender> {
+    match channel {
+        Channel::Email => ctx.delivery.email.clone(),
+        Channel::Sms | Channel::Voice => ctx.delivery.phone.clone(),
+    }
+}
+
+/// Stands in for a sender whose configuration is broken.
+struct Unusable(String);
+
+#[async_trait::async_trait]
+impl Sender for Unusable {
+    async fn send(&self, _m: &OutgoingMessage) -> Result<Delivered, SendError> {
+        Err(SendError::Transient(format!("sender unusable: {}", self.0)))
+    }
+}
+
+/// One process-wide lock for the development NDJSON files: two writers (two senders, or two
+/// `Ctx`s in one test process) never interleave their lines.
+static APPEND_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Appends `line` plus a newline to `path` (created if missing) with O_APPEND and a single
+/// write, so even another process appending to the same file gets whole lines.
+pub(crate) fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(line.len() + 1);
+    buf.extend_from_slice(line.as_bytes());
+    buf.push(b'\n');
+    let _guard = APPEND_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)?;
+    f.write_all(&buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_whole_lines_from_many_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("x.ndjson");
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let p = path.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        append_line(
+                            &p,
+                            &format!("{{\"t\":{t},\"i\":{i},\"pad\":\"{}\"}}", "x".repeat(500)),
+                        )
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 400);
+        for l in lines {
+            serde_json::from_str::<serde_json::Value>(l).unwrap();
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_text() {
+        let m = OutgoingMessage {
+            id: "m".into(),
+            channel: Channel::Sms,
+            to: "+14155550100".into(),
+            kind: "otp_verify".into(),
+            locale: "en".into(),
+            subject: None,
+            text: "code 123456".into(),
+            html: None,
+            created_at: 0,
+        };
+        assert!(!format!("{m:?}").contains("123456"));
+    }
+}

@@ -1,0 +1,219 @@
+//! `outbox`: messages (email, SMS, voice) waiting to be sent, written in the same transaction
+//! as their cause and sent later by the dispatcher (`service::outbox`). SQL only: the body
+//! arrives here already sealed, and nothing here decides about retries or senders.
+//!
+//! Status: `pending` (due at `next_attempt_at`), `sent`, `failed` (gave up). A pending row is
+//! being worked on while `claimed_until` lies in the future; a claim that outlives its lease
+//! (a node died mid-send) simply expires and another node picks the row up.
+
+use super::{Db, Dialect, Row, StoreResult, Tx, Value};
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+/// A message as enqueued.
+#[derive(Debug, Clone)]
+pub struct NewRow {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub kind: String,
+    pub locale: String,
+    pub body_sealed: String,
+    pub created_at: i64,
+}
+
+/// A row this node has claimed and may now send. `attempts` already counts this attempt.
+#[derive(Debug, Clone)]
+pub struct ClaimedRow {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub kind: String,
+    pub locale: String,
+    pub body_sealed: Option<String>,
+    pub attempts: i64,
+    pub created_at: i64,
+}
+
+/// A row as operators see it: everything but the body.
+#[derive(Debug, Clone)]
+pub struct EntryRow {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub kind: String,
+    pub locale: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+pub async fn insert(tx: &mut Tx, r: &NewRow) -> StoreResult<()> {
+    tx.exec(
+        "INSERT INTO outbox (id, channel, recipient, type, locale, body, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
+        &[
+            r.id.clone().into(),
+            r.channel.clone().into(),
+            r.recipient.clone().into(),
+            r.kind.clone().into(),
+            r.locale.clone().into(),
+            r.body_sealed.clone().into(),
+            PENDING.into(),
+            r.created_at.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due rows for `claimer` until `lease_until`, counting the attempt.
+///
+/// Why two nodes can never both win a row: the claim is one conditional UPDATE whose WHERE
+/// requires the row to be pending, due and unclaimed (or its lease expired). On SQLite the
+/// single writer runs it whole. On PostgreSQL the inner SELECT locks its rows `FOR UPDATE SKIP
+/// LOCKED`, so a concurrent claimer skips them instead of waiting, and a row another claimer
+/// committed in the meantime is re-checked against the (repeated) outer condition, which the
+/// new `claimed_until` then fails.
+pub async fn claim(
+    tx: &mut Tx,
+    claimer: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> StoreResult<Vec<ClaimedRow>> {
+    let lock = if tx.dialect() == Dialect::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE outbox SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM outbox \
+             WHERE status = $3 AND next_attempt_at <= $4 AND (claimed_until IS NULL OR claimed_until <= $4) \
+             ORDER BY next_attempt_at, id LIMIT $5{lock}) \
+         AND status = $3 AND (claimed_until IS NULL OR claimed_until <= $4) \
+         RETURNING id, channel, recipient, type, locale, body, attempts, created_at"
+    );
+    let rows = tx
+        .query(
+            &sql,
+            &[
+                claimer.into(),
+                lease_until.into(),
+                PENDING.into(),
+                now.into(),
+                limit.into(),
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ClaimedRow {
+                id: r.str(0)?,
+                channel: r.str(1)?,
+                recipient: r.str(2)?,
+                kind: r.str(3)?,
+                locale: r.str(4)?,
+                body_sealed: r.opt_str(5)?,
+                attempts: r.i64(6)?,
+                created_at: r.i64(7)?,
+            })
+        })
+        .collect()
+}
+
+/// Marks a claimed row sent and drops its body (it may hold a code or a reset link, and is
+/// no use once delivered). False when the claim was lost (lease expired, another node took it).
+pub async fn mark_sent(db: &Db, id: &str, claimer: &str, now: i64) -> StoreResult<bool> {
+    let n = db
+        .exec(
+            "UPDATE outbox SET status = $3, body = NULL, sent_at = $4, last_error = NULL, claimed_until = NULL \
+             WHERE id = $1 AND claimed_by = $2 AND status = $5",
+            &[
+                id.into(),
+                claimer.into(),
+                SENT.into(),
+                now.into(),
+                PENDING.into(),
+            ],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Releases a claimed row for another attempt at `next_attempt_at`.
+pub async fn mark_retry(
+    db: &Db,
+    id: &str,
+    claimer: &str,
+    next_attempt_at: i64,
+    error: &str,
+) -> StoreResult<bool> {
+    let n = db
+        .exec(
+            "UPDATE outbox SET next_attempt_at = $3, last_error = $4, claimed_until = NULL \
+             WHERE id = $1 AND claimed_by = $2 AND status = $5",
+            &[
+                id.into(),
+                claimer.into(),
+                next_attempt_at.into(),
+                error.into(),
+                PENDING.into(),
+            ],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Gives up on a claimed row. The body goes too: nobody will send it any more.
+pub async fn mark_failed(db: &Db, id: &str, claimer: &str, error: &str) -> StoreResult<bool> {
+    let n = db
+        .exec(
+            "UPDATE outbox SET status = $3, body = NULL, last_error = $4, claimed_until = NULL \
+             WHERE id = $1 AND claimed_by = $2 AND status = $5",
+            &[
+                id.into(),
+                claimer.into(),
+                FAILED.into(),
+                error.into(),
+                PENDING.into(),
+            ],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// The newest `limit` rows, newest first, without bodies.
+pub async fn recent(db: &Db, limit: i64) -> StoreResult<Vec<EntryRow>> {
+    db.query(
+        "SELECT id, channel, recipient, type, locale, status, attempts, next_attempt_at, last_error, created_at, sent_at \
+         FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1",
+        &[Value::I64(limit)],
+    )
+    .await?
+    .iter()
+    .map(entry)
+    .collect()
+}
+
+fn entry(r: &Row) -> StoreResult<EntryRow> {
+    Ok(EntryRow {
+        id: r.str(0)?,
+        channel: r.str(1)?,
+        recipient: r.str(2)?,
+        kind: r.str(3)?,
+        locale: r.str(4)?,
+        status: r.str(5)?,
+        attempts: r.i64(6)?,
+        next_attempt_at: r.i64(7)?,
+        last_error: r.opt_str(8)?,
+        created_at: r.i64(9)?,
+        sent_at: r.opt_i64(10)?,
+    })
+}
