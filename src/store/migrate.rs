@@ -13,6 +13,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0002_users.sql",
         include_str!("../../migrations/sqlite/0002_users.sql"),
     ),
+    (
+        "0003_connections.sql",
+        include_str!("../../migrations/sqlite/0003_connections.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -23,6 +27,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0002_users.sql",
         include_str!("../../migrations/postgres/0002_users.sql"),
+    ),
+    (
+        "0003_connections.sql",
+        include_str!("../../migrations/postgres/0003_connections.sql"),
     ),
 ];
 
