@@ -29,6 +29,11 @@ required! {
     CreateClientGrants => ["create:client_grants"];
     UpdateClientGrants => ["update:client_grants"];
     DeleteClientGrants => ["delete:client_grants"];
+    ReadConnections => ["read:connections"];
+    CreateConnections => ["create:connections"];
+    UpdateConnections => ["update:connections"];
+    DeleteConnections => ["delete:connections"];
+    DeleteUsers => ["delete:users"];
     ReadResourceServers => ["read:resource_servers"];
     CreateResourceServers => ["create:resource_servers"];
     UpdateResourceServers => ["update:resource_servers"];

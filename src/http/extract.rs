@@ -121,10 +121,29 @@ pub struct MgmtBody(pub Map<String, Value>);
 
 impl FromRequest<Ctx> for MgmtBody {
     type Rejection = MgmtError;
+    async fn from_request(req: Request, ctx: &Ctx) -> Result<Self, Self::Rejection> {
+        match MgmtJson::from_request(req, ctx).await?.0 {
+            Value::Null => Ok(MgmtBody(Map::new())),
+            Value::Object(m) => Ok(MgmtBody(m)),
+            other => Err(Error::invalid_body(format!(
+                "Payload validation error: 'Expected type object but found type {}'.",
+                json_type(&other)
+            ))
+            .into()),
+        }
+    }
+}
+
+/// A Management API JSON body of any type (arrays: `PATCH /connections/{id}/clients`).
+/// An empty body reads as `null`.
+pub struct MgmtJson(pub Value);
+
+impl FromRequest<Ctx> for MgmtJson {
+    type Rejection = MgmtError;
     async fn from_request(req: Request, _: &Ctx) -> Result<Self, Self::Rejection> {
         let (ct, body) = read_body(req).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(MgmtBody(Map::new()));
+            return Ok(MgmtJson(Value::Null));
         }
         if ct.as_deref() != Some("application/json") {
             return Err(Error::Invalid {
@@ -133,15 +152,9 @@ impl FromRequest<Ctx> for MgmtBody {
             }
             .into());
         }
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(m)) => Ok(MgmtBody(m)),
-            Ok(other) => Err(Error::invalid_body(format!(
-                "Payload validation error: 'Expected type object but found type {}'.",
-                json_type(&other)
-            ))
-            .into()),
-            Err(_) => Err(Error::invalid_body("Invalid request payload JSON format").into()),
-        }
+        serde_json::from_slice::<Value>(&body)
+            .map(MgmtJson)
+            .map_err(|_| Error::invalid_body("Invalid request payload JSON format").into())
     }
 }
 

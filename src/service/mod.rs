@@ -5,6 +5,7 @@ pub mod bootstrap; // first start: tenant, key, Management API, default connecti
 pub mod catalog; // per-node cache of clients, grants and APIs, invalidated by the epoch
 pub mod client_grants; // client grant CRUD
 pub mod clients; // application CRUD and secret rotation
+pub mod connections; // connection CRUD, enabled clients, sealed secret options; `Connection`
 pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
 pub mod outbox; // durable message outbox: enqueue in the cause's transaction, dispatcher
 pub mod ratelimit; // database-backed token buckets with local leases

@@ -11,6 +11,7 @@ mod postgres;
 mod sqlite;
 
 pub mod clients;
+pub mod connections;
 pub mod grants;
 pub mod keys;
 pub mod outbox;

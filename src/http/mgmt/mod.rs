@@ -3,6 +3,7 @@
 
 pub mod client_grants;
 pub mod clients;
+pub mod connections;
 pub mod keys;
 pub mod resource_servers;
 pub mod tenant;
@@ -12,7 +13,7 @@ use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::Query;
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use serde_json::{Map, Value, json};
 
 pub fn router() -> Router<Ctx> {
@@ -35,6 +36,22 @@ pub fn router() -> Router<Ctx> {
                 .patch(client_grants::update)
                 .delete(client_grants::delete),
         )
+        .route(
+            "/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route(
+            "/connections/{id}",
+            get(connections::get)
+                .patch(connections::update)
+                .delete(connections::delete),
+        )
+        .route(
+            "/connections/{id}/clients",
+            get(connections::clients).patch(connections::set_clients),
+        )
+        .route("/connections/{id}/status", get(connections::status))
+        .route("/connections/{id}/users", delete(connections::delete_user))
         .route(
             "/resource-servers",
             get(resource_servers::list).post(resource_servers::create),
