@@ -7,7 +7,8 @@
 //! wrappers that run on tokio's blocking pool, so a burst of logins never stalls the executor.
 //! Errors never carry the password or the stored hash, so they are safe to log and to show.
 
-mod custom;
+mod custom; // Auth0 custom_password_hash imports: schema, stored form, verification
+mod digest; // digests, HMAC, PBKDF2 and byte encodings under imported hashes
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
