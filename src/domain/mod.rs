@@ -4,3 +4,4 @@ pub mod claims; // access-token claims as Auth0 shapes them
 pub mod grant_types; // OAuth grant type names and which ones a client may hold
 pub mod paging; // Management API pagination: offset, totals, checkpoint; the 1000-record cap
 pub mod scopes; // Management API scopes and the per-endpoint requirement markers
+pub mod user_query; // Auth0 user search: the `q` Lucene subset parsed to an AST, `sort`, limits
