@@ -10,3 +10,4 @@ mod multinode;
 mod processes;
 mod store_contract;
 mod support;
+mod user_search;
