@@ -19,6 +19,7 @@ pub mod ratelimit;
 pub mod refresh;
 pub mod resource_servers;
 pub mod tenant;
+pub mod user_search;
 
 pub use db::{Db, Dialect, Row, Tx, Value};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};

@@ -12,3 +12,4 @@ mod outbox;
 mod processes;
 mod store_contract;
 mod support;
+mod user_search;
