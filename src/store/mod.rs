@@ -13,6 +13,7 @@ mod sqlite;
 pub mod clients;
 pub mod grants;
 pub mod keys;
+pub mod logs;
 pub mod ratelimit;
 pub mod refresh;
 pub mod resource_servers;
