@@ -1,11 +1,12 @@
 //! `Ctx`: what every service function takes: the database, the clock, the secret box, the
-//! issuer URLs, and the per-node caches (signing keys, clients/grants/APIs, rate-limit leases).
+//! issuer URLs, and the per-node state (signing keys, clients/grants/APIs, rate-limit leases,
+//! the event log's batched writer).
 //! Cheap to clone; built once by `cli::serve` or by the test harness.
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::SecretBox;
-use crate::service::{catalog::Catalog, keys::KeyRing, ratelimit::Limiter};
+use crate::service::{catalog::Catalog, keys::KeyRing, logs::LogWriter, ratelimit::Limiter};
 use crate::store::Db;
 use std::sync::Arc;
 
@@ -20,6 +21,8 @@ pub struct Ctx {
     pub keys: Arc<KeyRing>,
     pub catalog: Arc<Catalog>,
     pub limiter: Arc<Limiter>,
+    /// This node's queue of events awaiting a batched write (`service::logs::record`).
+    pub logs: Arc<LogWriter>,
 }
 
 impl Ctx {
@@ -34,6 +37,7 @@ impl Ctx {
             config: Arc::new(config),
             keys: Arc::new(KeyRing::default()),
             catalog: Arc::new(Catalog::default()),
+            logs: Arc::new(LogWriter::default()),
         }
     }
 

@@ -6,17 +6,22 @@ pub mod catalog; // per-node cache of clients, grants and APIs, invalidated by t
 pub mod client_grants; // client grant CRUD
 pub mod clients; // application CRUD and secret rotation
 pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
+pub mod log_writer; // the per-node batched, bounded writer behind `logs::record`
+pub mod logs; // the tenant event log: record, read back, retention sweep
 pub mod ratelimit; // database-backed token buckets with local leases
 pub mod resource_servers; // API CRUD
 pub mod tenant; // tenant settings
 pub mod token; // /oauth/token grants: client_credentials, refresh_token
 
 /// Background work every node runs: poll the cache epoch so changes made on other nodes reach
-/// this one's caches (keys, clients, grants) within `cache_poll_ms`.
+/// this one's caches (keys, clients, grants) within `cache_poll_ms`; start the event log's
+/// writer; sweep expired log entries about once a minute.
 pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
     let ctx = ctx.clone();
+    ctx.logs.start(&ctx.db);
     tokio::spawn(async move {
         let period = std::time::Duration::from_millis(ctx.config.cache_poll_ms.max(50));
+        let per_minute = (60_000 / period.as_millis().max(1) as u64).max(1);
         let mut last = crate::store::read_epoch(&ctx.db).await.unwrap_or(0);
         let mut sweeps = 0u64;
         loop {
@@ -35,6 +40,13 @@ pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
             sweeps += 1;
             if sweeps % 600 == 0 {
                 ctx.limiter.sweep(&ctx).await;
+            }
+            if sweeps % per_minute == 0 {
+                match logs::sweep(&ctx).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "expired event log entries removed"),
+                    Err(err) => tracing::warn!(error = %err, "event log retention sweep failed"),
+                }
             }
         }
     })
