@@ -5,6 +5,7 @@
 mod api;
 mod architecture;
 mod bad_input;
+mod logs;
 mod migrations;
 mod multinode;
 mod processes;
