@@ -43,6 +43,8 @@ required! {
     ReadSigningKeys => ["read:signing_keys"];
     CreateSigningKeys => ["create:signing_keys"];
     UpdateSigningKeys => ["update:signing_keys"];
+    ReadLogs => ["read:logs"];
+    ReadLogsUsers => ["read:logs", "read:logs_users"];
 }
 
 /// `read:client_keys` lets a caller see client secrets in client responses.

@@ -42,6 +42,10 @@ impl<R: Required> FromRequestParts<Ctx> for Mgmt<R> {
             message: "Missing authentication".into(),
         })?;
         let claims = ctx.keys.verify(ctx, token, &ctx.mgmt_audience()).await?;
+        if let Some(slot) = parts.extensions.get::<crate::http::audit::CallerSlot>() {
+            let sub = claims.sub.strip_suffix("@clients").unwrap_or(&claims.sub);
+            slot.set(claims.azp.clone().unwrap_or_else(|| sub.to_string()));
+        }
         if !claims.has_any_scope(R::ANY_OF) {
             return Err(Error::InsufficientScope {
                 expected: R::ANY_OF,

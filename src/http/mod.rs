@@ -1,8 +1,10 @@
 //! HTTP surface: `router(ctx)` mounts the Authentication API, OIDC documents, the Management
 //! API under `/api/v2`, and health checks; layers add request ids, tracing, a 1 MiB body
-//! limit, panic catching (a panic becomes a logged 500, never a dropped connection) and
-//! rate-limit headers from the cross-node limiter.
+//! limit, panic catching (a panic becomes a logged 500, never a dropped connection),
+//! rate-limit headers from the cross-node limiter, and the audit of Management API writes
+//! (`audit.rs`: `sapi`/`fapi` events).
 
+pub mod audit;
 pub mod authn;
 pub mod errors;
 pub mod extract;
@@ -30,7 +32,12 @@ pub fn router(ctx: Ctx) -> Router {
         .route_layer(middleware::from_fn_with_state(ctx.clone(), auth_limit));
     let mgmt = mgmt::router()
         .fallback(not_found)
-        .route_layer(middleware::from_fn_with_state(ctx.clone(), mgmt_limit));
+        .route_layer(middleware::from_fn_with_state(ctx.clone(), mgmt_limit))
+        // outside the limiter, so a refused (429) write is recorded too
+        .route_layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            audit::mgmt_writes,
+        ));
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(auth)

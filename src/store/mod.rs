@@ -15,6 +15,7 @@ pub mod connections;
 pub mod grants;
 pub mod keys;
 pub mod outbox;
+pub mod logs;
 pub mod ratelimit;
 pub mod refresh;
 pub mod resource_servers;

@@ -6,6 +6,7 @@ mod api;
 mod architecture;
 mod bad_input;
 mod connections;
+mod logs;
 mod migrations;
 mod multinode;
 mod outbox;

@@ -5,6 +5,7 @@ pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod keys;
+pub mod logs;
 pub mod resource_servers;
 pub mod tenant;
 
@@ -67,6 +68,9 @@ pub fn router() -> Router<Ctx> {
         .route("/keys/signing/rotate", post(keys::rotate))
         .route("/keys/signing/{kid}", get(keys::get))
         .route("/keys/signing/{kid}/revoke", put(keys::revoke))
+        .route("/logs", get(logs::list))
+        .route("/logs/{id}", get(logs::get))
+        .route("/users/{id}/logs", get(logs::user_logs))
 }
 
 /// `fields` (comma-separated) with `include_fields` (default true) applied to one object.
