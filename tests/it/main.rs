@@ -7,6 +7,7 @@ mod architecture;
 mod bad_input;
 mod migrations;
 mod multinode;
+mod phone;
 mod processes;
 mod store_contract;
 mod support;
