@@ -10,6 +10,7 @@ mod logs;
 mod migrations;
 mod multinode;
 mod outbox;
+mod phone;
 mod processes;
 mod store_contract;
 mod support;
