@@ -8,4 +8,5 @@ pub mod paging; // Management API pagination: offset, totals, checkpoint; the 10
 pub mod password_policy; // Auth0 password strength levels, dictionary and personal-info checks
 pub mod phone; // the one phone-number normaliser (E.164), region codes, Auth0's masking
 pub mod scopes; // Management API scopes and the per-endpoint requirement markers
-pub mod user_query; // Auth0 user search: the `q` Lucene subset parsed to an AST, `sort`, limits
+pub mod user_profile;
+pub mod user_query; // Auth0 user search: the `q` Lucene subset parsed to an AST, `sort`, limits // profile rules: email/username formats, defaults, metadata merge

@@ -358,6 +358,18 @@ pub fn check(
     Ok(())
 }
 
+/// The connection's strength rules as the bullet list Auth0 shows (`* At least 8 characters…`),
+/// for pages that ask for a new password. Derived from checking the empty password, which no
+/// level accepts, so the text always matches what `check` enforces.
+pub fn describe(options: &Map<String, Value>) -> String {
+    let (lvl, _) = level(options);
+    let results: Vec<RuleResult> = rules(lvl, min_length(options))
+        .into_iter()
+        .map(|r| r.check(""))
+        .collect();
+    policy_text(&results)
+}
+
 fn arg_json(a: &Arg) -> Value {
     match a {
         Arg::Num(n) => json!(n),
@@ -394,7 +406,8 @@ impl PolicyViolation {
         }
     }
 
-    fn text(&self) -> &'static str {
+    /// The short reason (`Password is too weak`).
+    pub fn text(&self) -> &'static str {
         match self {
             PolicyViolation::Strength { .. } => "Password is too weak",
             PolicyViolation::Dictionary => "Password is too common",

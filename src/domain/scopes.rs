@@ -45,6 +45,11 @@ required! {
     UpdateSigningKeys => ["update:signing_keys"];
     ReadLogs => ["read:logs"];
     ReadLogsUsers => ["read:logs", "read:logs_users"];
+    ReadUsers => ["read:users"];
+    CreateUsers => ["create:users"];
+    UpdateUsers => ["update:users", "update:users_app_metadata"];
+    UpdateUserBlocks => ["update:users"];
+    CreateUserTickets => ["create:user_tickets"];
 }
 
 /// `read:client_keys` lets a caller see client secrets in client responses.

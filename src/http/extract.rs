@@ -271,3 +271,19 @@ impl FromRequest<Ctx> for AuthParams {
         Ok(AuthParams { params, basic })
     }
 }
+
+/// The caller's IP address (brute-force protection, logs): the TCP peer. Forwarded-for
+/// headers are not trusted: a client could name any address and dodge its block.
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "0.0.0.0".into());
+        Ok(ClientIp(ip))
+    }
+}

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod extract;
 pub mod mgmt;
 pub mod oidc;
+pub mod pages;
 
 use crate::ctx::Ctx;
 use crate::error::Error;
@@ -29,6 +30,13 @@ use tower_http::request_id::{
 pub fn router(ctx: Ctx) -> Router {
     let auth = Router::new()
         .route("/oauth/token", post(authn::token::token))
+        .route("/oauth/revoke", post(authn::session::revoke))
+        .route("/userinfo", get(authn::session::userinfo))
+        .route("/dbconnections/signup", post(authn::dbconnections::signup))
+        .route(
+            "/dbconnections/change_password",
+            post(authn::dbconnections::change_password),
+        )
         .route_layer(middleware::from_fn_with_state(ctx.clone(), auth_limit));
     let mgmt = mgmt::router()
         .fallback(not_found)
@@ -44,6 +52,10 @@ pub fn router(ctx: Ctx) -> Router {
         .nest("/api/v2", mgmt)
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/.well-known/jwks.json", get(oidc::jwks))
+        .route(
+            "/lo/reset",
+            get(pages::reset::show).post(pages::reset::submit),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(not_found)

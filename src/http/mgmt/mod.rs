@@ -8,6 +8,8 @@ pub mod keys;
 pub mod logs;
 pub mod resource_servers;
 pub mod tenant;
+pub mod user_blocks;
+pub mod users;
 
 use crate::ctx::Ctx;
 use crate::error::Error;
@@ -71,6 +73,24 @@ pub fn router() -> Router<Ctx> {
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get))
         .route("/users/{id}/logs", get(logs::user_logs))
+        .route("/users", get(users::list).post(users::create))
+        .route(
+            "/users/{id}",
+            get(users::get).patch(users::update).delete(users::delete),
+        )
+        .route("/users-by-email", get(users::by_email))
+        .route(
+            "/tickets/password-change",
+            post(users::password_change_ticket),
+        )
+        .route(
+            "/user-blocks",
+            get(user_blocks::get_by_identifier).delete(user_blocks::delete_by_identifier),
+        )
+        .route(
+            "/user-blocks/{id}",
+            get(user_blocks::get).delete(user_blocks::delete),
+        )
 }
 
 /// `fields` (comma-separated) with `include_fields` (default true) applied to one object.
