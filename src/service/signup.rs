@@ -82,9 +82,12 @@ pub async fn signup(ctx: &Ctx, s: Signup) -> Result<UserRow> {
     let phone_number = s
         .phone_number
         .as_deref()
-        .map(|p| users::normalize_phone(ctx, p, "phone_number"))
-        .transpose()
-        .map_err(|e| invalid(&e.to_string().replace("Payload validation error: ", "")))?;
+        .map(|p| {
+            crate::domain::phone::normalize(p, ctx.config.default_region.as_deref())
+                .map(|e| e.as_str().to_string())
+                .map_err(|e| invalid(&format!("Invalid phone number: {e}")))
+        })
+        .transpose()?;
     let username = s
         .username
         .as_deref()

@@ -496,3 +496,161 @@ async fn ten_failures_block_the_user_for_that_ip() {
         assert_eq!(s, StatusCode::NOT_FOUND);
     }
 }
+
+/// Imported hashes (bcrypt, Auth0 custom_password_hash) verify, and the first successful login
+/// replaces them with argon2id.
+#[tokio::test]
+async fn imported_hashes_are_rehashed_on_login() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let c = login_client(&app, &tok).await;
+        let bcrypt = "$2b$04$3J.mcCJ2/GnXSsR8mqkQfOft3h23J59B4h1QRfkwp33ZrT.JcPVSy"; // "hello"
+        let sha = callsign::password::import_custom_hash(&json!({
+            "algorithm": "sha256", "hash": {"value": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "encoding": "hex"}
+        }))
+        .unwrap();
+        for (email, stored) in [("bc@x.co", bcrypt.to_string()), ("sha@x.co", sha)] {
+            let u = create_user(
+                &app,
+                &tok,
+                json!({"connection": CONN, "email": email, "password": PASSWORD}),
+            )
+            .await;
+            app.ctx
+                .db
+                .exec(
+                    "UPDATE users SET password_hash = $2 WHERE user_id = $1",
+                    &[u["user_id"].as_str().unwrap().into(), stored.clone().into()],
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                realm_login(&app, &c, email, "wrong", "10.0.0.5").await.0,
+                StatusCode::FORBIDDEN
+            );
+            let (s, v) = realm_login(&app, &c, email, "hello", "10.0.0.5").await;
+            assert_eq!(s, StatusCode::OK, "{email}: {v}");
+            let row = app
+                .ctx
+                .db
+                .query(
+                    "SELECT password_hash FROM users WHERE user_id = $1",
+                    &[u["user_id"].as_str().unwrap().into()],
+                )
+                .await
+                .unwrap();
+            let now = row[0].str(0).unwrap();
+            assert!(now.starts_with("$argon2id$"), "{email}: {now}");
+            assert_eq!(
+                realm_login(&app, &c, email, "hello", "10.0.0.5").await.0,
+                StatusCode::OK
+            );
+        }
+    }
+}
+
+/// Two nodes on one database count failures together: the block holds across them.
+#[tokio::test]
+async fn brute_force_counts_across_nodes() {
+    if !backends().contains(&crate::support::Backend::Postgres) {
+        return;
+    }
+    let a = TestApp::new(crate::support::Backend::Postgres).await;
+    let b = TestApp::on(
+        crate::support::Backend::Postgres,
+        tempfile::tempdir().unwrap(),
+        a.url.clone(),
+    )
+    .await;
+    let tok = a.admin_token().await;
+    let c = login_client(&a, &tok).await;
+    create_user(
+        &a,
+        &tok,
+        json!({"connection": CONN, "email": "mn@x.co", "password": PASSWORD}),
+    )
+    .await;
+    for i in 0..9 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            realm_login(node, &c, "mn@x.co", "Wrong-Passw0rd!", "10.7.7.7")
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        realm_login(&b, &c, "mn@x.co", "Wrong-Passw0rd!", "10.7.7.7")
+            .await
+            .0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        realm_login(&a, &c, "mn@x.co", PASSWORD, "10.7.7.7").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// Signup refusals use the legacy body family and write nothing.
+#[tokio::test]
+async fn signup_refusals() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let c = login_client(&app, &tok).await;
+        let cases = [
+            json!({"client_id": c["client_id"], "connection": CONN, "email": "not-an-email", "password": PASSWORD}),
+            json!({"client_id": c["client_id"], "connection": CONN, "phone_number": "12ab", "password": PASSWORD}),
+            json!({"client_id": c["client_id"], "connection": CONN, "password": PASSWORD}),
+            json!({"client_id": c["client_id"], "connection": "nope", "email": "a@x.co", "password": PASSWORD}),
+            json!({"client_id": "unknown", "connection": CONN, "email": "a@x.co", "password": PASSWORD}),
+            json!({"client_id": c["client_id"], "connection": CONN, "email": "a@x.co"}),
+        ];
+        let mut bodies = vec![];
+        for case in cases {
+            let (s, v) = post_from(&app, "/dbconnections/signup", case.clone(), "10.0.0.6").await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{case} -> {v}");
+            assert!(v["code"].is_string() && v["name"].is_string(), "{v}");
+            bodies.push(v);
+        }
+        insta::assert_json_snapshot!("signup_refusals", bodies);
+        // disable_signup on the connection
+        let (_, _, conns) = app
+            .mgmt(
+                "GET",
+                "/connections?name=Username-Password-Authentication",
+                &tok,
+                None,
+            )
+            .await;
+        let conn = &conns[0];
+        let mut opts = conn["options"].clone();
+        opts["disable_signup"] = json!(true);
+        let (s, _, v) = app
+            .mgmt(
+                "PATCH",
+                &format!("/connections/{}", conn["id"].as_str().unwrap()),
+                &tok,
+                Some(json!({"options": opts})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = post_from(
+            &app,
+            "/dbconnections/signup",
+            json!({"client_id": c["client_id"], "connection": CONN, "email": "a@x.co", "password": PASSWORD}),
+            "10.0.0.6",
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        assert_eq!(v["code"], "operation_not_allowed");
+        let rows = app
+            .ctx
+            .db
+            .query("SELECT COUNT(*) FROM users", &[])
+            .await
+            .unwrap();
+        assert_eq!(rows[0].i64(0).unwrap(), 0);
+    }
+}
