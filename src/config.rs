@@ -83,6 +83,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub cache_poll_ms: u64,
+    /// Days the event log keeps an entry (0: forever). Auth0 keeps 1 to 30 by plan.
+    pub log_retention_days: u64,
     pub rate_limits: RateLimits,
 }
 
@@ -107,6 +109,7 @@ pub struct FileConfig {
     pub log_format: Option<LogFormat>,
     pub log_level: Option<String>,
     pub cache_poll_ms: Option<u64>,
+    pub log_retention_days: Option<u64>,
     pub rate_limits: Option<RateLimits>,
 }
 
@@ -166,6 +169,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_LOG_FORMAT",
     "CALLSIGN_LOG",
     "CALLSIGN_CACHE_POLL_MS",
+    "CALLSIGN_LOG_RETENTION_DAYS",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
     "CALLSIGN_TEST_SKIP_COMPAT",
@@ -253,6 +257,12 @@ impl Config {
                 .map_err(|_| ConfigError::Invalid("CALLSIGN_CACHE_POLL_MS", v))?,
             None => file.cache_poll_ms.unwrap_or(500),
         };
+        let log_retention_days = match get("CALLSIGN_LOG_RETENTION_DAYS") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| ConfigError::Invalid("CALLSIGN_LOG_RETENTION_DAYS", v))?,
+            None => file.log_retention_days.unwrap_or(30),
+        };
         let default_region = get("CALLSIGN_DEFAULT_REGION")
             .or(file.default_region)
             .map(|r| r.to_ascii_uppercase());
@@ -295,6 +305,7 @@ impl Config {
                 .or(file.log_level)
                 .unwrap_or_else(|| "info".into()),
             cache_poll_ms,
+            log_retention_days,
             rate_limits: file.rate_limits.unwrap_or_default(),
         };
         Ok((cfg, warnings))
@@ -342,7 +353,26 @@ mod tests {
         assert_eq!(c.twilio_base_url, "https://api.twilio.com");
         assert_eq!(c.smtp_url, None);
         assert_eq!(c.email_from, "callsign <no-reply@localhost>");
+        assert_eq!(c.log_retention_days, 30);
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn log_retention_env_beats_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "log_retention_days = 7\n").unwrap();
+        let args = ServeArgs {
+            config: Some(f),
+            ..Default::default()
+        };
+        let (c, _) = Config::resolve(&args, &[]).unwrap();
+        assert_eq!(c.log_retention_days, 7);
+        let (c, w) = Config::resolve(&args, &env(&[("CALLSIGN_LOG_RETENTION_DAYS", "2")])).unwrap();
+        assert_eq!(c.log_retention_days, 2);
+        assert!(w.is_empty());
+        assert_eq!(c.redacted_json()["log_retention_days"], 2);
+        assert!(Config::resolve(&args, &env(&[("CALLSIGN_LOG_RETENTION_DAYS", "-1")])).is_err());
     }
 
     #[test]

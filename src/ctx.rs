@@ -1,13 +1,13 @@
 //! `Ctx`: what every service function takes: the database, the clock, the secret box, the
-//! issuer URLs, the per-node caches (signing keys, clients/grants/APIs, rate-limit leases), and
-//! the message senders with the outbox dispatcher's wake-up signal.
+//! issuer URLs, and the per-node state (signing keys, clients/grants/APIs, rate-limit leases,
+//! the event log's batched writer, the message senders and the outbox dispatcher's wake-up).
 //! Cheap to clone; built once by `cli::serve` or by the test harness.
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::delivery::Senders;
-use crate::service::{catalog::Catalog, keys::KeyRing, ratelimit::Limiter};
+use crate::service::{catalog::Catalog, keys::KeyRing, logs::LogWriter, ratelimit::Limiter};
 use crate::store::Db;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -27,6 +27,8 @@ pub struct Ctx {
     pub delivery: Arc<Senders>,
     /// Wakes this node's outbox dispatcher (`service::outbox::wake`).
     pub outbox_wake: Arc<Notify>,
+    /// This node's queue of events awaiting a batched write (`service::logs::record`).
+    pub logs: Arc<LogWriter>,
 }
 
 impl Ctx {
@@ -43,6 +45,7 @@ impl Ctx {
             config: Arc::new(config),
             keys: Arc::new(KeyRing::default()),
             catalog: Arc::new(Catalog::default()),
+            logs: Arc::new(LogWriter::default()),
         }
     }
 

@@ -29,6 +29,31 @@ impl OAuthError {
     }
 }
 
+/// A `/dbconnections/*` error in Auth0's legacy body family:
+/// `{"name", "code", "description", "statusCode", …extra}`. `description` is a string for most
+/// errors and an object (the policy rules) for password-strength errors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegacyError {
+    pub status: u16,
+    pub name: &'static str,
+    pub code: &'static str,
+    pub description: serde_json::Value,
+    /// Further top-level fields (`message`, `policy` for PasswordStrengthError).
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl LegacyError {
+    pub fn bad_request(code: &'static str, description: impl Into<String>) -> Self {
+        LegacyError {
+            status: 400,
+            name: "BadRequestError",
+            code,
+            description: serde_json::Value::String(description.into()),
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum Error {
     /// 404. `error_code` is optional because Auth0 omits it on several resources.
@@ -57,6 +82,8 @@ pub enum Error {
     InsufficientScope { expected: &'static [&'static str] },
     /// An Authentication-API error with its exact status and body.
     OAuth(OAuthError),
+    /// A `/dbconnections/*` error in the legacy body family.
+    Legacy(LegacyError),
     /// 429 with the number of seconds after which a retry can succeed.
     RateLimited {
         retry_after_secs: u64,
@@ -112,6 +139,7 @@ impl Error {
             Error::Forbidden { .. } => "forbidden",
             Error::InsufficientScope { .. } => "insufficient_scope",
             Error::OAuth(e) => e.error,
+            Error::Legacy(e) => e.code,
             Error::RateLimited { .. } => "rate_limited",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::Internal(_) => "internal",
@@ -136,6 +164,7 @@ impl fmt::Display for Error {
                 )
             }
             Error::OAuth(e) => write!(f, "{}: {}", e.error, e.description),
+            Error::Legacy(e) => write!(f, "{}: {}", e.code, e.description),
             Error::RateLimited { .. } => f.write_str("rate limited"),
             Error::PayloadTooLarge { limit } => write!(f, "payload larger than {limit} bytes"),
             Error::Internal(m) => write!(f, "internal error: {m}"),
@@ -149,6 +178,12 @@ impl std::error::Error for Error {}
 impl From<OAuthError> for Error {
     fn from(e: OAuthError) -> Self {
         Error::OAuth(e)
+    }
+}
+
+impl From<LegacyError> for Error {
+    fn from(e: LegacyError) -> Self {
+        Error::Legacy(e)
     }
 }
 

@@ -13,5 +13,6 @@ pub mod delivery; // message senders behind one trait: SMTP, development email a
 pub mod domain; // pure rules: scopes, pagination, claims, wire-independent types
 pub mod error; // the domain error with a stable code per variant
 pub mod http; // router, extractors, error renderers, Authentication and Management API handlers
+pub mod password; // argon2id hashing; verifying imported bcrypt, argon2 and Auth0 custom hashes
 pub mod service; // use cases: bootstrap, keys, clients, grants, resource servers, tokens, limits, outbox
 pub mod store; // storage over SQLite (rusqlite) and PostgreSQL (tokio-postgres) // clap front-end: serve, migrate, config check, keys

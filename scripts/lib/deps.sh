@@ -2,7 +2,8 @@
 # Installs the SDK compat suites' dependencies, skipping work already done.
 # Source scripts/lib/common.sh first; expects REPO_ROOT.
 #
-#   compat_deps_python   .venv-compat/ with compat/python/requirements.txt
+#   compat_deps_python   .venv-compat/ with compat/python/requirements.txt (SDK suite and
+#                        the phone corpus generator, scripts/phone_corpus.py)
 #   compat_deps_node     compat/node/node_modules via npm ci
 #
 # Each keeps a stamp (hash of its inputs and the interpreter version) inside what it
@@ -17,7 +18,7 @@ compat_deps_python() {
     command -v python3 >/dev/null 2>&1 || die "python3 is required"
     want=$(hash_inputs "$req" "$(python3 -c 'import sys; print(sys.version)')")
     if [[ -x $COMPAT_VENV/bin/python && -f $stamp && $(cat "$stamp") == "$want" ]] &&
-        "$COMPAT_VENV/bin/python" -c 'import auth0, pytest' >/dev/null 2>&1; then
+        "$COMPAT_VENV/bin/python" -c 'import auth0, pytest, phonenumbers' >/dev/null 2>&1; then
         note "Python venv up to date ($COMPAT_VENV)"
         return 0
     fi

@@ -1,6 +1,12 @@
 //! Pure rules and types: no I/O, no async, no framework types (checked by the architecture test).
 
 pub mod claims; // access-token claims as Auth0 shapes them
+pub mod connections; // connection strategies, body and options rules, defaults, secret options
 pub mod grant_types; // OAuth grant type names and which ones a client may hold
+pub mod logs; // event log: the `q` search subset, secret scrubbing, time-sorted log ids
 pub mod paging; // Management API pagination: offset, totals, checkpoint; the 1000-record cap
+pub mod password_policy; // Auth0 password strength levels, dictionary and personal-info checks
+pub mod phone; // the one phone-number normaliser (E.164), region codes, Auth0's masking
 pub mod scopes; // Management API scopes and the per-endpoint requirement markers
+pub mod user_profile;
+pub mod user_query; // Auth0 user search: the `q` Lucene subset parsed to an AST, `sort`, limits // profile rules: email/username formats, defaults, metadata merge

@@ -29,6 +29,11 @@ required! {
     CreateClientGrants => ["create:client_grants"];
     UpdateClientGrants => ["update:client_grants"];
     DeleteClientGrants => ["delete:client_grants"];
+    ReadConnections => ["read:connections"];
+    CreateConnections => ["create:connections"];
+    UpdateConnections => ["update:connections"];
+    DeleteConnections => ["delete:connections"];
+    DeleteUsers => ["delete:users"];
     ReadResourceServers => ["read:resource_servers"];
     CreateResourceServers => ["create:resource_servers"];
     UpdateResourceServers => ["update:resource_servers"];
@@ -38,6 +43,13 @@ required! {
     ReadSigningKeys => ["read:signing_keys"];
     CreateSigningKeys => ["create:signing_keys"];
     UpdateSigningKeys => ["update:signing_keys"];
+    ReadLogs => ["read:logs"];
+    ReadLogsUsers => ["read:logs", "read:logs_users"];
+    ReadUsers => ["read:users"];
+    CreateUsers => ["create:users"];
+    UpdateUsers => ["update:users", "update:users_app_metadata"];
+    UpdateUserBlocks => ["update:users"];
+    CreateUserTickets => ["create:user_tickets"];
 }
 
 /// `read:client_keys` lets a caller see client secrets in client responses.

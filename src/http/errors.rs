@@ -115,6 +115,15 @@ impl IntoResponse for MgmtError {
                 let s = StatusCode::from_u16(o.status).unwrap_or(StatusCode::BAD_REQUEST);
                 (s, mgmt_body(s, &o.description, Some(o.error)))
             }
+            Error::Legacy(l) => {
+                let s = StatusCode::from_u16(l.status).unwrap_or(StatusCode::BAD_REQUEST);
+                let m = l
+                    .description
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| l.code.to_string());
+                (s, mgmt_body(s, &m, Some(l.code)))
+            }
             Error::RateLimited {
                 retry_after_secs,
                 limit,
@@ -168,6 +177,11 @@ impl From<Error> for AuthError {
         AuthError(e)
     }
 }
+impl From<crate::store::StoreError> for AuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        AuthError(e.into())
+    }
+}
 impl From<crate::error::OAuthError> for AuthError {
     fn from(e: crate::error::OAuthError) -> Self {
         AuthError(Error::OAuth(e))
@@ -187,6 +201,14 @@ impl IntoResponse for AuthError {
                 StatusCode::from_u16(o.status).unwrap_or(StatusCode::BAD_REQUEST),
                 o.error,
                 o.description.clone(),
+            ),
+            Error::Legacy(l) => (
+                StatusCode::from_u16(l.status).unwrap_or(StatusCode::BAD_REQUEST),
+                l.code,
+                l.description
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| l.code.to_string()),
             ),
             Error::Invalid { message, .. } => {
                 (StatusCode::BAD_REQUEST, "invalid_request", message.clone())
@@ -239,5 +261,53 @@ impl IntoResponse for AuthError {
         r.headers_mut()
             .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         r
+    }
+}
+
+/// `/dbconnections/*` error body (the legacy family): `{name, code, description, statusCode}`
+/// plus any extra fields; other errors are mapped into that family by meaning.
+pub struct LegacyHttpError(pub Error);
+
+impl From<Error> for LegacyHttpError {
+    fn from(e: Error) -> Self {
+        LegacyHttpError(e)
+    }
+}
+impl From<crate::error::LegacyError> for LegacyHttpError {
+    fn from(e: crate::error::LegacyError) -> Self {
+        LegacyHttpError(Error::Legacy(e))
+    }
+}
+
+impl IntoResponse for LegacyHttpError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        log_internal(&e);
+        let l = match e {
+            Error::Legacy(l) => l,
+            Error::Invalid { message, .. } => {
+                crate::error::LegacyError::bad_request("invalid_request", message)
+            }
+            Error::RateLimited { .. }
+            | Error::Internal(_)
+            | Error::Unavailable(_)
+            | Error::PayloadTooLarge { .. } => {
+                return AuthError(e).into_response();
+            }
+            other => {
+                let r = MgmtError(other).into_response();
+                return r;
+            }
+        };
+        let status = StatusCode::from_u16(l.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut body = serde_json::Map::new();
+        body.insert("name".into(), json!(l.name));
+        body.insert("code".into(), json!(l.code));
+        body.insert("description".into(), l.description);
+        for (k, v) in l.extra {
+            body.insert(k, v);
+        }
+        body.insert("statusCode".into(), json!(status.as_u16()));
+        json_response(status, Value::Object(body))
     }
 }

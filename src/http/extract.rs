@@ -42,6 +42,10 @@ impl<R: Required> FromRequestParts<Ctx> for Mgmt<R> {
             message: "Missing authentication".into(),
         })?;
         let claims = ctx.keys.verify(ctx, token, &ctx.mgmt_audience()).await?;
+        if let Some(slot) = parts.extensions.get::<crate::http::audit::CallerSlot>() {
+            let sub = claims.sub.strip_suffix("@clients").unwrap_or(&claims.sub);
+            slot.set(claims.azp.clone().unwrap_or_else(|| sub.to_string()));
+        }
         if !claims.has_any_scope(R::ANY_OF) {
             return Err(Error::InsufficientScope {
                 expected: R::ANY_OF,
@@ -121,10 +125,29 @@ pub struct MgmtBody(pub Map<String, Value>);
 
 impl FromRequest<Ctx> for MgmtBody {
     type Rejection = MgmtError;
+    async fn from_request(req: Request, ctx: &Ctx) -> Result<Self, Self::Rejection> {
+        match MgmtJson::from_request(req, ctx).await?.0 {
+            Value::Null => Ok(MgmtBody(Map::new())),
+            Value::Object(m) => Ok(MgmtBody(m)),
+            other => Err(Error::invalid_body(format!(
+                "Payload validation error: 'Expected type object but found type {}'.",
+                json_type(&other)
+            ))
+            .into()),
+        }
+    }
+}
+
+/// A Management API JSON body of any type (arrays: `PATCH /connections/{id}/clients`).
+/// An empty body reads as `null`.
+pub struct MgmtJson(pub Value);
+
+impl FromRequest<Ctx> for MgmtJson {
+    type Rejection = MgmtError;
     async fn from_request(req: Request, _: &Ctx) -> Result<Self, Self::Rejection> {
         let (ct, body) = read_body(req).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(MgmtBody(Map::new()));
+            return Ok(MgmtJson(Value::Null));
         }
         if ct.as_deref() != Some("application/json") {
             return Err(Error::Invalid {
@@ -133,15 +156,9 @@ impl FromRequest<Ctx> for MgmtBody {
             }
             .into());
         }
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(m)) => Ok(MgmtBody(m)),
-            Ok(other) => Err(Error::invalid_body(format!(
-                "Payload validation error: 'Expected type object but found type {}'.",
-                json_type(&other)
-            ))
-            .into()),
-            Err(_) => Err(Error::invalid_body("Invalid request payload JSON format").into()),
-        }
+        serde_json::from_slice::<Value>(&body)
+            .map(MgmtJson)
+            .map_err(|_| Error::invalid_body("Invalid request payload JSON format").into())
     }
 }
 
@@ -252,5 +269,21 @@ impl FromRequest<Ctx> for AuthParams {
             }
         };
         Ok(AuthParams { params, basic })
+    }
+}
+
+/// The caller's IP address (brute-force protection, logs): the TCP peer. Forwarded-for
+/// headers are not trusted: a client could name any address and dodge its block.
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "0.0.0.0".into());
+        Ok(ClientIp(ip))
     }
 }

@@ -1,13 +1,16 @@
 //! HTTP surface: `router(ctx)` mounts the Authentication API, OIDC documents, the Management
 //! API under `/api/v2`, and health checks; layers add request ids, tracing, a 1 MiB body
-//! limit, panic catching (a panic becomes a logged 500, never a dropped connection) and
-//! rate-limit headers from the cross-node limiter.
+//! limit, panic catching (a panic becomes a logged 500, never a dropped connection),
+//! rate-limit headers from the cross-node limiter, and the audit of Management API writes
+//! (`audit.rs`: `sapi`/`fapi` events).
 
+pub mod audit;
 pub mod authn;
 pub mod errors;
 pub mod extract;
 pub mod mgmt;
 pub mod oidc;
+pub mod pages;
 
 use crate::ctx::Ctx;
 use crate::error::Error;
@@ -27,16 +30,32 @@ use tower_http::request_id::{
 pub fn router(ctx: Ctx) -> Router {
     let auth = Router::new()
         .route("/oauth/token", post(authn::token::token))
+        .route("/oauth/revoke", post(authn::session::revoke))
+        .route("/userinfo", get(authn::session::userinfo))
+        .route("/dbconnections/signup", post(authn::dbconnections::signup))
+        .route(
+            "/dbconnections/change_password",
+            post(authn::dbconnections::change_password),
+        )
         .route_layer(middleware::from_fn_with_state(ctx.clone(), auth_limit));
     let mgmt = mgmt::router()
         .fallback(not_found)
-        .route_layer(middleware::from_fn_with_state(ctx.clone(), mgmt_limit));
+        .route_layer(middleware::from_fn_with_state(ctx.clone(), mgmt_limit))
+        // outside the limiter, so a refused (429) write is recorded too
+        .route_layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            audit::mgmt_writes,
+        ));
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(auth)
         .nest("/api/v2", mgmt)
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/.well-known/jwks.json", get(oidc::jwks))
+        .route(
+            "/lo/reset",
+            get(pages::reset::show).post(pages::reset::submit),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(not_found)

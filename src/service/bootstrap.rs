@@ -9,7 +9,7 @@
 use crate::ctx::Ctx;
 use crate::domain::{grant_types, scopes::MANAGEMENT_SCOPES};
 use crate::error::{Error, Result};
-use crate::service::{client_grants, clients, keys, resource_servers, tenant};
+use crate::service::{client_grants, clients, connections, keys, resource_servers, tenant};
 use crate::store::{self, Dialect};
 use serde_json::{Value, json};
 
@@ -65,20 +65,8 @@ async fn first_start(ctx: &Ctx, tx: &mut store::Tx) -> Result<Bootstrapped> {
     });
     resource_servers::insert(ctx, tx, body.as_object().cloned().unwrap_or_default(), true).await?;
 
-    let conn_data = json!({
-        "options": {"mfa": {"active": true, "return_enroll_settings": true}, "passwordPolicy": "good",
-                    "brute_force_protection": true, "strategy_version": 2},
-        "realms": [DEFAULT_CONNECTION], "is_domain_connection": false, "enabled_clients": [],
-    });
-    store::tenant::insert_connection(
-        tx,
-        &format!("con_{}", crate::crypto::random_alnum(16)),
-        DEFAULT_CONNECTION,
-        "auth0",
-        &conn_data,
-        now,
-    )
-    .await?;
+    let conn = json!({"name": DEFAULT_CONNECTION, "strategy": "auth0"});
+    connections::insert(ctx, tx, conn.as_object().cloned().unwrap_or_default()).await?;
 
     let client_id = ctx
         .config

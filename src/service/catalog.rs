@@ -80,7 +80,11 @@ impl Catalog {
                     .collect()
             })
             .unwrap_or_default();
-        let public = row.data.get("token_endpoint_auth_method").and_then(|v| v.as_str()) == Some("none");
+        let public = row
+            .data
+            .get("token_endpoint_auth_method")
+            .and_then(|v| v.as_str())
+            == Some("none");
         let id_token_lifetime = row
             .data
             .get("jwt_configuration")

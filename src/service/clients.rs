@@ -1,6 +1,8 @@
 //! Applications (Auth0 "clients"): create with Auth0's defaults, read, patch (top-level merge),
 //! delete, rotate the secret. Only documented Auth0 client properties are accepted; a few that
 //! drive behaviour here are type-checked, the rest are stored and echoed as given.
+//! A new application is enabled on every database (`auth0`) connection in its creating
+//! transaction, as the Auth0 Dashboard does, so it can log users in without a second call.
 
 use crate::crypto;
 use crate::ctx::Ctx;
@@ -278,6 +280,9 @@ pub async fn create(ctx: &Ctx, body: Map<String, Value>) -> Result<Client> {
     };
     let mut tx = ctx.db.begin().await?;
     let c = insert(ctx, &mut tx, new_client_id(), secret, attrs).await?;
+    // Auth0 leaves this to the caller; the Dashboard enables new applications on the
+    // database connections, and that is what people expect of a new application here.
+    store::connections::enable_client_for_strategy(&mut tx, &c.client_id, "auth0").await?;
     store::bump_epoch(&mut tx).await?;
     tx.commit().await?;
     ctx.catalog.clear();

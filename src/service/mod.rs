@@ -1,26 +1,41 @@
 //! Use cases. Each function takes `&Ctx`, validates its input into domain types, owns its
 //! transaction, and returns `error::Result`. No HTTP types here.
 
+pub mod blocks; // brute-force blocks as the user-blocks API shows and lifts them
 pub mod bootstrap; // first start: tenant, key, Management API, default connection, admin app
 pub mod catalog; // per-node cache of clients, grants and APIs, invalidated by the epoch
 pub mod client_grants; // client grant CRUD
 pub mod clients; // application CRUD and secret rotation
+pub mod connections; // connection CRUD, enabled clients, sealed secret options; `Connection`
 pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
+pub mod log_writer; // the per-node batched, bounded writer behind `logs::record`
+pub mod login; // password and password-realm grants: first factor, brute force, MFA seam
+pub mod logs; // the tenant event log: record, read back, retention sweep
+pub mod mfa_policy; // the one "does this login need MFA" decision
+pub mod notify; // user notifications (reset link, blocked account) into the outbox
 pub mod outbox; // durable message outbox: enqueue in the cause's transaction, dispatcher
+pub mod passwords; // change-password tickets and the reset itself
 pub mod ratelimit; // database-backed token buckets with local leases
 pub mod resource_servers; // API CRUD
+pub mod signup; // /dbconnections/signup
 pub mod tenant; // tenant settings
-pub mod token; // /oauth/token grants: client_credentials, refresh_token
+pub mod token; // /oauth/token grants: client_credentials, refresh_token, client authentication
+pub mod user_tokens; // access, ID and refresh tokens for an authenticated user
+pub mod users; // Management API users: create, read, patch, delete
+pub mod users_search; // GET /users: q, sort, paging
 
 /// Background work every node runs: poll the cache epoch so changes made on other nodes reach
 /// this one's caches (keys, clients, grants) within `cache_poll_ms`; and, as its own task, the
-/// outbox dispatcher. Aborting the returned handle stops both.
+/// outbox dispatcher; start the event log's writer; sweep expired log entries about once a
+/// minute. Aborting the returned handle stops the poll and the dispatcher.
 pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
     let ctx = ctx.clone();
+    ctx.logs.start(&ctx.db);
     let dispatcher = AbortOnDrop(tokio::spawn(outbox::run_dispatcher(ctx.clone())));
     tokio::spawn(async move {
         let _dispatcher = dispatcher;
         let period = std::time::Duration::from_millis(ctx.config.cache_poll_ms.max(50));
+        let per_minute = (60_000 / period.as_millis().max(1) as u64).max(1);
         let mut last = crate::store::read_epoch(&ctx.db).await.unwrap_or(0);
         let mut sweeps = 0u64;
         loop {
@@ -39,6 +54,13 @@ pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
             sweeps += 1;
             if sweeps % 600 == 0 {
                 ctx.limiter.sweep(&ctx).await;
+            }
+            if sweeps % per_minute == 0 {
+                match logs::sweep(&ctx).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "expired event log entries removed"),
+                    Err(err) => tracing::warn!(error = %err, "event log retention sweep failed"),
+                }
             }
         }
     })

@@ -6,8 +6,9 @@
 use crate::crypto;
 use crate::ctx::Ctx;
 use crate::domain::{claims, claims::AccessClaims, claims::Audience, grant_types, scopes};
-use crate::error::{OAuthError, Result};
+use crate::error::{Error, OAuthError, Result};
 use crate::service::catalog::ClientAuth;
+use crate::service::logs::{self, LogEvent};
 use crate::store::{self, refresh::RefreshRow};
 use std::sync::Arc;
 
@@ -56,17 +57,45 @@ fn require_grant_type(c: &ClientAuth, grant: &str) -> Result<()> {
     }
 }
 
+/// `grant_type=client_credentials`. Every outcome is recorded (`seccft`/`feccft`) through the
+/// batched event log, which adds no database work to the request.
 pub async fn client_credentials(
     ctx: &Ctx,
     creds: &ClientCredentials,
     audience: Option<&str>,
     scope: Option<&str>,
 ) -> Result<TokenResponse> {
+    let mut ev = LogEvent {
+        kind: "feccft",
+        client_id: creds.client_id.clone(),
+        audience: audience.map(str::to_string),
+        ..Default::default()
+    };
+    let out = client_credentials_grant(ctx, creds, audience, scope, &mut ev).await;
+    match &out {
+        Ok(_) => ev.kind = "seccft",
+        // The OAuth description is what the client was told; other errors only by code,
+        // so no internal detail reaches the log entry.
+        Err(Error::OAuth(e)) => ev.description = Some(e.description.clone()),
+        Err(e) => ev.description = Some(e.code().to_string()),
+    }
+    logs::record(ctx, ev);
+    out
+}
+
+async fn client_credentials_grant(
+    ctx: &Ctx,
+    creds: &ClientCredentials,
+    audience: Option<&str>,
+    scope: Option<&str>,
+    ev: &mut LogEvent,
+) -> Result<TokenResponse> {
     let client = authenticate(ctx, creds).await?;
+    ev.client_name = Some(client.name.clone());
     require_grant_type(&client, grant_types::CLIENT_CREDENTIALS)?;
     let audience = match audience.filter(|a| !a.is_empty()) {
         Some(a) => a.to_string(),
-        None => default_audience(ctx).await?.ok_or_else(|| {
+        None => tenant_default_audience(ctx).await?.ok_or_else(|| {
             OAuthError::new(
                 403,
                 "access_denied",
@@ -89,6 +118,8 @@ pub async fn client_credentials(
         )
     })?;
     let scope = scopes::narrow(&granted, scope).join(" ");
+    ev.audience = Some(audience.clone());
+    ev.scope = Some(scope.clone());
     let iat = ctx.clock.now_secs();
     let claims = AccessClaims {
         iss: ctx.issuer.to_string(),
@@ -109,7 +140,8 @@ pub async fn client_credentials(
     })
 }
 
-async fn default_audience(ctx: &Ctx) -> Result<Option<String>> {
+/// The tenant's `default_audience`, used when a grant names none.
+pub async fn tenant_default_audience(ctx: &Ctx) -> Result<Option<String>> {
     let settings = crate::service::tenant::get(ctx).await?;
     Ok(settings
         .get("default_audience")
@@ -214,40 +246,75 @@ pub async fn rotate_refresh(
     Ok((grant, next))
 }
 
-/// `grant_type=refresh_token` at the token endpoint.
+/// `grant_type=refresh_token` at the token endpoint: rotates the token and mints new tokens for
+/// the user it stands for, who must still exist and not be blocked.
 pub async fn refresh_token(
     ctx: &Ctx,
     creds: &ClientCredentials,
     token: &str,
     scope: Option<&str>,
 ) -> Result<TokenResponse> {
-    let client = authenticate(ctx, creds).await?;
+    let client = authenticate_user_client(ctx, creds).await?;
     require_grant_type(&client, grant_types::REFRESH_TOKEN)?;
     let (grant, next) = rotate_refresh(ctx, &client.client_id, token, scope).await?;
+    let user = match store::users::get(&ctx.db, &grant.user_id).await? {
+        Some(u) if !u.blocked => u,
+        _ => {
+            let mut tx = ctx.db.begin().await?;
+            store::refresh::revoke_user(&mut tx, &grant.user_id, ctx.clock.now_ms()).await?;
+            tx.commit().await?;
+            return Err(invalid_refresh().into());
+        }
+    };
     let audience = grant
         .audience
         .clone()
-        .unwrap_or_else(|| ctx.url("userinfo"));
-    let lifetime = match ctx.catalog.api(ctx, &audience).await? {
-        Some(api) => api.token_lifetime,
-        None => 86_400,
-    };
-    let iat = ctx.clock.now_secs();
-    let claims = AccessClaims {
-        iss: ctx.issuer.to_string(),
-        sub: grant.user_id.clone(),
-        aud: Audience::One(audience),
-        iat,
-        exp: iat + lifetime,
-        scope: Some(grant.scope.clone()),
-        gty: Some("refresh_token".into()),
-        azp: Some(client.client_id.clone()),
-    };
-    Ok(TokenResponse {
-        access_token: ctx.keys.sign(&claims)?,
-        expires_in: lifetime,
-        scope: Some(grant.scope),
-        refresh_token: Some(next),
-        id_token: None,
-    })
+        .unwrap_or_else(|| crate::service::user_tokens::userinfo_audience(ctx));
+    crate::service::user_tokens::issue(
+        ctx,
+        &client,
+        &user,
+        &crate::service::user_tokens::Request {
+            audience: Some(&audience),
+            scope: Some(&grant.scope),
+            gty: "refresh_token",
+            nonce: None,
+        },
+        Some(next),
+    )
+    .await
+}
+
+/// Client authentication for user grants: a confidential client proves its secret; a public
+/// client (`token_endpoint_auth_method: none`, e.g. a SPA or native app) sends only its id.
+pub async fn authenticate_user_client(
+    ctx: &Ctx,
+    creds: &ClientCredentials,
+) -> Result<Arc<ClientAuth>> {
+    if creds.client_secret.as_deref().unwrap_or("").is_empty()
+        && let Some(id) = creds.client_id.as_deref().filter(|s| !s.is_empty())
+        && let Some(c) = ctx.catalog.client(ctx, id).await?
+        && c.public
+    {
+        return Ok(c);
+    }
+    authenticate(ctx, creds).await
+}
+
+pub fn require_grant(c: &ClientAuth, grant: &str) -> Result<()> {
+    require_grant_type(c, grant)
+}
+
+/// `POST /oauth/revoke`: revokes the family of a refresh token issued to this client. Unknown
+/// tokens and tokens of other clients are ignored (200 either way, per RFC 7009).
+pub async fn revoke_refresh(ctx: &Ctx, client_id: &str, token: &str) -> Result<()> {
+    let hash = crypto::sha256_hex(token.as_bytes());
+    let mut tx = ctx.db.begin().await?;
+    if let Some(row) = store::refresh::by_hash(&mut tx, &hash).await?
+        && row.client_id == client_id
+    {
+        store::refresh::revoke_family(&mut tx, &row.family_id, ctx.clock.now_ms()).await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }

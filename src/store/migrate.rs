@@ -14,6 +14,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         include_str!("../../migrations/sqlite/0002_users.sql"),
     ),
     (
+        "0003_connections.sql",
+        include_str!("../../migrations/sqlite/0003_connections.sql"),
+    ),
+    (
         "0005_outbox.sql",
         include_str!("../../migrations/sqlite/0005_outbox.sql"),
     ),
@@ -27,6 +31,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0002_users.sql",
         include_str!("../../migrations/postgres/0002_users.sql"),
+    ),
+    (
+        "0003_connections.sql",
+        include_str!("../../migrations/postgres/0003_connections.sql"),
     ),
     (
         "0005_outbox.sql",

@@ -10,14 +10,20 @@ mod migrate;
 mod postgres;
 mod sqlite;
 
+pub mod blocks;
 pub mod clients;
+pub mod connections;
 pub mod grants;
 pub mod keys;
+pub mod logs;
 pub mod outbox;
 pub mod ratelimit;
 pub mod refresh;
 pub mod resource_servers;
 pub mod tenant;
+pub mod tickets;
+pub mod user_search;
+pub mod users;
 
 pub use db::{Db, Dialect, Row, Tx, Value};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};

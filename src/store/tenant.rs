@@ -1,7 +1,6 @@
-//! `tenant`: the single tenant's settings document (`/api/v2/tenants/settings`) and the
-//! default database connection row created at bootstrap.
+//! `tenant`: the single tenant's settings document (`/api/v2/tenants/settings`).
 
-use super::{Db, StoreResult, Tx, Value};
+use super::{Db, StoreResult, Tx};
 
 pub const TENANT_ID: &str = "default";
 
@@ -67,24 +66,6 @@ pub async fn update(
                 .into(),
             now.into(),
         ],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Inserts a connection row (bootstrap's default database connection; the connections
-/// resource itself arrives with the users issue).
-pub async fn insert_connection(
-    tx: &mut Tx,
-    id: &str,
-    name: &str,
-    strategy: &str,
-    data: &serde_json::Value,
-    now: i64,
-) -> StoreResult<()> {
-    tx.exec(
-        "INSERT INTO connections (id, name, strategy, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
-        &[id.into(), name.into(), strategy.into(), Value::Text(data.to_string()), now.into()],
     )
     .await?;
     Ok(())

@@ -575,13 +575,18 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
             )
             .await;
         let cid = c["client_id"].as_str().unwrap().to_string();
+        // A refresh token stands for a user that must still exist when it is used.
+        let (_, _, u) = app
+            .mgmt("POST", "/users", &tok, Some(json!({"connection": "Username-Password-Authentication", "email": "rt@x.co", "password": "Str0ng-Passw0rd!"})))
+            .await;
+        let uid = u["user_id"].as_str().unwrap().to_string();
         let creds = ClientCredentials {
             client_id: Some(cid.clone()),
             client_secret: c["client_secret"].as_str().map(str::to_string),
         };
         let grant = RefreshGrant {
             client_id: cid.clone(),
-            user_id: "auth0|abc".into(),
+            user_id: uid.clone(),
             audience: None,
             scope: "openid offline_access".into(),
         };
@@ -594,7 +599,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
             .await
             .unwrap();
         let rt2 = r.refresh_token.clone().unwrap();
-        assert_eq!(claims(&r.access_token)["sub"], "auth0|abc");
+        assert_eq!(claims(&r.access_token)["sub"], uid.as_str());
         assert_eq!(claims(&r.access_token)["gty"], "refresh_token");
         // reuse of rt1 revokes the family, so rt2 dies too
         assert!(

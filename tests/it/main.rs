@@ -5,9 +5,15 @@
 mod api;
 mod architecture;
 mod bad_input;
+mod connections;
+mod login;
+mod logs;
 mod migrations;
 mod multinode;
 mod outbox;
+mod phone;
 mod processes;
 mod store_contract;
 mod support;
+mod user_search;
+mod users;

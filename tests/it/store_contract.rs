@@ -21,7 +21,7 @@ async fn migrations_are_idempotent() {
                 .unwrap()[0]
                 .i64(0)
                 .unwrap(),
-            1
+            callsign::store::MIGRATIONS_SQLITE.len() as i64
         );
     }
 }

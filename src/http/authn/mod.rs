@@ -1,3 +1,6 @@
-//! Authentication API handlers (`/oauth/*`, later `/mfa/*`, `/dbconnections/*`, `/passwordless/*`).
+//! Authentication API handlers (`/oauth/*`, `/dbconnections/*`, `/userinfo`; later `/mfa/*` and
+//! `/passwordless/*`).
 
+pub mod dbconnections;
+pub mod session;
 pub mod token;

@@ -5,7 +5,8 @@ use crate::ctx::Ctx;
 use crate::domain::grant_types;
 use crate::error::OAuthError;
 use crate::http::errors::AuthError;
-use crate::http::extract::AuthParams;
+use crate::http::extract::{AuthParams, ClientIp};
+use crate::service::login;
 use crate::service::token::{self, ClientCredentials, TokenResponse};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -61,7 +62,12 @@ fn respond(t: TokenResponse) -> Response {
     r
 }
 
-pub async fn token(State(ctx): State<Ctx>, p: AuthParams) -> Result<Response, AuthError> {
+pub async fn token(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
+    p: AuthParams,
+) -> Result<Response, AuthError> {
     let grant = p.required("grant_type")?.to_string();
     let creds = credentials(&p)?;
     let out = match grant.as_str() {
@@ -71,6 +77,33 @@ pub async fn token(State(ctx): State<Ctx>, p: AuthParams) -> Result<Response, Au
         grant_types::REFRESH_TOKEN => {
             let rt = p.required("refresh_token")?;
             token::refresh_token(&ctx, &creds, rt, p.str("scope")?).await?
+        }
+        grant_types::PASSWORD | grant_types::PASSWORD_REALM => {
+            let realm = if grant == grant_types::PASSWORD_REALM {
+                Some(p.required("realm")?)
+            } else {
+                p.str("realm")?
+            };
+            // node-auth0 sends `password` with a `realm` meaning password-realm; the grant the
+            // client must hold follows the grant type actually sent.
+            let ua = headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok());
+            login::password_grant(
+                &ctx,
+                &login::PasswordLogin {
+                    creds: &creds,
+                    grant_type: &grant,
+                    realm,
+                    username: p.required("username")?,
+                    password: p.required("password")?,
+                    audience: p.str("audience")?,
+                    scope: p.str("scope")?,
+                    ip: &ip,
+                    user_agent: ua,
+                },
+            )
+            .await?
         }
         other => {
             return Err(OAuthError::new(

@@ -3,16 +3,20 @@
 
 pub mod client_grants;
 pub mod clients;
+pub mod connections;
 pub mod keys;
+pub mod logs;
 pub mod resource_servers;
 pub mod tenant;
+pub mod user_blocks;
+pub mod users;
 
 use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::Query;
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use serde_json::{Map, Value, json};
 
 pub fn router() -> Router<Ctx> {
@@ -36,6 +40,22 @@ pub fn router() -> Router<Ctx> {
                 .delete(client_grants::delete),
         )
         .route(
+            "/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route(
+            "/connections/{id}",
+            get(connections::get)
+                .patch(connections::update)
+                .delete(connections::delete),
+        )
+        .route(
+            "/connections/{id}/clients",
+            get(connections::clients).patch(connections::set_clients),
+        )
+        .route("/connections/{id}/status", get(connections::status))
+        .route("/connections/{id}/users", delete(connections::delete_user))
+        .route(
             "/resource-servers",
             get(resource_servers::list).post(resource_servers::create),
         )
@@ -50,6 +70,27 @@ pub fn router() -> Router<Ctx> {
         .route("/keys/signing/rotate", post(keys::rotate))
         .route("/keys/signing/{kid}", get(keys::get))
         .route("/keys/signing/{kid}/revoke", put(keys::revoke))
+        .route("/logs", get(logs::list))
+        .route("/logs/{id}", get(logs::get))
+        .route("/users/{id}/logs", get(logs::user_logs))
+        .route("/users", get(users::list).post(users::create))
+        .route(
+            "/users/{id}",
+            get(users::get).patch(users::update).delete(users::delete),
+        )
+        .route("/users-by-email", get(users::by_email))
+        .route(
+            "/tickets/password-change",
+            post(users::password_change_ticket),
+        )
+        .route(
+            "/user-blocks",
+            get(user_blocks::get_by_identifier).delete(user_blocks::delete_by_identifier),
+        )
+        .route(
+            "/user-blocks/{id}",
+            get(user_blocks::get).delete(user_blocks::delete),
+        )
 }
 
 /// `fields` (comma-separated) with `include_fields` (default true) applied to one object.

@@ -1,0 +1,131 @@
+//! User notifications caused by account events: the password-change link and the
+//! blocked-account notice. Each is written to the durable outbox inside the caller's transaction
+//! (so it goes out if and only if the event committed) by email when the user has an address,
+//! else by SMS to their phone number. Texts are built in here for now; the phone-delivery issue
+//! brings per-tenant Liquid templates for the SMS and voice variants.
+
+use crate::ctx::Ctx;
+use crate::error::Result;
+use crate::service::outbox::{self, Channel, Message};
+use crate::store::{self, users::UserRow};
+
+async fn friendly_name(ctx: &Ctx) -> Result<String> {
+    let s = crate::service::tenant::get(ctx).await?;
+    Ok(s.get("friendly_name")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("callsign")
+        .to_string())
+}
+
+/// Where a notification for this user goes: email first, else their phone by SMS.
+fn route(u: &UserRow) -> Option<(Channel, String)> {
+    if let Some(e) = &u.email {
+        Some((Channel::Email, e.clone()))
+    } else {
+        u.phone_number.as_ref().map(|p| (Channel::Sms, p.clone()))
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Queues the password-change link. Returns false when the user has nowhere to receive it.
+pub async fn change_password(
+    ctx: &Ctx,
+    tx: &mut store::Tx,
+    u: &UserRow,
+    url: &str,
+) -> Result<bool> {
+    let Some((channel, to)) = route(u) else {
+        return Ok(false);
+    };
+    let app = friendly_name(ctx).await?;
+    let m = match channel {
+        Channel::Email => Message {
+            channel,
+            to,
+            kind: "change_password",
+            locale: "en".into(),
+            subject: Some(format!("Reset your {app} password")),
+            text: format!(
+                "Hello,\n\nWe received a request to reset the password of your {app} account. \
+                 Open this link to choose a new password:\n\n{url}\n\nIf you did not ask for this, \
+                 you can ignore this message; your password stays as it is.\n"
+            ),
+            html: Some(format!(
+                "<p>Hello,</p><p>We received a request to reset the password of your {app} account.</p>\
+                 <p><a href=\"{u}\">Choose a new password</a></p>\
+                 <p>If you did not ask for this, you can ignore this message; your password stays as it is.</p>",
+                app = html_escape(&app),
+                u = html_escape(url)
+            )),
+        },
+        _ => Message {
+            channel,
+            to,
+            kind: "change_password",
+            locale: "en".into(),
+            subject: None,
+            text: format!("Reset your {app} password: {url}"),
+            html: None,
+        },
+    };
+    outbox::enqueue(ctx, tx, m).await?;
+    Ok(true)
+}
+
+/// Queues the notice that brute-force protection blocked the account for an IP address, with
+/// a password-reset link (resetting the password lifts the block, as on Auth0).
+pub async fn blocked_account(
+    ctx: &Ctx,
+    tx: &mut store::Tx,
+    u: &UserRow,
+    ip: &str,
+    reset_url: &str,
+) -> Result<bool> {
+    let Some((channel, to)) = route(u) else {
+        return Ok(false);
+    };
+    let app = friendly_name(ctx).await?;
+    let m = match channel {
+        Channel::Email => Message {
+            channel,
+            to,
+            kind: "blocked_account",
+            locale: "en".into(),
+            subject: Some(format!("Your {app} account has been blocked")),
+            text: format!(
+                "We detected several failed login attempts to your {app} account from the IP \
+                 address {ip}, so logins from that address are blocked. To unblock your account, \
+                 reset your password:\n\n{reset_url}\n"
+            ),
+            html: Some(format!(
+                "<p>We detected several failed login attempts to your {app} account from the IP address {ip}, \
+                 so logins from that address are blocked.</p><p><a href=\"{u}\">Reset your password to unblock it</a></p>",
+                app = html_escape(&app),
+                ip = html_escape(ip),
+                u = html_escape(reset_url)
+            )),
+        },
+        _ => Message {
+            channel,
+            to,
+            kind: "blocked_account",
+            locale: "en".into(),
+            subject: None,
+            text: format!(
+                "We detected suspicious activity on your {app} account from {ip}. \
+                 Logins from there are blocked. Reset your password to unblock: {reset_url}"
+            ),
+            html: None,
+        },
+    };
+    outbox::enqueue(ctx, tx, m).await?;
+    Ok(true)
+}
