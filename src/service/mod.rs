@@ -6,7 +6,9 @@ pub mod bootstrap; // first start: tenant, key, Management API, default connecti
 pub mod catalog; // per-node cache of clients, grants and APIs, invalidated by the epoch
 pub mod client_grants; // client grant CRUD
 pub mod clients; // application CRUD and secret rotation
+pub mod codes; // one-time and recovery codes: CSPRNG, HMAC under rotatable keys, constant-time checks
 pub mod connections; // connection CRUD, enabled clients, sealed secret options; `Connection`
+pub mod guardian; // tenant MFA configuration: factors, message types, policies, templates
 pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
 pub mod log_writer; // the per-node batched, bounded writer behind `logs::record`
 pub mod login; // password and password-realm grants: first factor, brute force, MFA seam

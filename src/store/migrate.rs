@@ -21,6 +21,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0005_outbox.sql",
         include_str!("../../migrations/sqlite/0005_outbox.sql"),
     ),
+    (
+        "0006_mfa.sql",
+        include_str!("../../migrations/sqlite/0006_mfa.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -39,6 +43,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0005_outbox.sql",
         include_str!("../../migrations/postgres/0005_outbox.sql"),
+    ),
+    (
+        "0006_mfa.sql",
+        include_str!("../../migrations/postgres/0006_mfa.sql"),
     ),
 ];
 
