@@ -84,6 +84,11 @@ pub enum Error {
     OAuth(OAuthError),
     /// A `/dbconnections/*` error in the legacy body family.
     Legacy(LegacyError),
+    /// 403 `mfa_required` with the `mfa_token` and `mfa_requirements` the client needs.
+    MfaRequired {
+        mfa_token: String,
+        requirements: serde_json::Value,
+    },
     /// 429 with the number of seconds after which a retry can succeed.
     RateLimited {
         retry_after_secs: u64,
@@ -140,6 +145,7 @@ impl Error {
             Error::InsufficientScope { .. } => "insufficient_scope",
             Error::OAuth(e) => e.error,
             Error::Legacy(e) => e.code,
+            Error::MfaRequired { .. } => "mfa_required",
             Error::RateLimited { .. } => "rate_limited",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::Internal(_) => "internal",
@@ -165,6 +171,7 @@ impl fmt::Display for Error {
             }
             Error::OAuth(e) => write!(f, "{}: {}", e.error, e.description),
             Error::Legacy(e) => write!(f, "{}: {}", e.code, e.description),
+            Error::MfaRequired { .. } => f.write_str("mfa_required"),
             Error::RateLimited { .. } => f.write_str("rate limited"),
             Error::PayloadTooLarge { limit } => write!(f, "payload larger than {limit} bytes"),
             Error::Internal(m) => write!(f, "internal error: {m}"),

@@ -73,3 +73,9 @@ CREATE TABLE hmac_keys (
   key_sealed TEXT NOT NULL,
   created_at BIGINT NOT NULL
 );
+
+-- The last TOTP time step accepted per authenticator: a code is good once (replay refused).
+CREATE TABLE totp_steps (
+  authenticator_id TEXT PRIMARY KEY,
+  last_step BIGINT NOT NULL
+);

@@ -115,6 +115,14 @@ impl IntoResponse for MgmtError {
                 let s = StatusCode::from_u16(o.status).unwrap_or(StatusCode::BAD_REQUEST);
                 (s, mgmt_body(s, &o.description, Some(o.error)))
             }
+            Error::MfaRequired { .. } => (
+                StatusCode::FORBIDDEN,
+                mgmt_body(
+                    StatusCode::FORBIDDEN,
+                    "Multifactor authentication required",
+                    Some("mfa_required"),
+                ),
+            ),
             Error::Legacy(l) => {
                 let s = StatusCode::from_u16(l.status).unwrap_or(StatusCode::BAD_REQUEST);
                 let m = l
@@ -196,11 +204,29 @@ impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let e = self.0;
         log_internal(&e);
+        if let Error::MfaRequired {
+            mfa_token,
+            requirements,
+        } = &e
+        {
+            let mut b = oauth_body("mfa_required", "Multifactor authentication required");
+            b["mfa_token"] = json!(mfa_token);
+            b["mfa_requirements"] = requirements.clone();
+            let mut r = json_response(StatusCode::FORBIDDEN, b);
+            r.headers_mut()
+                .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            return r;
+        }
         let (status, error, desc): (StatusCode, &str, String) = match &e {
             Error::OAuth(o) => (
                 StatusCode::from_u16(o.status).unwrap_or(StatusCode::BAD_REQUEST),
                 o.error,
                 o.description.clone(),
+            ),
+            Error::MfaRequired { .. } => (
+                StatusCode::FORBIDDEN,
+                "mfa_required",
+                "Multifactor authentication required".into(),
             ),
             Error::Legacy(l) => (
                 StatusCode::from_u16(l.status).unwrap_or(StatusCode::BAD_REQUEST),

@@ -31,6 +31,14 @@ pub fn router(ctx: Ctx) -> Router {
     let auth = Router::new()
         .route("/oauth/token", post(authn::token::token))
         .route("/oauth/revoke", post(authn::session::revoke))
+        .route("/mfa/associate", post(authn::mfa::associate))
+        .route("/mfa/challenge", post(authn::mfa::challenge))
+        .route("/mfa/authenticators", get(authn::mfa::authenticators))
+        .route(
+            "/mfa/authenticators/{id}",
+            axum::routing::delete(authn::mfa::delete_authenticator),
+        )
+        .route("/passwordless/start", post(authn::mfa::passwordless_start))
         .route("/userinfo", get(authn::session::userinfo))
         .route("/dbconnections/signup", post(authn::dbconnections::signup))
         .route(

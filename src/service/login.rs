@@ -194,15 +194,30 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
         },
     )
     .await?;
-    if let Decision::Required { .. } = decision {
-        // The phone-MFA issue answers `mfa_required` with an mfa_token here.
-        return Err(
-            OAuthError::new(403, "mfa_required", "Multifactor authentication required").into(),
+    if let Decision::Required { requirements, .. } = decision {
+        logs::record(
+            ctx,
+            LogEvent {
+                kind: "mfar",
+                description: Some("Multifactor authentication required".into()),
+                user_id: Some(user.user_id.clone()),
+                ..base
+            },
         );
+        return Err(crate::error::Error::MfaRequired {
+            mfa_token: crate::service::mfa_token::issue(
+                ctx,
+                &user.user_id,
+                &client.client_id,
+                l.audience,
+                l.scope,
+            )?,
+            requirements,
+        });
     }
     let now = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
-    store::users::record_login(&mut tx, &user.user_id, now, l.ip).await?;
+    store::users::record_login(&mut tx, &user.user_id, now, Some(l.ip)).await?;
     tx.commit().await?;
     let gty =
         if l.grant_type == grant_types::PASSWORD_REALM || l.grant_type == grant_types::PASSWORD {

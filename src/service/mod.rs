@@ -13,9 +13,14 @@ pub mod keys; // signing keys: ring, JWT signing and verification, rotation, rev
 pub mod log_writer; // the per-node batched, bounded writer behind `logs::record`
 pub mod login; // password and password-realm grants: first factor, brute force, MFA seam
 pub mod logs; // the tenant event log: record, read back, retention sweep
+pub mod mfa; // the MFA API: associate, challenge, list and remove authenticators
+pub mod mfa_grants; // mfa-oob, mfa-otp and mfa-recovery-code grants
 pub mod mfa_policy; // the one "does this login need MFA" decision
+pub mod mfa_token; // the sealed, short-lived mfa_token
 pub mod notify; // user notifications (reset link, blocked account) into the outbox
+pub mod otp; // one-time codes by SMS/voice: buckets, attempts, one-winner consumption
 pub mod outbox; // durable message outbox: enqueue in the cause's transaction, dispatcher
+pub mod passwordless; // /passwordless/start (sms) and the passwordless/otp grant
 pub mod passwords; // change-password tickets and the reset itself
 pub mod ratelimit; // database-backed token buckets with local leases
 pub mod resource_servers; // API CRUD

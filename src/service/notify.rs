@@ -129,3 +129,80 @@ pub async fn blocked_account(
     outbox::enqueue(ctx, tx, m).await?;
     Ok(true)
 }
+
+/// Queues a one-time code (`otp_enroll` or `otp_verify`) by SMS or voice. The text comes from
+/// the built-in wording until per-tenant templates exist; the SMS ends with the WebOTP line
+/// (`@host #code`) so browsers can offer to fill the code in.
+pub async fn otp(
+    ctx: &Ctx,
+    tx: &mut store::Tx,
+    to: &str,
+    channel: &str,
+    kind: &'static str,
+    code: &str,
+) -> Result<()> {
+    let app = friendly_name(ctx).await?;
+    let voice = channel == "voice";
+    let text = match (kind, voice) {
+        ("otp_enroll", false) => format!(
+            "{code} is your verification code for {app}. Please enter this code to verify your enrollment."
+        ),
+        (_, false) => format!("{code} is your verification code for {app}"),
+        (_, true) => {
+            let spaced: Vec<String> = code.chars().map(|c| c.to_string()).collect();
+            let spaced = spaced.join(", ");
+            format!(
+                "Hello. Your verification code for {app} is, {spaced}. I repeat, your verification code is, {spaced}."
+            )
+        }
+    };
+    let text = if voice {
+        text
+    } else {
+        let host = ctx
+            .issuer
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        format!("{text}\n\n@{host} #{code}")
+    };
+    outbox::enqueue(
+        ctx,
+        tx,
+        Message {
+            channel: if voice { Channel::Voice } else { Channel::Sms },
+            to: to.to_string(),
+            kind,
+            locale: "en".into(),
+            subject: None,
+            text,
+            html: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Tells a phone number that it no longer receives the account's sign-in codes (a new MFA
+/// phone was enrolled), so an attacker's phone swap does not go unnoticed.
+pub async fn phone_changed(ctx: &Ctx, tx: &mut store::Tx, old_number: &str) -> Result<()> {
+    let app = friendly_name(ctx).await?;
+    outbox::enqueue(
+        ctx,
+        tx,
+        Message {
+            channel: Channel::Sms,
+            to: old_number.to_string(),
+            kind: "otp_enroll",
+            locale: "en".into(),
+            subject: None,
+            text: format!(
+                "The phone number used for {app} sign-in codes was changed. If you did not do this, contact support."
+            ),
+            html: None,
+        },
+    )
+    .await?;
+    Ok(())
+}

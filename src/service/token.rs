@@ -26,6 +26,8 @@ pub struct TokenResponse {
     pub scope: Option<String>,
     pub refresh_token: Option<String>,
     pub id_token: Option<String>,
+    /// The replacement recovery code (`mfa-recovery-code` grant only).
+    pub recovery_code: Option<String>,
 }
 
 /// Authenticates a confidential client. Unknown client and wrong secret look the same.
@@ -137,6 +139,7 @@ async fn client_credentials_grant(
         scope: None,
         refresh_token: None,
         id_token: None,
+        recovery_code: None,
     })
 }
 

@@ -34,6 +34,13 @@ const OIDC_SCOPES: &[&str] = &[
     "offline_access",
 ];
 
+/// Scopes of the MFA API audience.
+pub const MFA_SCOPES: &[&str] = &["enroll", "read:authenticators", "remove:authenticators"];
+
+pub fn mfa_audience(ctx: &Ctx) -> String {
+    ctx.url("mfa/")
+}
+
 pub fn userinfo_audience(ctx: &Ctx) -> String {
     ctx.url("userinfo")
 }
@@ -95,6 +102,12 @@ pub async fn issue(
         None => token::tenant_default_audience(ctx).await?,
     };
     let (api_scopes, lifetime, offline_ok) = match &audience {
+        // The MFA API: Auth0's three scopes, 10-minute tokens, never a refresh token.
+        Some(a) if *a == mfa_audience(ctx) => (
+            MFA_SCOPES.iter().map(|s| s.to_string()).collect(),
+            600,
+            false,
+        ),
         Some(a) if *a != userinfo_audience(ctx) => {
             let api = ctx.catalog.api(ctx, a).await?.ok_or_else(|| {
                 OAuthError::new(403, "access_denied", format!("Service not found: {a}"))
@@ -174,6 +187,7 @@ pub async fn issue(
         scope: Some(scope),
         refresh_token,
         id_token,
+        recovery_code: None,
     })
 }
 

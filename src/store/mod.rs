@@ -18,6 +18,7 @@ pub mod grants;
 pub mod hmac_keys;
 pub mod keys;
 pub mod logs;
+pub mod otp_challenges;
 pub mod outbox;
 pub mod ratelimit;
 pub mod refresh;
@@ -25,6 +26,7 @@ pub mod resource_servers;
 pub mod settings;
 pub mod tenant;
 pub mod tickets;
+pub mod totp_steps;
 pub mod user_search;
 pub mod users;
 

@@ -246,9 +246,14 @@ pub async fn delete(tx: &mut Tx, user_id: &str) -> StoreResult<bool> {
 }
 
 /// A successful login: one more login, when and from where.
-pub async fn record_login(tx: &mut Tx, user_id: &str, now: i64, ip: &str) -> StoreResult<()> {
+pub async fn record_login(
+    tx: &mut Tx,
+    user_id: &str,
+    now: i64,
+    ip: Option<&str>,
+) -> StoreResult<()> {
     tx.exec(
-        "UPDATE users SET logins_count = logins_count + 1, last_login = $2, last_ip = $3 WHERE user_id = $1",
+        "UPDATE users SET logins_count = logins_count + 1, last_login = $2, last_ip = COALESCE($3, last_ip) WHERE user_id = $1",
         &[user_id.into(), now.into(), ip.into()],
     )
     .await?;

@@ -8,6 +8,7 @@ mod bad_input;
 mod connections;
 mod login;
 mod logs;
+mod mfa;
 mod migrations;
 mod multinode;
 mod outbox;

@@ -2,5 +2,6 @@
 //! `/passwordless/*`).
 
 pub mod dbconnections;
+pub mod mfa;
 pub mod session;
 pub mod token;

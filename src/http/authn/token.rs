@@ -6,8 +6,8 @@ use crate::domain::grant_types;
 use crate::error::OAuthError;
 use crate::http::errors::AuthError;
 use crate::http::extract::{AuthParams, ClientIp};
-use crate::service::login;
 use crate::service::token::{self, ClientCredentials, TokenResponse};
+use crate::service::{login, mfa_grants, passwordless};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -53,6 +53,9 @@ fn respond(t: TokenResponse) -> Response {
     }
     if let Some(i) = t.id_token {
         body["id_token"] = json!(i);
+    }
+    if let Some(c) = t.recovery_code {
+        body["recovery_code"] = json!(c);
     }
     let mut r = axum::Json(body).into_response();
     r.headers_mut()
@@ -102,6 +105,41 @@ pub async fn token(
                     ip: &ip,
                     user_agent: ua,
                 },
+            )
+            .await?
+        }
+        grant_types::MFA_OOB => {
+            mfa_grants::oob(
+                &ctx,
+                &creds,
+                p.required("mfa_token")?,
+                p.required("oob_code")?,
+                p.str("binding_code")?,
+            )
+            .await?
+        }
+        grant_types::MFA_OTP => {
+            mfa_grants::otp_grant(&ctx, &creds, p.required("mfa_token")?, p.required("otp")?)
+                .await?
+        }
+        grant_types::MFA_RECOVERY_CODE => {
+            mfa_grants::recovery(
+                &ctx,
+                &creds,
+                p.required("mfa_token")?,
+                p.required("recovery_code")?,
+            )
+            .await?
+        }
+        grant_types::PASSWORDLESS_OTP => {
+            passwordless::grant(
+                &ctx,
+                &creds,
+                p.required("realm")?,
+                p.required("username")?,
+                p.required("otp")?,
+                p.str("audience")?,
+                p.str("scope")?,
             )
             .await?
         }

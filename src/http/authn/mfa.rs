@@ -1,0 +1,121 @@
+//! `/mfa/associate`, `/mfa/challenge`, `/mfa/authenticators[/{id}]` and `/passwordless/start`:
+//! read the bearer (mfa_token or MFA-API access token) and the JSON or form body, authenticate
+//! the client, call the MFA service, answer in the OAuth error family.
+
+use crate::ctx::Ctx;
+use crate::error::OAuthError;
+use crate::http::errors::AuthError;
+use crate::http::extract::AuthParams;
+use crate::service::mfa::{self, Associate};
+use crate::service::token::{self, ClientCredentials};
+use crate::service::{mfa_token, passwordless};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde_json::Value;
+
+fn bearer(h: &HeaderMap) -> Result<&str, AuthError> {
+    h.get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::new(401, "invalid_token", "Missing authentication").into())
+}
+
+fn creds(p: &AuthParams) -> Result<ClientCredentials, AuthError> {
+    Ok(ClientCredentials {
+        client_id: p
+            .str("client_id")?
+            .map(str::to_string)
+            .or(p.basic.as_ref().map(|b| b.0.clone())),
+        client_secret: p
+            .str("client_secret")?
+            .map(str::to_string)
+            .or(p.basic.as_ref().map(|b| b.1.clone())),
+    })
+}
+
+/// A list parameter: a JSON array of strings, or (forms) one space-separated string.
+fn list(p: &AuthParams, k: &str) -> Result<Vec<String>, AuthError> {
+    match p.params.get(k) {
+        None | Some(Value::Null) => Ok(vec![]),
+        Some(Value::String(s)) => Ok(s.split_ascii_whitespace().map(str::to_string).collect()),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Ok(a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()),
+        Some(_) => {
+            Err(OAuthError::invalid_request(format!("{k} must be an array of strings")).into())
+        }
+    }
+}
+
+pub async fn associate(
+    State(ctx): State<Ctx>,
+    h: HeaderMap,
+    p: AuthParams,
+) -> Result<Json<Value>, AuthError> {
+    let t = bearer(&h)?.to_string();
+    let client = token::authenticate_user_client(&ctx, &creds(&p)?).await?;
+    let b = mfa::bearer(&ctx, &t, Some(&client.client_id)).await?;
+    let a = Associate {
+        authenticator_types: list(&p, "authenticator_types")?,
+        oob_channels: list(&p, "oob_channels")?,
+        phone_number: p.str("phone_number")?.map(str::to_string),
+    };
+    Ok(Json(mfa::associate(&ctx, &b, &client.client_id, &a).await?))
+}
+
+pub async fn challenge(State(ctx): State<Ctx>, p: AuthParams) -> Result<Json<Value>, AuthError> {
+    let client = token::authenticate_user_client(&ctx, &creds(&p)?).await?;
+    let t = mfa_token::open(&ctx, p.required("mfa_token")?, Some(&client.client_id))?;
+    Ok(Json(
+        mfa::challenge(
+            &ctx,
+            &t,
+            p.str("challenge_type")?,
+            p.str("authenticator_id")?,
+        )
+        .await?,
+    ))
+}
+
+pub async fn authenticators(
+    State(ctx): State<Ctx>,
+    h: HeaderMap,
+) -> Result<Json<Value>, AuthError> {
+    let b = mfa::bearer(&ctx, bearer(&h)?, None).await?;
+    Ok(Json(mfa::list(&ctx, &b).await?))
+}
+
+pub async fn delete_authenticator(
+    State(ctx): State<Ctx>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AuthError> {
+    let b = mfa::bearer(&ctx, bearer(&h)?, None).await?;
+    mfa::remove(&ctx, &b, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn passwordless_start(
+    State(ctx): State<Ctx>,
+    p: AuthParams,
+) -> Result<Json<Value>, AuthError> {
+    let connection = p.required("connection")?;
+    if connection == "email" {
+        return Err(OAuthError::invalid_request("email passwordless is not supported yet").into());
+    }
+    Ok(Json(
+        passwordless::start(
+            &ctx,
+            &creds(&p)?,
+            connection,
+            p.required("phone_number")?,
+            p.str("send")?,
+        )
+        .await?,
+    ))
+}

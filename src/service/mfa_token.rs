@@ -1,0 +1,58 @@
+//! The `mfa_token` of an `mfa_required` answer: opaque to clients, short-lived (10 minutes),
+//! bound to the user, the client, and the audience and scope the login asked for. It is sealed
+//! with the secret box (AES-256-GCM), so it needs no storage and every node sharing
+//! `CALLSIGN_SECRET_KEY` accepts it; tampering fails authentication.
+
+use crate::ctx::Ctx;
+use crate::error::{OAuthError, Result};
+use serde::{Deserialize, Serialize};
+
+pub const LIFETIME_MS: i64 = 10 * 60 * 1000;
+const PREFIX: &str = "Fe26.2*cs1*";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MfaToken {
+    pub user_id: String,
+    pub client_id: String,
+    pub audience: Option<String>,
+    pub scope: Option<String>,
+    pub exp: i64,
+}
+
+pub fn issue(
+    ctx: &Ctx,
+    user_id: &str,
+    client_id: &str,
+    audience: Option<&str>,
+    scope: Option<&str>,
+) -> Result<String> {
+    let t = MfaToken {
+        user_id: user_id.into(),
+        client_id: client_id.into(),
+        audience: audience.map(str::to_string),
+        scope: scope.map(str::to_string),
+        exp: ctx.clock.now_ms() + LIFETIME_MS,
+    };
+    let json = serde_json::to_vec(&t).map_err(crate::error::Error::internal)?;
+    Ok(format!("{PREFIX}{}", ctx.secrets.seal(&json)))
+}
+
+/// Whether a bearer value is an mfa_token (rather than an access token).
+pub fn looks_like(token: &str) -> bool {
+    token.starts_with(PREFIX)
+}
+
+/// Opens and checks an mfa_token, for `client_id` when the request names one (Auth0's texts).
+pub fn open(ctx: &Ctx, token: &str, client_id: Option<&str>) -> Result<MfaToken> {
+    let malformed = || OAuthError::new(403, "invalid_grant", "Malformed mfa_token");
+    let sealed = token.strip_prefix(PREFIX).ok_or_else(malformed)?;
+    let raw = ctx.secrets.open(sealed).map_err(|_| malformed())?;
+    let t: MfaToken = serde_json::from_slice(&raw).map_err(|_| malformed())?;
+    if t.exp <= ctx.clock.now_ms() {
+        return Err(OAuthError::new(401, "expired_token", "mfa_token is expired").into());
+    }
+    if client_id.is_some_and(|c| c != t.client_id) {
+        return Err(OAuthError::invalid_request("mfa_token not issued to this client").into());
+    }
+    Ok(t)
+}

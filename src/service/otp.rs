@@ -1,0 +1,229 @@
+//! One-time codes by SMS or voice, shared by MFA enrolment, MFA verification and passwordless
+//! login. The rules, and why:
+//! - 6 digits from the OS CSPRNG (`codes::new_otp`), stored only as an HMAC under a rotatable
+//!   server key bound to the challenge id (`codes::mac`), compared in constant time;
+//! - 5-minute lifetime and single use (Auth0's published behaviour);
+//! - at most 5 submissions per challenge, counted *before* comparing by a conditional UPDATE,
+//!   so parallel guesses cannot exceed it; then the challenge is dead;
+//! - per-user (or per-number, for passwordless) buckets shared by all nodes in `rate_buckets`:
+//!   failed verifications 10, refilling 1 per 6 minutes; sends 10, refilling 10 per hour
+//!   (Auth0's published limits). An empty verification bucket refuses even a right code, so a
+//!   guesser learns nothing once throttled;
+//! - consumption is one conditional UPDATE exactly one request wins (50 parallel right answers
+//!   → one success).
+//!
+//! The message is written to the outbox in the same transaction as the challenge, so a code is
+//! sent if and only if its challenge exists.
+
+use crate::crypto;
+use crate::ctx::Ctx;
+use crate::error::{OAuthError, Result};
+use crate::service::codes;
+use crate::service::logs::{self, LogEvent};
+use crate::service::{notify, outbox};
+use crate::store::{self, otp_challenges::ChallengeRow};
+
+pub const LIFETIME_MS: i64 = 5 * 60 * 1000;
+pub const MAX_ATTEMPTS: i64 = 5;
+const VERIFY_CAPACITY: f64 = 10.0;
+const VERIFY_PER_MS: f64 = 1.0 / (6.0 * 60.0 * 1000.0);
+const SEND_CAPACITY: f64 = 10.0;
+const SEND_PER_MS: f64 = 10.0 / (3600.0 * 1000.0);
+
+/// What a challenge is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Enroll,
+    Verify,
+    Passwordless,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Enroll => "enroll",
+            Purpose::Verify => "verify",
+            Purpose::Passwordless => "passwordless",
+        }
+    }
+    /// The phone notification type of its message.
+    fn kind(self) -> &'static str {
+        match self {
+            Purpose::Enroll => "otp_enroll",
+            _ => "otp_verify",
+        }
+    }
+}
+
+pub struct NewChallenge<'a> {
+    pub purpose: Purpose,
+    pub user_id: Option<&'a str>,
+    pub authenticator_id: Option<&'a str>,
+    /// E.164 number the code goes to.
+    pub recipient: &'a str,
+    /// `sms` or `voice`.
+    pub channel: &'a str,
+    pub client_id: &'a str,
+    /// The bucket key owner: the user id, or the phone number for passwordless.
+    pub limit_key: &'a str,
+}
+
+fn too_many_sends() -> OAuthError {
+    OAuthError::new(
+        429,
+        "too_many_attempts",
+        "Too many SMS sent by the user. Wait for some minutes before retrying.",
+    )
+}
+
+fn too_many_failures() -> OAuthError {
+    OAuthError::new(
+        429,
+        "too_many_attempts",
+        "Too many failed codes. Wait for some minutes before retrying.",
+    )
+}
+
+/// Takes `n` tokens (0 = only look) from a shared bucket; returns whether it had them.
+async fn bucket(ctx: &Ctx, key: &str, capacity: f64, per_ms: f64, n: f64) -> Result<bool> {
+    let mut tx = ctx.db.begin().await?;
+    let (taken, left) =
+        store::ratelimit::take(&mut tx, key, capacity, per_ms, n, ctx.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(if n == 0.0 { left >= 1.0 } else { taken >= n })
+}
+
+/// Charges the send bucket of `limit_key` (before anything is written).
+pub async fn charge_send(ctx: &Ctx, limit_key: &str, log: &LogEvent) -> Result<()> {
+    // Make sure a code key exists now: creating one inside the caller's transaction would
+    // need a second writer.
+    codes::current_key(ctx).await?;
+    if !bucket(
+        ctx,
+        &format!("otp-send:{limit_key}"),
+        SEND_CAPACITY,
+        SEND_PER_MS,
+        1.0,
+    )
+    .await?
+    {
+        logs::record(
+            ctx,
+            LogEvent {
+                kind: "gd_otp_rate_limit_exceed",
+                description: Some("Too many codes sent".into()),
+                ..log.clone()
+            },
+        );
+        return Err(too_many_sends().into());
+    }
+    Ok(())
+}
+
+/// Creates a challenge and queues its code in the caller's transaction; returns the challenge
+/// id (the `oob_code`). Charge the send bucket first; call `outbox::wake` after the commit.
+pub async fn create(
+    ctx: &Ctx,
+    tx: &mut store::Tx,
+    c: &NewChallenge<'_>,
+    log: &LogEvent,
+) -> Result<String> {
+    let code = codes::new_otp();
+    let (key_id, key) = codes::current_key(ctx).await?;
+    let id = format!("oob_{}", crypto::random_alnum(32));
+    let now = ctx.clock.now_ms();
+    store::otp_challenges::insert(
+        tx,
+        &ChallengeRow {
+            id: id.clone(),
+            purpose: c.purpose.as_str().into(),
+            user_id: c.user_id.map(str::to_string),
+            authenticator_id: c.authenticator_id.map(str::to_string),
+            recipient: c.recipient.to_string(),
+            channel: c.channel.to_string(),
+            client_id: c.client_id.to_string(),
+            code_hmac: codes::mac(&key, &id, &code),
+            key_id,
+            attempts: 0,
+            created_at: now,
+            expires_at: now + LIFETIME_MS,
+            consumed_at: None,
+        },
+    )
+    .await?;
+    notify::otp(ctx, tx, c.recipient, c.channel, c.purpose.kind(), &code).await?;
+    let kind = match c.purpose {
+        Purpose::Enroll => "gd_start_enroll",
+        Purpose::Verify => "gd_start_auth",
+        Purpose::Passwordless => "cs",
+    };
+    logs::record_tx(
+        ctx,
+        tx,
+        LogEvent {
+            kind,
+            description: Some(format!("Code sent by {}", c.channel)),
+            ..log.clone()
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Charge, create and commit in one go (when nothing else is written with the challenge).
+pub async fn start(ctx: &Ctx, c: &NewChallenge<'_>, log: &LogEvent) -> Result<String> {
+    charge_send(ctx, c.limit_key, log).await?;
+    let mut tx = ctx.db.begin().await?;
+    let id = create(ctx, &mut tx, c, log).await?;
+    tx.commit().await?;
+    outbox::wake(ctx);
+    Ok(id)
+}
+
+/// Outcome of checking a submitted code.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Right code; the caller must still win [`consume`] in its transaction.
+    Right,
+    /// Wrong code, or a dead/expired/consumed challenge.
+    Wrong,
+}
+
+/// Checks `code` against challenge `ch`: verification bucket, attempt count, constant-time
+/// compare. Runs its own short writes, so call it *before* opening the transaction that will
+/// [`consume`] the challenge (SQLite has one writer: nesting would wait on itself).
+pub async fn check(ctx: &Ctx, ch: &ChallengeRow, code: &str, limit_key: &str) -> Result<Check> {
+    let bkey = format!("otp-verify:{limit_key}");
+    if !bucket(ctx, &bkey, VERIFY_CAPACITY, VERIFY_PER_MS, 0.0).await? {
+        return Err(too_many_failures().into());
+    }
+    let now = ctx.clock.now_ms();
+    if !store::otp_challenges::count_attempt(&ctx.db, &ch.id, MAX_ATTEMPTS, now).await? {
+        bucket(ctx, &bkey, VERIFY_CAPACITY, VERIFY_PER_MS, 1.0).await?;
+        return Ok(Check::Wrong);
+    }
+    let right = match codes::key(ctx, &ch.key_id).await? {
+        Some(key) => codes::matches(&key, &ch.id, code.trim(), &ch.code_hmac),
+        None => false,
+    };
+    if !right {
+        bucket(ctx, &bkey, VERIFY_CAPACITY, VERIFY_PER_MS, 1.0).await?;
+        return Ok(Check::Wrong);
+    }
+    Ok(Check::Right)
+}
+
+/// Consumes a challenge whose code was right; true only for the one request that did.
+pub async fn consume(ctx: &Ctx, tx: &mut store::Tx, ch: &ChallengeRow) -> Result<bool> {
+    Ok(store::otp_challenges::consume(tx, &ch.id, ctx.clock.now_ms()).await?)
+}
+
+/// Failed-verification bucket for non-SMS factors (TOTP, recovery codes): look, or charge one.
+pub async fn verify_bucket(ctx: &Ctx, limit_key: &str, charge: bool) -> Result<()> {
+    let bkey = format!("otp-verify:{limit_key}");
+    let n = if charge { 1.0 } else { 0.0 };
+    if !bucket(ctx, &bkey, VERIFY_CAPACITY, VERIFY_PER_MS, n).await? && !charge {
+        return Err(too_many_failures().into());
+    }
+    Ok(())
+}
