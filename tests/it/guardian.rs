@@ -215,6 +215,19 @@ async fn disabling_or_deleting_the_provider_falls_back_to_text_only() {
         let (s, _, e) = app.mgmt("DELETE", &path, &tok, None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         insta::assert_json_snapshot!("rule_delete_refused", e);
+        let (s, _, _) = app
+            .mgmt(
+                "DELETE",
+                "/branding/phone/providers/pro_missing",
+                &tok,
+                None,
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::NOT_FOUND,
+            "a missing provider is a 404 first"
+        );
         let (s, _, e) = app
             .mgmt("PATCH", &path, &tok, Some(json!({"disabled": true})))
             .await;
