@@ -50,6 +50,14 @@ required! {
     UpdateUsers => ["update:users", "update:users_app_metadata"];
     UpdateUserBlocks => ["update:users"];
     CreateUserTickets => ["create:user_tickets"];
+    ReadPhoneProviders => ["read:phone_providers"];
+    CreatePhoneProviders => ["create:phone_providers"];
+    UpdatePhoneProviders => ["update:phone_providers"];
+    DeletePhoneProviders => ["delete:phone_providers"];
+    ReadGuardianFactors => ["read:guardian_factors"];
+    UpdateGuardianFactors => ["update:guardian_factors"];
+    ReadMfaPolicies => ["read:mfa_policies"];
+    UpdateMfaPolicies => ["update:mfa_policies"];
 }
 
 /// `read:client_keys` lets a caller see client secrets in client responses.

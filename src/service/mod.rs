@@ -9,6 +9,7 @@ pub mod clients; // application CRUD and secret rotation
 pub mod codes; // one-time and recovery codes: CSPRNG, HMAC under rotatable keys, constant-time checks
 pub mod connections; // connection CRUD, enabled clients, sealed secret options; `Connection`
 pub mod guardian; // tenant MFA configuration: factors, message types, policies, templates
+pub mod guardian_twilio; // Guardian's Twilio settings as a view of the tenant phone provider
 pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
 pub mod log_writer; // the per-node batched, bounded writer behind `logs::record`
 pub mod login; // password and password-realm grants: first factor, brute force, MFA seam
@@ -22,6 +23,7 @@ pub mod otp; // one-time codes by SMS/voice: buckets, attempts, one-winner consu
 pub mod outbox; // durable message outbox: enqueue in the cause's transaction, dispatcher
 pub mod passwordless; // /passwordless/start (sms) and the passwordless/otp grant
 pub mod passwords; // change-password tickets and the reset itself
+pub mod phone_providers; // the tenant phone provider: CRUD, test send, `active` for delivery
 pub mod ratelimit; // database-backed token buckets with local leases
 pub mod resource_servers; // API CRUD
 pub mod signup; // /dbconnections/signup

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod logs;
 pub mod otp_challenges;
 pub mod outbox;
+pub mod phone_providers;
 pub mod ratelimit;
 pub mod refresh;
 pub mod resource_servers;

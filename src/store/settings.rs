@@ -14,6 +14,17 @@ pub async fn get(db: &Db, key: &str) -> StoreResult<Option<serde_json::Value>> {
     }
 }
 
+/// Reads a document inside a transaction (a check-then-write that must see its own lock).
+pub async fn get_tx(tx: &mut Tx, key: &str) -> StoreResult<Option<serde_json::Value>> {
+    match tx
+        .query_opt("SELECT value FROM settings WHERE key = $1", &[key.into()])
+        .await?
+    {
+        Some(r) => Ok(Some(r.json(0)?)),
+        None => Ok(None),
+    }
+}
+
 pub async fn put(tx: &mut Tx, key: &str, value: &serde_json::Value, now: i64) -> StoreResult<()> {
     tx.exec(
         "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \

@@ -4,8 +4,10 @@
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod guardian;
 pub mod keys;
 pub mod logs;
+pub mod phone_providers;
 pub mod resource_servers;
 pub mod tenant;
 pub mod user_blocks;
@@ -91,6 +93,53 @@ pub fn router() -> Router<Ctx> {
             "/user-blocks/{id}",
             get(user_blocks::get).delete(user_blocks::delete),
         )
+        .route(
+            "/branding/phone/providers",
+            get(phone_providers::list).post(phone_providers::create),
+        )
+        .route(
+            "/branding/phone/providers/{id}",
+            get(phone_providers::get)
+                .patch(phone_providers::update)
+                .delete(phone_providers::delete),
+        )
+        .route(
+            "/branding/phone/providers/{id}/try",
+            post(phone_providers::try_send),
+        )
+        .merge(guardian_routes())
+}
+
+/// Guardian configuration; the phone factor's settings answer under `phone/` and the legacy
+/// `sms/` alias alike.
+fn guardian_routes() -> Router<Ctx> {
+    let mut r = Router::new()
+        .route("/guardian/factors", get(guardian::factors))
+        .route("/guardian/factors/{name}", put(guardian::put_factor))
+        .route(
+            "/guardian/factors/phone/message-types",
+            get(guardian::message_types).put(guardian::put_message_types),
+        )
+        .route(
+            "/guardian/policies",
+            get(guardian::policies).put(guardian::put_policies),
+        );
+    for f in ["phone", "sms"] {
+        r = r
+            .route(
+                &format!("/guardian/factors/{f}/selected-provider"),
+                get(guardian::selected_provider).put(guardian::put_selected_provider),
+            )
+            .route(
+                &format!("/guardian/factors/{f}/providers/twilio"),
+                get(guardian::twilio).put(guardian::put_twilio),
+            )
+            .route(
+                &format!("/guardian/factors/{f}/templates"),
+                get(guardian::templates).put(guardian::put_templates),
+            );
+    }
+    r
 }
 
 /// `fields` (comma-separated) with `include_fields` (default true) applied to one object.
