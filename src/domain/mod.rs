@@ -7,6 +7,7 @@ pub mod logs; // event log: the `q` search subset, secret scrubbing, time-sorted
 pub mod paging; // Management API pagination: offset, totals, checkpoint; the 1000-record cap
 pub mod password_policy; // Auth0 password strength levels, dictionary and personal-info checks
 pub mod phone; // the one phone-number normaliser (E.164), region codes, Auth0's masking
+pub mod phone_templates; // phone message templates: types, built-ins per locale, Liquid validation, parse-once renderer
 pub mod scopes; // Management API scopes and the per-endpoint requirement markers
 pub mod user_profile;
 pub mod user_query; // Auth0 user search: the `q` Lucene subset parsed to an AST, `sort`, limits // profile rules: email/username formats, defaults, metadata merge
