@@ -13,6 +13,7 @@
 //! caller left it out, because the `liquid` crate would otherwise refuse to render.
 
 mod builtin;
+pub mod content;
 mod scan;
 
 use serde_json::{Value, json};

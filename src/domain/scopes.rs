@@ -50,6 +50,10 @@ required! {
     UpdateUsers => ["update:users", "update:users_app_metadata"];
     UpdateUserBlocks => ["update:users"];
     CreateUserTickets => ["create:user_tickets"];
+    ReadPhoneTemplates => ["read:phone_templates"];
+    CreatePhoneTemplates => ["create:phone_templates"];
+    UpdatePhoneTemplates => ["update:phone_templates"];
+    DeletePhoneTemplates => ["delete:phone_templates"];
 }
 
 /// `read:client_keys` lets a caller see client secrets in client responses.

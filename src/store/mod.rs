@@ -19,6 +19,7 @@ pub mod hmac_keys;
 pub mod keys;
 pub mod logs;
 pub mod outbox;
+pub mod phone_templates;
 pub mod ratelimit;
 pub mod refresh;
 pub mod resource_servers;
