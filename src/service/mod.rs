@@ -16,8 +16,8 @@ pub mod logs; // the tenant event log: record, read back, retention sweep
 pub mod mfa_policy; // the one "does this login need MFA" decision
 pub mod notify; // user notifications (reset link, blocked account) into the outbox
 pub mod outbox; // durable message outbox: enqueue in the cause's transaction, dispatcher
-pub mod phone_templates; // phone message templates: Management API use cases and `render` for senders
 pub mod passwords; // change-password tickets and the reset itself
+pub mod phone_templates; // phone message templates: Management API use cases and `render` for senders
 pub mod ratelimit; // database-backed token buckets with local leases
 pub mod resource_servers; // API CRUD
 pub mod signup; // /dbconnections/signup

@@ -83,7 +83,9 @@ fn disabled_flag(body: &Map<String, Value>) -> Result<Option<bool>> {
 
 fn check_keys(body: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
     match body.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(payload_error(format!("Additional properties not allowed: {k}."))),
+        Some(k) => Err(payload_error(format!(
+            "Additional properties not allowed: {k}."
+        ))),
         None => Ok(()),
     }
 }
@@ -256,7 +258,10 @@ impl TenantVars {
 
 /// The tenant's public host (from the issuer URL), for the WebOTP line.
 fn public_host(ctx: &Ctx) -> &str {
-    let rest = ctx.issuer.split_once("://").map_or(&*ctx.issuer, |(_, r)| r);
+    let rest = ctx
+        .issuer
+        .split_once("://")
+        .map_or(&*ctx.issuer, |(_, r)| r);
     let host = rest.split('/').next().unwrap_or_default();
     // a port is not part of the WebOTP origin-bound line's host
     match host.rsplit_once(':') {
@@ -319,7 +324,11 @@ pub async fn render(
         }
         Err(e) => return Err(Error::internal(e)),
     };
-    let text = match (channel, kind.webotp(), vars.get("code").and_then(Value::as_str)) {
+    let text = match (
+        channel,
+        kind.webotp(),
+        vars.get("code").and_then(Value::as_str),
+    ) {
         (Channel::Text, true, Some(code)) => with_webotp(text, public_host(ctx), code),
         _ => text,
     };
@@ -344,16 +353,24 @@ pub async fn try_send(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<(
     };
     let channel = match body.get("delivery_method") {
         None => Channel::Text,
-        Some(v) => v.as_str().and_then(Channel::parse).ok_or_else(|| {
-            payload_error("delivery_method must be one of \"text\", \"voice\".")
-        })?,
+        Some(v) => v
+            .as_str()
+            .and_then(Channel::parse)
+            .ok_or_else(|| payload_error("delivery_method must be one of \"text\", \"voice\"."))?,
     };
     // Auth0 accepted `911234567890` (no `+`) in a recorded test send: read digits as international.
     let e164 = dom_phone(to)?;
     let tv = tenant_vars(ctx).await?;
     let locale = tv.default_locale.clone().unwrap_or_else(|| "en".into());
     let mut sample = sample_vars(t.kind);
-    for k in ["tenant", "friendly_name", "support_email", "support_url", "logo_url", "locale"] {
+    for k in [
+        "tenant",
+        "friendly_name",
+        "support_email",
+        "support_url",
+        "logo_url",
+        "locale",
+    ] {
         if let Some(o) = sample.as_object_mut() {
             o.remove(k);
         }

@@ -12,6 +12,7 @@ mod migrations;
 mod multinode;
 mod outbox;
 mod phone;
+mod phone_templates;
 mod processes;
 mod store_contract;
 mod support;

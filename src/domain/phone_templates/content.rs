@@ -135,7 +135,12 @@ pub fn validate(r: &Renderer, kind: Kind, content: &Value) -> Result<(), String>
     let mut all: Vec<(String, String, Channel, &str)> = Vec::new();
     for ch in [Channel::Text, Channel::Voice] {
         if let Some(s) = content["body"][ch.as_str()].as_str() {
-            all.push((format!("content.body.{}", ch.as_str()), String::new(), ch, s));
+            all.push((
+                format!("content.body.{}", ch.as_str()),
+                String::new(),
+                ch,
+                s,
+            ));
         }
     }
     if let Some(m) = content.get(LOCALIZED).and_then(Value::as_object) {
@@ -197,18 +202,45 @@ mod tests {
         assert_eq!(c["body"]["voice"], base["body"]["voice"]);
         assert_eq!(c["from"], "+15555550100");
         let chain = vec!["fr-CA".to_string(), "fr".into(), "en".into()];
-        assert_eq!(pick(&c, &chain, Channel::Text), (Some("Code : {{ code }}"), Some("fr".into())));
+        assert_eq!(
+            pick(&c, &chain, Channel::Text),
+            (Some("Code : {{ code }}"), Some("fr".into()))
+        );
         assert_eq!(pick(&c, &chain, Channel::Voice).1, None);
-        let c2 = merge(&r, Kind::OtpVerify, &c, &json!({"callsign_localized": null})).unwrap();
+        let c2 = merge(
+            &r,
+            Kind::OtpVerify,
+            &c,
+            &json!({"callsign_localized": null}),
+        )
+        .unwrap();
         assert!(c2.get(LOCALIZED).is_none());
 
         for (bad, want) in [
-            (json!({"body": {"text": 1}}), "'Expected type string but found type number' on property content.body.text."),
-            (json!({"syntax": "handlebars"}), "content.syntax must be \"liquid\"."),
-            (json!({"type": "x"}), "Additional properties not allowed: type on property content."),
-            (json!({"callsign_localized": {"french": {"text": "x"}}}), "unknown locale \"french\""),
-            (json!({"body": {"text": "{{ nope }}"}}), "content.body.text: unknown variable \"nope\" on line 1."),
-            (json!({"callsign_localized": {"de": {"voice": "a\n{% if %}"}}}), "content.callsign_localized.de.voice: invalid Liquid syntax"),
+            (
+                json!({"body": {"text": 1}}),
+                "'Expected type string but found type number' on property content.body.text.",
+            ),
+            (
+                json!({"syntax": "handlebars"}),
+                "content.syntax must be \"liquid\".",
+            ),
+            (
+                json!({"type": "x"}),
+                "Additional properties not allowed: type on property content.",
+            ),
+            (
+                json!({"callsign_localized": {"french": {"text": "x"}}}),
+                "unknown locale \"french\"",
+            ),
+            (
+                json!({"body": {"text": "{{ nope }}"}}),
+                "content.body.text: unknown variable \"nope\" on line 1.",
+            ),
+            (
+                json!({"callsign_localized": {"de": {"voice": "a\n{% if %}"}}}),
+                "content.callsign_localized.de.voice: invalid Liquid syntax",
+            ),
         ] {
             let e = merge(&r, Kind::OtpVerify, &base, &bad).unwrap_err();
             assert!(e.starts_with(want), "{e}");
