@@ -1,12 +1,14 @@
 //! `Ctx`: what every service function takes: the database, the clock, the secret box, the
 //! issuer URLs, and the per-node state (signing keys, clients/grants/APIs, rate-limit leases,
-//! the event log's batched writer, the message senders and the outbox dispatcher's wake-up).
+//! the event log's batched writer, the message senders and the outbox dispatcher's wake-up,
+//! parsed phone templates).
 //! Cheap to clone; built once by `cli::serve` or by the test harness.
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::delivery::Senders;
+use crate::domain::phone_templates::Renderer as PhoneTemplates;
 use crate::service::{catalog::Catalog, keys::KeyRing, logs::LogWriter, ratelimit::Limiter};
 use crate::store::Db;
 use std::sync::Arc;
@@ -29,6 +31,8 @@ pub struct Ctx {
     pub outbox_wake: Arc<Notify>,
     /// This node's queue of events awaiting a batched write (`service::logs::record`).
     pub logs: Arc<LogWriter>,
+    /// This node's parsed phone templates, keyed by content hash (never stale).
+    pub phone_templates: Arc<PhoneTemplates>,
 }
 
 impl Ctx {
@@ -46,6 +50,7 @@ impl Ctx {
             keys: Arc::new(KeyRing::default()),
             catalog: Arc::new(Catalog::default()),
             logs: Arc::new(LogWriter::default()),
+            phone_templates: Arc::new(PhoneTemplates::new()),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod password_policy; // Auth0 password strength levels, dictionary and perso
 pub mod phone; // the one phone-number normaliser (E.164), region codes, Auth0's masking
 pub mod phone_provider; // tenant phone provider configuration/credentials validation (twilio, custom)
 pub mod phone_rules; // MFA phone message types must be delivery methods of the active provider
+pub mod phone_templates; // phone message templates: types, built-ins per locale, Liquid validation, parse-once renderer
 pub mod scopes; // Management API scopes and the per-endpoint requirement markers
 pub mod user_profile;
 pub mod user_query; // Auth0 user search: the `q` Lucene subset parsed to an AST, `sort`, limits // profile rules: email/username formats, defaults, metadata merge

@@ -58,6 +58,10 @@ required! {
     UpdateGuardianFactors => ["update:guardian_factors"];
     ReadMfaPolicies => ["read:mfa_policies"];
     UpdateMfaPolicies => ["update:mfa_policies"];
+    ReadPhoneTemplates => ["read:phone_templates"];
+    CreatePhoneTemplates => ["create:phone_templates"];
+    UpdatePhoneTemplates => ["update:phone_templates"];
+    DeletePhoneTemplates => ["delete:phone_templates"];
 }
 
 /// `read:client_keys` lets a caller see client secrets in client responses.

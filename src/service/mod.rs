@@ -24,6 +24,7 @@ pub mod outbox; // durable message outbox: enqueue in the cause's transaction, d
 pub mod passwordless; // /passwordless/start (sms) and the passwordless/otp grant
 pub mod passwords; // change-password tickets and the reset itself
 pub mod phone_providers; // the tenant phone provider: CRUD, test send, `active` for delivery
+pub mod phone_templates; // phone message templates: Management API use cases and `render` for senders
 pub mod ratelimit; // database-backed token buckets with local leases
 pub mod resource_servers; // API CRUD
 pub mod signup; // /dbconnections/signup

@@ -21,6 +21,7 @@ pub mod logs;
 pub mod otp_challenges;
 pub mod outbox;
 pub mod phone_providers;
+pub mod phone_templates;
 pub mod ratelimit;
 pub mod refresh;
 pub mod resource_servers;

@@ -15,6 +15,7 @@ mod multinode;
 mod outbox;
 mod phone;
 mod phone_providers;
+mod phone_templates;
 mod processes;
 mod store_contract;
 mod support;

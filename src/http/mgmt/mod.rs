@@ -8,6 +8,7 @@ pub mod guardian;
 pub mod keys;
 pub mod logs;
 pub mod phone_providers;
+pub mod phone_templates;
 pub mod resource_servers;
 pub mod tenant;
 pub mod user_blocks;
@@ -18,7 +19,7 @@ use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::Query;
 use axum::Router;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use serde_json::{Map, Value, json};
 
 pub fn router() -> Router<Ctx> {
@@ -106,6 +107,24 @@ pub fn router() -> Router<Ctx> {
         .route(
             "/branding/phone/providers/{id}/try",
             post(phone_providers::try_send),
+        )
+        .route(
+            "/branding/phone/templates",
+            get(phone_templates::list).post(phone_templates::create),
+        )
+        .route(
+            "/branding/phone/templates/{id}",
+            get(phone_templates::get)
+                .patch(phone_templates::update)
+                .delete(phone_templates::delete),
+        )
+        .route(
+            "/branding/phone/templates/{id}/reset",
+            patch(phone_templates::reset),
+        )
+        .route(
+            "/branding/phone/templates/{id}/try",
+            post(phone_templates::try_send),
         )
         .merge(guardian_routes())
 }

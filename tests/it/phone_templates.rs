@@ -1,0 +1,489 @@
+//! Phone message templates: `/api/v2/branding/phone/templates` (defaults listed without ids,
+//! create/read/patch/delete/reset, 409 per type, Liquid and variable validation with the
+//! line, scopes), the test send through the outbox, and `service::phone_templates::render`
+//! (custom vs built-in, per-locale bodies and fallback, WebOTP line, parse-once cache).
+
+use crate::support::{TestApp, backends};
+use axum::http::StatusCode;
+use callsign::service::phone_templates::{self as svc, Channel};
+use serde_json::{Value, json};
+
+const BASE: &str = "/branding/phone/templates";
+
+async fn create(app: &TestApp, tok: &str, body: Value) -> Value {
+    let (s, _, v) = app.mgmt("POST", BASE, tok, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+async fn outbox_rows(app: &TestApp) -> Vec<(String, String, String, String)> {
+    app.ctx
+        .db
+        .query(
+            "SELECT channel, recipient, type, body FROM outbox ORDER BY created_at",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let body = app.ctx.secrets.open_string(&r.str(3).unwrap()).unwrap();
+            let text: Value = serde_json::from_str(&body).unwrap();
+            (
+                r.str(0).unwrap(),
+                r.str(1).unwrap(),
+                r.str(2).unwrap(),
+                text["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn list_shows_builtin_defaults_without_ids() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let (s, _, v) = app.mgmt("GET", BASE, &tok, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        insta::assert_json_snapshot!("phone_templates_defaults", v, {
+            ".templates[].created_at" => "[date]", ".templates[].updated_at" => "[date]"
+        });
+        let (_, _, v) = app
+            .mgmt("GET", &format!("{BASE}?disabled=true"), &tok, None)
+            .await;
+        assert_eq!(v, json!({"templates": []}));
+    }
+}
+
+#[tokio::test]
+async fn crud_reset_and_conflict() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let t = create(
+            &app,
+            &tok,
+            json!({"type": "otp_verify", "disabled": false, "content": {"syntax": "liquid", "from": "+15555550100",
+                   "body": {"text": "Code {{ code }} for {{ friendly_name }}", "voice": "Your code is {{ pause }} {{ code }}"}}}),
+        )
+        .await;
+        let id = t["id"].as_str().unwrap().to_string();
+        assert!(id.starts_with("tem_") && id.len() == 26, "{id}");
+        insta::assert_json_snapshot!("phone_template_created", t, {
+            ".id" => "[id]", ".created_at" => "[date]", ".updated_at" => "[date]"
+        });
+        // the list now shows the custom one (with id) in place of the default
+        let (_, _, l) = app.mgmt("GET", BASE, &tok, None).await;
+        let ts = l["templates"].as_array().unwrap();
+        assert_eq!(ts.len(), 5);
+        assert_eq!(ts.iter().filter(|t| t.get("id").is_some()).count(), 1);
+        // a second template of the same type is a conflict, and changes nothing
+        let (s, _, v) = app
+            .mgmt("POST", BASE, &tok, Some(json!({"type": "otp_verify"})))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        let (s, _, g) = app.mgmt("GET", &format!("{BASE}/{id}"), &tok, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(g, t);
+        // patch: the Deploy CLI's shape; the body merges, `from` stays
+        app.ctx.clock.advance_ms(1000);
+        let (s, _, p) = app
+            .mgmt(
+                "PATCH",
+                &format!("{BASE}/{id}"),
+                &tok,
+                Some(
+                    json!({"content": {"body": {"text": "{{ code }} is yours"}}, "disabled": true}),
+                ),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        assert_eq!(p["content"]["body"]["text"], "{{ code }} is yours");
+        assert_eq!(
+            p["content"]["body"]["voice"],
+            "Your code is {{ pause }} {{ code }}"
+        );
+        assert_eq!(p["content"]["from"], "+15555550100");
+        assert_eq!(p["disabled"], true);
+        assert_ne!(p["updated_at"], t["updated_at"]);
+        let (s, _, v) = app
+            .mgmt(
+                "PATCH",
+                &format!("{BASE}/{id}"),
+                &tok,
+                Some(json!({"type": "otp_enroll"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        // reset: default body back, `from` kept
+        let (s, _, r) = app
+            .mgmt("PATCH", &format!("{BASE}/{id}/reset"), &tok, None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(
+            r["content"]["body"]["text"],
+            "{{ code | escape }} is your verification code for {{ friendly_name | escape }}"
+        );
+        assert_eq!(r["content"]["from"], "+15555550100");
+        // delete, then 404s in Auth0's body without errorCode
+        let (s, _, _) = app
+            .mgmt("DELETE", &format!("{BASE}/{id}"), &tok, None)
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        for (m, path) in [
+            ("GET", format!("{BASE}/{id}")),
+            ("DELETE", format!("{BASE}/{id}")),
+            ("PATCH", format!("{BASE}/{id}/reset")),
+        ] {
+            let (s, _, v) = app.mgmt(m, &path, &tok, None).await;
+            assert_eq!(s, StatusCode::NOT_FOUND);
+            assert_eq!(
+                v,
+                json!({"statusCode": 404, "error": "Not Found", "message": "Notification Resource not found"})
+            );
+        }
+        let (s, _, _) = app
+            .mgmt(
+                "POST",
+                &format!("{BASE}/{id}/try"),
+                &tok,
+                Some(json!({"to": "+15555550100"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn bad_templates_are_refused_and_nothing_is_saved() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let cases = [
+            (
+                json!({"type": "otp_verify", "content": {"body": {"text": "Hi\n{% if code %}{{ code }"}}}),
+                "Payload validation error: content.body.text: invalid Liquid syntax (expected Literal) on line 2.",
+            ),
+            (
+                json!({"type": "otp_verify", "content": {"body": {"voice": "{{ code }}\n\n{{ user.password }}"}}}),
+                "Payload validation error: content.body.voice: unknown variable \"user.password\" on line 3.",
+            ),
+            (
+                json!({"type": "blocked_account", "content": {"body": {"text": "{{ code }}"}}}),
+                "Payload validation error: content.body.text: the variable \"code\" is not available in blocked_account templates on line 1.",
+            ),
+            (
+                json!({"type": "welcome_sms"}),
+                "Payload validation error: unknown type \"welcome_sms\" (expected one of otp_verify, otp_enroll, change_password, blocked_account, password_breach).",
+            ),
+            (
+                json!({"type": "otp_enroll", "content": {"callsign_localized": {"klingon": {"text": "x"}}}}),
+                "Payload validation error: unknown locale \"klingon\" in content.callsign_localized (expected a tag such as \"fr\" or \"fr-CA\").",
+            ),
+            (
+                json!({"disabled": false}),
+                "Payload validation error: Missing required property: type.",
+            ),
+            (
+                json!({"type": "otp_verify", "channel": "phone"}),
+                "Payload validation error: Additional properties not allowed: channel.",
+            ),
+        ];
+        for (body, msg) in cases {
+            let (s, _, v) = app.mgmt("POST", BASE, &tok, Some(body.clone())).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
+            assert_eq!(
+                v,
+                json!({"statusCode": 400, "error": "Bad Request", "message": msg, "errorCode": "invalid_body"}),
+                "{body}"
+            );
+        }
+        let (_, _, l) = app.mgmt("GET", BASE, &tok, None).await;
+        assert!(
+            l["templates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t.get("id").is_none())
+        );
+        // a bad PATCH leaves the stored template as it was
+        let t = create(&app, &tok, json!({"type": "otp_enroll"})).await;
+        let id = t["id"].as_str().unwrap();
+        let (s, _, v) = app
+            .mgmt(
+                "PATCH",
+                &format!("{BASE}/{id}"),
+                &tok,
+                Some(json!({"content": {"body": {"text": "{{ nope }}"}}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        insta::assert_json_snapshot!("phone_template_unknown_variable", v);
+        let (_, _, g) = app.mgmt("GET", &format!("{BASE}/{id}"), &tok, None).await;
+        assert_eq!(g, t);
+    }
+}
+
+#[tokio::test]
+async fn try_sends_one_message_through_the_outbox() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let t = create(&app, &tok, json!({"type": "otp_verify"})).await;
+        let id = t["id"].as_str().unwrap();
+        let (s, _, v) = app
+            .mgmt(
+                "POST",
+                &format!("{BASE}/{id}/try"),
+                &tok,
+                Some(json!({"to": "+33612345678", "delivery_method": "text"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        assert_eq!(
+            v,
+            json!({"code": 202, "message": "Test notification successfully sent for processing"})
+        );
+        let rows = outbox_rows(&app).await;
+        assert_eq!(rows.len(), 1);
+        let (channel, to, kind, text) = &rows[0];
+        assert_eq!(
+            (channel.as_str(), to.as_str(), kind.as_str()),
+            ("sms", "+33612345678", "otp_verify")
+        );
+        assert_eq!(
+            text,
+            "123456 is your verification code for callsign.test\n@callsign.test #123456"
+        );
+        // voice; bad input changes nothing
+        let (s, _, _) = app
+            .mgmt(
+                "POST",
+                &format!("{BASE}/{id}/try"),
+                &tok,
+                Some(json!({"to": "+33612345678", "delivery_method": "voice"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        for bad in [
+            json!({}),
+            json!({"to": "+33612345678", "delivery_method": "fax"}),
+            json!({"to": "not a number"}),
+        ] {
+            let (s, _, v) = app
+                .mgmt("POST", &format!("{BASE}/{id}/try"), &tok, Some(bad))
+                .await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        }
+        let rows = outbox_rows(&app).await;
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].0, "voice");
+        assert!(rows[1].3.contains(", , , 1 2 3 4 5 6"), "{}", rows[1].3);
+    }
+}
+
+#[tokio::test]
+async fn render_uses_custom_localized_and_builtin_bodies() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let ctx = &app.ctx;
+        let tok = app.admin_token().await;
+        let vars = json!({"code": "424242", "user": {"name": "Ana"}});
+        // built-in, with fallback fr-CA → fr, and the WebOTP line
+        let r = svc::render(ctx, "otp_verify", Channel::Text, Some("fr-CA"), &vars)
+            .await
+            .unwrap();
+        assert_eq!(r.locale, "fr");
+        assert_eq!(
+            r.text,
+            "424242 est votre code de vérification pour callsign.test\n@callsign.test #424242"
+        );
+        assert_eq!(r.from, None);
+        let r = svc::render(ctx, "otp_verify", Channel::Text, Some("ja"), &vars)
+            .await
+            .unwrap();
+        assert_eq!(r.locale, "en");
+        // the tenant's default locale comes before `en`
+        let (s, _, _) = app
+            .mgmt(
+                "PATCH",
+                "/tenants/settings",
+                &tok,
+                Some(json!({"enabled_locales": ["de", "en"], "friendly_name": "Acme"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let r = svc::render(ctx, "otp_verify", Channel::Voice, Some("ja"), &vars)
+            .await
+            .unwrap();
+        assert_eq!(r.locale, "de");
+        assert!(
+            r.text
+                .starts_with("Hallo. Ihr Bestätigungscode für Acme lautet , , , 4 2 4 2 4 2."),
+            "{}",
+            r.text
+        );
+        // custom with a French body: fr-CA gets it, others get the main body
+        let t = create(
+            &app,
+            &tok,
+            json!({"type": "otp_verify", "content": {"from": "+15555550100", "body": {"text": "{{ user.name }}: {{ code }} ({{ friendly_name }})"},
+                   "callsign_localized": {"fr": {"text": "{{ user.name }} : code {{ code }}"}}}}),
+        )
+        .await;
+        let r = svc::render(ctx, "otp_verify", Channel::Text, Some("fr-CA"), &vars)
+            .await
+            .unwrap();
+        assert_eq!(r.text, "Ana : code 424242\n@callsign.test #424242");
+        assert_eq!(
+            (r.locale.as_str(), r.from.as_deref()),
+            ("fr", Some("+15555550100"))
+        );
+        let r = svc::render(ctx, "otp_verify", Channel::Text, Some("es"), &vars)
+            .await
+            .unwrap();
+        assert_eq!(r.text, "Ana: 424242 (Acme)\n@callsign.test #424242");
+        assert_eq!(
+            r.locale, "de",
+            "the main body is in the tenant's default locale"
+        );
+        // a template that already carries the WebOTP line is left alone
+        let id = t["id"].as_str().unwrap();
+        let (s, _, _) = app
+            .mgmt("PATCH", &format!("{BASE}/{id}"), &tok, Some(json!({"content": {"body": {"text": "{{ code }}\n\n@callsign.test #{{ code }}"}, "callsign_localized": null}})))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let r = svc::render(ctx, "otp_verify", Channel::Text, None, &vars)
+            .await
+            .unwrap();
+        assert_eq!(r.text, "424242\n\n@callsign.test #424242");
+        // disabled: back to the built-in
+        app.mgmt(
+            "PATCH",
+            &format!("{BASE}/{id}"),
+            &tok,
+            Some(json!({"disabled": true})),
+        )
+        .await;
+        let r = svc::render(ctx, "otp_verify", Channel::Text, Some("es"), &vars)
+            .await
+            .unwrap();
+        assert_eq!(r.locale, "es");
+        assert!(r.text.starts_with("424242 es tu código"), "{}", r.text);
+        assert_eq!(r.from, None);
+        // change_password carries the link; blocked_account has no WebOTP line
+        let r = svc::render(
+            ctx,
+            "change_password",
+            Channel::Text,
+            Some("en"),
+            &json!({"link": "https://callsign.test/lo/reset?ticket=t"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            r.text,
+            "Reset your Acme password: https://callsign.test/lo/reset?ticket=t"
+        );
+        let r = svc::render(
+            ctx,
+            "blocked_account",
+            Channel::Text,
+            Some("en"),
+            &json!({"user": {"source_ip": "192.0.2.1"}}),
+        )
+        .await
+        .unwrap();
+        assert!(
+            r.text.starts_with(
+                "We detected suspicious activity on your account from the ip 192.0.2.1. Logins"
+            ),
+            "{}",
+            r.text
+        );
+        assert!(
+            svc::render(ctx, "nope", Channel::Text, None, &vars)
+                .await
+                .is_err()
+        );
+        // a warm cache does not parse again
+        svc::render(ctx, "otp_enroll", Channel::Text, None, &vars)
+            .await
+            .unwrap();
+        let n = ctx.phone_templates.parses();
+        for _ in 0..5 {
+            svc::render(ctx, "otp_enroll", Channel::Text, None, &vars)
+                .await
+                .unwrap();
+        }
+        assert_eq!(ctx.phone_templates.parses(), n);
+    }
+}
+
+#[tokio::test]
+async fn scopes_are_enforced() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let c = app
+            .create_client(
+                &tok,
+                json!({"name": "reader", "grant_types": ["client_credentials"]}),
+            )
+            .await;
+        let (s, _, _) = app
+            .mgmt("POST", "/client-grants", &tok, Some(json!({"client_id": c["client_id"], "audience": app.ctx.mgmt_audience(), "scope": ["read:phone_templates"]})))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (_, v) = app.client_token(&c, &app.ctx.mgmt_audience()).await;
+        let reader = v["access_token"].as_str().unwrap().to_string();
+        let (s, _, _) = app.mgmt("GET", BASE, &reader, None).await;
+        assert_eq!(s, StatusCode::OK);
+        let t = create(&app, &tok, json!({"type": "otp_verify"})).await;
+        let id = t["id"].as_str().unwrap();
+        for (m, path, body, scope) in [
+            (
+                "POST",
+                BASE.to_string(),
+                Some(json!({"type": "otp_enroll"})),
+                "create:phone_templates",
+            ),
+            (
+                "PATCH",
+                format!("{BASE}/{id}"),
+                Some(json!({"disabled": true})),
+                "update:phone_templates",
+            ),
+            (
+                "PATCH",
+                format!("{BASE}/{id}/reset"),
+                None,
+                "update:phone_templates",
+            ),
+            (
+                "DELETE",
+                format!("{BASE}/{id}"),
+                None,
+                "delete:phone_templates",
+            ),
+            (
+                "POST",
+                format!("{BASE}/{id}/try"),
+                Some(json!({"to": "+33612345678"})),
+                "create:phone_templates",
+            ),
+        ] {
+            let (s, _, v) = app.mgmt(m, &path, &reader, body).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{m} {path}");
+            assert_eq!(
+                v["message"],
+                format!("Insufficient scope, expected any of: {scope}")
+            );
+        }
+        let (s, _, _) = app
+            .mgmt("GET", &format!("{BASE}/{id}"), &reader, None)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+}
