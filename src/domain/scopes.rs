@@ -50,6 +50,7 @@ required! {
     UpdateUsers => ["update:users", "update:users_app_metadata"];
     UpdateUserBlocks => ["update:users"];
     CreateUserTickets => ["create:user_tickets"];
+    ReadPhoneProviders => ["read:phone_providers"];
 }
 
 /// `read:client_keys` lets a caller see client secrets in client responses.

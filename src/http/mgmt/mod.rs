@@ -6,6 +6,7 @@ pub mod clients;
 pub mod connections;
 pub mod keys;
 pub mod logs;
+pub mod phone_messages;
 pub mod resource_servers;
 pub mod tenant;
 pub mod user_blocks;
@@ -73,6 +74,8 @@ pub fn router() -> Router<Ctx> {
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get))
         .route("/users/{id}/logs", get(logs::user_logs))
+        .route("/phone-messages", get(phone_messages::list))
+        .route("/phone-messages/stats", get(phone_messages::stats))
         .route("/users", get(users::list).post(users::create))
         .route(
             "/users/{id}",
