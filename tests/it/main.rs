@@ -15,5 +15,6 @@ mod phone;
 mod processes;
 mod store_contract;
 mod support;
+mod twilio;
 mod user_search;
 mod users;
