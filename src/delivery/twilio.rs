@@ -9,8 +9,9 @@
 //! response) between Twilio accepting a message and the mark means the row is sent again; the
 //! token, equal on every attempt, lets Twilio recognise that repeat and answer it with the
 //! original message instead of sending a second one (Twilio's idempotency window is hours; our
-//! first retry comes after a minute). Without that help the guarantee is at-least-once: the
-//! window is one in-flight request per row, never a whole batch.
+//! first retry comes after a minute). Without that help the guarantee is at-least-once for the
+//! rows of the batch in flight at the crash. (Twilio's documentation of this header for REST
+//! requests could not be confirmed here; it is harmless if ignored.)
 //!
 //! What a failure means is decided by [`classify`] from the status and Twilio's error body
 //! `{code, message, more_info, status}`; the message text never appears in an error.
@@ -56,6 +57,9 @@ const PERMANENT_CODES: &[i64] = &[
 /// as the SMTP sender's authentication failures).
 const TRANSIENT_CODES: &[i64] = &[20003, 20005, 20429, 20500, 20503, 30001, 30022];
 
+/// A request's form fields, in order.
+type Form = Vec<(&'static str, String)>;
+
 /// No `Debug`: it holds the auth token.
 #[derive(Clone)]
 pub struct TwilioSender {
@@ -92,10 +96,7 @@ impl TwilioSender {
     }
 
     /// The resource and the form for one message.
-    fn request(
-        &self,
-        m: &OutgoingMessage,
-    ) -> Result<(&'static str, Vec<(&'static str, String)>), SendError> {
+    fn request(&self, m: &OutgoingMessage) -> Result<(&'static str, Form), SendError> {
         let method = match m.channel {
             Channel::Sms => "text",
             Channel::Voice => "voice",

@@ -194,7 +194,8 @@ async fn deliver_batch(
 ) -> Result<usize> {
     // The sender per channel is chosen once per batch (the phone provider's configuration is
     // read then), so a provider change applies from the next batch on.
-    let mut chosen: Vec<(Channel, Result<Arc<dyn Sender>, String>)> = Vec::new();
+    type Chosen = Result<Arc<dyn Sender>, String>;
+    let mut chosen: Vec<(Channel, Chosen)> = Vec::new();
     for row in &rows {
         if let Some(c) = Channel::parse(&row.channel)
             && !chosen.iter().any(|(k, _)| *k == c)
