@@ -1,7 +1,8 @@
 //! Delivery: the senders that hand one message to the outside world, behind the [`Sender`]
-//! seam. Email goes over SMTP when `smtp_url` is configured, else to the development file;
-//! SMS and voice go to the development phone file until a phone provider (Twilio, custom) is
-//! added behind the same trait. The choice lives in one place, [`senders`].
+//! seam. Email goes over SMTP when `smtp_url` is configured, else to the development file
+//! ([`senders`]). SMS and voice go to the tenant's phone provider — Twilio ([`twilio`]) or a
+//! custom provider reached through a signed webhook ([`webhook`]) — or, with none configured,
+//! to the development phone file; [`phone_sender`] is the one place that chooses.
 //!
 //! No storage, retries or scheduling here: the dispatcher in `service::outbox` claims rows,
 //! calls a sender, and records the outcome. A sender only says whether a failure is worth
@@ -9,14 +10,18 @@
 
 pub mod email_file;
 pub mod email_smtp;
+pub mod http;
 pub mod phone_file;
+pub mod twilio;
+pub mod webhook;
 
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::service::outbox::Channel;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 /// A message ready to go, body opened. Lives only for the duration of one send.
 #[derive(Clone)]
@@ -87,6 +92,12 @@ pub struct Senders {
     /// Why the configured SMTP transport could not be built; `ctx::open` refuses to start on
     /// it. Until then email sends fail transiently rather than fall back to a file silently.
     pub config_error: Option<String>,
+    /// The outbound HTTP client of the phone providers (one pool per node).
+    pub http: http::HttpClient,
+    /// This node's dispatcher counters for phone messages.
+    pub stats: PhoneStats,
+    /// A provider pinned in-process (tests, benches), consulted before the tenant's.
+    pinned: RwLock<Option<ProviderSpec>>,
 }
 
 impl Senders {
@@ -109,16 +120,169 @@ impl Senders {
             phone,
             smtp,
             config_error,
+            http: http::HttpClient::new(),
+            stats: PhoneStats::default(),
+            pinned: RwLock::new(None),
         }
+    }
+
+    /// Makes this node send phone messages through `provider` whatever the tenant has
+    /// configured (`None` undoes it). For tests and benches, which run without the
+    /// Management API; an operator configures the tenant's provider instead.
+    pub fn pin_phone_provider(&self, provider: Option<ProviderSpec>) {
+        *self.pinned.write().unwrap_or_else(|p| p.into_inner()) = provider;
+    }
+
+    fn pinned_phone_provider(&self) -> Option<ProviderSpec> {
+        self.pinned
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
-/// Which sender carries a channel. The one place that decides: the phone-delivery work adds
-/// Twilio and custom providers here.
+/// Which sender carries an email. (Phone channels: [`phone_sender`].)
 pub fn senders(ctx: &Ctx, channel: Channel) -> Arc<dyn Sender> {
     match channel {
         Channel::Email => ctx.delivery.email.clone(),
         Channel::Sms | Channel::Voice => ctx.delivery.phone.clone(),
+    }
+}
+
+/// The tenant's phone provider as the delivery layer needs it: credentials opened. Mirrors
+/// `service::phone_providers::ActiveProvider` field for field, so that one maps onto this with
+/// a plain `From`; the senders do not depend on the Management API's types.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ProviderSpec {
+    Twilio {
+        sid: String,
+        auth_token: String,
+        default_from: Option<String>,
+        mssid: Option<String>,
+        delivery_methods: Vec<String>,
+    },
+    Custom {
+        webhook_url: Option<String>,
+        webhook_secret: Option<String>,
+        delivery_methods: Vec<String>,
+    },
+}
+
+// Credentials never reach a log line.
+impl std::fmt::Debug for ProviderSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProviderSpec::Twilio {
+                sid,
+                default_from,
+                mssid,
+                delivery_methods,
+                ..
+            } => f
+                .debug_struct("Twilio")
+                .field("sid", sid)
+                .field("default_from", default_from)
+                .field("mssid", mssid)
+                .field("delivery_methods", delivery_methods)
+                .finish_non_exhaustive(),
+            ProviderSpec::Custom {
+                webhook_url,
+                delivery_methods,
+                ..
+            } => f
+                .debug_struct("Custom")
+                .field("webhook_url", webhook_url)
+                .field("delivery_methods", delivery_methods)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// The sender for a configured provider. Cheap (the HTTP pool is the node's): the dispatcher
+/// builds one per batch, so a provider change applies from the next batch on.
+pub fn from_provider(ctx: &Ctx, provider: ProviderSpec) -> Arc<dyn Sender> {
+    match provider {
+        ProviderSpec::Twilio {
+            sid,
+            auth_token,
+            default_from,
+            mssid,
+            delivery_methods,
+        } => Arc::new(twilio::TwilioSender::new(
+            ctx.delivery.http.clone(),
+            &ctx.config.twilio_base_url,
+            sid,
+            auth_token,
+            default_from,
+            mssid,
+            delivery_methods,
+        )),
+        ProviderSpec::Custom {
+            webhook_url,
+            webhook_secret,
+            delivery_methods,
+        } => Arc::new(webhook::WebhookSender::new(
+            ctx.delivery.http.clone(),
+            ctx.clock.clone(),
+            webhook_url,
+            webhook_secret,
+            delivery_methods,
+        )),
+    }
+}
+
+/// Which sender carries SMS and voice: the pinned provider, else the tenant's enabled phone
+/// provider, else the development phone file. The one place that decides.
+pub async fn phone_sender(ctx: &Ctx, channel: Channel) -> crate::error::Result<Arc<dyn Sender>> {
+    if channel == Channel::Email {
+        return Ok(ctx.delivery.email.clone());
+    }
+    if let Some(p) = ctx.delivery.pinned_phone_provider() {
+        return Ok(from_provider(ctx, p));
+    }
+    // The tenant-level provider (`/branding/phone/providers`), when one is enabled.
+    let tenant: Option<ProviderSpec> = crate::service::phone_providers::active(ctx)
+        .await?
+        .map(ProviderSpec::from);
+    Ok(match tenant {
+        Some(p) => from_provider(ctx, p),
+        None => ctx.delivery.phone.clone(),
+    })
+}
+
+/// Dispatcher counters for SMS and voice on this node since it started: messages handed to a
+/// provider, given up on, and rescheduled after a transient failure.
+#[derive(Debug, Default)]
+pub struct PhoneStats {
+    sent: AtomicU64,
+    failed: AtomicU64,
+    retried: AtomicU64,
+}
+
+/// A snapshot of [`PhoneStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PhoneCounts {
+    pub sent: u64,
+    pub failed: u64,
+    pub retried: u64,
+}
+
+impl PhoneStats {
+    pub fn sent(&self) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn failed(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn retried(&self) {
+        self.retried.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn snapshot(&self) -> PhoneCounts {
+        PhoneCounts {
+            sent: self.sent.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! The durable message outbox. Services never talk to an SMTP server or a phone provider on
 //! the request path: they [`enqueue`] the rendered message inside their own transaction (so it
 //! exists if and only if its cause committed) and call [`wake`] after committing. The
-//! dispatcher ([`deliver_due`], looped by [`run_dispatcher`]) claims due rows, sends each
-//! through `delivery::senders`, and marks it sent, schedules a retry (exponential backoff with
-//! jitter), or gives up after [`MAX_ATTEMPTS`].
+//! dispatcher ([`deliver_due`], looped by [`run_dispatcher`]) claims a batch of due rows,
+//! sends them concurrently through the sender `delivery::phone_sender` picks, and marks each
+//! sent, schedules a retry (exponential backoff with jitter), or gives up after
+//! [`MAX_ATTEMPTS`]. SMS and voice outcomes are logged (`gd_send_*`) and counted per node.
 //!
 //! The body (subject, text, html) is sealed with the secret box before it reaches the
 //! database, because it can hold a reset link or a one-time code; it is dropped once the
@@ -12,10 +13,14 @@
 use crate::clock::iso;
 use crate::crypto;
 use crate::ctx::Ctx;
-use crate::delivery::{self, OutgoingMessage, SendError};
+use crate::delivery::{self, OutgoingMessage, SendError, Sender};
 use crate::error::{Error, Result};
+use crate::service::logs::{self, LogEvent};
 use crate::store::{self, outbox::NewRow};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,9 +91,11 @@ struct Body {
 
 /// After this many failed attempts a message is marked `failed` (and logged at warn).
 pub const MAX_ATTEMPTS: i64 = 8;
-/// Rows claimed per round; each send is bounded by [`SEND_TIMEOUT`], so a round always ends
-/// well inside [`LEASE_MS`] and no other node re-claims a row that is still being sent.
-const BATCH: i64 = 8;
+/// Rows claimed per round, sent [`CONCURRENCY`] at a time; each send is bounded by
+/// [`SEND_TIMEOUT`], so a round (at most BATCH / CONCURRENCY × SEND_TIMEOUT = 4 min) always
+/// ends well inside [`LEASE_MS`] and no other node re-claims a row that is still being sent.
+const BATCH: i64 = 64;
+const CONCURRENCY: usize = 16;
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 const LEASE_MS: i64 = 10 * 60 * 1000;
 /// Rounds per pass, so one pass cannot run unbounded while new rows keep arriving.
@@ -142,8 +149,9 @@ pub fn wake(ctx: &Ctx) {
     ctx.outbox_wake.notify_one();
 }
 
-/// One dispatcher pass: claim due rows (so two nodes never send the same message), send each,
-/// mark sent (and clear the body) or schedule a retry. Returns the number sent.
+/// One dispatcher pass: claim due rows (so two nodes never send the same message), send the
+/// batch concurrently, mark each sent (and clear the body) or schedule a retry. Returns the
+/// number sent.
 pub async fn deliver_due(ctx: &Ctx) -> Result<usize> {
     // A fresh claimer per pass: even two passes in one process never confuse their claims.
     let claimer = format!("d_{}", crypto::random_alnum(16));
@@ -153,52 +161,172 @@ pub async fn deliver_due(ctx: &Ctx) -> Result<usize> {
         let mut tx = ctx.db.begin().await?;
         let rows = store::outbox::claim(&mut tx, &claimer, now, now + LEASE_MS, BATCH).await?;
         tx.commit().await?;
+        let full = rows.len() as i64 == BATCH;
         if rows.is_empty() {
             break;
         }
-        for row in rows {
-            if deliver_one(ctx, &claimer, row).await? {
-                sent += 1;
-            }
+        sent += deliver_batch(ctx, &claimer, rows).await?;
+        // A short batch took everything due; rows enqueued meanwhile come with a `wake`.
+        if !full {
+            break;
         }
     }
     Ok(sent)
 }
 
-async fn deliver_one(ctx: &Ctx, claimer: &str, row: store::outbox::ClaimedRow) -> Result<bool> {
-    let id = row.id.clone();
-    let attempts = row.attempts;
-    let outcome = match open(ctx, row) {
-        Ok(m) => {
-            let sender = delivery::senders(ctx, m.channel);
-            match tokio::time::timeout(SEND_TIMEOUT, sender.send(&m)).await {
-                Ok(r) => r.map(|d| d.provider_ref),
-                Err(_) => Err(SendError::Transient("timed out".into())),
+/// What one claimed row came to.
+struct Outcome {
+    id: String,
+    channel: Option<Channel>,
+    kind: String,
+    attempts: i64,
+    result: Result<Option<String>, SendError>,
+}
+
+/// Sends a claimed batch, at most [`CONCURRENCY`] at a time, then records every outcome: the
+/// successes with one statement. A crash between a provider's answer and that write leaves the
+/// rows pending; they are sent again once the lease expires, with the same message id (Twilio's
+/// idempotency token, the webhook's `webhook-id`) so the provider can recognise the repeat.
+async fn deliver_batch(
+    ctx: &Ctx,
+    claimer: &str,
+    rows: Vec<store::outbox::ClaimedRow>,
+) -> Result<usize> {
+    // The sender per channel is chosen once per batch (the phone provider's configuration is
+    // read then), so a provider change applies from the next batch on.
+    type Chosen = Result<Arc<dyn Sender>, String>;
+    let mut chosen: Vec<(Channel, Chosen)> = Vec::new();
+    for row in &rows {
+        if let Some(c) = Channel::parse(&row.channel)
+            && !chosen.iter().any(|(k, _)| *k == c)
+        {
+            let s = delivery::phone_sender(ctx, c)
+                .await
+                .map_err(|e| e.to_string());
+            chosen.push((c, s));
+        }
+    }
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(rows)
+        .map(|row| {
+            let channel = Channel::parse(&row.channel);
+            let sender = chosen
+                .iter()
+                .find(|(k, _)| Some(*k) == channel)
+                .map(|(_, s)| s.clone());
+            async move {
+                let (id, kind, attempts) = (row.id.clone(), row.kind.clone(), row.attempts);
+                let result = match (open(ctx, row), sender) {
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Some(Err(e))) => Err(SendError::Transient(format!(
+                        "phone provider unavailable: {e}"
+                    ))),
+                    (Ok(m), Some(Ok(sender))) => {
+                        match tokio::time::timeout(SEND_TIMEOUT, sender.send(&m)).await {
+                            Ok(r) => r.map(|d| d.provider_ref),
+                            Err(_) => Err(SendError::Transient("timed out".into())),
+                        }
+                    }
+                    // `open` already refused an unknown channel.
+                    (Ok(_), None) => Err(SendError::Permanent("no sender".into())),
+                };
+                Outcome {
+                    id,
+                    channel,
+                    kind,
+                    attempts,
+                    result,
+                }
             }
-        }
-        Err(e) => Err(e),
-    };
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+
     let now = ctx.clock.now_ms();
-    let kept = match &outcome {
-        Ok(provider_ref) => {
-            tracing::info!(id = %id, attempts, provider_ref = provider_ref.as_deref().unwrap_or(""), "outbox message sent");
-            store::outbox::mark_sent(&ctx.db, &id, claimer, now).await?
+    let sent_ids: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.result.is_ok())
+        .map(|o| o.id.clone())
+        .collect();
+    let kept_sent = store::outbox::mark_sent_many(&ctx.db, &sent_ids, claimer, now).await?;
+    let mut sent = 0;
+    for o in &outcomes {
+        let kept = match &o.result {
+            Ok(provider_ref) => {
+                tracing::info!(id = %o.id, attempts = o.attempts, provider_ref = provider_ref.as_deref().unwrap_or(""), "outbox message sent");
+                kept_sent.contains(&o.id)
+            }
+            Err(SendError::Transient(e)) if o.attempts < MAX_ATTEMPTS => {
+                let next = now + backoff_ms(o.attempts, jitter());
+                tracing::info!(id = %o.id, attempts = o.attempts, error = %e, next_attempt_at = %iso(next), "outbox message will be retried");
+                store::outbox::mark_retry(&ctx.db, &o.id, claimer, next, e).await?
+            }
+            Err(e) => {
+                tracing::warn!(id = %o.id, attempts = o.attempts, error = %e, "outbox message failed; giving up");
+                store::outbox::mark_failed(&ctx.db, &o.id, claimer, &e.to_string()).await?
+            }
+        };
+        if !kept {
+            // Our lease ran out and another node took the row over: it may send it again.
+            tracing::warn!(id = %o.id, "outbox claim lost before the outcome was recorded");
+            continue;
         }
-        Err(SendError::Transient(e)) if attempts < MAX_ATTEMPTS => {
-            let next = now + backoff_ms(attempts, jitter());
-            tracing::info!(id = %id, attempts, error = %e, next_attempt_at = %iso(next), "outbox message will be retried");
-            store::outbox::mark_retry(&ctx.db, &id, claimer, next, e).await?
+        if o.result.is_ok() {
+            sent += 1;
+        }
+        phone_event(ctx, o);
+    }
+    Ok(sent)
+}
+
+/// The tenant log entry and the counters for an SMS or voice outcome: `gd_send_sms` /
+/// `gd_send_voice` with the provider's message id, `gd_send_sms_failure` /
+/// `gd_send_voice_failure` with the classified reason. Never the text (it holds the code).
+fn phone_event(ctx: &Ctx, o: &Outcome) {
+    let (ok_kind, fail_kind, what) = match o.channel {
+        Some(Channel::Sms) => ("gd_send_sms", "gd_send_sms_failure", "SMS"),
+        Some(Channel::Voice) => ("gd_send_voice", "gd_send_voice_failure", "Voice call"),
+        _ => return,
+    };
+    let stats = &ctx.delivery.stats;
+    let (kind, description, details) = match &o.result {
+        Ok(provider_ref) => {
+            stats.sent();
+            (
+                ok_kind,
+                format!("{what} sent"),
+                json!({"message_id": o.id, "message_type": o.kind, "attempts": o.attempts,
+                       "provider_message_id": provider_ref}),
+            )
         }
         Err(e) => {
-            tracing::warn!(id = %id, attempts, error = %e, "outbox message failed; giving up");
-            store::outbox::mark_failed(&ctx.db, &id, claimer, &e.to_string()).await?
+            let retrying = matches!(e, SendError::Transient(_)) && o.attempts < MAX_ATTEMPTS;
+            if retrying {
+                stats.retried();
+            } else {
+                stats.failed();
+            }
+            let (class, reason) = match e {
+                SendError::Permanent(r) => ("permanent", r),
+                SendError::Transient(r) => ("transient", r),
+            };
+            (
+                fail_kind,
+                format!("{what} delivery failed"),
+                json!({"message_id": o.id, "message_type": o.kind, "attempts": o.attempts,
+                       "failure": class, "reason": reason, "will_retry": retrying}),
+            )
         }
     };
-    if !kept {
-        // Our lease ran out and another node took the row over: it may send it again.
-        tracing::warn!(id = %id, "outbox claim lost before the outcome was recorded");
-    }
-    Ok(outcome.is_ok() && kept)
+    logs::record(
+        ctx,
+        LogEvent {
+            kind,
+            description: Some(description),
+            details: Some(details),
+            ..Default::default()
+        },
+    );
 }
 
 fn jitter() -> u16 {
@@ -237,22 +365,30 @@ fn open(ctx: &Ctx, row: store::outbox::ClaimedRow) -> Result<OutgoingMessage, Se
 pub async fn recent(ctx: &Ctx, limit: u32) -> Result<Vec<OutboxEntry>> {
     let limit = i64::from(limit.clamp(1, 1000));
     let rows = store::outbox::recent(&ctx.db, limit).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| OutboxEntry {
-            next_attempt_at: (r.status == store::outbox::PENDING).then(|| iso(r.next_attempt_at)),
-            id: r.id,
-            channel: r.channel,
-            to: r.recipient,
-            kind: r.kind,
-            locale: r.locale,
-            status: r.status,
-            attempts: r.attempts,
-            last_error: r.last_error,
-            created_at: iso(r.created_at),
-            sent_at: r.sent_at.map(iso),
-        })
-        .collect())
+    Ok(rows.into_iter().map(entry).collect())
+}
+
+/// [`recent`], SMS and voice only (`GET /api/v2/phone-messages`).
+pub async fn recent_phone(ctx: &Ctx, limit: u32) -> Result<Vec<OutboxEntry>> {
+    let limit = i64::from(limit.clamp(1, 1000));
+    let rows = store::outbox::recent_phone(&ctx.db, limit).await?;
+    Ok(rows.into_iter().map(entry).collect())
+}
+
+fn entry(r: store::outbox::EntryRow) -> OutboxEntry {
+    OutboxEntry {
+        next_attempt_at: (r.status == store::outbox::PENDING).then(|| iso(r.next_attempt_at)),
+        id: r.id,
+        channel: r.channel,
+        to: r.recipient,
+        kind: r.kind,
+        locale: r.locale,
+        status: r.status,
+        attempts: r.attempts,
+        last_error: r.last_error,
+        created_at: iso(r.created_at),
+        sent_at: r.sent_at.map(iso),
+    }
 }
 
 /// The dispatcher task (`service::spawn_background`): a pass whenever [`wake`] is called, and

@@ -40,6 +40,36 @@ pub enum ActiveProvider {
     },
 }
 
+/// The delivery layer's view of the same provider.
+impl From<ActiveProvider> for crate::delivery::ProviderSpec {
+    fn from(p: ActiveProvider) -> Self {
+        match p {
+            ActiveProvider::Twilio {
+                sid,
+                auth_token,
+                default_from,
+                mssid,
+                delivery_methods,
+            } => crate::delivery::ProviderSpec::Twilio {
+                sid,
+                auth_token,
+                default_from,
+                mssid,
+                delivery_methods,
+            },
+            ActiveProvider::Custom {
+                webhook_url,
+                webhook_secret,
+                delivery_methods,
+            } => crate::delivery::ProviderSpec::Custom {
+                webhook_url,
+                webhook_secret,
+                delivery_methods,
+            },
+        }
+    }
+}
+
 // Holds secrets: `{:?}` shows only what is safe to log.
 impl std::fmt::Debug for ActiveProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

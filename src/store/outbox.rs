@@ -147,6 +147,45 @@ pub async fn mark_sent(db: &Db, id: &str, claimer: &str, now: i64) -> StoreResul
     Ok(n > 0)
 }
 
+/// [`mark_sent`] for many rows of one claimer in one statement (the dispatcher sends a batch
+/// concurrently, then records it with one write). Returns the ids whose claim still held.
+pub async fn mark_sent_many(
+    db: &Db,
+    ids: &[String],
+    claimer: &str,
+    now: i64,
+) -> StoreResult<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut params: Vec<Value> = vec![claimer.into(), PENDING.into(), SENT.into(), now.into()];
+    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 5)).collect();
+    params.extend(ids.iter().map(|id| Value::from(id.clone())));
+    let sql = format!(
+        "UPDATE outbox SET status = $3, body = NULL, sent_at = $4, last_error = NULL, claimed_until = NULL \
+         WHERE claimed_by = $1 AND status = $2 AND id IN ({}) RETURNING id",
+        marks.join(", ")
+    );
+    let mut tx = db.begin().await?;
+    let rows = tx.query(&sql, &params).await?;
+    tx.commit().await?;
+    rows.iter().map(|r| r.str(0)).collect()
+}
+
+/// The newest `limit` SMS and voice rows (what `/api/v2/phone-messages` lists), newest first,
+/// without bodies.
+pub async fn recent_phone(db: &Db, limit: i64) -> StoreResult<Vec<EntryRow>> {
+    db.query(
+        "SELECT id, channel, recipient, type, locale, status, attempts, next_attempt_at, last_error, created_at, sent_at \
+         FROM outbox WHERE channel IN ('sms', 'voice') ORDER BY created_at DESC, id DESC LIMIT $1",
+        &[Value::I64(limit)],
+    )
+    .await?
+    .iter()
+    .map(entry)
+    .collect()
+}
+
 /// Releases a claimed row for another attempt at `next_attempt_at`.
 pub async fn mark_retry(
     db: &Db,

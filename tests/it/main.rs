@@ -19,5 +19,6 @@ mod phone_templates;
 mod processes;
 mod store_contract;
 mod support;
+mod twilio;
 mod user_search;
 mod users;

@@ -7,6 +7,7 @@ pub mod connections;
 pub mod guardian;
 pub mod keys;
 pub mod logs;
+pub mod phone_messages;
 pub mod phone_providers;
 pub mod phone_templates;
 pub mod resource_servers;
@@ -76,6 +77,8 @@ pub fn router() -> Router<Ctx> {
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get))
         .route("/users/{id}/logs", get(logs::user_logs))
+        .route("/phone-messages", get(phone_messages::list))
+        .route("/phone-messages/stats", get(phone_messages::stats))
         .route("/users", get(users::list).post(users::create))
         .route(
             "/users/{id}",

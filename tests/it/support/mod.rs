@@ -1,6 +1,8 @@
 //! Test harness: `TestApp` = a `Ctx` on a fresh database with a manual clock, its router, and
 //! the bootstrap admin credentials; helpers to send requests in-process.
 
+pub mod fake_twilio;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use callsign::clock::Clock;
