@@ -50,6 +50,14 @@ required! {
     UpdateUsers => ["update:users", "update:users_app_metadata"];
     UpdateUserBlocks => ["update:users"];
     CreateUserTickets => ["create:user_tickets"];
+    RegenerateRecoveryCode => ["update:users"];
+    ReadAuthenticationMethods => ["read:authentication_methods"];
+    CreateAuthenticationMethods => ["create:authentication_methods"];
+    UpdateAuthenticationMethods => ["update:authentication_methods"];
+    DeleteAuthenticationMethods => ["delete:authentication_methods"];
+    ReadGuardianEnrollments => ["read:guardian_enrollments"];
+    DeleteGuardianEnrollments => ["delete:guardian_enrollments"];
+    CreateGuardianEnrollmentTickets => ["create:guardian_enrollment_tickets"];
 }
 
 /// `read:client_keys` lets a caller see client secrets in client responses.
