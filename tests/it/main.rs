@@ -8,6 +8,7 @@ mod bad_input;
 mod connections;
 mod login;
 mod logs;
+mod mfa_admin;
 mod migrations;
 mod multinode;
 mod outbox;
