@@ -1,5 +1,6 @@
 //! Pure rules and types: no I/O, no async, no framework types (checked by the architecture test).
 
+pub mod auth_methods; // users' MFA factors: kinds, wire ids, TOTP secrets, masking, `multifactor`
 pub mod claims; // access-token claims as Auth0 shapes them
 pub mod connections; // connection strategies, body and options rules, defaults, secret options
 pub mod grant_types; // OAuth grant type names and which ones a client may hold

@@ -62,6 +62,14 @@ required! {
     CreatePhoneTemplates => ["create:phone_templates"];
     UpdatePhoneTemplates => ["update:phone_templates"];
     DeletePhoneTemplates => ["delete:phone_templates"];
+    RegenerateRecoveryCode => ["update:users"];
+    ReadAuthenticationMethods => ["read:authentication_methods"];
+    CreateAuthenticationMethods => ["create:authentication_methods"];
+    UpdateAuthenticationMethods => ["update:authentication_methods"];
+    DeleteAuthenticationMethods => ["delete:authentication_methods"];
+    ReadGuardianEnrollments => ["read:guardian_enrollments"];
+    DeleteGuardianEnrollments => ["delete:guardian_enrollments"];
+    CreateGuardianEnrollmentTickets => ["create:guardian_enrollment_tickets"];
 }
 
 /// `read:client_keys` lets a caller see client secrets in client responses.

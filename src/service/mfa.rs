@@ -343,7 +343,7 @@ pub async fn challenge(
             if !types.contains(&"oob") {
                 return Err(unsupported().into());
             }
-            if !guardian::message_types(ctx).await?.iter().any(|t| *t == ch) {
+            if !guardian::message_types(ctx).await?.contains(&ch) {
                 return Err(OAuthError::new(
                     403,
                     "access_denied",
@@ -438,22 +438,9 @@ pub async fn remove(ctx: &Ctx, b: &Bearer, entry: &str) -> Result<()> {
     Ok(())
 }
 
-/// Keeps `user.multifactor` true to the user's confirmed factors (`["guardian"]` or absent).
+/// Keeps `user.multifactor` true to the user's confirmed factors (shared with the Management
+/// API's authentication-method writes).
 pub async fn sync_multifactor(tx: &mut store::Tx, user_id: &str, now: i64) -> Result<()> {
-    let list = store::authenticators::of_user_tx(tx, user_id).await?;
-    let on = !mfa_policy::usable(&list).is_empty();
-    let Some(mut u) = store::users::get_for_update(tx, user_id).await? else {
-        return Ok(());
-    };
-    let had = u.data.contains_key("multifactor");
-    if on && !had {
-        u.data.insert("multifactor".into(), json!(["guardian"]));
-    } else if !on && had {
-        u.data.remove("multifactor");
-    } else {
-        return Ok(());
-    }
-    u.updated_at = now;
-    store::users::update(tx, &u).await?;
+    crate::service::mfa_admin::sync_multifactor(tx, user_id, now).await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Use cases. Each function takes `&Ctx`, validates its input into domain types, owns its
 //! transaction, and returns `error::Result`. No HTTP types here.
 
+pub mod auth_method_input; // validation of operator-enrolled authentication methods
 pub mod blocks; // brute-force blocks as the user-blocks API shows and lifts them
 pub mod bootstrap; // first start: tenant, key, Management API, default connection, admin app
 pub mod catalog; // per-node cache of clients, grants and APIs, invalidated by the epoch
@@ -9,12 +10,14 @@ pub mod clients; // application CRUD and secret rotation
 pub mod codes; // one-time and recovery codes: CSPRNG, HMAC under rotatable keys, constant-time checks
 pub mod connections; // connection CRUD, enabled clients, sealed secret options; `Connection`
 pub mod guardian; // tenant MFA configuration: factors, message types, policies, templates
+pub mod guardian_enrollments; // Guardian enrolments (list, get, delete) and enrolment tickets
 pub mod guardian_twilio; // Guardian's Twilio settings as a view of the tenant phone provider
 pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
 pub mod log_writer; // the per-node batched, bounded writer behind `logs::record`
 pub mod login; // password and password-realm grants: first factor, brute force, MFA seam
 pub mod logs; // the tenant event log: record, read back, retention sweep
 pub mod mfa; // the MFA API: associate, challenge, list and remove authenticators
+pub mod mfa_admin; // operators managing a user's MFA factors; `sync_multifactor`
 pub mod mfa_grants; // mfa-oob, mfa-otp and mfa-recovery-code grants
 pub mod mfa_policy; // the one "does this login need MFA" decision
 pub mod mfa_token; // the sealed, short-lived mfa_token
@@ -26,6 +29,7 @@ pub mod passwords; // change-password tickets and the reset itself
 pub mod phone_providers; // the tenant phone provider: CRUD, test send, `active` for delivery
 pub mod phone_templates; // phone message templates: Management API use cases and `render` for senders
 pub mod ratelimit; // database-backed token buckets with local leases
+pub mod recovery_codes; // operator-issued recovery codes, stored only as HMACs
 pub mod resource_servers; // API CRUD
 pub mod signup; // /dbconnections/signup
 pub mod tenant; // tenant settings

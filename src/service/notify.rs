@@ -9,7 +9,8 @@ use crate::error::Result;
 use crate::service::outbox::{self, Channel, Message};
 use crate::store::{self, users::UserRow};
 
-async fn friendly_name(ctx: &Ctx) -> Result<String> {
+/// The tenant name messages speak in (`friendly_name`, else "callsign").
+pub async fn friendly_name(ctx: &Ctx) -> Result<String> {
     let s = crate::service::tenant::get(ctx).await?;
     Ok(s.get("friendly_name")
         .and_then(|v| v.as_str())

@@ -10,6 +10,7 @@ mod guardian;
 mod login;
 mod logs;
 mod mfa;
+mod mfa_admin;
 mod migrations;
 mod multinode;
 mod outbox;

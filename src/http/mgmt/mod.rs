@@ -1,10 +1,12 @@
 //! Management API v2 handlers, one file per resource, plus helpers shared by them:
 //! offset/checkpoint list responses and `fields`/`include_fields` projection.
 
+pub mod authentication_methods;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod guardian;
+pub mod guardian_enrollments;
 pub mod keys;
 pub mod logs;
 pub mod phone_messages;
@@ -130,6 +132,7 @@ pub fn router() -> Router<Ctx> {
             post(phone_templates::try_send),
         )
         .merge(guardian_routes())
+        .merge(mfa_admin_routes())
 }
 
 /// Guardian configuration; the phone factor's settings answer under `phone/` and the legacy
@@ -162,6 +165,38 @@ fn guardian_routes() -> Router<Ctx> {
             );
     }
     r
+}
+
+/// Users' MFA factors: authentication methods, Guardian enrolments and tickets.
+fn mfa_admin_routes() -> Router<Ctx> {
+    use authentication_methods as am;
+    use guardian_enrollments as ge;
+    Router::new()
+        .route(
+            "/users/{id}/authentication-methods",
+            get(am::list)
+                .post(am::create)
+                .put(am::replace)
+                .delete(am::delete_all),
+        )
+        .route(
+            "/users/{id}/authentication-methods/{amid}",
+            get(am::get).patch(am::update).delete(am::delete),
+        )
+        .route(
+            "/users/{id}/recovery-code-regeneration",
+            post(am::regenerate_recovery_code),
+        )
+        .route("/users/{id}/enrollments", get(ge::user_enrollments))
+        .route(
+            "/users/{id}/authenticators",
+            delete(ge::delete_authenticators),
+        )
+        .route("/guardian/enrollments/ticket", post(ge::ticket))
+        .route(
+            "/guardian/enrollments/{id}",
+            get(ge::get).delete(ge::delete),
+        )
 }
 
 /// `fields` (comma-separated) with `include_fields` (default true) applied to one object.
