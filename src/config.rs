@@ -85,6 +85,13 @@ pub struct Config {
     pub cache_poll_ms: u64,
     /// Days the event log keeps an entry (0: forever). Auth0 keeps 1 to 30 by plan.
     pub log_retention_days: u64,
+    /// Days an inbound call/SMS event (`service::inbound`) is kept (0: forever).
+    pub inbound_retention_days: u64,
+    /// Where inbound calls/SMS and their matched accounts are POSTed (signed, through the
+    /// outbox); unset, no call-centre webhook is sent.
+    pub callcenter_webhook_url: Option<String>,
+    /// The Standard Webhooks secret (`whsec_<base64>`) signing those POSTs.
+    pub callcenter_webhook_secret: Option<Secret>,
     pub rate_limits: RateLimits,
 }
 
@@ -110,6 +117,9 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     pub cache_poll_ms: Option<u64>,
     pub log_retention_days: Option<u64>,
+    pub inbound_retention_days: Option<u64>,
+    pub callcenter_webhook_url: Option<String>,
+    pub callcenter_webhook_secret: Option<Secret>,
     pub rate_limits: Option<RateLimits>,
 }
 
@@ -170,6 +180,9 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_LOG",
     "CALLSIGN_CACHE_POLL_MS",
     "CALLSIGN_LOG_RETENTION_DAYS",
+    "CALLSIGN_INBOUND_RETENTION_DAYS",
+    "CALLSIGN_CALLCENTER_WEBHOOK_URL",
+    "CALLSIGN_CALLCENTER_WEBHOOK_SECRET",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
     "CALLSIGN_TEST_SKIP_COMPAT",
@@ -263,6 +276,12 @@ impl Config {
                 .map_err(|_| ConfigError::Invalid("CALLSIGN_LOG_RETENTION_DAYS", v))?,
             None => file.log_retention_days.unwrap_or(30),
         };
+        let inbound_retention_days = match get("CALLSIGN_INBOUND_RETENTION_DAYS") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| ConfigError::Invalid("CALLSIGN_INBOUND_RETENTION_DAYS", v))?,
+            None => file.inbound_retention_days.unwrap_or(30),
+        };
         let default_region = get("CALLSIGN_DEFAULT_REGION")
             .or(file.default_region)
             .map(|r| r.to_ascii_uppercase());
@@ -306,6 +325,12 @@ impl Config {
                 .unwrap_or_else(|| "info".into()),
             cache_poll_ms,
             log_retention_days,
+            inbound_retention_days,
+            callcenter_webhook_url: get("CALLSIGN_CALLCENTER_WEBHOOK_URL")
+                .or(file.callcenter_webhook_url),
+            callcenter_webhook_secret: get("CALLSIGN_CALLCENTER_WEBHOOK_SECRET")
+                .map(Secret)
+                .or(file.callcenter_webhook_secret),
             rate_limits: file.rate_limits.unwrap_or_default(),
         };
         Ok((cfg, warnings))

@@ -1,7 +1,7 @@
 //! `Ctx`: what every service function takes: the database, the clock, the secret box, the
 //! issuer URLs, and the per-node state (signing keys, clients/grants/APIs, rate-limit leases,
 //! the event log's batched writer, the message senders and the outbox dispatcher's wake-up,
-//! parsed phone templates).
+//! parsed phone templates, the inbound calls/SMS feed).
 //! Cheap to clone; built once by `cli::serve` or by the test harness.
 
 use crate::clock::Clock;
@@ -33,6 +33,8 @@ pub struct Ctx {
     pub logs: Arc<LogWriter>,
     /// This node's parsed phone templates, keyed by content hash (never stale).
     pub phone_templates: Arc<PhoneTemplates>,
+    /// This node's live feed of inbound calls and SMS (`service::inbound`).
+    pub inbound: Arc<crate::service::inbound::Feed>,
 }
 
 impl Ctx {
@@ -51,6 +53,7 @@ impl Ctx {
             catalog: Arc::new(Catalog::default()),
             logs: Arc::new(LogWriter::default()),
             phone_templates: Arc::new(PhoneTemplates::new()),
+            inbound: Arc::new(crate::service::inbound::Feed::default()),
         }
     }
 

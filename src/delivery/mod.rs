@@ -8,6 +8,7 @@
 //! calls a sender, and records the outcome. A sender only says whether a failure is worth
 //! retrying ([`SendError::Transient`]) or not ([`SendError::Permanent`]).
 
+pub mod callcenter;
 pub mod email_file;
 pub mod email_smtp;
 pub mod http;
@@ -146,6 +147,7 @@ pub fn senders(ctx: &Ctx, channel: Channel) -> Arc<dyn Sender> {
     match channel {
         Channel::Email => ctx.delivery.email.clone(),
         Channel::Sms | Channel::Voice => ctx.delivery.phone.clone(),
+        Channel::Webhook => Arc::new(callcenter::CallcenterSender::new(ctx)),
     }
 }
 
@@ -236,6 +238,10 @@ pub fn from_provider(ctx: &Ctx, provider: ProviderSpec) -> Arc<dyn Sender> {
 pub async fn phone_sender(ctx: &Ctx, channel: Channel) -> crate::error::Result<Arc<dyn Sender>> {
     if channel == Channel::Email {
         return Ok(ctx.delivery.email.clone());
+    }
+    if channel == Channel::Webhook {
+        // Not a phone message: the call-centre webhook always goes to its configured URL.
+        return Ok(Arc::new(callcenter::CallcenterSender::new(ctx)));
     }
     if let Some(p) = ctx.delivery.pinned_phone_provider() {
         return Ok(from_provider(ctx, p));

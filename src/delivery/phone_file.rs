@@ -40,7 +40,7 @@ pub fn line(m: &OutgoingMessage) -> Result<String, SendError> {
     let channel = match m.channel {
         Channel::Sms => "sms",
         Channel::Voice => "voice",
-        Channel::Email => {
+        Channel::Email | Channel::Webhook => {
             return Err(SendError::Permanent(
                 "the phone outbox does not carry email".into(),
             ));

@@ -100,7 +100,7 @@ impl TwilioSender {
         let method = match m.channel {
             Channel::Sms => "text",
             Channel::Voice => "voice",
-            Channel::Email => {
+            Channel::Email | Channel::Webhook => {
                 return Err(SendError::Permanent("Twilio does not carry email".into()));
             }
         };

@@ -58,7 +58,7 @@ pub fn delivery_method(channel: Channel) -> Option<&'static str> {
     match channel {
         Channel::Sms => Some("text"),
         Channel::Voice => Some("voice"),
-        Channel::Email => None,
+        Channel::Email | Channel::Webhook => None,
     }
 }
 

@@ -4,6 +4,7 @@ pub mod auth_methods; // users' MFA factors: kinds, wire ids, TOTP secrets, mask
 pub mod claims; // access-token claims as Auth0 shapes them
 pub mod connections; // connection strategies, body and options rules, defaults, secret options
 pub mod grant_types; // OAuth grant type names and which ones a client may hold
+pub mod inbound; // Twilio webhook signatures, empty TwiML, inbound channels, who is a phone agent
 pub mod logs; // event log: the `q` search subset, secret scrubbing, time-sorted log ids
 pub mod paging; // Management API pagination: offset, totals, checkpoint; the 1000-record cap
 pub mod password_policy; // Auth0 password strength levels, dictionary and personal-info checks

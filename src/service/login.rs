@@ -148,41 +148,7 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
         user_name: Some(l.username.to_string()),
         ..Default::default()
     };
-    let brute = c.brute_force_protection();
-    // Block check on the key of the user the name resolves to (or the unknown-name key).
-    let (user, ok) = authenticate(ctx, &c, l.username, l.password).await?;
-    let key = block_key(&c, l.username, user.as_ref());
-    if brute && store::blocks::is_blocked(&ctx.db, &key, l.ip).await? {
-        logs::record(
-            ctx,
-            LogEvent {
-                kind: "limit_wc",
-                description: Some("Login attempt on an account blocked for this IP".into()),
-                user_id: user.as_ref().map(|u| u.user_id.clone()),
-                ..base.clone()
-            },
-        );
-        return Err(too_many_attempts().into());
-    }
-    let user = match (user, ok) {
-        (Some(u), true) => u,
-        (u, _) => return Err(failed(ctx, l, u, &key, brute, base).await),
-    };
-    if user.blocked {
-        logs::record(
-            ctx,
-            LogEvent {
-                kind: "f",
-                description: Some("user is blocked".into()),
-                user_id: Some(user.user_id.clone()),
-                ..base
-            },
-        );
-        return Err(OAuthError::new(401, "unauthorized", "user is blocked").into());
-    }
-    if brute {
-        store::blocks::reset(&ctx.db, &key, l.ip).await?;
-    }
+    let user = first_factor(ctx, &c, l.username, l.password, l.ip, &base).await?;
     let decision = mfa_policy::decide(
         ctx,
         &mfa_policy::Login {
@@ -252,10 +218,61 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
     Ok(out)
 }
 
+/// The first factor with Auth0's brute-force rules, shared by the password grants and the
+/// agent console: a block for this user (or unknown name) and IP refuses with 429
+/// `too_many_attempts`; a wrong password or unknown user is counted (blocking at
+/// [`MAX_FAILURES`]) and refused with 403 `invalid_grant`; a blocked user gets 401. On
+/// success the failure counter is reset. Failures are logged with `base`'s fields.
+pub async fn first_factor(
+    ctx: &Ctx,
+    c: &Connection,
+    name: &str,
+    password: &str,
+    ip: &str,
+    base: &LogEvent,
+) -> Result<UserRow> {
+    let brute = c.brute_force_protection();
+    // Block check on the key of the user the name resolves to (or the unknown-name key).
+    let (user, ok) = authenticate(ctx, c, name, password).await?;
+    let key = block_key(c, name, user.as_ref());
+    if brute && store::blocks::is_blocked(&ctx.db, &key, ip).await? {
+        logs::record(
+            ctx,
+            LogEvent {
+                kind: "limit_wc",
+                description: Some("Login attempt on an account blocked for this IP".into()),
+                user_id: user.as_ref().map(|u| u.user_id.clone()),
+                ..base.clone()
+            },
+        );
+        return Err(too_many_attempts().into());
+    }
+    let user = match (user, ok) {
+        (Some(u), true) => u,
+        (u, _) => return Err(failed(ctx, ip, u, &key, brute, base.clone()).await),
+    };
+    if user.blocked {
+        logs::record(
+            ctx,
+            LogEvent {
+                kind: "f",
+                description: Some("user is blocked".into()),
+                user_id: Some(user.user_id.clone()),
+                ..base.clone()
+            },
+        );
+        return Err(OAuthError::new(401, "unauthorized", "user is blocked").into());
+    }
+    if brute {
+        store::blocks::reset(&ctx.db, &key, ip).await?;
+    }
+    Ok(user)
+}
+
 /// A failed first factor: count it, block at the threshold (notifying the user once), log.
 async fn failed(
     ctx: &Ctx,
-    l: &PasswordLogin<'_>,
+    ip: &str,
     user: Option<UserRow>,
     key: &str,
     brute: bool,
@@ -267,9 +284,9 @@ async fn failed(
         }
         let now = ctx.clock.now_ms();
         let mut tx = ctx.db.begin().await?;
-        let n = store::blocks::add_failure(&mut tx, key, l.ip, now).await?;
+        let n = store::blocks::add_failure(&mut tx, key, ip, now).await?;
         let mut blocked = false;
-        if n >= MAX_FAILURES && store::blocks::mark_blocked(&mut tx, key, l.ip, now).await? {
+        if n >= MAX_FAILURES && store::blocks::mark_blocked(&mut tx, key, ip, now).await? {
             blocked = true;
             if let Some(u) = &user {
                 let url = passwords::create_ticket(
@@ -280,7 +297,7 @@ async fn failed(
                     Default::default(),
                 )
                 .await?;
-                notify::blocked_account(ctx, &mut tx, u, l.ip, &url).await?;
+                notify::blocked_account(ctx, &mut tx, u, ip, &url).await?;
                 logs::record_tx(
                     ctx,
                     &mut tx,

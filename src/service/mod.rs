@@ -8,13 +8,16 @@ pub mod catalog; // per-node cache of clients, grants and APIs, invalidated by t
 pub mod client_grants; // client grant CRUD
 pub mod clients; // application CRUD and secret rotation
 pub mod codes; // one-time and recovery codes: CSPRNG, HMAC under rotatable keys, constant-time checks
+pub mod console; // agent console sessions: agent-only sign-in with brute-force rules, CSRF
 pub mod connections; // connection CRUD, enabled clients, sealed secret options; `Connection`
+pub mod inbound; // Twilio inbound calls/SMS: verify, look up, store once, publish (feed + webhook)
 pub mod guardian; // tenant MFA configuration: factors, message types, policies, templates
 pub mod guardian_enrollments; // Guardian enrolments (list, get, delete) and enrolment tickets
 pub mod guardian_twilio; // Guardian's Twilio settings as a view of the tenant phone provider
 pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
 pub mod log_writer; // the per-node batched, bounded writer behind `logs::record`
 pub mod login; // password and password-realm grants: first factor, brute force, MFA seam
+pub mod lookup; // phone number → every account behind it (stub until h-lookup merges)
 pub mod logs; // the tenant event log: record, read back, retention sweep
 pub mod mfa; // the MFA API: associate, challenge, list and remove authenticators
 pub mod mfa_admin; // operators managing a user's MFA factors; `sync_multifactor`
@@ -40,14 +43,17 @@ pub mod users_search; // GET /users: q, sort, paging
 
 /// Background work every node runs: poll the cache epoch so changes made on other nodes reach
 /// this one's caches (keys, clients, grants) within `cache_poll_ms`; and, as its own task, the
-/// outbox dispatcher; start the event log's writer; sweep expired log entries about once a
-/// minute. Aborting the returned handle stops the poll and the dispatcher.
+/// outbox dispatcher and the inbound feed's cross-node poll; start the event log's writer;
+/// sweep expired log entries, inbound events and console sessions about once a minute.
+/// Aborting the returned handle stops the poll, the dispatcher and the feed poll.
 pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
     let ctx = ctx.clone();
     ctx.logs.start(&ctx.db);
     let dispatcher = AbortOnDrop(tokio::spawn(outbox::run_dispatcher(ctx.clone())));
+    let feed_poll = AbortOnDrop(tokio::spawn(inbound::run_feed_poll(ctx.clone())));
     tokio::spawn(async move {
         let _dispatcher = dispatcher;
+        let _feed_poll = feed_poll;
         let period = std::time::Duration::from_millis(ctx.config.cache_poll_ms.max(50));
         let per_minute = (60_000 / period.as_millis().max(1) as u64).max(1);
         let mut last = crate::store::read_epoch(&ctx.db).await.unwrap_or(0);
@@ -74,6 +80,14 @@ pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(deleted = n, "expired event log entries removed"),
                     Err(err) => tracing::warn!(error = %err, "event log retention sweep failed"),
+                }
+                match inbound::sweep(&ctx).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "expired inbound call/SMS events removed"),
+                    Err(err) => tracing::warn!(error = %err, "inbound retention sweep failed"),
+                }
+                if let Err(err) = console::sweep(&ctx).await {
+                    tracing::warn!(error = %err, "console session sweep failed");
                 }
             }
         }

@@ -28,6 +28,9 @@ pub enum Channel {
     Email,
     Sms,
     Voice,
+    /// A signed JSON POST to the call-centre software (`service::inbound`): `to` is the URL,
+    /// the text is the JSON body.
+    Webhook,
 }
 
 impl Channel {
@@ -36,6 +39,7 @@ impl Channel {
             Channel::Email => "email",
             Channel::Sms => "sms",
             Channel::Voice => "voice",
+            Channel::Webhook => "webhook",
         }
     }
     pub fn parse(s: &str) -> Option<Channel> {
@@ -43,6 +47,7 @@ impl Channel {
             "email" => Some(Channel::Email),
             "sms" => Some(Channel::Sms),
             "voice" => Some(Channel::Voice),
+            "webhook" => Some(Channel::Webhook),
             _ => None,
         }
     }

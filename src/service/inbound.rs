@@ -1,0 +1,299 @@
+//! Inbound calls and SMS (Twilio's inbound webhooks): verify the request, normalise `From`,
+//! look the number up (actor "webhook"), store the event once per `CallSid`/`MessageSid`,
+//! queue the signed call-centre webhook in the same transaction, and publish the match to
+//! this node's live feed ([`Feed`], read by the Server-Sent Events streams).
+//!
+//! Not revealing whether a number is known: every verified request with a valid `From` does
+//! the same work (lookup, insert, enqueue, publish) whatever the lookup found, and the caller
+//! always gets the same empty TwiML; only the stored/published account list differs.
+//!
+//! Cross-node delivery: a node publishes its own events at once; every node also polls the
+//! table ([`run_feed_poll`], every [`FEED_POLL`]) for events received in the last
+//! [`FEED_WINDOW_MS`] and publishes those it has not seen, so every node's streams see every
+//! event, other nodes' ones within about one poll period (≤ 1 s plus the query). The window
+//! (rather than "seq greater than the last seen") also catches PostgreSQL identity values
+//! that commit out of order.
+
+use crate::clock::iso;
+use crate::ctx::Ctx;
+use crate::domain::inbound::{self, InboundChannel};
+use crate::domain::phone;
+use crate::error::{Error, Result};
+use crate::service::lookup::{self, Account, Actor};
+use crate::service::outbox::{self, Channel, Message};
+use crate::service::phone_providers::{self, ActiveProvider};
+use crate::store;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// How often each node reads the table for events other nodes received.
+pub const FEED_POLL: Duration = Duration::from_secs(1);
+/// How far back that poll looks (ms, by `received_at`).
+pub const FEED_WINDOW_MS: i64 = 60_000;
+/// Accounts carried per event (a number shared by more is cut here; the API pages on).
+const MAX_ACCOUNTS: u32 = 100;
+/// Events a slow stream may fall behind by before it skips ahead.
+const FEED_CAPACITY: usize = 256;
+const SWEEP_BATCH: i64 = 5_000;
+const SWEEP_ROUNDS: usize = 20;
+
+/// One inbound call or SMS with its matches, as the feed and the webhook carry it.
+#[derive(Debug, Clone)]
+pub struct InboundEvent {
+    pub seq: i64,
+    pub sid: String,
+    pub number: String,
+    pub channel: String,
+    /// JSON array of accounts ([`account_json`]).
+    pub accounts: Value,
+    pub received_at: i64,
+}
+
+impl InboundEvent {
+    /// The SSE `inbound` event's data.
+    pub fn wire(&self) -> Value {
+        json!({
+            "number": self.number,
+            "channel": self.channel,
+            "accounts": self.accounts,
+            "received_at": iso(self.received_at),
+        })
+    }
+}
+
+/// This node's live feed: a broadcast channel plus the event numbers already published here
+/// (so the cross-node poll does not repeat a local event).
+pub struct Feed {
+    tx: broadcast::Sender<Arc<InboundEvent>>,
+    seen: Mutex<HashMap<i64, i64>>,
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Feed {
+            tx: broadcast::channel(FEED_CAPACITY).0,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Feed {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<InboundEvent>> {
+        self.tx.subscribe()
+    }
+
+    /// Publishes `ev` unless this node already did; forgets events older than `horizon`.
+    fn publish(&self, ev: InboundEvent, horizon: i64) {
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.insert(ev.seq, ev.received_at).is_some() {
+                return;
+            }
+            seen.retain(|_, at| *at >= horizon);
+        }
+        // No subscriber is not an error: nobody is watching.
+        let _ = self.tx.send(Arc::new(ev));
+    }
+}
+
+/// What a webhook request came to (the HTTP layer renders it).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answer the empty TwiML (stored and published, a replay, or an unusable `From`).
+    Twiml,
+    /// 403: no Twilio provider, or the signature is missing or wrong. Nothing stored.
+    Refused,
+}
+
+/// One inbound webhook request as received.
+pub struct Request<'a> {
+    pub channel: InboundChannel,
+    /// The request path and query (`/webhooks/twilio/sms?x=1`): Twilio signs the full URL.
+    pub path_and_query: &'a str,
+    pub signature: Option<&'a str>,
+    pub params: Vec<(String, String)>,
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Handles one inbound webhook (see the module doc).
+pub async fn receive(ctx: &Ctx, r: Request<'_>) -> Result<Outcome> {
+    let token = match phone_providers::active(ctx).await? {
+        Some(ActiveProvider::Twilio { auth_token, .. }) => auth_token,
+        _ => return Ok(Outcome::Refused),
+    };
+    let url = ctx.url(r.path_and_query);
+    if !inbound::twilio_signature_ok(&token, &url, &r.params, r.signature) {
+        return Ok(Outcome::Refused);
+    }
+    let Some(sid) = param(&r.params, r.channel.sid_param())
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.len() <= 64)
+    else {
+        tracing::warn!(
+            channel = r.channel.as_str(),
+            "signed Twilio webhook without its sid"
+        );
+        return Ok(Outcome::Twiml);
+    };
+    let raw = param(&r.params, "From").unwrap_or("");
+    let Ok(number) = phone::normalize(raw, ctx.config.default_region.as_deref()) else {
+        // Withheld or garbage caller ids ("anonymous", "client:bob"): nothing to match.
+        return Ok(Outcome::Twiml);
+    };
+    let actor = Actor {
+        kind: "webhook",
+        id: sid.to_string(),
+    };
+    let found = lookup::lookup(ctx, number.as_str(), None, None, MAX_ACCOUNTS, &actor).await?;
+    let accounts = Value::Array(found.accounts.iter().map(account_json).collect());
+    let now = ctx.clock.now_ms();
+    let channel = r.channel.as_str();
+    let mut tx = ctx.db.begin().await?;
+    let Some(seq) = store::inbound::insert(
+        &mut tx,
+        sid,
+        channel,
+        &found.number,
+        &accounts.to_string(),
+        now,
+    )
+    .await?
+    else {
+        // A replay (Twilio retries, or an attacker re-sending a captured request): the first
+        // one was stored and published; answer the same way.
+        return Ok(Outcome::Twiml);
+    };
+    let ev = InboundEvent {
+        seq,
+        sid: sid.to_string(),
+        number: found.number.clone(),
+        channel: channel.to_string(),
+        accounts,
+        received_at: now,
+    };
+    let queued = match ctx.config.callcenter_webhook_url.as_deref() {
+        Some(url) if !url.is_empty() => {
+            outbox::enqueue(ctx, &mut tx, webhook_message(url, &ev)).await?;
+            true
+        }
+        _ => false,
+    };
+    tx.commit().await?;
+    if queued {
+        outbox::wake(ctx);
+    }
+    ctx.inbound.publish(ev, now - FEED_WINDOW_MS);
+    Ok(Outcome::Twiml)
+}
+
+/// The call-centre webhook for an event: a Standard Webhooks style envelope.
+fn webhook_message(url: &str, ev: &InboundEvent) -> Message {
+    let body = json!({
+        "type": "phone.inbound",
+        "timestamp": iso(ev.received_at),
+        "data": {
+            "id": ev.sid,
+            "number": ev.number,
+            "channel": ev.channel,
+            "accounts": ev.accounts,
+            "received_at": iso(ev.received_at),
+        },
+    });
+    Message {
+        channel: Channel::Webhook,
+        to: url.to_string(),
+        kind: "phone_inbound",
+        locale: String::new(),
+        subject: None,
+        text: body.to_string(),
+        html: None,
+    }
+}
+
+/// One matched account on the feed and the webhook (emails masked; dates ISO 8601).
+pub fn account_json(a: &Account) -> Value {
+    json!({
+        "user_id": a.user_id,
+        "kinds": a.kinds,
+        "email": a.email_masked,
+        "name": a.name,
+        "connection": a.connection,
+        "blocked": a.blocked,
+        "mfa_enrolled": a.mfa_enrolled,
+        "mfa_methods": a.mfa_methods,
+        "created_at": iso(a.created_at),
+        "enrolled_at": a.enrolled_at.map(iso),
+        "last_used_at": a.last_used_at.map(iso),
+    })
+}
+
+/// One poll of the table for events other nodes received (see the module doc). Returns how
+/// many were newly published here.
+pub async fn poll_once(ctx: &Ctx) -> Result<usize> {
+    let horizon = ctx.clock.now_ms() - FEED_WINDOW_MS;
+    let rows = store::inbound::since(&ctx.db, horizon, 1000).await?;
+    let mut n = 0;
+    for row in rows {
+        let fresh = {
+            let seen = ctx.inbound.seen.lock().unwrap_or_else(|p| p.into_inner());
+            !seen.contains_key(&row.seq)
+        };
+        if !fresh {
+            continue;
+        }
+        let accounts = serde_json::from_str(&row.accounts).map_err(Error::internal)?;
+        ctx.inbound.publish(
+            InboundEvent {
+                seq: row.seq,
+                sid: row.sid,
+                number: row.number,
+                channel: row.channel,
+                accounts,
+                received_at: row.received_at,
+            },
+            horizon,
+        );
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The cross-node feed poll (`service::spawn_background`).
+pub async fn run_feed_poll(ctx: Ctx) {
+    loop {
+        if let Err(e) = poll_once(&ctx).await {
+            tracing::warn!(error = %e, "inbound feed poll failed");
+        }
+        tokio::time::sleep(FEED_POLL).await;
+    }
+}
+
+/// Deletes events older than `inbound_retention_days` (0 keeps them forever).
+pub async fn sweep(ctx: &Ctx) -> Result<u64> {
+    let days = ctx.config.inbound_retention_days;
+    if days == 0 {
+        return Ok(0);
+    }
+    let keep_ms = i64::try_from(days)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(86_400_000);
+    let cutoff = ctx.clock.now_ms().saturating_sub(keep_ms);
+    let mut total = 0;
+    for _ in 0..SWEEP_ROUNDS {
+        let n = store::inbound::delete_before(&ctx.db, cutoff, SWEEP_BATCH).await?;
+        total += n;
+        if n < SWEEP_BATCH as u64 {
+            break;
+        }
+    }
+    Ok(total)
+}
