@@ -6,11 +6,14 @@
 
 pub mod audit;
 pub mod authn;
+pub mod console;
 pub mod errors;
 pub mod extract;
+pub mod feed;
 pub mod mgmt;
 pub mod oidc;
 pub mod pages;
+pub mod webhooks;
 
 use crate::ctx::Ctx;
 use crate::error::Error;
@@ -64,6 +67,9 @@ pub fn router(ctx: Ctx) -> Router {
             "/lo/reset",
             get(pages::reset::show).post(pages::reset::submit),
         )
+        .route("/webhooks/twilio/voice", post(webhooks::voice))
+        .route("/webhooks/twilio/sms", post(webhooks::sms))
+        .merge(console::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(not_found)

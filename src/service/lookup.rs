@@ -58,7 +58,9 @@ pub async fn lookup(
         accounts.push(Account {
             user_id: u.user_id,
             kinds: vec!["profile".into()],
-            email_masked: u.email.map(|e| format!("{}***", e.chars().next().unwrap_or('*'))),
+            email_masked: u
+                .email
+                .map(|e| format!("{}***", e.chars().next().unwrap_or('*'))),
             name: u.name,
             connection: u.connection,
             blocked: u.blocked,

@@ -8,17 +8,17 @@ pub mod catalog; // per-node cache of clients, grants and APIs, invalidated by t
 pub mod client_grants; // client grant CRUD
 pub mod clients; // application CRUD and secret rotation
 pub mod codes; // one-time and recovery codes: CSPRNG, HMAC under rotatable keys, constant-time checks
-pub mod console; // agent console sessions: agent-only sign-in with brute-force rules, CSRF
 pub mod connections; // connection CRUD, enabled clients, sealed secret options; `Connection`
-pub mod inbound; // Twilio inbound calls/SMS: verify, look up, store once, publish (feed + webhook)
+pub mod console; // agent console sessions: agent-only sign-in with brute-force rules, CSRF
 pub mod guardian; // tenant MFA configuration: factors, message types, policies, templates
 pub mod guardian_enrollments; // Guardian enrolments (list, get, delete) and enrolment tickets
 pub mod guardian_twilio; // Guardian's Twilio settings as a view of the tenant phone provider
+pub mod inbound; // Twilio inbound calls/SMS: verify, look up, store once, publish (feed + webhook)
 pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
 pub mod log_writer; // the per-node batched, bounded writer behind `logs::record`
 pub mod login; // password and password-realm grants: first factor, brute force, MFA seam
-pub mod lookup; // phone number → every account behind it (stub until h-lookup merges)
 pub mod logs; // the tenant event log: record, read back, retention sweep
+pub mod lookup; // phone number → every account behind it (stub until h-lookup merges)
 pub mod mfa; // the MFA API: associate, challenge, list and remove authenticators
 pub mod mfa_admin; // operators managing a user's MFA factors; `sync_multifactor`
 pub mod mfa_grants; // mfa-oob, mfa-otp and mfa-recovery-code grants

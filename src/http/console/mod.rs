@@ -1,0 +1,317 @@
+//! The agent console at `/console`: plain, accessible HTML (labelled inputs, visible focus,
+//! results in a table with headers, a live region for the feed) plus one small vanilla
+//! script (`console.js`, only for the live feed; lookups work without it). No framework, no
+//! build step, no inline script: the CSP allows scripts, styles and connections from this
+//! origin only.
+//!
+//! Routes: `GET /console` (sign-in form, or the console when signed in), `POST
+//! /console/login`, `POST /console/logout`, `POST /console/lookup` (a number, optional region
+//! → the accounts, through `service::lookup` with actor "console"), `GET /console/feed` (the
+//! live feed as SSE, `http::feed`), and the static `console.js` / `console.css`.
+//!
+//! Sessions (`service::console`): cookie `callsign_console` (HttpOnly, SameSite=Strict, Path
+//! /console, Secure when the public URL is https, Max-Age = the session lifetime). Every POST
+//! carries a CSRF token: the session's own once signed in; before that a random token in a
+//! short-lived `callsign_console_login` cookie, echoed by the form (double submit), so a
+//! third-party page cannot sign a browser into someone else's account.
+
+mod page;
+
+use crate::ctx::Ctx;
+use crate::error::Error;
+use crate::http::extract::ClientIp;
+use crate::service::console::{self, Session};
+use crate::service::lookup::{self, Actor};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+const SESSION_COOKIE: &str = "callsign_console";
+const LOGIN_COOKIE: &str = "callsign_console_login";
+/// Accounts shown per lookup on the page (the API pages beyond).
+const PAGE_TAKE: u32 = 100;
+
+pub fn router() -> Router<Ctx> {
+    Router::new()
+        .route("/console", get(show))
+        .route("/console/login", post(login))
+        .route("/console/logout", post(logout))
+        .route("/console/lookup", post(lookup))
+        .route("/console/feed", get(feed))
+        .route("/console/console.js", get(script))
+        .route("/console/console.css", get(style))
+}
+
+/// The value of cookie `name` in the request, if any.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn secure(ctx: &Ctx) -> &'static str {
+    if ctx.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn set_cookie(r: &mut Response, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn see_other(to: &'static str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    r.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(to));
+    r
+}
+
+/// A form body as name/value pairs (unreadable bodies read as empty: every field is then
+/// missing, which each handler refuses plainly).
+fn form(body: &Bytes) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
+    f.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+async fn current(ctx: &Ctx, headers: &HeaderMap) -> Result<Option<Session>, Error> {
+    match cookie(headers, SESSION_COOKIE) {
+        Some(c) => console::session(ctx, c).await,
+        None => Ok(None),
+    }
+}
+
+fn failure(e: Error) -> Response {
+    tracing::error!(error = %e, "agent console request failed");
+    page::html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "<p>The request could not be completed. Try again in a moment.</p>",
+        false,
+    )
+}
+
+/// The sign-in form with a fresh login CSRF cookie.
+fn login_form(ctx: &Ctx, status: StatusCode, email: &str, error: Option<&str>) -> Response {
+    let token = crate::crypto::random_token();
+    let mut r = page::html(
+        status,
+        "Agent console: sign in",
+        &page::login(&token, email, error),
+        false,
+    );
+    set_cookie(
+        &mut r,
+        format!(
+            "{LOGIN_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+            secure(ctx)
+        ),
+    );
+    r
+}
+
+pub async fn show(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+    match current(&ctx, &headers).await {
+        Ok(Some(s)) => page::html(
+            StatusCode::OK,
+            "Agent console",
+            &page::console(&s, None),
+            true,
+        ),
+        Ok(None) => login_form(&ctx, StatusCode::OK, "", None),
+        Err(e) => failure(e),
+    }
+}
+
+pub async fn login(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = form(&body);
+    let (email, password, token) = (field(&f, "email"), field(&f, "password"), field(&f, "csrf"));
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    if expected.is_empty() || !crate::crypto::ct_eq(expected.as_bytes(), token.as_bytes()) {
+        return login_form(
+            &ctx,
+            StatusCode::FORBIDDEN,
+            email,
+            Some("The form expired. Please sign in again."),
+        );
+    }
+    if email.trim().is_empty() || password.is_empty() {
+        return login_form(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            email,
+            Some("Enter your email and password."),
+        );
+    }
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    match console::login(&ctx, email, password, &ip, ua).await {
+        Ok(Ok((id, s))) => {
+            let mut r = see_other("/console");
+            let max_age = (s.expires_at - ctx.clock.now_ms()) / 1000;
+            set_cookie(
+                &mut r,
+                format!(
+                    "{SESSION_COOKIE}={id}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+                    secure(&ctx)
+                ),
+            );
+            set_cookie(
+                &mut r,
+                format!(
+                    "{LOGIN_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{}",
+                    secure(&ctx)
+                ),
+            );
+            r
+        }
+        Ok(Err(refusal)) => {
+            let status = match refusal {
+                console::Refusal::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+                console::Refusal::WrongCredentials => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::FORBIDDEN,
+            };
+            login_form(&ctx, status, email, Some(refusal.message()))
+        }
+        Err(e) => failure(e),
+    }
+}
+
+pub async fn logout(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = form(&body);
+    match current(&ctx, &headers).await {
+        Ok(Some(s)) if console::csrf_ok(&s, field(&f, "csrf")) => {
+            if let Some(c) = cookie(&headers, SESSION_COOKIE)
+                && let Err(e) = console::logout(&ctx, c).await
+            {
+                return failure(e);
+            }
+            let mut r = see_other("/console");
+            set_cookie(
+                &mut r,
+                format!(
+                    "{SESSION_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{}",
+                    secure(&ctx)
+                ),
+            );
+            r
+        }
+        Ok(Some(s)) => page::html(
+            StatusCode::FORBIDDEN,
+            "Agent console",
+            &page::console(
+                &s,
+                Some(page::Shown::Error("The form expired. Please try again.")),
+            ),
+            true,
+        ),
+        Ok(None) => see_other("/console"),
+        Err(e) => failure(e),
+    }
+}
+
+pub async fn lookup(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = form(&body);
+    let s = match current(&ctx, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return login_form(&ctx, StatusCode::UNAUTHORIZED, "", Some("Please sign in.")),
+        Err(e) => return failure(e),
+    };
+    let render = |status, shown| {
+        page::html(
+            status,
+            "Agent console",
+            &page::console(&s, Some(shown)),
+            true,
+        )
+    };
+    if !console::csrf_ok(&s, field(&f, "csrf")) {
+        return render(
+            StatusCode::FORBIDDEN,
+            page::Shown::Error("The form expired. Please try again."),
+        );
+    }
+    let number = field(&f, "number").trim();
+    let region = Some(field(&f, "region").trim()).filter(|r| !r.is_empty());
+    if number.is_empty() {
+        return render(
+            StatusCode::BAD_REQUEST,
+            page::Shown::Error("Enter a phone number."),
+        );
+    }
+    let actor = Actor {
+        kind: "console",
+        id: s.user_id.clone(),
+    };
+    match lookup::lookup(&ctx, number, region, None, PAGE_TAKE, &actor).await {
+        Ok(l) => render(
+            StatusCode::OK,
+            page::Shown::Result {
+                input: number,
+                region,
+                lookup: &l,
+            },
+        ),
+        Err(Error::Invalid { message, .. }) => render(
+            StatusCode::BAD_REQUEST,
+            page::Shown::Invalid {
+                input: number,
+                region,
+                message: &message,
+            },
+        ),
+        Err(e) => failure(e),
+    }
+}
+
+pub async fn feed(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+    match current(&ctx, &headers).await {
+        Ok(Some(_)) => crate::http::feed::stream(&ctx).into_response(),
+        Ok(None) => (StatusCode::UNAUTHORIZED, "sign in at /console").into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+pub async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", include_str!("console.js"))
+}
+
+pub async fn style() -> Response {
+    asset("text/css; charset=utf-8", include_str!("console.css"))
+}

@@ -1,0 +1,185 @@
+//! The console's HTML: the page frame (with the console's CSP and headers), the sign-in form,
+//! and the console itself (lookup form, results table, live feed region). Every value from a
+//! user, the database or the lookup is escaped here with `pages::esc`; the script builds feed
+//! entries with `textContent` only.
+
+use crate::clock::iso;
+use crate::http::pages::esc;
+use crate::service::console::Session;
+use crate::service::lookup::Lookup;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Scripts, styles and EventSource connections from this origin only; nothing inline.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// What the console shows under the lookup form.
+pub enum Shown<'a> {
+    Result {
+        input: &'a str,
+        region: Option<&'a str>,
+        lookup: &'a Lookup,
+    },
+    Invalid {
+        input: &'a str,
+        region: Option<&'a str>,
+        message: &'a str,
+    },
+    Error(&'a str),
+}
+
+pub fn html(status: StatusCode, title: &str, body: &str, script: bool) -> Response {
+    let script = if script {
+        "<script src=\"/console/console.js\" defer></script>"
+    } else {
+        ""
+    };
+    let doc = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{t}</title><link rel=\"stylesheet\" href=\"/console/console.css\">{script}</head>\
+<body>{body}</body></html>\n",
+        t = esc(title),
+    );
+    let mut r = (status, doc).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    r
+}
+
+fn alert(error: Option<&str>) -> String {
+    error
+        .map(|e| {
+            format!(
+                "<p class=\"error\" role=\"alert\" id=\"err\">{}</p>",
+                esc(e)
+            )
+        })
+        .unwrap_or_default()
+}
+
+pub fn login(csrf: &str, email: &str, error: Option<&str>) -> String {
+    let described = if error.is_some() {
+        " aria-describedby=\"err\""
+    } else {
+        ""
+    };
+    format!(
+        "<main class=\"narrow\"><h1>Agent console</h1><p>Sign in with your callsign account. Only \
+phone agents can use the console.</p>{err}\
+<form method=\"post\" action=\"/console/login\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<label for=\"email\">Email</label>\
+<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required autofocus value=\"{email}\"{described}>\
+<label for=\"password\">Password</label>\
+<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+<button type=\"submit\">Sign in</button></form></main>",
+        err = alert(error),
+        csrf = esc(csrf),
+        email = esc(email),
+    )
+}
+
+pub fn console(s: &Session, shown: Option<Shown<'_>>) -> String {
+    let (input, region) = match &shown {
+        Some(Shown::Result { input, region, .. }) | Some(Shown::Invalid { input, region, .. }) => {
+            (*input, region.unwrap_or(""))
+        }
+        _ => ("", ""),
+    };
+    let (error, results) = match &shown {
+        Some(Shown::Error(m)) => (Some(*m), String::new()),
+        Some(Shown::Invalid { message, .. }) => (Some(*message), String::new()),
+        Some(Shown::Result { lookup, .. }) => (None, results(lookup)),
+        None => (None, String::new()),
+    };
+    let described = if error.is_some() {
+        " aria-describedby=\"err\" aria-invalid=\"true\""
+    } else {
+        ""
+    };
+    format!(
+        "<header><p>Signed in as <strong>{who}</strong></p>\
+<form method=\"post\" action=\"/console/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<button type=\"submit\">Sign out</button></form></header>\
+<main><h1>Phone lookup</h1>\
+<form method=\"post\" action=\"/console/lookup\" class=\"lookup\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<div><label for=\"number\">Phone number</label>\
+<input id=\"number\" name=\"number\" type=\"tel\" autocomplete=\"off\" required autofocus value=\"{input}\"{described}></div>\
+<div><label for=\"region\">Region <span class=\"hint\">(optional, e.g. GB)</span></label>\
+<input id=\"region\" name=\"region\" maxlength=\"2\" size=\"3\" autocomplete=\"off\" value=\"{region}\"></div>\
+<div><button type=\"submit\">Look up</button></div></form>{err}{results}\
+<section aria-labelledby=\"feed-h\"><h2 id=\"feed-h\">Live calls and SMS</h2>\
+<p id=\"feed-status\" role=\"status\">The live feed needs JavaScript.</p>\
+<ol id=\"feed\" aria-live=\"polite\" aria-relevant=\"additions\" data-src=\"/console/feed\"></ol>\
+</section></main>",
+        who = esc(&s.display),
+        csrf = esc(&s.csrf),
+        input = esc(input),
+        region = esc(region),
+        err = alert(error),
+    )
+}
+
+fn results(l: &Lookup) -> String {
+    let n = l.accounts.len();
+    let mut rows = String::new();
+    for a in &l.accounts {
+        let mfa = if a.mfa_enrolled {
+            format!("yes ({})", a.mfa_methods.join(", "))
+        } else {
+            "no".into()
+        };
+        rows.push_str(&format!(
+            "<tr><th scope=\"row\">{id}</th><td>{name}</td><td>{email}</td><td>{conn}</td>\
+<td>{kinds}</td><td>{mfa}</td><td>{blocked}</td><td>{created}</td></tr>",
+            id = esc(&a.user_id),
+            name = esc(a.name.as_deref().unwrap_or("")),
+            email = esc(a.email_masked.as_deref().unwrap_or("")),
+            conn = esc(&a.connection),
+            kinds = esc(&a.kinds.join(", ")),
+            mfa = esc(&mfa),
+            blocked = if a.blocked { "blocked" } else { "no" },
+            created = esc(&iso(a.created_at)),
+        ));
+    }
+    let more = if l.next.is_some() {
+        "<p>More accounts share this number than are shown; use the lookup API to page on.</p>"
+    } else {
+        ""
+    };
+    let body = if n == 0 {
+        "<p>No account uses this number.</p>".to_string()
+    } else {
+        format!(
+            "<table><caption>{n} account{s}</caption><thead><tr><th scope=\"col\">User ID</th>\
+<th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Connection</th>\
+<th scope=\"col\">Uses the number as</th><th scope=\"col\">MFA</th><th scope=\"col\">Blocked</th>\
+<th scope=\"col\">Created</th></tr></thead><tbody>{rows}</tbody></table>{more}",
+            s = if n == 1 { "" } else { "s" },
+        )
+    };
+    format!(
+        "<section aria-labelledby=\"results-h\" id=\"results\"><h2 id=\"results-h\" tabindex=\"-1\">Accounts for {num}</h2>{body}</section>",
+        num = esc(&l.number),
+    )
+}
