@@ -26,6 +26,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         include_str!("../../migrations/sqlite/0006_mfa.sql"),
     ),
     (
+        "0007_phone_index.sql",
+        include_str!("../../migrations/sqlite/0007_phone_index.sql"),
+    ),
+    (
         "0008_inbound.sql",
         include_str!("../../migrations/sqlite/0008_inbound.sql"),
     ),
@@ -51,6 +55,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0006_mfa.sql",
         include_str!("../../migrations/postgres/0006_mfa.sql"),
+    ),
+    (
+        "0007_phone_index.sql",
+        include_str!("../../migrations/postgres/0007_phone_index.sql"),
     ),
     (
         "0008_inbound.sql",
