@@ -7,6 +7,7 @@ mod architecture;
 mod bad_input;
 mod connections;
 mod guardian;
+mod inbound;
 mod login;
 mod logs;
 mod mfa;
