@@ -21,20 +21,14 @@ pub fn stream(ctx: &Ctx) -> Sse<impl Stream<Item = Result<Event, Infallible>> + 
     // A first comment so clients (and tests) see the stream is open before any event.
     let opened = futures_util::stream::once(async { Ok(Event::default().comment("open")) });
     let events = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let e = Event::default()
-                        .event("inbound")
-                        .data(ev.wire().to_string());
-                    return Some((Ok(e), rx));
-                }
-                Err(RecvError::Lagged(n)) => {
-                    return Some((Ok(Event::default().comment(format!("lagged {n}"))), rx));
-                }
-                Err(RecvError::Closed) => return None,
-            }
-        }
+        let e = match rx.recv().await {
+            Ok(ev) => Event::default()
+                .event("inbound")
+                .data(ev.wire().to_string()),
+            Err(RecvError::Lagged(n)) => Event::default().comment(format!("lagged {n}")),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(e), rx))
     });
     use futures_util::StreamExt;
     Sse::new(opened.chain(events))
