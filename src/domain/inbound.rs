@@ -106,12 +106,12 @@ mod tests {
 
     #[test]
     fn matches_twilios_documented_example() {
-        // The worked example of Twilio's "Webhooks security" page.
+        // The worked example of Twilio's signature-validation docs (TwilioDevEd/api-snippets).
         let params = p(&[
             ("CallSid", "CA1234567890ABCDE"),
-            ("Caller", "+12349013030"),
+            ("Caller", "+14158675310"),
             ("Digits", "1234"),
-            ("From", "+12349013030"),
+            ("From", "+14158675310"),
             ("To", "+18005551212"),
         ]);
         let sig = twilio_signature(
