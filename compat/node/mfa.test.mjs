@@ -250,33 +250,15 @@ function assertUserTokens(tokens, userId) {
 }
 
 /**
- * `POST /mfa/associate`. auth-js's `mfa.enrollAuthenticator` sends only the Bearer mfa_token
- * and the factor fields, no `client_id`/`client_secret` (Auth0 identifies the application by the
- * mfa_token); callsign currently answers 400 "Missing required parameter: client_id" to that
- * (reported server gap, pinned by the `todo` test at the end). Until it is fixed this step uses
- * plain fetch with the application's credentials added, and maps the answer the way auth-js's
- * transformEnrollmentResponse does.
+ * `POST /mfa/associate` through auth-js's `mfa.enrollAuthenticator`, exactly as the SDK sends it:
+ * the Bearer mfa_token and the factor fields, no client credentials (the server takes the
+ * application from the mfa_token, as Auth0 does).
  */
 async function enroll({ mfaToken, authenticatorTypes, oobChannels, phoneNumber }) {
-  const body = { client_id: app.client_id, client_secret: app.client_secret, authenticator_types: authenticatorTypes };
-  if (oobChannels) body.oob_channels = oobChannels;
-  if (phoneNumber) body.phone_number = phoneNumber;
-  const res = await fetch(`https://${domain}/mfa/associate`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${mfaToken}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const api = await res.json();
-  assert.equal(res.status, 200, JSON.stringify(api));
-  return {
-    authenticatorType: api.authenticator_type,
-    oobChannel: api.oob_channel,
-    oobCode: api.oob_code,
-    bindingMethod: api.binding_method,
-    secret: api.secret,
-    barcodeUri: api.barcode_uri,
-    recoveryCodes: api.recovery_codes,
-  };
+  const opts = { mfaToken, authenticatorTypes };
+  if (oobChannels) opts.oobChannels = oobChannels;
+  if (phoneNumber) opts.phoneNumber = phoneNumber;
+  return authJs.mfa.enrollAuthenticator(opts);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -493,11 +475,8 @@ describe("phone MFA", () => {
     assert.ok(otp[0].id.startsWith("totp|dev_") && otp[0].active, JSON.stringify(listed));
   });
 
-  // Reported server gap: /mfa/associate requires client_id, which auth-js never sends. A `todo`
-  // test runs and reports but does not fail the suite; drop `todo` once the server accepts it.
   it(
     "auth-js enrollAuthenticator as the SDK sends it (Bearer mfa_token, no client_id)",
-    { todo: "callsign answers 400 'Missing required parameter: client_id'" },
     async () => {
       const { email, password } = await createUser();
       const { mfa_token: mfaToken } = await mfaRequired(email, password);
