@@ -92,6 +92,9 @@ pub struct Config {
     pub callcenter_webhook_url: Option<String>,
     /// The Standard Webhooks secret (`whsec_<base64>`) signing those POSTs.
     pub callcenter_webhook_secret: Option<Secret>,
+    /// Phone line types (`domain::phone::line_type`) refused for SMS and voice codes: SMS
+    /// pumping targets premium-rate and similar numbers.
+    pub phone_denied_types: Vec<String>,
     pub rate_limits: RateLimits,
 }
 
@@ -120,6 +123,7 @@ pub struct FileConfig {
     pub inbound_retention_days: Option<u64>,
     pub callcenter_webhook_url: Option<String>,
     pub callcenter_webhook_secret: Option<Secret>,
+    pub phone_denied_types: Option<Vec<String>>,
     pub rate_limits: Option<RateLimits>,
 }
 
@@ -183,6 +187,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_INBOUND_RETENTION_DAYS",
     "CALLSIGN_CALLCENTER_WEBHOOK_URL",
     "CALLSIGN_CALLCENTER_WEBHOOK_SECRET",
+    "CALLSIGN_PHONE_DENIED_TYPES",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
     "CALLSIGN_TEST_SKIP_COMPAT",
@@ -282,6 +287,19 @@ impl Config {
                 .map_err(|_| ConfigError::Invalid("CALLSIGN_INBOUND_RETENTION_DAYS", v))?,
             None => file.inbound_retention_days.unwrap_or(30),
         };
+        let phone_denied_types = match get("CALLSIGN_PHONE_DENIED_TYPES") {
+            Some(v) => v
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            None => file.phone_denied_types.clone().unwrap_or_else(|| {
+                ["premium_rate", "shared_cost", "unknown"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            }),
+        };
         let default_region = get("CALLSIGN_DEFAULT_REGION")
             .or(file.default_region)
             .map(|r| r.to_ascii_uppercase());
@@ -331,6 +349,7 @@ impl Config {
             callcenter_webhook_secret: get("CALLSIGN_CALLCENTER_WEBHOOK_SECRET")
                 .map(Secret)
                 .or(file.callcenter_webhook_secret),
+            phone_denied_types,
             rate_limits: file.rate_limits.unwrap_or_default(),
         };
         Ok((cfg, warnings))

@@ -12,6 +12,7 @@ mod login;
 mod logs;
 mod mfa;
 mod mfa_admin;
+mod mfa_delivery;
 mod migrations;
 mod multinode;
 mod outbox;
