@@ -5,6 +5,7 @@
 #   compat_deps_python   .venv-compat/ with compat/python/requirements.txt (SDK suite and
 #                        the phone corpus generator, scripts/phone_corpus.py)
 #   compat_deps_node     compat/node/node_modules via npm ci
+#   compat_deps_chromium Debian's chromium for the console browser test (apt-get when missing)
 #
 # Each keeps a stamp (hash of its inputs and the interpreter version) inside what it
 # installed, and reinstalls only when the stamp differs.
@@ -52,4 +53,19 @@ compat_deps_node() {
     log "installing the node SDK compat test dependencies (npm ci)"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     printf '%s\n' "$want" >"$stamp"
+}
+
+# The console browser test (compat/node/console.test.mjs) drives Debian's Chromium through
+# playwright-core; install it like PostgreSQL when it is missing. No Chromium is an error
+# (the test would fail loudly anyway), never a reason to skip.
+compat_deps_chromium() {
+    local bin="${CALLSIGN_CHROMIUM:-/usr/bin/chromium}"
+    if [[ -x $bin ]]; then
+        note "chromium present ($bin)"
+        return 0
+    fi
+    log "installing chromium (Debian package) for the console browser test"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+    [[ -x $bin ]] || die "chromium is still missing at $bin after apt-get install"
 }

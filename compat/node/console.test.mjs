@@ -1,0 +1,174 @@
+// The agent console driven in a real browser: Debian's Chromium, headless, through
+// playwright-core (no bundled browser download). scripts/compat starts the server and exports
+// CALLSIGN_DOMAIN, CALLSIGN_CLIENT_ID, CALLSIGN_CLIENT_SECRET and NODE_EXTRA_CA_CERTS.
+//
+// Creates an agent and a customer through the Management API, configures a Twilio provider
+// (its auth token verifies the inbound webhook), signs in on /console, looks the customer's
+// number up, posts a signed inbound SMS webhook and waits for it in the live feed, and keeps
+// a screenshot at target/artifacts/console.png. No Chromium is a failure, never a skip.
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+function env(name) {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set; run these tests through scripts/compat`);
+  }
+  return value;
+}
+
+const domain = env("CALLSIGN_DOMAIN");
+const base = `https://${domain}`;
+const CHROMIUM = process.env.CALLSIGN_CHROMIUM || "/usr/bin/chromium";
+const ARTIFACTS = resolve(dirname(fileURLToPath(import.meta.url)), "../../target/artifacts");
+const TWILIO_TOKEN = `console-test-${randomUUID()}`;
+const PASSWORD = "Str0ng-Passw0rd!";
+const suffix = randomUUID().slice(0, 8);
+// A valid US number unique to this run (555-01xx is reserved for fiction).
+const CUSTOMER_PHONE = `+1415555${String(100 + Math.floor(Math.random() * 99)).padStart(4, "0")}`;
+
+let token;
+
+async function api(method, path, body) {
+  const r = await fetch(`${base}/api/v2${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Twilio's X-Twilio-Signature: base64 HMAC-SHA1 over URL + sorted name+value pairs. */
+function twilioSignature(url, params) {
+  const data = Object.keys(params)
+    .sort()
+    .reduce((acc, k) => acc + k + params[k], url);
+  return createHmac("sha1", TWILIO_TOKEN).update(data).digest("base64");
+}
+
+describe("agent console in Chromium", () => {
+  let browser;
+  let userDataDir;
+  const created = [];
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: scripts/lib/deps.sh installs Debian's chromium`);
+    const t = await fetch(`${base}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        grant_type: "client_credentials",
+        client_id: env("CALLSIGN_CLIENT_ID"),
+        client_secret: env("CALLSIGN_CLIENT_SECRET"),
+        audience: `${base}/api/v2/`,
+      }),
+    });
+    assert.equal(t.status, 200);
+    token = (await t.json()).access_token;
+
+    // One provider per tenant: replace whatever an earlier suite left.
+    const list = await api("GET", "/branding/phone/providers");
+    for (const p of list.body?.providers ?? []) {
+      await api("DELETE", `/branding/phone/providers/${p.id}`);
+    }
+    const prov = await api("POST", "/branding/phone/providers", {
+      name: "twilio",
+      configuration: { sid: "AC0123456789abcdef0123456789abcdef", default_from: "+14155552671", delivery_methods: ["text"] },
+      credentials: { auth_token: TWILIO_TOKEN },
+    });
+    assert.equal(prov.status, 201, JSON.stringify(prov.body));
+
+    for (const u of [
+      { email: `agent-${suffix}@example.com`, name: "Agent Smith", app_metadata: { callsign_roles: ["phone-agent"] } },
+      { email: `customer-${suffix}@example.com`, name: "Casey Customer", phone_number: CUSTOMER_PHONE },
+    ]) {
+      const r = await api("POST", "/users", { connection: "Username-Password-Authentication", password: PASSWORD, ...u });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      created.push(r.body.user_id);
+    }
+
+    userDataDir = mkdtempSync(join(tmpdir(), "callsign-chromium-"));
+    browser = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      ignoreHTTPSErrors: true, // the server's self-signed certificate
+      viewport: { width: 1200, height: 900 },
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    for (const id of created) await api("DELETE", `/users/${encodeURIComponent(id)}`).catch(() => {});
+  });
+
+  it("signs in, looks a number up and shows an inbound SMS live", async () => {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+
+    await page.goto(`${base}/console`);
+    await page.getByLabel("Email").fill(`agent-${suffix}@example.com`);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Phone lookup" }).waitFor();
+
+    // Keyboard only: type the number, tab to the region, Enter submits.
+    await page.getByLabel("Phone number").fill(CUSTOMER_PHONE.replace(/^\+1/, "(").replace(/^\((\d{3})/, "($1) "));
+    await page.getByLabel(/Region/).fill("US");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: `Accounts for ${CUSTOMER_PHONE}` }).waitFor();
+    const results = page.locator("#results table");
+    assert.match(await results.innerText(), /Casey Customer/);
+    assert.match(await results.innerText(), new RegExp(`c\\*\\*\\*@example.com`));
+
+    await page.locator("#feed-status", { hasText: "Live" }).waitFor({ timeout: 15000 });
+
+    const url = `${base}/webhooks/twilio/sms`;
+    const params = {
+      MessageSid: `SM${randomUUID().replace(/-/g, "")}`,
+      AccountSid: "AC0123456789abcdef0123456789abcdef",
+      From: CUSTOMER_PHONE,
+      To: "+14155552671",
+      Body: "Hello, I need help with my account",
+    };
+    const hook = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-twilio-signature": twilioSignature(url, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+    assert.equal(hook.status, 200);
+    assert.equal(await hook.text(), '<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
+
+    const entry = page.locator("#feed li", { hasText: `SMS from ${CUSTOMER_PHONE}` });
+    await entry.waitFor({ timeout: 15000 });
+    assert.match(await entry.innerText(), /Casey Customer/);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "console.png"), fullPage: true });
+    assert.deepEqual(errors, [], "no script or CSP errors in the page");
+  });
+});
