@@ -495,3 +495,107 @@ async fn user_search_answers_from_the_index_profile_only() {
         assert_eq!(found.accounts.len(), 4, "the lookup sees the MFA phone");
     }
 }
+
+fn cli(args: &[&str], url: &str, dir: &std::path::Path) -> (i32, Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_callsign"))
+        .args(["phone", "lookup"])
+        .args(args)
+        .args(["--database-url", url])
+        .arg("--data-dir")
+        .arg(dir)
+        .env("CALLSIGN_SECRET_KEY", "33".repeat(32))
+        .env_remove("CALLSIGN_TOKEN")
+        .output()
+        .expect("run callsign");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn cli_phone_lookup_local_and_remote() {
+    use crate::processes::{call, start, token};
+    for b in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::support::fresh_url(b, dir.path()).await;
+        let node = start(&url, dir.path());
+        let tok = token(&node).await;
+        let (s, v) = call(
+            "POST",
+            &format!("{}/api/v2/users", node.base),
+            Some(&tok),
+            Some(
+                json!({"connection": CONN, "email": "cli@example.com", "password": PASSWORD,
+                        "phone_number": "+442079460958"}),
+            ),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+
+        // Local database, national spelling with a region.
+        let (code, v, err) = cli(&["020 7946 0958", "--region", "GB"], &url, dir.path());
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(v["number"], "+442079460958");
+        assert_eq!(v["accounts"][0]["email_masked"], "c***@example.com");
+        assert_eq!(v["accounts"][0]["kinds"], json!(["profile"]));
+        // Through the server.
+        let (code, v2, err) = cli(
+            &["+44 20 7946 0958", "--server", &node.base, "--token", &tok],
+            &url,
+            dir.path(),
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(v2, v);
+        // Usage errors (2) and runtime failures (1).
+        let (code, _, err) = cli(&["garbage"], &url, dir.path());
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("letters"), "{err}");
+        let (code, _, _) = cli(&["+442079460958", "--region", "ZZ"], &url, dir.path());
+        assert_eq!(code, 2);
+        let (code, _, _) = cli(&["+442079460958", "--server", &node.base], &url, dir.path());
+        assert_eq!(code, 2, "--server needs --token");
+        let (code, _, err) = cli(
+            &["garbage", "--server", &node.base, "--token", &tok],
+            &url,
+            dir.path(),
+        );
+        assert_eq!(code, 2, "{err}");
+        let (code, _, err) = cli(
+            &["+442079460958", "--server", &node.base, "--token", "bad"],
+            &url,
+            dir.path(),
+        );
+        assert_eq!(code, 1, "{err}");
+        let (code, _, _) = cli(
+            &[
+                "+442079460958",
+                "--server",
+                "http://127.0.0.1:9",
+                "--token",
+                "x",
+            ],
+            &url,
+            dir.path(),
+        );
+        assert_eq!(code, 1);
+        // The local lookups were audited with actor kind `cli`.
+        let (s, logs) = call(
+            "GET",
+            &format!("{}/api/v2/logs?q=type:cs_phone_lookup", node.base),
+            Some(&tok),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{logs}");
+        let kinds: Vec<&str> = logs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l["details"]["actor"]["kind"].as_str())
+            .collect();
+        assert!(kinds.contains(&"cli") && kinds.contains(&"api"), "{logs}");
+    }
+}
