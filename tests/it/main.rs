@@ -12,6 +12,7 @@ mod logs;
 mod lookup;
 mod mfa;
 mod mfa_admin;
+mod mfa_delivery;
 mod migrations;
 mod multinode;
 mod outbox;
