@@ -142,15 +142,38 @@ const EXPECTED: &str = "\
 const ACTUAL: &str = "SELECT number, user_id, kind, connection, confirmed, created_at, \
                       last_used_at, source FROM phone_index";
 
+/// Expected entries absent from the index (each side wrapped: compound operators associate
+/// left, and EXPECTED is itself a UNION ALL).
+fn missing() -> String {
+    format!("SELECT * FROM ({EXPECTED}) e EXCEPT SELECT * FROM ({ACTUAL}) a")
+}
+
+/// Index entries the rule does not produce.
+fn extra() -> String {
+    format!("SELECT * FROM ({ACTUAL}) a EXCEPT SELECT * FROM ({EXPECTED}) e")
+}
+
 /// How many entries differ between the index and its recomputation (both directions, and
 /// duplicates); 0 means the triggers kept it exact.
 pub async fn drift(db: &Db) -> StoreResult<i64> {
+    let (missing, extra) = (missing(), extra());
     let sql = format!(
         "SELECT \
-           (SELECT COUNT(*) FROM ({EXPECTED} EXCEPT {ACTUAL}) x) + \
-           (SELECT COUNT(*) FROM ({ACTUAL} EXCEPT {EXPECTED}) y) + \
+           (SELECT COUNT(*) FROM ({missing}) x) + \
+           (SELECT COUNT(*) FROM ({extra}) y) + \
            ABS((SELECT COUNT(*) FROM phone_index) - (SELECT COUNT(*) FROM ({EXPECTED}) z))"
     );
     let rows = db.query(&sql, &[]).await?;
     Ok(rows.first().map(|r| r.i64(0)).transpose()?.unwrap_or(0))
+}
+
+/// The entries `drift` counts, as text: `-` expected but missing, `+` present but unexpected.
+pub async fn drift_rows(db: &Db) -> StoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    for (sign, sql) in [("-", missing()), ("+", extra())] {
+        for r in db.query(&sql, &[]).await? {
+            out.push(format!("{sign} {:?}", r.0));
+        }
+    }
+    Ok(out)
 }

@@ -10,6 +10,7 @@ mod guardian;
 mod inbound;
 mod login;
 mod logs;
+mod lookup;
 mod mfa;
 mod mfa_admin;
 mod mfa_delivery;

@@ -10,6 +10,7 @@ pub mod guardian_enrollments;
 pub mod keys;
 pub mod logs;
 pub mod phone_lookup_stream;
+pub mod phone_lookups;
 pub mod phone_messages;
 pub mod phone_providers;
 pub mod phone_templates;
@@ -80,6 +81,7 @@ pub fn router() -> Router<Ctx> {
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get))
         .route("/users/{id}/logs", get(logs::user_logs))
+        .route("/phone-lookups/{number}", get(phone_lookups::get))
         .route("/phone-messages", get(phone_messages::list))
         .route("/phone-lookups/stream", get(phone_lookup_stream::stream))
         .route("/phone-messages/stats", get(phone_messages::stats))
