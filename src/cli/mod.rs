@@ -1,6 +1,8 @@
-//! Command line: `callsign serve`, `callsign config check`, `callsign migrate`. Exit codes:
+//! Command line: `callsign serve`, `callsign config check`, `callsign migrate`, `callsign
+//! phone lookup`. Exit codes:
 //! 0 success, 1 runtime failure, 2 usage error (operator.md).
 
+mod phone;
 mod serve;
 
 use crate::config::{Config, ServeArgs};
@@ -29,6 +31,17 @@ enum Cmd {
     },
     /// Apply database migrations and exit.
     Migrate(ServeArgs),
+    /// Phone tools.
+    Phone {
+        #[command(subcommand)]
+        cmd: PhoneCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum PhoneCmd {
+    /// Every account using a number (JSON), from the local database or a server.
+    Lookup(phone::LookupArgs),
 }
 
 #[derive(Subcommand)]
@@ -83,6 +96,12 @@ pub fn run() -> ExitCode {
         },
         Cmd::Migrate(args) => match resolve(&args) {
             Ok(cfg) => serve::migrate_only(cfg),
+            Err(c) => c,
+        },
+        Cmd::Phone {
+            cmd: PhoneCmd::Lookup(args),
+        } => match resolve(&args.serve) {
+            Ok(cfg) => phone::run(args, cfg),
             Err(c) => c,
         },
     }

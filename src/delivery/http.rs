@@ -111,6 +111,22 @@ impl HttpClient {
         let req = req
             .body(Full::new(body))
             .map_err(|e| SendError::Permanent(format!("cannot build the request: {e}")))?;
+        self.exchange(req).await
+    }
+
+    /// GETs `url` with `headers` (the CLI's `--server` mode); same bounds as `post`.
+    pub async fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Reply, SendError> {
+        let mut req = hyper::Request::get(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| SendError::Permanent(format!("cannot build the request: {e}")))?;
+        self.exchange(req).await
+    }
+
+    async fn exchange(&self, req: hyper::Request<Full<Bytes>>) -> Result<Reply, SendError> {
         let exchange = async {
             let resp = self
                 .inner

@@ -141,7 +141,7 @@ pub fn encode_cursor(last_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(last_id.as_bytes())
 }
 
-fn decode_cursor(c: &str) -> Result<String, PagingError> {
+pub fn decode_cursor(c: &str) -> Result<String, PagingError> {
     URL_SAFE_NO_PAD
         .decode(c)
         .ok()

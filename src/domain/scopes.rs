@@ -59,6 +59,7 @@ required! {
     ReadMfaPolicies => ["read:mfa_policies"];
     UpdateMfaPolicies => ["update:mfa_policies"];
     ReadPhoneTemplates => ["read:phone_templates"];
+    ReadPhoneLookups => ["read:phone_lookups"];
     CreatePhoneTemplates => ["create:phone_templates"];
     UpdatePhoneTemplates => ["update:phone_templates"];
     DeletePhoneTemplates => ["delete:phone_templates"];

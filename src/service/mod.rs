@@ -16,6 +16,7 @@ pub mod keys; // signing keys: ring, JWT signing and verification, rotation, rev
 pub mod log_writer; // the per-node batched, bounded writer behind `logs::record`
 pub mod login; // password and password-realm grants: first factor, brute force, MFA seam
 pub mod logs; // the tenant event log: record, read back, retention sweep
+pub mod lookup; // call-centre phone lookup over the trigger-maintained phone index
 pub mod mfa; // the MFA API: associate, challenge, list and remove authenticators
 pub mod mfa_admin; // operators managing a user's MFA factors; `sync_multifactor`
 pub mod mfa_grants; // mfa-oob, mfa-otp and mfa-recovery-code grants

@@ -25,6 +25,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0006_mfa.sql",
         include_str!("../../migrations/sqlite/0006_mfa.sql"),
     ),
+    (
+        "0007_phone_index.sql",
+        include_str!("../../migrations/sqlite/0007_phone_index.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -47,6 +51,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0006_mfa.sql",
         include_str!("../../migrations/postgres/0006_mfa.sql"),
+    ),
+    (
+        "0007_phone_index.sql",
+        include_str!("../../migrations/postgres/0007_phone_index.sql"),
     ),
 ];
 

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod logs;
 pub mod otp_challenges;
 pub mod outbox;
+pub mod phone_index;
 pub mod phone_providers;
 pub mod phone_templates;
 pub mod ratelimit;

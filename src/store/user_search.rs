@@ -226,6 +226,20 @@ impl Compiler {
                     Match::Range { .. } => "1=0".into(),
                 };
             }
+            Field::PhoneNumber => {
+                // Answered from the trigger-maintained phone index, the same one the
+                // call-centre lookup reads, restricted to the profile attribute (Auth0's
+                // search never sees MFA phones). Exact terms are already E.164.
+                let cond = match m {
+                    Match::Exact(v) => format!("number = {}", self.bind(v.as_str())),
+                    Match::Prefix(p) => self.prefix("number", p, true),
+                    Match::Range { .. } => return "1=0".into(),
+                };
+                return format!(
+                    "user_id IN (SELECT user_id FROM phone_index WHERE {cond} \
+                     AND kind IN ('profile', 'passwordless'))"
+                );
+            }
             _ => {}
         }
         let Some(col) = column(f) else {

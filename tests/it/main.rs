@@ -9,6 +9,7 @@ mod connections;
 mod guardian;
 mod login;
 mod logs;
+mod lookup;
 mod mfa;
 mod mfa_admin;
 mod mfa_delivery;

@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-struct Node {
+pub struct Node {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Drop for Node {
@@ -20,7 +20,7 @@ impl Drop for Node {
     }
 }
 
-fn start(url: &str, dir: &std::path::Path) -> Node {
+pub fn start(url: &str, dir: &std::path::Path) -> Node {
     let mut child = Command::new(env!("CARGO_BIN_EXE_callsign"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
         .arg("--data-dir")
@@ -54,7 +54,12 @@ fn start(url: &str, dir: &std::path::Path) -> Node {
     Node { child, base }
 }
 
-async fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+pub async fn call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<Bytes>>();
     let mut b = hyper::Request::builder()
@@ -78,7 +83,7 @@ async fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>)
     )
 }
 
-async fn token(node: &Node) -> String {
+pub async fn token(node: &Node) -> String {
     let (s, v) = call(
         "POST",
         &format!("{}/oauth/token", node.base),

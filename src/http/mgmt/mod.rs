@@ -9,6 +9,7 @@ pub mod guardian;
 pub mod guardian_enrollments;
 pub mod keys;
 pub mod logs;
+pub mod phone_lookups;
 pub mod phone_messages;
 pub mod phone_providers;
 pub mod phone_templates;
@@ -79,6 +80,7 @@ pub fn router() -> Router<Ctx> {
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get))
         .route("/users/{id}/logs", get(logs::user_logs))
+        .route("/phone-lookups/{number}", get(phone_lookups::get))
         .route("/phone-messages", get(phone_messages::list))
         .route("/phone-messages/stats", get(phone_messages::stats))
         .route("/users", get(users::list).post(users::create))

@@ -1,0 +1,553 @@
+//! Phone lookup benchmark (not a timed test). In one run, per backend (SQLite, and PostgreSQL
+//! when `CALLSIGN_TEST_POSTGRES_URL` is set), on loopback:
+//! 1. fill `CALLSIGN_BENCH_USERS` users (default 1,000,000; a third with a profile phone
+//!    number) and phone authenticators for 30% of them, with multi-row INSERTs in big
+//!    transactions through the store's `Tx`, the phone_index TRIGGERS FIRING on every row (the
+//!    production path); MFA numbers are shared by 1–5 accounts (some also a profile number).
+//!    Printed: the fill time with triggers, then the index build time BY BACKFILL (the index
+//!    emptied and rebuilt with migration 0007's own backfill statements), and the entry count;
+//! 2. `GET /api/v2/phone-lookups/{number}` lookups/s over HTTP with 32 connections and
+//!    p50/p99, numbers drawn at random (half profile, half MFA numbers, in five spellings);
+//! 3. the same numbers' profile half through Auth0's `q=phone_number:"…"` user search, which
+//!    answers from the same index.
+//!
+//! Every response is checked (status and the expected user id in the body). Every lookup is
+//! audited through the node's non-blocking batched log writer, as in production.
+//! Run: `cargo bench --bench lookup` (`CALLSIGN_BENCH_SECONDS` per phase, default 5).
+#![allow(clippy::disallowed_methods, clippy::unwrap_used)] // a benchmark reads the wall clock
+
+use bytes::Bytes;
+use callsign::clock::Clock;
+use callsign::config::{Config, ServeArgs};
+use callsign::store::{Dialect, Value};
+use http_body_util::{BodyExt, Full};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const ID: &str = "benchbenchbenchbenchbenchbench01";
+const SECRET: &str = "bench-secret-bench-secret-bench-secret-bench-secret-0001";
+const REALM: &str = "Username-Password-Authentication";
+const CONCURRENCY: usize = 32;
+const ROWS_PER_INSERT: usize = 1000;
+const ROWS_PER_TX: usize = 100_000;
+/// US area codes the phone numbers are spread over (all valid in libphonenumber's metadata).
+const AREAS: [u32; 20] = [
+    201, 202, 203, 205, 206, 212, 213, 214, 215, 216, 303, 305, 310, 312, 404, 415, 512, 617, 646,
+    718,
+];
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A small non-cryptographic generator (SplitMix64) for drawing users: the crate's CSPRNG is
+/// for secrets, and a draw per request must cost nothing next to the request it picks for.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+// Users are a pure function of their index, so the load generator needs no list of them.
+fn user_id(i: usize) -> String {
+    format!("auth0|{i:024x}")
+}
+fn email(i: usize) -> String {
+    format!("bench.user{i}@example.com")
+}
+/// Users `3k` have the profile number `k`.
+fn profile_phone(i: usize) -> Option<usize> {
+    (i % 3 == 0).then_some(i / 3)
+}
+/// 30% of users (`i % 10 < 3`) have an MFA phone. In group `g = i / 10`: g%5==0 → all three
+/// on number `g` (also user `3g`'s profile number); g%5==1 → the first on number `g-1` (which
+/// thus has 5 accounts), the other two on number `g` (3 accounts); g%5==2 → the first on
+/// number `g` (2 accounts); otherwise a number of its own (`n + i`, outside the profile range).
+fn mfa_phone(i: usize, n: usize) -> Option<usize> {
+    let (g, r) = (i / 10, i % 10);
+    if r >= 3 {
+        return None;
+    }
+    Some(match (g % 5, r) {
+        (0, _) => g,
+        (1, 0) => g - 1,
+        (1, _) => g,
+        (2, 0) => g,
+        _ => n + i,
+    })
+}
+
+/// The `k`-th phone number (user `3k`) as (area code, exchange, line): exchanges 200–999
+/// without the N11 service codes, then the line, so every number is distinct.
+fn phone_parts(k: usize) -> (u32, u32, u32) {
+    let area = AREAS[k % AREAS.len()];
+    let m = k / AREAS.len();
+    let exchanges: u32 = 800 - 8; // 200..=999 minus 211, 311, …, 911
+    let mut e = 200 + (m as u32 % exchanges);
+    // Skip the N11 codes below e (one per hundred from 211): a monotone mapping, so distinct.
+    for n11 in (211..=911).step_by(100) {
+        if e >= n11 {
+            e += 1;
+        }
+    }
+    (area, e, (m as u32 / exchanges) % 10_000)
+}
+fn phone_e164(k: usize) -> String {
+    let (a, e, l) = phone_parts(k);
+    format!("+1{a}{e}{l:04}")
+}
+/// Spellings a person or an SDK might send; the search must find all of them.
+fn phone_spelling(k: usize, which: usize) -> String {
+    let (a, e, l) = phone_parts(k);
+    match which % 5 {
+        0 => format!("+1{a}{e}{l:04}"),
+        1 => format!("+1 {a}-{e}-{l:04}"),
+        2 => format!("+1 ({a}) {e}-{l:04}"),
+        3 => format!("+1.{a}.{e}.{l:04}"),
+        _ => format!("+1 {a} {e} {l:04}"),
+    }
+}
+
+async fn setup(url: &str, dir: &std::path::Path) -> callsign::ctx::Ctx {
+    let args = ServeArgs {
+        data_dir: Some(dir.into()),
+        database_url: Some(url.into()),
+        ..Default::default()
+    };
+    let env = vec![
+        ("CALLSIGN_BOOTSTRAP_CLIENT_ID".to_string(), ID.to_string()),
+        (
+            "CALLSIGN_BOOTSTRAP_CLIENT_SECRET".to_string(),
+            SECRET.to_string(),
+        ),
+        ("CALLSIGN_SECRET_KEY".to_string(), "22".repeat(32)),
+    ];
+    let (mut cfg, _): (Config, _) = Config::resolve(&args, &env).unwrap();
+    // The bench measures the server, not its limits.
+    cfg.rate_limits.auth_burst = 1e9;
+    cfg.rate_limits.auth_per_second = 1e9;
+    cfg.rate_limits.management_burst = 1e9;
+    cfg.rate_limits.management_per_second = 1e9;
+    callsign::ctx::open(cfg, Clock::system(), "http://127.0.0.1/")
+        .await
+        .unwrap()
+        .0
+}
+
+/// One multi-row INSERT of users `from..to` (shared values bound once, referenced by number).
+fn users_sql(from: usize, to: usize, shared: &[Value]) -> (String, Vec<Value>) {
+    // $1 connection_id, $2 connection, $3 false, $4 true, $5 0, $6 '{}', $7 now
+    let mut sql = String::from(
+        "INSERT INTO users (user_id, connection_id, connection, email, email_verified, \
+         phone_number, phone_verified, name, blocked, logins_count, \
+         app_metadata, user_metadata, data, created_at, updated_at) VALUES ",
+    );
+    let mut params = shared.to_vec();
+    for i in from..to {
+        let p = params.len() + 1;
+        if i > from {
+            sql.push(',');
+        }
+        sql.push_str(&format!(
+            "(${p},$1,$2,${e},$4,${ph},$4,${e},$3,$5,$6,$6,$6,$7,$7)",
+            e = p + 1,
+            ph = p + 2
+        ));
+        params.push(user_id(i).into());
+        params.push(email(i).into());
+        params.push(profile_phone(i).map(phone_e164).into());
+    }
+    (sql, params)
+}
+
+/// One multi-row INSERT of the phone authenticators of users `from..to` (`None` if none).
+fn authenticators_sql(
+    from: usize,
+    to: usize,
+    n: usize,
+    shared: &[Value],
+) -> Option<(String, Vec<Value>)> {
+    // $1 phone, $2 true, $3 now, $4 sms, $5 voice
+    let mut sql = String::from(
+        "INSERT INTO authenticators (id, user_id, type, confirmed, phone_number, \
+         preferred_method, created_at, enrolled_at) VALUES ",
+    );
+    let mut params = shared.to_vec();
+    let mut any = false;
+    for i in from..to {
+        let Some(k) = mfa_phone(i, n) else { continue };
+        let p = params.len() + 1;
+        if any {
+            sql.push(',');
+        }
+        any = true;
+        let method = if i % 7 == 0 { "$5" } else { "$4" };
+        sql.push_str(&format!(
+            "(${p},${u},$1,$2,${ph},{method},$3,$3)",
+            u = p + 1,
+            ph = p + 2
+        ));
+        params.push(format!("dev_{i:016x}").into());
+        params.push(user_id(i).into());
+        params.push(phone_e164(k).into());
+    }
+    any.then_some((sql, params))
+}
+
+/// Fills users and authenticators with the index triggers firing; returns seconds.
+async fn fill(ctx: &callsign::ctx::Ctx, n: usize, writers: usize) -> f64 {
+    let conn = ctx
+        .db
+        .query(
+            "SELECT id FROM connections WHERE name = $1",
+            &[REALM.into()],
+        )
+        .await
+        .unwrap();
+    let now = ctx.clock.now_ms();
+    let shared_u: Arc<Vec<Value>> = Arc::new(vec![
+        conn[0].str(0).unwrap().into(),
+        REALM.into(),
+        false.into(),
+        true.into(),
+        0i64.into(),
+        "{}".into(),
+        now.into(),
+    ]);
+    let shared_a: Arc<Vec<Value>> = Arc::new(vec![
+        "phone".into(),
+        true.into(),
+        now.into(),
+        "sms".into(),
+        "voice".into(),
+    ]);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|_| {
+            let (ctx, su, sa, next) = (
+                ctx.clone(),
+                shared_u.clone(),
+                shared_a.clone(),
+                next.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let from = next.fetch_add(ROWS_PER_TX, Ordering::Relaxed);
+                    if from >= n {
+                        break;
+                    }
+                    let to = (from + ROWS_PER_TX).min(n);
+                    let mut tx = ctx.db.begin().await.unwrap();
+                    for s in (from..to).step_by(ROWS_PER_INSERT) {
+                        let e = (s + ROWS_PER_INSERT).min(to);
+                        let (sql, params) = users_sql(s, e, &su);
+                        tx.exec(&sql, &params).await.unwrap();
+                    }
+                    // Authenticators after their users (the trigger reads the user's connection).
+                    for s in (from..to).step_by(ROWS_PER_INSERT) {
+                        let e = (s + ROWS_PER_INSERT).min(to);
+                        if let Some((sql, params)) = authenticators_sql(s, e, n, &sa) {
+                            tx.exec(&sql, &params).await.unwrap();
+                        }
+                    }
+                    tx.commit().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    start.elapsed().as_secs_f64()
+}
+
+/// Empties the index and rebuilds it with migration 0007's own backfill; returns seconds.
+async fn backfill(ctx: &callsign::ctx::Ctx) -> f64 {
+    let migration = match ctx.db.dialect() {
+        Dialect::Sqlite => include_str!("../migrations/sqlite/0007_phone_index.sql"),
+        Dialect::Postgres => include_str!("../migrations/postgres/0007_phone_index.sql"),
+    };
+    let (_, statements) = migration
+        .split_once("-- Backfill what existed before the index.")
+        .unwrap();
+    let mut tx = ctx.db.begin().await.unwrap();
+    tx.batch("DELETE FROM phone_index").await.unwrap();
+    tx.commit().await.unwrap();
+    let start = Instant::now();
+    let mut tx = ctx.db.begin().await.unwrap();
+    tx.batch(statements).await.unwrap();
+    tx.commit().await.unwrap();
+    start.elapsed().as_secs_f64()
+}
+
+struct Stats {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    errors: u64,
+}
+
+/// A request to send and the text its 200 body must contain.
+type MakeReq = dyn Fn(&mut Rng) -> (hyper::Request<Full<Bytes>>, String) + Send + Sync;
+
+/// `CONCURRENCY` keep-alive clients sending `make`'s requests for `secs` seconds.
+async fn load(make: Arc<MakeReq>, secs: u64) -> Stats {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let shown = Arc::new(AtomicBool::new(false));
+    let lat = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..CONCURRENCY {
+        let (client, make, stop, ok, errors, shown, lat) = (
+            client.clone(),
+            make.clone(),
+            stop.clone(),
+            ok.clone(),
+            errors.clone(),
+            shown.clone(),
+            lat.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0x5EED_0000 + t as u64);
+            let mut mine = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let (req, expect) = make(&mut rng);
+                let t0 = Instant::now();
+                let resp = client.request(req).await.unwrap();
+                let status = resp.status();
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                let good = status == 200
+                    && std::str::from_utf8(&body).is_ok_and(|b| b.contains(expect.as_str()));
+                if good {
+                    mine.push(t0.elapsed().as_secs_f64() * 1000.0);
+                    ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    if !shown.swap(true, Ordering::Relaxed) {
+                        eprintln!(
+                            "  first failure: {status} {} (expected {expect:?})",
+                            String::from_utf8_lossy(&body)
+                        );
+                    }
+                }
+            }
+            lat.lock().unwrap().extend(mine);
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let rate = ok.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    let mut l = lat.lock().unwrap().clone();
+    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pct = |q: f64| {
+        l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Stats {
+        rate,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        errors: errors.load(Ordering::Relaxed),
+    }
+}
+
+fn form(addr: SocketAddr, body: String) -> hyper::Request<Full<Bytes>> {
+    hyper::Request::post(format!("http://{addr}/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+/// Sends one request and returns its JSON body (setup calls; they must succeed).
+async fn call(req: hyper::Request<Full<Bytes>>) -> serde_json::Value {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        status.is_success(),
+        "setup call failed: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
+    serde_json::from_slice(&body).unwrap()
+}
+
+async fn admin_token(addr: SocketAddr) -> String {
+    let body = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials"),
+        ("client_id", ID),
+        ("client_secret", SECRET),
+        ("audience", "http://127.0.0.1/api/v2/"),
+    ])
+    .unwrap();
+    call(form(addr, body)).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn show(name: &str, what: &str, s: &Stats) {
+    println!(
+        "{name:9} {what}: {:8.0}/s (p50 {:.2} ms, p99 {:.2} ms, {} errors)",
+        s.rate, s.p50, s.p99, s.errors
+    );
+}
+
+fn get(addr: SocketAddr, token: &str, path_and_query: &str) -> hyper::Request<Full<Bytes>> {
+    hyper::Request::get(format!("http://{addr}{path_and_query}"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
+fn enc(s: &str) -> String {
+    serde_urlencoded::to_string([("x", s)]).unwrap()[2..].replace('+', "%20")
+}
+
+/// A random number to look up and a user id the answer must contain: half profile numbers,
+/// half MFA numbers (which include the shared ones).
+fn draw(r: &mut Rng, n: usize) -> (usize, usize) {
+    if r.below(2) == 0 {
+        let k = r.below(n.div_ceil(3));
+        (k, 3 * k)
+    } else {
+        let i = 10 * r.below(n.div_ceil(10)) + r.below(3);
+        let i = if i >= n { 0 } else { i };
+        (mfa_phone(i, n).unwrap(), i)
+    }
+}
+
+async fn run(name: &str, ctx: callsign::ctx::Ctx, n: usize, cores: usize, secs: u64) {
+    let writers = match ctx.db.dialect() {
+        Dialect::Postgres => cores,
+        _ => 1,
+    };
+    let fill_secs = fill(&ctx, n, writers).await;
+    let count = |sql: &'static str| {
+        let ctx = ctx.clone();
+        async move { ctx.db.query(sql, &[]).await.unwrap()[0].i64(0).unwrap() }
+    };
+    let auths = count("SELECT COUNT(*) FROM authenticators").await;
+    println!(
+        "{name:9} fill {n} users + {auths} MFA phones, index triggers firing ({writers} writer(s)): {fill_secs:.1} s"
+    );
+    let t = backfill(&ctx).await;
+    let entries = count("SELECT COUNT(*) FROM phone_index").await;
+    println!(
+        "{name:9} index build by backfill (migration 0007's statements): {t:.1} s for {entries} entries"
+    );
+    let drift = callsign::store::phone_index::drift(&ctx.db).await.unwrap();
+    assert_eq!(drift, 0, "the triggers and the backfill disagree");
+    let mut tx = ctx.db.begin().await.unwrap();
+    tx.batch("ANALYZE").await.unwrap();
+    tx.commit().await.unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = callsign::http::router(ctx.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let token: Arc<str> = admin_token(addr).await.into();
+
+    let tk = token.clone();
+    let s = load(
+        Arc::new(move |r: &mut Rng| {
+            let (k, i) = draw(r, n);
+            let path = format!(
+                "/api/v2/phone-lookups/{}",
+                enc(&phone_spelling(k, r.below(5)))
+            );
+            (get(addr, &tk, &path), user_id(i))
+        }),
+        secs,
+    )
+    .await;
+    show(name, "lookups  /phone-lookups/{n}   (32 conns)", &s);
+    let tk = token.clone();
+    let s = load(
+        Arc::new(move |r: &mut Rng| {
+            let k = r.below(n.div_ceil(3));
+            let q = format!("phone_number:\"{}\"", phone_spelling(k, r.below(5)));
+            let path = format!("/api/v2/users?q={}", enc(&q));
+            (get(addr, &tk, &path), user_id(3 * k))
+        }),
+        secs,
+    )
+    .await;
+    show(name, "search   q=phone_number        (32 conns)", &s);
+    callsign::service::logs::flush(&ctx).await.unwrap();
+    let audited = count("SELECT COUNT(*) FROM logs WHERE type = 'cs_phone_lookup'").await;
+    println!("{name:9} audit entries written: {audited}");
+}
+
+/// A fresh database on the test server; the bench drops it afterwards (a million users are
+/// not worth keeping).
+async fn pg_db() -> Option<(String, String, String)> {
+    let admin = std::env::var("CALLSIGN_TEST_POSTGRES_URL").ok()?;
+    let name = format!("bench_lookup_{}", callsign::crypto::random_hex(6));
+    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .ok()?;
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .ok()?;
+    let url = format!("{}/{name}", admin.rsplit_once('/')?.0);
+    Some((admin, name, url))
+}
+
+async fn pg_drop(admin: &str, name: &str) {
+    if let Ok((client, conn)) = tokio_postgres::connect(admin, tokio_postgres::NoTls).await {
+        tokio::spawn(conn);
+        let _ = client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+    }
+}
+
+fn main() {
+    let secs = env_num("CALLSIGN_BENCH_SECONDS", 5);
+    let n = env_num("CALLSIGN_BENCH_USERS", 1_000_000).max(30) as usize;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("lookup bench: {cores} cores, {n} users, {secs}s per phase");
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let ctx = rt.block_on(setup(&url, dir.path()));
+        rt.block_on(run("sqlite", ctx, n, cores, secs));
+    }
+    if let Some((admin, name, url)) = rt.block_on(pg_db()) {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = rt.block_on(setup(&url, dir.path()));
+        rt.block_on(run("postgres", ctx, n, cores, secs));
+        rt.block_on(pg_drop(&admin, &name));
+    }
+}

@@ -1,0 +1,167 @@
+//! `callsign phone lookup <number> [--region GB] [--take N] [--from CURSOR]`: every account
+//! behind a number, as JSON on stdout. Without `--server` it reads the local database (the
+//! same configuration resolution as `serve`: flags, `CALLSIGN_*` env, callsign.toml), running
+//! migrations but never the bootstrap (a lookup must not create the admin application); with
+//! `--server URL --token TOKEN` it calls `GET /api/v2/phone-lookups/{number}` instead. Both are
+//! audited as `cs_phone_lookup` (locally with actor kind `cli`). Exit codes per operator.md:
+//! 0 ok, 1 runtime failure, 2 usage error (including a number or region the server refuses).
+
+use crate::clock::Clock;
+use crate::config::{Config, ServeArgs};
+use crate::crypto::{self, SecretBox};
+use crate::ctx::Ctx;
+use crate::delivery::http::HttpClient;
+use crate::error::Error;
+use crate::service::lookup::{self, Actor, DEFAULT_TAKE};
+use crate::store::Db;
+use clap::Args;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct LookupArgs {
+    /// The number in any spelling (`+44 20 7946 0958`, `020 7946 0958` with --region, `tel:`…).
+    pub number: String,
+    /// ISO 3166 alpha-2 region for national spellings (default: the server's default region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Accounts per page (1–100).
+    #[arg(long, default_value_t = DEFAULT_TAKE)]
+    pub take: u32,
+    /// Checkpoint from a previous answer's `next`.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Ask a running server (its public URL) instead of reading the database.
+    #[arg(long, requires = "token")]
+    pub server: Option<String>,
+    /// A Management API access token holding `read:phone_lookups` (with --server).
+    #[arg(long, env = "CALLSIGN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(code)
+}
+
+pub fn run(args: LookupArgs, cfg: Config) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(1, e),
+    };
+    match &args.server {
+        Some(server) => rt.block_on(remote(&args, server)),
+        None => rt.block_on(local(&args, cfg)),
+    }
+}
+
+async fn local(args: &LookupArgs, cfg: Config) -> ExitCode {
+    let db = match Db::open(&cfg.database_url).await {
+        Ok(db) => db,
+        Err(e) => return fail(1, e),
+    };
+    // A lookup opens no sealed data, so a throwaway key avoids touching `secret.key`.
+    let secrets = SecretBox::new(&crypto::random_bytes::<32>());
+    let issuer = cfg
+        .public_url
+        .clone()
+        .unwrap_or_else(|| "http://localhost/".into());
+    let ctx = Ctx::new(db, Clock::system(), secrets, &issuer, cfg);
+    let actor = Actor {
+        kind: "cli",
+        id: std::env::var("USER").unwrap_or_else(|_| "operator".into()),
+    };
+    let found = lookup::lookup(
+        &ctx,
+        &args.number,
+        args.region.as_deref(),
+        args.from.as_deref(),
+        args.take,
+        &actor,
+    )
+    .await;
+    // The audit entry is queued; write it before the process exits.
+    if let Err(e) = crate::service::logs::flush(&ctx).await {
+        return fail(1, format!("writing the audit entry failed: {e}"));
+    }
+    match found {
+        Ok(l) => match serde_json::to_string_pretty(&l) {
+            Ok(s) => {
+                println!("{s}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(1, e),
+        },
+        Err(e @ Error::Invalid { .. }) => fail(2, e),
+        Err(e) => fail(1, e),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn remote(args: &LookupArgs, server: &str) -> ExitCode {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut url = format!(
+        "{}/api/v2/phone-lookups/{}?take={}",
+        server.trim_end_matches('/'),
+        enc(&args.number),
+        args.take
+    );
+    if let Some(r) = &args.region {
+        url.push_str(&format!("&region={}", enc(r)));
+    }
+    if let Some(f) = &args.from {
+        url.push_str(&format!("&from={}", enc(f)));
+    }
+    let bearer = format!("Bearer {}", args.token.as_deref().unwrap_or_default());
+    let reply = match HttpClient::new()
+        .get(
+            &url,
+            &[("authorization", &bearer), ("accept", "application/json")],
+        )
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return fail(1, format!("{server}: {e:?}")),
+    };
+    let body = String::from_utf8_lossy(&reply.body);
+    let pretty = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| body.to_string());
+    match reply.status {
+        200 => {
+            println!("{pretty}");
+            ExitCode::SUCCESS
+        }
+        400 => fail(2, pretty),
+        s => fail(1, format!("HTTP {s}: {pretty}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encodes_path_segments() {
+        assert_eq!(
+            super::enc("+1 (415) 555-0100"),
+            "%2B1%20%28415%29%20555-0100"
+        );
+        assert_eq!(super::enc("tel:+1/x"), "tel%3A%2B1%2Fx");
+    }
+}
