@@ -10,7 +10,8 @@
 //!
 //! and prints both and their ratio, for SQLite and, when `CALLSIGN_TEST_POSTGRES_URL` is set,
 //! for PostgreSQL. Run: `cargo bench --bench mfa` (`CALLSIGN_BENCH_SECONDS` sets the measuring
-//! time per phase, default 5; `CALLSIGN_BENCH_USERS` the enrolled users, default 2000).
+//! time per phase, default 5; `CALLSIGN_BENCH_USERS` the enrolled users, default 2000;
+//! `CALLSIGN_BENCH_CONNS` the concurrent clients, default 32).
 //!
 //! How the bench stays honest without weakening the product:
 //! - every limit stays on. The per-user send bucket (10/hour) would throttle one user, so the
@@ -44,7 +45,6 @@ const CONN: &str = "Username-Password-Authentication";
 const OOB: &str = "http://auth0.com/oauth/grant-type/mfa-oob";
 /// Uses per user: the send bucket holds 10.
 const USES_PER_USER: usize = 9;
-const CONCURRENCY: usize = 32;
 
 fn env_u64(k: &str, d: u64) -> u64 {
     std::env::var(k)
@@ -264,6 +264,8 @@ struct Outcome {
     rate: f64,
     p50: f64,
     p99: f64,
+    /// p50 of: the challenge request, the code's way to the phone, the token request.
+    phases_p50: [f64; 3],
     done: u64,
     exhausted: bool,
 }
@@ -275,6 +277,7 @@ async fn round_trips(
     client_id: &str,
     secret: &str,
     secs: u64,
+    conns: usize,
 ) -> Outcome {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -285,9 +288,9 @@ async fn round_trips(
             .build_http();
     // Each client owns a disjoint set of users and uses each at most USES_PER_USER times, one
     // round trip at a time, so "the next SMS to this number" is always its own code.
-    let mut shares: Vec<Vec<Enrolled>> = (0..CONCURRENCY).map(|_| Vec::new()).collect();
+    let mut shares: Vec<Vec<Enrolled>> = (0..conns).map(|_| Vec::new()).collect();
     for (i, u) in users.into_iter().enumerate() {
-        shares[i % CONCURRENCY].push(u);
+        shares[i % conns].push(u);
     }
     let stop = Arc::new(AtomicBool::new(false));
     let exhausted = Arc::new(AtomicBool::new(false));
@@ -328,10 +331,12 @@ async fn round_trips(
                 )
                 .await;
                 let oob = ch["oob_code"].as_str().unwrap();
+                let t_challenge = t.elapsed();
                 let text = tokio::time::timeout(Duration::from_secs(30), rx)
                     .await
                     .expect("the code reached the fake Twilio within 30 s")
                     .unwrap();
+                let t_code = t.elapsed();
                 let tok = post_form(
                     &client,
                     addr,
@@ -347,7 +352,14 @@ async fn round_trips(
                 )
                 .await;
                 assert!(tok["access_token"].is_string() && tok["id_token"].is_string());
-                mine.push(t.elapsed().as_secs_f64() * 1000.0);
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                let total = t.elapsed();
+                mine.push([
+                    ms(total),
+                    ms(t_challenge),
+                    ms(t_code - t_challenge),
+                    ms(total - t_code),
+                ]);
                 ok.fetch_add(1, Ordering::Relaxed);
             }
             if !stop.load(Ordering::Relaxed) {
@@ -369,17 +381,19 @@ async fn round_trips(
     // the last one; measure to the end of the drain so the rate is never flattered.
     let elapsed = elapsed.max(start.elapsed().as_secs_f64());
     let done = ok.load(Ordering::Relaxed);
-    let mut l = lat.lock().unwrap().clone();
-    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let pct = |p: f64| {
+    let all = lat.lock().unwrap().clone();
+    let pct = |k: usize, p: f64| {
+        let mut l: Vec<f64> = all.iter().map(|x| x[k]).collect();
+        l.sort_by(|a, b| a.partial_cmp(b).unwrap());
         l.get(((l.len() as f64 - 1.0) * p).round() as usize)
             .copied()
             .unwrap_or(0.0)
     };
     Outcome {
         rate: done as f64 / elapsed,
-        p50: pct(0.50),
-        p99: pct(0.99),
+        p50: pct(0, 0.50),
+        p99: pct(0, 0.99),
+        phases_p50: [pct(1, 0.5), pct(2, 0.5), pct(3, 0.5)],
         done,
         exhausted: exhausted.load(Ordering::Relaxed),
     }
@@ -399,9 +413,10 @@ async fn run(name: &str, url: String, dir: &std::path::Path, cores: usize, secs:
         t.elapsed().as_secs_f64()
     );
     let raw = tokio::task::block_in_place(|| raw_signs(&ctx, cores, secs));
-    let o = round_trips(&ctx, users, waiters, &client_id, &secret, secs).await;
+    let conns = env_u64("CALLSIGN_BENCH_CONNS", 32) as usize;
+    let o = round_trips(&ctx, users, waiters, &client_id, &secret, secs, conns).await;
     println!(
-        "[{name}] raw RS256 signs/s (server signing path, {cores} threads): {raw:8.0} | MFA challenge + mfa-oob round trips/s over HTTP ({CONCURRENCY} conns): {:8.0} (p50 {:.2} ms, p99 {:.2} ms, {} round trips{}) | ratio {:.3} (2 signatures per round trip)",
+        "[{name}] raw RS256 signs/s (server signing path, {cores} threads): {raw:8.0} | MFA challenge + mfa-oob round trips/s over HTTP ({conns} conns): {:8.0} (p50 {:.2} ms, p99 {:.2} ms, {} round trips{}) | ratio {:.3} (2 signatures per round trip)",
         o.rate,
         o.p50,
         o.p99,
@@ -412,6 +427,10 @@ async fn run(name: &str, url: String, dir: &std::path::Path, cores: usize, secs:
             ""
         },
         o.rate / raw
+    );
+    println!(
+        "[{name}] p50 by step: POST /mfa/challenge {:.2} ms | answer -> SMS at the provider {:.2} ms | POST /oauth/token mfa-oob {:.2} ms",
+        o.phases_p50[0], o.phases_p50[1], o.phases_p50[2]
     );
 }
 
