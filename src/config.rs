@@ -85,6 +85,9 @@ pub struct Config {
     pub cache_poll_ms: u64,
     /// Days the event log keeps an entry (0: forever). Auth0 keeps 1 to 30 by plan.
     pub log_retention_days: u64,
+    /// Phone line types (`domain::phone::line_type`) refused for SMS and voice codes: SMS
+    /// pumping targets premium-rate and similar numbers.
+    pub phone_denied_types: Vec<String>,
     pub rate_limits: RateLimits,
 }
 
@@ -110,6 +113,7 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     pub cache_poll_ms: Option<u64>,
     pub log_retention_days: Option<u64>,
+    pub phone_denied_types: Option<Vec<String>>,
     pub rate_limits: Option<RateLimits>,
 }
 
@@ -170,6 +174,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_LOG",
     "CALLSIGN_CACHE_POLL_MS",
     "CALLSIGN_LOG_RETENTION_DAYS",
+    "CALLSIGN_PHONE_DENIED_TYPES",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
     "CALLSIGN_TEST_SKIP_COMPAT",
@@ -263,6 +268,19 @@ impl Config {
                 .map_err(|_| ConfigError::Invalid("CALLSIGN_LOG_RETENTION_DAYS", v))?,
             None => file.log_retention_days.unwrap_or(30),
         };
+        let phone_denied_types = match get("CALLSIGN_PHONE_DENIED_TYPES") {
+            Some(v) => v
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            None => file.phone_denied_types.clone().unwrap_or_else(|| {
+                ["premium_rate", "shared_cost", "unknown"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            }),
+        };
         let default_region = get("CALLSIGN_DEFAULT_REGION")
             .or(file.default_region)
             .map(|r| r.to_ascii_uppercase());
@@ -306,6 +324,7 @@ impl Config {
                 .unwrap_or_else(|| "info".into()),
             cache_poll_ms,
             log_retention_days,
+            phone_denied_types,
             rate_limits: file.rate_limits.unwrap_or_default(),
         };
         Ok((cfg, warnings))

@@ -217,6 +217,11 @@ pub fn from_provider(ctx: &Ctx, provider: ProviderSpec) -> Arc<dyn Sender> {
             mssid,
             delivery_methods,
         )),
+        // A custom provider without a webhook stands for a custom-phone-provider Action, which
+        // needs the coming sandbox: until then its messages go to the development phone file.
+        ProviderSpec::Custom {
+            webhook_url: None, ..
+        } => ctx.delivery.phone.clone(),
         ProviderSpec::Custom {
             webhook_url,
             webhook_secret,

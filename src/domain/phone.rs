@@ -317,6 +317,31 @@ fn invalid_reason(n: &PhoneNumber) -> PhoneError {
     }
 }
 
+/// The line type of a (valid) number per libphonenumber's data: `mobile`, `fixed_line`,
+/// `fixed_line_or_mobile`, `toll_free`, `premium_rate`, `shared_cost`, `voip`,
+/// `personal_number`, `pager`, `uan`, `voicemail` or `unknown`. SMS-fraud protection refuses
+/// premium-rate and similar numbers by this (configurable).
+pub fn line_type(e: &E164) -> &'static str {
+    use rlibphonenumber::enums::PhoneNumberType as T;
+    let Ok(n) = PHONE_NUMBER_UTIL.parse(e.as_str(), None) else {
+        return "unknown";
+    };
+    match PHONE_NUMBER_UTIL.get_number_type(&n) {
+        T::Mobile => "mobile",
+        T::FixedLine => "fixed_line",
+        T::FixedLineOrMobile => "fixed_line_or_mobile",
+        T::TollFree => "toll_free",
+        T::PremiumRate => "premium_rate",
+        T::SharedCost => "shared_cost",
+        T::VoIP => "voip",
+        T::PersonalNumber => "personal_number",
+        T::Pager => "pager",
+        T::UAN => "uan",
+        T::VoiceMail => "voicemail",
+        _ => "unknown",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,8 @@ pub enum Bearer {
     Access {
         user_id: String,
         scopes: Vec<String>,
+        /// The client the token was issued to.
+        azp: Option<String>,
     },
 }
 
@@ -60,6 +62,7 @@ pub async fn bearer(ctx: &Ctx, token: &str, client_id: Option<&str>) -> Result<B
     Ok(Bearer::Access {
         user_id: c.sub.clone(),
         scopes: c.scopes().map(str::to_string).collect(),
+        azp: c.azp.clone(),
     })
 }
 
@@ -181,6 +184,13 @@ pub async fn associate(ctx: &Ctx, b: &Bearer, client_id: &str, a: &Associate) ->
             })?;
             let number = phone::normalize(raw, ctx.config.default_region.as_deref())
                 .map_err(|e| OAuthError::invalid_request(format!("Invalid phone_number: {e}")))?;
+            let line = phone::line_type(&number);
+            if ctx.config.phone_denied_types.iter().any(|t| t == line) {
+                return Err(OAuthError::invalid_request(format!(
+                    "Invalid phone_number: numbers of type {line} cannot receive codes"
+                ))
+                .into());
+            }
             otp::charge_send(ctx, &user.user_id, &log).await?;
             let id = new_id();
             let mut tx = ctx.db.begin().await?;
@@ -384,7 +394,17 @@ pub async fn list(ctx: &Ctx, b: &Bearer) -> Result<Value> {
     }
     let types = guardian::message_types(ctx).await?;
     let mut out = vec![];
-    for a in store::authenticators::of_user(&ctx.db, b.user_id()).await? {
+    let mut rows = store::authenticators::of_user(&ctx.db, b.user_id()).await?;
+    // Auth0's recorded order: phone entries, recovery code, TOTP.
+    let rank = |k: &str| match k {
+        "phone" => 0,
+        "recovery-code" => 1,
+        _ => 2,
+    };
+    rows.sort_by(|x, y| {
+        (rank(&x.kind), x.created_at, &x.id).cmp(&(rank(&y.kind), y.created_at, &y.id))
+    });
+    for a in rows {
         match a.kind.as_str() {
             "phone" => {
                 for ch in ["sms", "voice"] {

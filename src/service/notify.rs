@@ -7,6 +7,7 @@
 use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::service::outbox::{self, Channel, Message};
+use crate::service::phone_templates::{self, Channel as TemplateChannel};
 use crate::store::{self, users::UserRow};
 
 /// The tenant name messages speak in (`friendly_name`, else "callsign").
@@ -67,15 +68,25 @@ pub async fn change_password(
                 u = html_escape(url)
             )),
         },
-        _ => Message {
-            channel,
-            to,
-            kind: "change_password",
-            locale: "en".into(),
-            subject: None,
-            text: format!("Reset your {app} password: {url}"),
-            html: None,
-        },
+        _ => {
+            let r = phone_templates::render(
+                ctx,
+                "change_password",
+                TemplateChannel::Text,
+                None,
+                &serde_json::json!({"link": url, "user": {"phone_number": u.phone_number}}),
+            )
+            .await?;
+            Message {
+                channel,
+                to,
+                kind: "change_password",
+                locale: r.locale,
+                subject: None,
+                text: r.text,
+                html: None,
+            }
+        }
     };
     outbox::enqueue(ctx, tx, m).await?;
     Ok(true)
@@ -114,26 +125,39 @@ pub async fn blocked_account(
                 u = html_escape(reset_url)
             )),
         },
-        _ => Message {
-            channel,
-            to,
-            kind: "blocked_account",
-            locale: "en".into(),
-            subject: None,
-            text: format!(
-                "We detected suspicious activity on your {app} account from {ip}. \
-                 Logins from there are blocked. Reset your password to unblock: {reset_url}"
-            ),
-            html: None,
-        },
+        _ => {
+            let r = phone_templates::render(
+                ctx,
+                "blocked_account",
+                TemplateChannel::Text,
+                None,
+                &serde_json::json!({"link": reset_url, "user": {"source_ip": ip, "phone_number": u.phone_number}}),
+            )
+            .await?;
+            // Auth0's default wording has no link; the reset link is how the user unblocks.
+            let text = if r.text.contains(reset_url) {
+                r.text
+            } else {
+                format!("{} {reset_url}", r.text)
+            };
+            Message {
+                channel,
+                to,
+                kind: "blocked_account",
+                locale: r.locale,
+                subject: None,
+                text,
+                html: None,
+            }
+        }
     };
     outbox::enqueue(ctx, tx, m).await?;
     Ok(true)
 }
 
-/// Queues a one-time code (`otp_enroll` or `otp_verify`) by SMS or voice. The text comes from
-/// the built-in wording until per-tenant templates exist; the SMS ends with the WebOTP line
-/// (`@host #code`) so browsers can offer to fill the code in.
+/// Queues a one-time code (`otp_enroll` or `otp_verify`) by SMS or voice, rendered from the
+/// tenant's phone template for that type (custom when enabled, else the built-in, per locale);
+/// the SMS text ends with the WebOTP line (`@host #code`) so browsers can offer to fill it in.
 pub async fn otp(
     ctx: &Ctx,
     tx: &mut store::Tx,
@@ -142,32 +166,19 @@ pub async fn otp(
     kind: &'static str,
     code: &str,
 ) -> Result<()> {
-    let app = friendly_name(ctx).await?;
     let voice = channel == "voice";
-    let text = match (kind, voice) {
-        ("otp_enroll", false) => format!(
-            "{code} is your verification code for {app}. Please enter this code to verify your enrollment."
-        ),
-        (_, false) => format!("{code} is your verification code for {app}"),
-        (_, true) => {
-            let spaced: Vec<String> = code.chars().map(|c| c.to_string()).collect();
-            let spaced = spaced.join(", ");
-            format!(
-                "Hello. Your verification code for {app} is, {spaced}. I repeat, your verification code is, {spaced}."
-            )
-        }
-    };
-    let text = if voice {
-        text
-    } else {
-        let host = ctx
-            .issuer
-            .trim_start_matches("https://")
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_string();
-        format!("{text}\n\n@{host} #{code}")
-    };
+    let r = phone_templates::render(
+        ctx,
+        kind,
+        if voice {
+            TemplateChannel::Voice
+        } else {
+            TemplateChannel::Text
+        },
+        None,
+        &serde_json::json!({"code": code}),
+    )
+    .await?;
     outbox::enqueue(
         ctx,
         tx,
@@ -175,9 +186,9 @@ pub async fn otp(
             channel: if voice { Channel::Voice } else { Channel::Sms },
             to: to.to_string(),
             kind,
-            locale: "en".into(),
+            locale: r.locale,
             subject: None,
-            text,
+            text: r.text,
             html: None,
         },
     )

@@ -39,16 +39,23 @@ async fn sms_connection(ctx: &Ctx, name: &str, client_id: &str) -> Result<Connec
 }
 
 fn number(ctx: &Ctx, raw: &str) -> Result<String> {
-    phone::normalize(raw, ctx.config.default_region.as_deref())
-        .map(|e| e.as_str().to_string())
-        .map_err(|e| {
-            OAuthError::new(
-                400,
-                "bad.phone_number",
-                format!("Invalid phone_number: {e}"),
-            )
-            .into()
-        })
+    let e = phone::normalize(raw, ctx.config.default_region.as_deref()).map_err(|e| {
+        OAuthError::new(
+            400,
+            "bad.phone_number",
+            format!("Invalid phone_number: {e}"),
+        )
+    })?;
+    let line = phone::line_type(&e);
+    if ctx.config.phone_denied_types.iter().any(|t| t == line) {
+        return Err(OAuthError::new(
+            400,
+            "bad.phone_number",
+            format!("Invalid phone_number: numbers of type {line} cannot receive codes"),
+        )
+        .into());
+    }
+    Ok(e.as_str().to_string())
 }
 
 /// `POST /passwordless/start` with `connection: sms`.
@@ -93,13 +100,10 @@ pub async fn start(
     )
     .await?;
     outbox::wake(ctx);
-    let id = existing
-        .as_ref()
-        .and_then(|u| u.user_id.split_once('|').map(|(_, i)| i.to_string()))
-        .unwrap_or_else(|| crate::crypto::random_hex(12));
-    Ok(
-        json!({"_id": id, "phone_number": to, "phone_verified": existing.map(|u| u.phone_verified).unwrap_or(false)}),
-    )
+    // The same answer whether or not the number belongs to someone: a fresh id and
+    // `phone_verified: false` every time (Auth0 echoes the user's state; that would tell
+    // anyone with a client id who is registered).
+    Ok(json!({"_id": crate::crypto::random_hex(12), "phone_number": to, "phone_verified": false}))
 }
 
 /// `grant_type=http://auth0.com/oauth/grant-type/passwordless/otp`.

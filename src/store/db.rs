@@ -184,6 +184,15 @@ impl Db {
         Ok(self.query(sql, params).await?.into_iter().next())
     }
 
+    /// A read whose SQL text varies per request (search filters): kept out of PostgreSQL's
+    /// unbounded per-connection statement cache (SQLite's cache is a bounded LRU).
+    pub async fn query_dynamic(&self, sql: &str, params: &[Value]) -> StoreResult<Vec<Row>> {
+        match &*self.inner {
+            Backend::Sqlite(p) => p.read(sql, params),
+            Backend::Postgres(p) => super::postgres::query_uncached(p, sql, params).await,
+        }
+    }
+
     /// A single autocommitted write; returns the number of rows changed.
     pub async fn exec(&self, sql: &str, params: &[Value]) -> StoreResult<u64> {
         let mut tx = self.begin().await?;

@@ -156,7 +156,7 @@ pub async fn list(
     params.push((limit as i64).into());
     params.push((offset as i64).into());
     let n = params.len();
-    db.query(
+    db.query_dynamic(
         &format!(
             "SELECT {COLS} FROM logs {clause} ORDER BY log_id {dir} LIMIT ${} OFFSET ${n}",
             n - 1
@@ -172,9 +172,9 @@ pub async fn list(
 pub async fn count(db: &Db, f: &LogFilter<'_>) -> StoreResult<u64> {
     let (clause, params) = where_clause(f);
     let r = db
-        .query_opt(&format!("SELECT COUNT(*) FROM logs {clause}"), &params)
+        .query_dynamic(&format!("SELECT COUNT(*) FROM logs {clause}"), &params)
         .await?;
-    Ok(r.map(|r| r.i64(0)).transpose()?.unwrap_or(0) as u64)
+    Ok(r.first().map(|r| r.i64(0)).transpose()?.unwrap_or(0) as u64)
 }
 
 /// Deletes up to `batch` entries older than `cutoff_ms`; returns how many went. Batched so a

@@ -37,6 +37,16 @@ pub async fn query(pool: &Pool, sql: &str, params: &[Value]) -> StoreResult<Vec<
     run_query(&c, sql, params).await
 }
 
+/// A query whose text is built per request (search `q`): prepared without the per-connection
+/// statement cache, which would otherwise grow with every distinct query shape.
+pub async fn query_uncached(pool: &Pool, sql: &str, params: &[Value]) -> StoreResult<Vec<Row>> {
+    let c = conn(pool).await?;
+    let stmt = c.prepare(sql).await.map_err(map_err)?;
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let rows = c.query(&stmt, &refs).await.map_err(map_err)?;
+    rows.iter().map(convert_row).collect()
+}
+
 async fn run_query(c: &Object, sql: &str, params: &[Value]) -> StoreResult<Vec<Row>> {
     let stmt = c.prepare_cached(sql).await.map_err(map_err)?;
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();

@@ -81,7 +81,7 @@ pub async fn search(
     let limit = limit.min(i64::MAX as u64);
     let offset = offset.min(i64::MAX as u64);
     let rows = db
-        .query(
+        .query_dynamic(
             &format!(
                 "SELECT user_id FROM users WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
             ),
@@ -94,7 +94,7 @@ pub async fn search(
         .collect::<StoreResult<Vec<_>>>()?;
     let total = if with_total {
         let rows = db
-            .query(&format!("SELECT COUNT(*) FROM users WHERE {cond}"), &params)
+            .query_dynamic(&format!("SELECT COUNT(*) FROM users WHERE {cond}"), &params)
             .await?;
         let n = rows.first().map(|r| r.i64(0)).transpose()?.unwrap_or(0);
         Some(u64::try_from(n).unwrap_or(0))

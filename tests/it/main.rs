@@ -11,6 +11,7 @@ mod login;
 mod logs;
 mod mfa;
 mod mfa_admin;
+mod mfa_delivery;
 mod mfa_hot_path;
 mod migrations;
 mod multinode;

@@ -58,14 +58,30 @@ pub async fn associate(
     p: AuthParams,
 ) -> Result<Json<Value>, AuthError> {
     let t = bearer(&h)?.to_string();
-    let client = token::authenticate_user_client(&ctx, &creds(&p)?).await?;
-    let b = mfa::bearer(&ctx, &t, Some(&client.client_id)).await?;
+    let c = creds(&p)?;
+    // Auth0's SDKs (auth-js) send no client credentials here: the bearer names the client (the
+    // mfa_token is sealed and bound to it; an MFA-API access token carries `azp`).
+    let client_id = match c.client_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(_) => token::authenticate_user_client(&ctx, &c)
+            .await?
+            .client_id
+            .clone(),
+        None => match mfa::bearer(&ctx, &t, None).await? {
+            mfa::Bearer::Mfa(m) => m.client_id,
+            mfa::Bearer::Access { azp, .. } => azp.ok_or_else(|| {
+                AuthError::from(OAuthError::invalid_request(
+                    "Missing required parameter: client_id",
+                ))
+            })?,
+        },
+    };
+    let b = mfa::bearer(&ctx, &t, Some(&client_id)).await?;
     let a = Associate {
         authenticator_types: list(&p, "authenticator_types")?,
         oob_channels: list(&p, "oob_channels")?,
         phone_number: p.str("phone_number")?.map(str::to_string),
     };
-    Ok(Json(mfa::associate(&ctx, &b, &client.client_id, &a).await?))
+    Ok(Json(mfa::associate(&ctx, &b, &client_id, &a).await?))
 }
 
 pub async fn challenge(State(ctx): State<Ctx>, p: AuthParams) -> Result<Json<Value>, AuthError> {
