@@ -12,7 +12,7 @@ use crate::service::logs::{self, LogEvent};
 use crate::service::mfa_token::{self, MfaToken};
 use crate::service::token::{self, ClientCredentials, TokenResponse};
 use crate::service::{codes, mfa, notify, otp, outbox, user_tokens};
-use crate::store::{self, authenticators::AuthenticatorRow};
+use crate::store::{self, authenticators::AuthenticatorRow, users::UserRow};
 use std::sync::Arc;
 
 async fn open(
@@ -40,18 +40,35 @@ fn log(t: &MfaToken, kind: &'static str, description: &str) -> LogEvent {
 
 /// Tokens for the login the mfa_token stands for.
 async fn finish(ctx: &Ctx, client: &ClientAuth, t: &MfaToken) -> Result<TokenResponse> {
+    let mut tx = ctx.db.begin().await?;
+    let user = record_login(ctx, &mut tx, t).await?;
+    tx.commit().await?;
+    issue(ctx, client, t, &user).await
+}
+
+/// The first half of [`finish`] in the caller's transaction (the one that consumed the factor,
+/// so a completed challenge costs one write): refuses a user deleted or blocked since the
+/// login, and records the login.
+async fn record_login(ctx: &Ctx, tx: &mut store::Tx, t: &MfaToken) -> Result<UserRow> {
     let user = store::users::get(&ctx.db, &t.user_id)
         .await?
         .filter(|u| !u.blocked)
         .ok_or_else(|| OAuthError::new(403, "invalid_grant", "Malformed mfa_token"))?;
-    let now = ctx.clock.now_ms();
-    let mut tx = ctx.db.begin().await?;
-    store::users::record_login(&mut tx, &user.user_id, now, None).await?;
-    tx.commit().await?;
+    store::users::record_login(tx, &user.user_id, ctx.clock.now_ms(), None).await?;
+    Ok(user)
+}
+
+/// The second half of [`finish`], after the commit: mints the tokens.
+async fn issue(
+    ctx: &Ctx,
+    client: &ClientAuth,
+    t: &MfaToken,
+    user: &UserRow,
+) -> Result<TokenResponse> {
     user_tokens::issue(
         ctx,
         client,
-        &user,
+        user,
         &user_tokens::Request {
             audience: t.audience.as_deref(),
             scope: t.scope.as_deref(),
@@ -152,9 +169,11 @@ pub async fn oob(
         )
         .await?;
     }
+    // A user blocked since the login fails here, and the rollback leaves the code unused.
+    let user = record_login(ctx, &mut tx, &t).await?;
     tx.commit().await?;
     outbox::wake(ctx);
-    finish(ctx, &client, &t).await
+    issue(ctx, &client, &t, &user).await
 }
 
 /// `grant_type=http://auth0.com/oauth/grant-type/mfa-otp`: a TOTP code (RFC 6238, SHA-1, 6

@@ -84,13 +84,18 @@ fn too_many_failures() -> OAuthError {
     )
 }
 
-/// Takes `n` tokens (0 = only look) from a shared bucket; returns whether it had them.
+/// Takes `n` tokens (0 = only look) from a shared bucket; returns whether it had them. A look
+/// only reads (it reserves nothing either way), so the hot verification path does not spend a
+/// write transaction on it.
 async fn bucket(ctx: &Ctx, key: &str, capacity: f64, per_ms: f64, n: f64) -> Result<bool> {
+    let now = ctx.clock.now_ms();
+    if n == 0.0 {
+        return Ok(store::ratelimit::peek(&ctx.db, key, capacity, per_ms, now).await? >= 1.0);
+    }
     let mut tx = ctx.db.begin().await?;
-    let (taken, left) =
-        store::ratelimit::take(&mut tx, key, capacity, per_ms, n, ctx.clock.now_ms()).await?;
+    let (taken, _) = store::ratelimit::take(&mut tx, key, capacity, per_ms, n, now).await?;
     tx.commit().await?;
-    Ok(if n == 0.0 { left >= 1.0 } else { taken >= n })
+    Ok(taken >= n)
 }
 
 /// Charges the send bucket of `limit_key` (before anything is written).
@@ -98,15 +103,32 @@ pub async fn charge_send(ctx: &Ctx, limit_key: &str, log: &LogEvent) -> Result<(
     // Make sure a code key exists now: creating one inside the caller's transaction would
     // need a second writer.
     codes::current_key(ctx).await?;
-    if !bucket(
-        ctx,
+    let mut tx = ctx.db.begin().await?;
+    charge_send_in(ctx, &mut tx, limit_key, log).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`charge_send`] inside the caller's transaction, which must create the challenge and
+/// commit: the charge and the code it pays for then land together (one write instead of
+/// two), and a refused charge writes nothing. Call `codes::current_key` before the
+/// transaction.
+async fn charge_send_in(
+    ctx: &Ctx,
+    tx: &mut store::Tx,
+    limit_key: &str,
+    log: &LogEvent,
+) -> Result<()> {
+    let (taken, _) = store::ratelimit::take(
+        tx,
         &format!("otp-send:{limit_key}"),
         SEND_CAPACITY,
         SEND_PER_MS,
         1.0,
+        ctx.clock.now_ms(),
     )
-    .await?
-    {
+    .await?;
+    if taken < 1.0 {
         logs::record(
             ctx,
             LogEvent {
@@ -172,8 +194,9 @@ pub async fn create(
 
 /// Charge, create and commit in one go (when nothing else is written with the challenge).
 pub async fn start(ctx: &Ctx, c: &NewChallenge<'_>, log: &LogEvent) -> Result<String> {
-    charge_send(ctx, c.limit_key, log).await?;
+    codes::current_key(ctx).await?;
     let mut tx = ctx.db.begin().await?;
+    charge_send_in(ctx, &mut tx, c.limit_key, log).await?;
     let id = create(ctx, &mut tx, c, log).await?;
     tx.commit().await?;
     outbox::wake(ctx);

@@ -3,7 +3,7 @@
 //! the database sees a write per batch, not per request, and the sum spent by all nodes can
 //! never exceed what the bucket held.
 
-use super::{Dialect, StoreResult, Tx};
+use super::{Db, Dialect, StoreResult, Tx};
 
 /// Refills the bucket for the time elapsed, takes up to `want` whole tokens and returns
 /// `(taken, tokens_left)`. The row is locked for the transaction on PostgreSQL.
@@ -43,6 +43,25 @@ pub async fn take(
     )
     .await?;
     Ok((taken, left))
+}
+
+/// The tokens a bucket would hold at `now` (a missing row is a full bucket), read without
+/// writing: for callers that only look, so a look costs a read rather than a write
+/// transaction. It reserves nothing; a caller that spends must [`take`].
+pub async fn peek(db: &Db, key: &str, capacity: f64, per_ms: f64, now: i64) -> StoreResult<f64> {
+    let row = db
+        .query_opt(
+            "SELECT tokens, updated_at FROM rate_buckets WHERE key = $1",
+            &[key.into()],
+        )
+        .await?;
+    Ok(match row {
+        Some(r) => {
+            let elapsed = (now - r.i64(1)?).max(0) as f64;
+            (r.f64(0)? + elapsed * per_ms).min(capacity)
+        }
+        None => capacity,
+    })
 }
 
 /// Drops buckets untouched since `before` (they would be full again anyway).

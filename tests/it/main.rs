@@ -14,6 +14,7 @@ mod lookup;
 mod mfa;
 mod mfa_admin;
 mod mfa_delivery;
+mod mfa_hot_path;
 mod migrations;
 mod multinode;
 mod outbox;
