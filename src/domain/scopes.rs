@@ -51,7 +51,6 @@ required! {
     UpdateUserBlocks => ["update:users"];
     CreateUserTickets => ["create:user_tickets"];
     ReadPhoneProviders => ["read:phone_providers"];
-    ReadPhoneLookups => ["read:phone_lookups"];
     CreatePhoneProviders => ["create:phone_providers"];
     UpdatePhoneProviders => ["update:phone_providers"];
     DeletePhoneProviders => ["delete:phone_providers"];
