@@ -17,94 +17,26 @@
 //! phase, default 5). This file must not grow into a test: it asserts only what it measures.
 #![allow(clippy::disallowed_methods, clippy::unwrap_used)] // a benchmark reads the wall clock
 
+mod common;
+use common::*;
+
 use bytes::Bytes;
-use callsign::clock::Clock;
-use callsign::config::{Config, ServeArgs};
 use callsign::store::Value;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const ID: &str = "benchbenchbenchbenchbenchbench01";
-const SECRET: &str = "bench-secret-bench-secret-bench-secret-bench-secret-0001";
 const PASSWORD: &str = "Bench-Passw0rd!";
-const REALM: &str = "Username-Password-Authentication";
-const CONCURRENCY: usize = 32;
 /// Rows per INSERT statement: 4 parameters a row stays far below SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound parameters.
 const ROWS_PER_INSERT: usize = 1000;
 /// Rows per transaction: "a few big transactions" (10 for a million users).
 const ROWS_PER_TX: usize = 100_000;
-/// US area codes the phone numbers are spread over (all valid in libphonenumber's metadata).
-const AREAS: [u32; 20] = [
-    201, 202, 203, 205, 206, 212, 213, 214, 215, 216, 303, 305, 310, 312, 404, 415, 512, 617, 646,
-    718,
-];
 
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A small non-cryptographic generator (SplitMix64) for drawing users: the crate's CSPRNG is
-/// for secrets, and a draw per request must cost nothing next to the request it picks for.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-// The users are a pure function of their index, so the load generator needs no list of them.
-fn user_id(i: usize) -> String {
-    format!("auth0|{i:024x}")
-}
-fn email(i: usize) -> String {
-    format!("bench.user{i}@example.com")
-}
 fn has_phone(i: usize) -> bool {
     i % 3 == 0
-}
-/// The `k`-th phone number (user `3k`) as (area code, exchange, line): exchanges 200–999
-/// without the N11 service codes, then the line, so every number is distinct.
-fn phone_parts(k: usize) -> (u32, u32, u32) {
-    let area = AREAS[k % AREAS.len()];
-    let m = k / AREAS.len();
-    let exchanges: u32 = 800 - 8; // 200..=999 minus 211, 311, …, 911
-    let mut e = 200 + (m as u32 % exchanges);
-    // Skip the N11 codes below e (one per hundred from 211): a monotone mapping, so distinct.
-    for n11 in (211..=911).step_by(100) {
-        if e >= n11 {
-            e += 1;
-        }
-    }
-    (area, e, (m as u32 / exchanges) % 10_000)
-}
-fn phone_e164(k: usize) -> String {
-    let (a, e, l) = phone_parts(k);
-    format!("+1{a}{e}{l:04}")
-}
-/// Spellings a person or an SDK might send; the search must find all of them.
-fn phone_spelling(k: usize, which: usize) -> String {
-    let (a, e, l) = phone_parts(k);
-    match which % 5 {
-        0 => format!("+1{a}{e}{l:04}"),
-        1 => format!("+1 {a}-{e}-{l:04}"),
-        2 => format!("+1 ({a}) {e}-{l:04}"),
-        3 => format!("+1.{a}.{e}.{l:04}"),
-        _ => format!("+1 {a} {e} {l:04}"),
-    }
 }
 
 /// The fixture's numbers must be ones the server accepts, in every spelling the search phase
@@ -119,32 +51,6 @@ fn check_phones(phones: usize) {
             assert_eq!(got.as_str(), phone_e164(k), "{:?}", phone_spelling(k, w));
         }
     }
-}
-
-async fn setup(url: &str, dir: &std::path::Path) -> callsign::ctx::Ctx {
-    let args = ServeArgs {
-        data_dir: Some(dir.into()),
-        database_url: Some(url.into()),
-        ..Default::default()
-    };
-    let env = vec![
-        ("CALLSIGN_BOOTSTRAP_CLIENT_ID".to_string(), ID.to_string()),
-        (
-            "CALLSIGN_BOOTSTRAP_CLIENT_SECRET".to_string(),
-            SECRET.to_string(),
-        ),
-        ("CALLSIGN_SECRET_KEY".to_string(), "22".repeat(32)),
-    ];
-    let (mut cfg, _): (Config, _) = Config::resolve(&args, &env).unwrap();
-    // The bench measures the server, not its limits.
-    cfg.rate_limits.auth_burst = 1e9;
-    cfg.rate_limits.auth_per_second = 1e9;
-    cfg.rate_limits.management_burst = 1e9;
-    cfg.rate_limits.management_per_second = 1e9;
-    callsign::ctx::open(cfg, Clock::system(), "http://127.0.0.1/")
-        .await
-        .unwrap()
-        .0
 }
 
 /// One multi-row INSERT of users `from..to`. Values every row shares are bound once and
@@ -232,120 +138,6 @@ async fn fill(ctx: &callsign::ctx::Ctx, n: usize, hash: &str, writers: usize) ->
     (secs, n as f64 / secs)
 }
 
-struct Stats {
-    rate: f64,
-    p50: f64,
-    p99: f64,
-    errors: u64,
-}
-
-/// A request to send and the text its 200 body must contain.
-type MakeReq = dyn Fn(&mut Rng) -> (hyper::Request<Full<Bytes>>, String) + Send + Sync;
-
-/// `CONCURRENCY` keep-alive clients sending `make`'s requests for `secs` seconds.
-async fn load(make: Arc<MakeReq>, secs: u64) -> Stats {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<Bytes>>();
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let shown = Arc::new(AtomicBool::new(false));
-    let lat = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for t in 0..CONCURRENCY {
-        let (client, make, stop, ok, errors, shown, lat) = (
-            client.clone(),
-            make.clone(),
-            stop.clone(),
-            ok.clone(),
-            errors.clone(),
-            shown.clone(),
-            lat.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0x5EED_0000 + t as u64);
-            let mut mine = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let (req, expect) = make(&mut rng);
-                let t0 = Instant::now();
-                let resp = client.request(req).await.unwrap();
-                let status = resp.status();
-                let body = resp.into_body().collect().await.unwrap().to_bytes();
-                let good = status == 200
-                    && std::str::from_utf8(&body).is_ok_and(|b| b.contains(expect.as_str()));
-                if good {
-                    mine.push(t0.elapsed().as_secs_f64() * 1000.0);
-                    ok.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                    if !shown.swap(true, Ordering::Relaxed) {
-                        eprintln!(
-                            "  first failure: {status} {} (expected {expect:?})",
-                            String::from_utf8_lossy(&body)
-                        );
-                    }
-                }
-            }
-            lat.lock().unwrap().extend(mine);
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let rate = ok.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
-    let mut l = lat.lock().unwrap().clone();
-    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let pct = |q: f64| {
-        l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
-    Stats {
-        rate,
-        p50: pct(0.50),
-        p99: pct(0.99),
-        errors: errors.load(Ordering::Relaxed),
-    }
-}
-
-fn form(addr: SocketAddr, body: String) -> hyper::Request<Full<Bytes>> {
-    hyper::Request::post(format!("http://{addr}/oauth/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
-}
-
-/// Sends one request and returns its JSON body (setup calls; they must succeed).
-async fn call(req: hyper::Request<Full<Bytes>>) -> serde_json::Value {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<Bytes>>();
-    let resp = client.request(req).await.unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    assert!(
-        status.is_success(),
-        "setup call failed: {status} {}",
-        String::from_utf8_lossy(&body)
-    );
-    serde_json::from_slice(&body).unwrap()
-}
-
-async fn admin_token(addr: SocketAddr) -> String {
-    let body = serde_urlencoded::to_string([
-        ("grant_type", "client_credentials"),
-        ("client_id", ID),
-        ("client_secret", SECRET),
-        ("audience", "http://127.0.0.1/api/v2/"),
-    ])
-    .unwrap();
-    call(form(addr, body)).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// The login application, made the way an operator would: through the Management API.
 async fn login_client(addr: SocketAddr, token: &str) -> (String, String) {
     let body = serde_json::json!({
@@ -396,13 +188,6 @@ fn raw_verifies(hash: &str, threads: usize, secs: u64) -> f64 {
         h.join().unwrap();
     }
     count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
-}
-
-fn show(name: &str, what: &str, s: &Stats) {
-    println!(
-        "{name:9} {what}: {:8.0}/s (p50 {:.2} ms, p99 {:.2} ms, {} errors)",
-        s.rate, s.p50, s.p99, s.errors
-    );
 }
 
 async fn run(name: &str, ctx: callsign::ctx::Ctx, n: usize, hash: &str, cores: usize, secs: u64) {
@@ -490,32 +275,6 @@ async fn run(name: &str, ctx: callsign::ctx::Ctx, n: usize, hash: &str, cores: u
     );
 }
 
-/// A fresh database on the test server; the bench drops it afterwards (a million users are
-/// not worth keeping).
-async fn pg_db() -> Option<(String, String, String)> {
-    let admin = std::env::var("CALLSIGN_TEST_POSTGRES_URL").ok()?;
-    let name = format!("bench_users_{}", callsign::crypto::random_hex(6));
-    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-        .await
-        .ok()?;
-    tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .ok()?;
-    let url = format!("{}/{name}", admin.rsplit_once('/')?.0);
-    Some((admin, name, url))
-}
-
-async fn pg_drop(admin: &str, name: &str) {
-    if let Ok((client, conn)) = tokio_postgres::connect(admin, tokio_postgres::NoTls).await {
-        tokio::spawn(conn);
-        let _ = client
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
-    }
-}
-
 fn main() {
     let secs = env_num("CALLSIGN_BENCH_SECONDS", 5);
     let n = env_num("CALLSIGN_BENCH_USERS", 1_000_000).max(3) as usize;
@@ -536,7 +295,7 @@ fn main() {
         let ctx = rt.block_on(setup(&url, dir.path()));
         rt.block_on(run("sqlite", ctx, n, &hash, cores, secs));
     }
-    if let Some((admin, name, url)) = rt.block_on(pg_db()) {
+    if let Some((admin, name, url)) = rt.block_on(pg_db("bench_users")) {
         let dir = tempfile::tempdir().unwrap();
         let ctx = rt.block_on(setup(&url, dir.path()));
         rt.block_on(run("postgres", ctx, n, &hash, cores, secs));
