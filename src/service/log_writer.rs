@@ -137,10 +137,14 @@ impl LogWriter {
 }
 
 async fn write(db: &Db, batch: Vec<Pending>) -> store::StoreResult<()> {
+    // Rows are built (scrubbed, serialised) before the write transaction opens, so the single
+    // SQLite writer is held only for the INSERTs themselves.
+    let rows: Vec<_> = batch
+        .into_iter()
+        .map(|p| to_row(p.id, p.date, p.ev))
+        .collect();
     let mut tx = db.begin().await?;
-    for p in batch {
-        store::logs::insert(&mut tx, &to_row(p.id, p.date, p.ev)).await?;
-    }
+    store::logs::insert_many(&mut tx, rows).await?;
     tx.commit().await
 }
 

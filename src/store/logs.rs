@@ -53,6 +53,48 @@ pub async fn insert(tx: &mut Tx, l: &LogRow) -> StoreResult<()> {
     Ok(())
 }
 
+/// Rows per INSERT statement when writing a batch: few enough that the statement texts (one
+/// per row count) stay a small, bounded set in the prepared-statement caches.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Inserts a batch of entries with multi-row INSERTs (the batched writer's path): one
+/// statement per 64 rows instead of one per row.
+pub async fn insert_many(tx: &mut Tx, rows: Vec<LogRow>) -> StoreResult<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = format!("INSERT INTO logs ({COLS}) VALUES ");
+        let mut params = Vec::with_capacity(chunk.len() * 8);
+        for (i, l) in chunk.iter().enumerate() {
+            let b = i * 8;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
+            params.extend([
+                l.log_id.clone().into(),
+                l.date.into(),
+                l.kind.clone().into(),
+                l.user_id.clone().into(),
+                l.client_id.clone().into(),
+                l.connection.clone().into(),
+                l.ip.clone().into(),
+                serde_json::Value::Object(l.data.clone()).to_string().into(),
+            ]);
+        }
+        tx.exec(&sql, &params).await?;
+    }
+    Ok(())
+}
+
 pub async fn get(db: &Db, log_id: &str) -> StoreResult<Option<LogRow>> {
     db.query_opt(
         &format!("SELECT {COLS} FROM logs WHERE log_id = $1"),
