@@ -443,7 +443,7 @@ pub async fn remove(ctx: &Ctx, b: &Bearer, entry: &str) -> Result<()> {
     let now = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
     store::authenticators::delete(&mut tx, &a.id).await?;
-    sync_multifactor(&mut tx, &a.user_id, now).await?;
+    crate::service::mfa_admin::sync_multifactor(&mut tx, &a.user_id, now).await?;
     crate::service::logs::record_tx(
         ctx,
         &mut tx,
@@ -455,12 +455,5 @@ pub async fn remove(ctx: &Ctx, b: &Bearer, entry: &str) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
-    Ok(())
-}
-
-/// Keeps `user.multifactor` true to the user's confirmed factors (shared with the Management
-/// API's authentication-method writes).
-pub async fn sync_multifactor(tx: &mut store::Tx, user_id: &str, now: i64) -> Result<()> {
-    crate::service::mfa_admin::sync_multifactor(tx, user_id, now).await?;
     Ok(())
 }

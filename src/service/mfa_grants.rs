@@ -11,7 +11,7 @@ use crate::service::catalog::ClientAuth;
 use crate::service::logs::{self, LogEvent};
 use crate::service::mfa_token::{self, MfaToken};
 use crate::service::token::{self, ClientCredentials, TokenResponse};
-use crate::service::{codes, mfa, notify, otp, outbox, user_tokens};
+use crate::service::{codes, notify, otp, outbox, user_tokens};
 use crate::store::{self, authenticators::AuthenticatorRow, users::UserRow};
 use std::sync::Arc;
 
@@ -108,7 +108,7 @@ async fn confirm_enrolment(
             }
         }
     }
-    mfa::sync_multifactor(tx, &t.user_id, now).await?;
+    crate::service::mfa_admin::sync_multifactor(tx, &t.user_id, now).await?;
     logs::record_tx(
         ctx,
         tx,

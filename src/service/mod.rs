@@ -89,6 +89,15 @@ pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
                 if let Err(err) = console::sweep(&ctx).await {
                     tracing::warn!(error = %err, "console session sweep failed");
                 }
+                // Expired tickets and one-time codes are useless; an hour of grace keeps them
+                // visible to anyone investigating a just-failed attempt.
+                let before = ctx.clock.now_ms() - 3_600_000;
+                if let Err(err) = crate::store::tickets::sweep(&ctx.db, before).await {
+                    tracing::warn!(error = %err, "ticket sweep failed");
+                }
+                if let Err(err) = crate::store::otp_challenges::sweep(&ctx.db, before).await {
+                    tracing::warn!(error = %err, "one-time code sweep failed");
+                }
             }
         }
     })

@@ -320,6 +320,8 @@ pub async fn create(ctx: &Ctx, b: Map<String, Value>) -> Result<UserRow> {
             )));
         }
     }
+    // Accepted and type-checked before any hashing; verification emails come with email templates.
+    bool_prop(&b, "verify_email")?;
     let given_name = str_prop(&b, "given_name")?.map(str::to_string);
     let family_name = str_prop(&b, "family_name")?.map(str::to_string);
     let name = str_prop(&b, "name")?.map(str::to_string);
@@ -373,7 +375,6 @@ pub async fn create(ctx: &Ctx, b: Map<String, Value>) -> Result<UserRow> {
             app_metadata: obj_prop(&b, "app_metadata")?.unwrap_or_default(),
         },
     );
-    bool_prop(&b, "verify_email")?; // accepted; verification emails come with email templates
     let mut tx = ctx.db.begin().await?;
     insert(&mut tx, &row).await?;
     tx.commit().await?;

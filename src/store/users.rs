@@ -297,11 +297,6 @@ pub async fn rehash_if_unchanged(
         > 0)
 }
 
-pub async fn count(db: &Db) -> StoreResult<u64> {
-    let r = db.query_opt("SELECT COUNT(*) FROM users", &[]).await?;
-    Ok(r.map(|r| r.i64(0)).transpose()?.unwrap_or(0).max(0) as u64)
-}
-
 /// Users an identifier may name in any connection: this email, this username, or this phone.
 pub async fn named(
     db: &Db,
