@@ -55,6 +55,21 @@ function twilioSignature(url, params) {
   return createHmac("sha1", TWILIO_TOKEN).update(data).digest("base64");
 }
 
+/** Waits for `locator`; on a timeout, fails with what the page showed instead. */
+async function waitShowing(page, locator, what, errors) {
+  try {
+    await locator.waitFor({ timeout: 30000 });
+  } catch (e) {
+    const main = await page.locator("main").innerText().catch(() => "(none)");
+    const status = await page.locator("#feed-status").innerText().catch(() => "(none)");
+    const feed = await page.locator("#feed").innerHTML().catch(() => "(none)");
+    throw new Error(
+      `${what} did not appear: ${e.message}\nfeed status: ${status}\nfeed: ${feed}\n` +
+        `page text: ${main.slice(0, 2000)}\npage errors so far: ${JSON.stringify(errors)}\nurl: ${page.url()}`,
+    );
+  }
+}
+
 describe("agent console in Chromium", () => {
   let browser;
   let userDataDir;
@@ -142,18 +157,18 @@ describe("agent console in Chromium", () => {
     await page.getByLabel("Email").fill(`agent-${suffix}@example.com`);
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "Phone lookup" }).waitFor();
+    await waitShowing(page, page.getByRole("heading", { name: "Phone lookup" }), "the console after sign-in", errors);
 
     // Keyboard only: type the number, tab to the region, Enter submits.
     await page.getByLabel("Phone number").fill(CUSTOMER_PHONE.replace(/^\+1/, "(").replace(/^\((\d{3})/, "($1) "));
     await page.getByLabel(/Region/).fill("US");
     await page.keyboard.press("Enter");
-    await page.getByRole("heading", { name: `Accounts for ${CUSTOMER_PHONE}` }).waitFor();
+    await waitShowing(page, page.getByRole("heading", { name: `Accounts for ${CUSTOMER_PHONE}` }), "the lookup result", errors);
     const results = page.locator("#results table");
     assert.match(await results.innerText(), /Casey Customer/);
     assert.match(await results.innerText(), new RegExp(`c\\*\\*\\*@example.com`));
 
-    await page.locator("#feed-status", { hasText: "Live" }).waitFor({ timeout: 15000 });
+    await waitShowing(page, page.locator("#feed-status", { hasText: "Live" }), "the live feed status", errors);
 
     const url = `${base}/webhooks/twilio/sms`;
     const params = {
@@ -175,7 +190,7 @@ describe("agent console in Chromium", () => {
     assert.equal(await hook.text(), '<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
 
     const entry = page.locator("#feed li", { hasText: `SMS from ${CUSTOMER_PHONE}` });
-    await entry.waitFor({ timeout: 15000 });
+    await waitShowing(page, entry, "the inbound SMS in the feed", errors);
     assert.match(await entry.innerText(), /Casey Customer/);
 
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -267,6 +267,26 @@ pub async fn poll_once(ctx: &Ctx) -> Result<usize> {
     Ok(n)
 }
 
+/// The stored events after `last_seq` still inside the feed window, oldest first: what a
+/// reconnecting stream replays (`http::feed`, `Last-Event-ID`).
+pub async fn replay_after(ctx: &Ctx, last_seq: i64) -> Result<Vec<InboundEvent>> {
+    let horizon = ctx.clock.now_ms() - FEED_WINDOW_MS;
+    let rows = store::inbound::since(&ctx.db, horizon, i64::from(FEED_CAPACITY as u32)).await?;
+    rows.into_iter()
+        .filter(|r| r.seq > last_seq)
+        .map(|row| {
+            Ok(InboundEvent {
+                accounts: serde_json::from_str(&row.accounts).map_err(Error::internal)?,
+                seq: row.seq,
+                sid: row.sid,
+                number: row.number,
+                channel: row.channel,
+                received_at: row.received_at,
+            })
+        })
+        .collect()
+}
+
 /// The cross-node feed poll (`service::spawn_background`).
 pub async fn run_feed_poll(ctx: Ctx) {
     loop {

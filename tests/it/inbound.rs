@@ -371,6 +371,77 @@ async fn sse_stream_delivers_inbound_events() {
     }
 }
 
+/// A reconnecting EventSource sends `Last-Event-ID`: the events it missed are replayed first,
+/// once each, and live events follow.
+#[tokio::test]
+async fn sse_reconnect_replays_missed_events() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = with_provider(&app).await;
+        let agent_app = scoped_token(&app, &tok, &["read:phone_lookups"]).await;
+        let open = |last: Option<&str>| {
+            let mut req = Request::get("/api/v2/phone-lookups/stream")
+                .header("authorization", format!("Bearer {agent_app}"));
+            if let Some(l) = last {
+                req = req.header("last-event-id", l);
+            }
+            app.router.clone().oneshot(req.body(Body::empty()).unwrap())
+        };
+        let mut first = open(None).await.unwrap().into_body();
+        read_until(&mut first, ": open").await;
+        post_hook(
+            &app,
+            "/webhooks/twilio/sms",
+            &sms("SMR1", SHARED),
+            Some(None),
+        )
+        .await;
+        let text = read_until(&mut first, "event: inbound").await;
+        let id = text
+            .lines()
+            .find_map(|l| l.strip_prefix("id: "))
+            .expect("events carry an id")
+            .to_string();
+        drop(first);
+
+        // Two events arrive while the client is away.
+        post_hook(
+            &app,
+            "/webhooks/twilio/sms",
+            &sms("SMR2", SHARED),
+            Some(None),
+        )
+        .await;
+        let call = form(&[
+            ("CallSid", "CAR3"),
+            ("From", SHARED),
+            ("To", "+14155552671"),
+        ]);
+        post_hook(&app, "/webhooks/twilio/voice", &call, Some(None)).await;
+        let mut again = open(Some(&id)).await.unwrap().into_body();
+        let text = read_until(&mut again, "\"channel\":\"voice\"").await;
+        assert_eq!(text.matches("event: inbound").count(), 2, "{text}");
+        assert!(
+            !text.contains(&format!("id: {id}\n")),
+            "the seen event is not repeated"
+        );
+        post_hook(
+            &app,
+            "/webhooks/twilio/sms",
+            &sms("SMR4", SHARED),
+            Some(None),
+        )
+        .await;
+        let more = read_until(&mut again, "event: inbound").await;
+        assert_eq!(more.matches("event: inbound").count(), 1, "{more}");
+
+        // A garbage Last-Event-ID is ignored: a plain live stream.
+        let mut junk = open(Some("not-a-number")).await.unwrap().into_body();
+        let text = read_until(&mut junk, ": open").await;
+        assert!(!text.contains("event: inbound"), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn other_nodes_see_every_event_through_the_poll() {
     for b in backends() {

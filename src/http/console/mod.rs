@@ -290,7 +290,8 @@ pub async fn lookup(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> 
 
 pub async fn feed(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     match current(&ctx, &headers).await {
-        Ok(Some(_)) => crate::http::feed::stream(&ctx).into_response(),
+        Ok(Some(_)) => crate::http::feed::stream(&ctx, crate::http::feed::last_event_id(&headers))
+            .into_response(),
         Ok(None) => (StatusCode::UNAUTHORIZED, "sign in at /console").into_response(),
         Err(e) => failure(e),
     }

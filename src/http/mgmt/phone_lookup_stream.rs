@@ -7,8 +7,13 @@ use crate::ctx::Ctx;
 use crate::domain::scopes::ReadPhoneLookups;
 use crate::http::extract::Mgmt;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-pub async fn stream(State(ctx): State<Ctx>, _: Mgmt<ReadPhoneLookups>) -> Response {
-    crate::http::feed::stream(&ctx).into_response()
+pub async fn stream(
+    State(ctx): State<Ctx>,
+    _: Mgmt<ReadPhoneLookups>,
+    headers: HeaderMap,
+) -> Response {
+    crate::http::feed::stream(&ctx, crate::http::feed::last_event_id(&headers)).into_response()
 }
