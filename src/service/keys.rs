@@ -5,6 +5,14 @@
 //! verifies tokens the rotated node signs; an unknown `kid` also forces one reload.
 //! JWT verification (alg allow-list, signature, iss, aud) is jsonwebtoken's; `exp`/`nbf` are
 //! checked here against `ctx.clock` so expiry is testable with a moved clock.
+//!
+//! Verified-token cache: a Management client presents the same access token for up to a day,
+//! and an RS256 verification cost a phone lookup about a sixth of its time. Each key set keeps
+//! the claims of the tokens it verified, keyed by the SHA-256 of the whole token (any changed
+//! byte is a different key), for the audience they were verified for; a hit re-checks
+//! `exp`/`nbf` against the clock. A reload (rotation, revocation, an unknown `kid`) builds a
+//! new set, so a revoked key's tokens stop verifying at once. Only successes are cached, and
+//! the map is bounded ([`VERIFIED_CAP`]).
 
 use crate::crypto;
 use crate::ctx::Ctx;
@@ -19,7 +27,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 pub struct SigningKey {
     pub kid: String,
@@ -32,6 +40,53 @@ struct KeySet {
     current: Option<Arc<SigningKey>>,
     verify: HashMap<String, jsonwebtoken::DecodingKey>,
     jwks: Value,
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
+}
+
+/// Tokens a key set remembers as verified; past this, expired ones are dropped, and if that
+/// frees too little the map starts over (a miss only costs one verification).
+pub const VERIFIED_CAP: usize = 10_000;
+
+/// A token this key set verified, for one audience.
+struct Verified {
+    audience: String,
+    nbf: Option<i64>,
+    claims: AccessClaims,
+}
+
+impl KeySet {
+    fn cached(&self, digest: &[u8; 32], audience: &str) -> Option<(AccessClaims, Option<i64>)> {
+        let map = self.verified.lock().ok()?;
+        let v = map.get(digest).filter(|v| v.audience == audience)?;
+        Some((v.claims.clone(), v.nbf))
+    }
+
+    fn remember(
+        &self,
+        digest: [u8; 32],
+        audience: &str,
+        nbf: Option<i64>,
+        claims: &AccessClaims,
+        now: i64,
+    ) {
+        let Ok(mut map) = self.verified.lock() else {
+            return;
+        };
+        if map.len() >= VERIFIED_CAP {
+            map.retain(|_, v| v.claims.exp > now);
+            if map.len() >= VERIFIED_CAP / 2 {
+                map.clear();
+            }
+        }
+        map.insert(
+            digest,
+            Verified {
+                audience: audience.to_string(),
+                nbf,
+                claims: claims.clone(),
+            },
+        );
+    }
 }
 
 #[derive(Default)]
@@ -139,12 +194,16 @@ impl KeyRing {
         let bad = || Error::Unauthenticated {
             message: "Invalid token".into(),
         };
+        let digest = crypto::sha256(token.as_bytes());
+        let mut set = self.snapshot();
+        if let Some((claims, nbf)) = set.cached(&digest, audience) {
+            return check_times(ctx, claims.exp, nbf).map(|()| claims);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| bad())?;
         if header.alg != jsonwebtoken::Algorithm::RS256 {
             return Err(bad());
         }
         let kid = header.kid.ok_or_else(bad)?;
-        let mut set = self.snapshot();
         if !set.verify.contains_key(&kid) {
             // Another node may have rotated since our last poll.
             self.reload(ctx).await?;
@@ -158,24 +217,33 @@ impl KeyRing {
         v.validate_nbf = false;
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<Value>(token, key, &v).map_err(|_| bad())?;
-        let now = ctx.clock.now_secs();
         let exp = data
             .claims
             .get("exp")
             .and_then(Value::as_i64)
             .ok_or_else(bad)?;
-        if exp <= now {
-            return Err(Error::Unauthenticated {
-                message: "Expired token".into(),
-            });
-        }
-        if let Some(nbf) = data.claims.get("nbf").and_then(Value::as_i64)
-            && nbf > now
-        {
-            return Err(bad());
-        }
-        serde_json::from_value(data.claims).map_err(|_| bad())
+        let nbf = data.claims.get("nbf").and_then(Value::as_i64);
+        check_times(ctx, exp, nbf)?;
+        let claims: AccessClaims = serde_json::from_value(data.claims).map_err(|_| bad())?;
+        set.remember(digest, audience, nbf, &claims, ctx.clock.now_secs());
+        Ok(claims)
     }
+}
+
+/// `exp` (distinct message once past) and `nbf` against the injected clock.
+fn check_times(ctx: &Ctx, exp: i64, nbf: Option<i64>) -> Result<()> {
+    let now = ctx.clock.now_secs();
+    if exp <= now {
+        return Err(Error::Unauthenticated {
+            message: "Expired token".into(),
+        });
+    }
+    if nbf.is_some_and(|n| n > now) {
+        return Err(Error::Unauthenticated {
+            message: "Invalid token".into(),
+        });
+    }
+    Ok(())
 }
 
 pub fn sign_with(

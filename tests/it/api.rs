@@ -254,6 +254,37 @@ async fn management_tokens_are_verified_and_scoped() {
     }
 }
 
+/// The verified-token cache (service::keys) answers exactly as a fresh verification would:
+/// only for the audience the token was verified for, and never past `exp`.
+#[tokio::test]
+async fn verified_token_cache_keeps_audience_and_expiry() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let aud = app.ctx.mgmt_audience();
+        let first = app.ctx.keys.verify(&app.ctx, &tok, &aud).await.unwrap();
+        let again = app.ctx.keys.verify(&app.ctx, &tok, &aud).await.unwrap();
+        assert_eq!(first, again);
+        assert!(
+            app.ctx
+                .keys
+                .verify(&app.ctx, &tok, "https://other.example/api")
+                .await
+                .is_err(),
+            "a token cached for one audience is not accepted for another"
+        );
+        // One changed byte in the signature: a different cache key, and a failed verification.
+        let mut bad = tok.clone().into_bytes();
+        let last = bad.len() - 2;
+        bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
+        let bad = String::from_utf8(bad).unwrap();
+        assert!(app.ctx.keys.verify(&app.ctx, &bad, &aud).await.is_err());
+        app.ctx.clock.advance_ms((first.exp - first.iat + 1) * 1000);
+        let err = app.ctx.keys.verify(&app.ctx, &tok, &aud).await.unwrap_err();
+        assert!(err.to_string().contains("Expired"), "{err}");
+    }
+}
+
 #[tokio::test]
 async fn pagination_modes_and_cap() {
     for b in backends() {
