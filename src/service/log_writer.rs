@@ -11,7 +11,7 @@
 
 use super::logs::{LogEvent, to_row};
 use crate::crypto;
-use crate::store::{self, Db};
+use crate::store::{self, Db, Dialect};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -104,7 +104,18 @@ impl LogWriter {
             loop {
                 let Some(w) = weak.upgrade() else { return };
                 let _ = tokio::time::timeout(FLUSH_EVERY, w.wake.notified()).await;
-                if let Err(e) = w.flush(&db).await {
+                let done = if db.dialect() == Dialect::Sqlite {
+                    // SQLite statements run inline, so a batch of INSERTs (milliseconds) would
+                    // hold a runtime worker and stall every request queued on it: write it from
+                    // a blocking thread instead.
+                    let (w, db, rt) = (w.clone(), db.clone(), tokio::runtime::Handle::current());
+                    tokio::task::spawn_blocking(move || rt.block_on(w.flush(&db)))
+                        .await
+                        .unwrap_or(Ok(()))
+                } else {
+                    w.flush(&db).await
+                };
+                if let Err(e) = done {
                     tracing::warn!(error = %e, "writing the event log failed");
                 }
             }

@@ -106,7 +106,7 @@ pub fn normalize(ctx: &Ctx, raw: &str, region: Option<&str>) -> Result<String> {
 }
 
 /// Folds index hits (ordered by user id) into accounts.
-fn fold(hits: Vec<Hit>, factors: &[store::phone_index::Factor]) -> Vec<Account> {
+fn fold(hits: Vec<Hit>) -> Vec<Account> {
     let mut out: Vec<Account> = Vec::new();
     for h in hits {
         let mfa = h.kind.starts_with("mfa_");
@@ -123,6 +123,11 @@ fn fold(hits: Vec<Hit>, factors: &[store::phone_index::Factor]) -> Vec<Account> 
                 a.last_used_at = a.last_used_at.max(h.last_used_at);
             }
             _ => out.push(Account {
+                mfa_methods: h
+                    .factors
+                    .iter()
+                    .map(|(kind, pref)| method_name(kind, pref.as_deref()))
+                    .collect(),
                 user_id: h.user_id,
                 kinds: vec![h.kind],
                 email_masked: h.email.as_deref().map(mask_email),
@@ -130,7 +135,6 @@ fn fold(hits: Vec<Hit>, factors: &[store::phone_index::Factor]) -> Vec<Account> 
                 connection: h.connection,
                 blocked: h.blocked,
                 mfa_enrolled: false,
-                mfa_methods: vec![],
                 created_at: h.user_created_at,
                 enrolled_at: enrolled.then_some(h.created_at),
                 last_used_at: h.last_used_at,
@@ -139,13 +143,8 @@ fn fold(hits: Vec<Hit>, factors: &[store::phone_index::Factor]) -> Vec<Account> 
     }
     for a in &mut out {
         a.kinds.sort();
-        for f in factors.iter().filter(|f| f.user_id == a.user_id) {
-            let m = method_name(&f.kind, f.preferred_method.as_deref());
-            if !a.mfa_methods.contains(&m) {
-                a.mfa_methods.push(m);
-            }
-        }
         a.mfa_methods.sort();
+        a.mfa_methods.dedup();
         // A recovery code alone is not a second factor.
         a.mfa_enrolled = a.mfa_methods.iter().any(|m| m != "recovery-code");
     }
@@ -191,8 +190,7 @@ pub async fn lookup(
         let extra = ids.pop();
         hits.retain(|h| Some(&h.user_id) != extra.as_ref());
     }
-    let factors = store::phone_index::factors(&ctx.db, &ids).await?;
-    let accounts = fold(hits, &factors);
+    let accounts = fold(hits);
     let next = if more {
         accounts.last().map(|a| paging::encode_cursor(&a.user_id))
     } else {
@@ -224,7 +222,12 @@ mod tests {
     use super::*;
 
     fn h(uid: &str, kind: &str, confirmed: bool, at: i64, used: Option<i64>) -> Hit {
+        let factors = match uid {
+            "a" => vec![("phone".to_string(), Some("sms".to_string()))],
+            _ => vec![("recovery-code".to_string(), None)],
+        };
         Hit {
+            factors,
             user_id: uid.into(),
             kind: kind.into(),
             confirmed,
@@ -254,21 +257,7 @@ mod tests {
             h("a", "mfa_voice", false, 3, None),
             h("b", "passwordless", true, 2, None),
         ];
-        let factors = vec![
-            store::phone_index::Factor {
-                user_id: "a".into(),
-                kind: "phone".into(),
-                preferred_method: Some("sms".into()),
-                enrolled_at: Some(7),
-            },
-            store::phone_index::Factor {
-                user_id: "b".into(),
-                kind: "recovery-code".into(),
-                preferred_method: None,
-                enrolled_at: Some(2),
-            },
-        ];
-        let a = fold(hits, &factors);
+        let a = fold(hits);
         assert_eq!(a.len(), 2);
         assert_eq!(a[0].kinds, vec!["mfa_sms", "mfa_voice", "profile"]);
         assert_eq!(a[0].enrolled_at, Some(7), "pending enrolments do not count");

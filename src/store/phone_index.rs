@@ -5,7 +5,7 @@
 //! into it (that is what keeps it from going stale). `drift` recomputes the index from its
 //! sources so tests can prove the triggers agree with the rule.
 
-use super::{Db, Dialect, Row, StoreResult, Value};
+use super::{Db, Dialect, Row, StoreResult};
 
 /// One index entry joined with the live user row (name, email and blocked are read at lookup
 /// time, never copied into the index).
@@ -21,15 +21,24 @@ pub struct Hit {
     pub connection: String,
     pub blocked: bool,
     pub user_created_at: i64,
+    /// The user's confirmed authenticators as `(type, preferred_method)` (for `mfa_methods`),
+    /// read in the same statement; repeated on each of the user's hits.
+    pub factors: Vec<(String, Option<String>)>,
 }
 
-/// A confirmed MFA factor of a matched user (for `mfa_methods` and `enrolled_at`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Factor {
-    pub user_id: String,
-    pub kind: String,
-    pub preferred_method: Option<String>,
-    pub enrolled_at: Option<i64>,
+/// Parses the `type:preferred_method,…` list the page query aggregates (both are short
+/// identifiers of ours, without `:` or `,`).
+fn factors(list: Option<String>) -> Vec<(String, Option<String>)> {
+    list.as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(|f| match f.split_once(':') {
+            Some((t, "")) => (t.to_string(), None),
+            Some((t, m)) => (t.to_string(), Some(m.to_string())),
+            None => (f.to_string(), None),
+        })
+        .collect()
 }
 
 fn hit(r: &Row) -> StoreResult<Hit> {
@@ -44,6 +53,7 @@ fn hit(r: &Row) -> StoreResult<Hit> {
         connection: r.str(7)?,
         blocked: r.bool(8)?,
         user_created_at: r.i64(9)?,
+        factors: factors(r.opt_str(10)?),
     })
 }
 
@@ -56,7 +66,8 @@ fn c(col: &str, d: Dialect) -> String {
 }
 
 /// Entries of the first `accounts` accounts (by user id, bytewise) holding `number` whose id
-/// sorts after `after`; every entry of each of those accounts, ordered by user id then kind.
+/// sorts after `after`; every entry of each of those accounts, ordered by user id then kind,
+/// each with its user's confirmed authenticators. One statement, so a lookup is one read.
 pub async fn page(
     db: &Db,
     number: &str,
@@ -65,49 +76,29 @@ pub async fn page(
 ) -> StoreResult<Vec<Hit>> {
     let d = db.dialect();
     let (uid, puid) = (c("user_id", d), c("p.user_id", d));
+    let agg = match d {
+        Dialect::Sqlite => "group_concat",
+        Dialect::Postgres => "string_agg",
+    };
     // `after` is bound as '' for the first page: every id sorts after the empty string.
     let sql = format!(
         "SELECT p.user_id, p.kind, p.confirmed, p.created_at, p.last_used_at, u.email, u.name, \
-                u.connection, u.blocked, u.created_at \
+                u.connection, u.blocked, u.created_at, \
+                (SELECT {agg}(a.type || ':' || COALESCE(a.preferred_method, ''), ',') \
+                 FROM authenticators a WHERE a.user_id = p.user_id AND a.confirmed = $3) \
          FROM phone_index p JOIN users u ON u.user_id = p.user_id \
          WHERE p.number = $1 AND p.user_id IN ( \
            SELECT DISTINCT user_id FROM phone_index WHERE number = $1 AND {uid} > $2 \
            ORDER BY user_id LIMIT {accounts}) \
          ORDER BY {puid}, p.kind"
     );
-    db.query(&sql, &[number.into(), after.unwrap_or("").into()])
-        .await?
-        .iter()
-        .map(hit)
-        .collect()
-}
-
-/// Confirmed authenticators (any type) of these users, oldest first.
-pub async fn factors(db: &Db, user_ids: &[String]) -> StoreResult<Vec<Factor>> {
-    if user_ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let ph: Vec<String> = (2..=user_ids.len() + 1).map(|i| format!("${i}")).collect();
-    let mut params: Vec<Value> = vec![true.into()];
-    params.extend(user_ids.iter().map(Value::from));
     db.query(
-        &format!(
-            "SELECT user_id, type, preferred_method, enrolled_at FROM authenticators \
-             WHERE confirmed = $1 AND user_id IN ({}) ORDER BY created_at, id",
-            ph.join(", ")
-        ),
-        &params,
+        &sql,
+        &[number.into(), after.unwrap_or("").into(), true.into()],
     )
     .await?
     .iter()
-    .map(|r| {
-        Ok(Factor {
-            user_id: r.str(0)?,
-            kind: r.str(1)?,
-            preferred_method: r.opt_str(2)?,
-            enrolled_at: r.opt_i64(3)?,
-        })
-    })
+    .map(hit)
     .collect()
 }
 
