@@ -8,6 +8,7 @@
 //!    emptied and rebuilt with migration 0007's own backfill statements), and the entry count;
 //! 2. `GET /api/v2/phone-lookups/{number}` lookups/s over HTTP with 32 connections and
 //!    p50/p99, numbers drawn at random (half profile, half MFA numbers, in five spellings);
+//!    and the same lookups over 4 connections (little queueing: the latency an agent sees);
 //! 3. the same numbers' profile half through Auth0's `q=phone_number:"…"` user search, which
 //!    answers from the same index.
 //!
@@ -29,6 +30,8 @@ use std::time::Instant;
 
 const ROWS_PER_INSERT: usize = 1000;
 const ROWS_PER_TX: usize = 100_000;
+/// Connections of the latency phase (the throughput phases use `CONCURRENCY`, 32).
+const LATENCY_CONNS: usize = 4;
 
 /// Users `3k` have the profile number `k`.
 fn profile_phone(i: usize) -> Option<usize> {
@@ -255,19 +258,19 @@ async fn run(name: &str, ctx: callsign::ctx::Ctx, n: usize, cores: usize, secs: 
     let token: Arc<str> = admin_token(addr).await.into();
 
     let tk = token.clone();
-    let s = load(
-        Arc::new(move |r: &mut Rng| {
-            let (k, i) = draw(r, n);
-            let path = format!(
-                "/api/v2/phone-lookups/{}",
-                enc(&phone_spelling(k, r.below(5)))
-            );
-            (get(addr, &tk, &path), user_id(i))
-        }),
-        secs,
-    )
-    .await;
+    let lookups: Arc<MakeReq> = Arc::new(move |r: &mut Rng| {
+        let (k, i) = draw(r, n);
+        let path = format!(
+            "/api/v2/phone-lookups/{}",
+            enc(&phone_spelling(k, r.below(5)))
+        );
+        (get(addr, &tk, &path), user_id(i))
+    });
+    let s = load(lookups.clone(), secs).await;
     show(name, "lookups  /phone-lookups/{n}   (32 conns)", &s);
+    // The same lookups with little queueing: the latency one agent's request sees.
+    let s = load_with(lookups, secs, LATENCY_CONNS).await;
+    show(name, "lookups  /phone-lookups/{n}   ( 4 conns)", &s);
     let tk = token.clone();
     let s = load(
         Arc::new(move |r: &mut Rng| {

@@ -130,6 +130,11 @@ pub type MakeReq = dyn Fn(&mut Rng) -> (hyper::Request<Full<Bytes>>, String) + S
 
 /// `CONCURRENCY` keep-alive clients sending `make`'s requests for `secs` seconds.
 pub async fn load(make: Arc<MakeReq>, secs: u64) -> Stats {
+    load_with(make, secs, CONCURRENCY).await
+}
+
+/// `conns` keep-alive clients sending `make`'s requests for `secs` seconds.
+pub async fn load_with(make: Arc<MakeReq>, secs: u64, conns: usize) -> Stats {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<Bytes>>();
     let stop = Arc::new(AtomicBool::new(false));
@@ -138,7 +143,7 @@ pub async fn load(make: Arc<MakeReq>, secs: u64) -> Stats {
     let lat = Arc::new(std::sync::Mutex::new(Vec::new()));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for t in 0..CONCURRENCY {
+    for t in 0..conns {
         let (client, make, stop, ok, errors, shown, lat) = (
             client.clone(),
             make.clone(),

@@ -18,10 +18,10 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 /// Most events waiting at once (a few MiB at worst); beyond it events are dropped.
-pub const QUEUE_CAP: usize = 20_000;
+pub const QUEUE_CAP: usize = 50_000;
 /// Most events written in one transaction.
-pub const BATCH: usize = 500;
-pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
+pub const BATCH: usize = 5_000;
+pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
 struct Pending {
     id: String,
