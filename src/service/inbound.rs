@@ -37,6 +37,8 @@ pub const FEED_WINDOW_MS: i64 = 60_000;
 const MAX_ACCOUNTS: u32 = 100;
 /// Events a slow stream may fall behind by before it skips ahead.
 const FEED_CAPACITY: usize = 256;
+/// Most events one reconnect replays (as many as a live stream may fall behind by).
+const REPLAY_MAX: i64 = FEED_CAPACITY as i64;
 const SWEEP_BATCH: i64 = 5_000;
 const SWEEP_ROUNDS: usize = 20;
 
@@ -53,6 +55,17 @@ pub struct InboundEvent {
 }
 
 impl InboundEvent {
+    fn from_row(row: store::inbound::InboundRow) -> Result<Self> {
+        Ok(InboundEvent {
+            accounts: serde_json::from_str(&row.accounts).map_err(Error::internal)?,
+            seq: row.seq,
+            sid: row.sid,
+            number: row.number,
+            channel: row.channel,
+            received_at: row.received_at,
+        })
+    }
+
     /// The SSE `inbound` event's data.
     pub fn wire(&self) -> Value {
         json!({
@@ -250,18 +263,7 @@ pub async fn poll_once(ctx: &Ctx) -> Result<usize> {
         if !fresh {
             continue;
         }
-        let accounts = serde_json::from_str(&row.accounts).map_err(Error::internal)?;
-        ctx.inbound.publish(
-            InboundEvent {
-                seq: row.seq,
-                sid: row.sid,
-                number: row.number,
-                channel: row.channel,
-                accounts,
-                received_at: row.received_at,
-            },
-            horizon,
-        );
+        ctx.inbound.publish(InboundEvent::from_row(row)?, horizon);
         n += 1;
     }
     Ok(n)
@@ -271,19 +273,10 @@ pub async fn poll_once(ctx: &Ctx) -> Result<usize> {
 /// reconnecting stream replays (`http::feed`, `Last-Event-ID`).
 pub async fn replay_after(ctx: &Ctx, last_seq: i64) -> Result<Vec<InboundEvent>> {
     let horizon = ctx.clock.now_ms() - FEED_WINDOW_MS;
-    let rows = store::inbound::since(&ctx.db, horizon, i64::from(FEED_CAPACITY as u32)).await?;
-    rows.into_iter()
-        .filter(|r| r.seq > last_seq)
-        .map(|row| {
-            Ok(InboundEvent {
-                accounts: serde_json::from_str(&row.accounts).map_err(Error::internal)?,
-                seq: row.seq,
-                sid: row.sid,
-                number: row.number,
-                channel: row.channel,
-                received_at: row.received_at,
-            })
-        })
+    store::inbound::after(&ctx.db, horizon, last_seq, REPLAY_MAX)
+        .await?
+        .into_iter()
+        .map(InboundEvent::from_row)
         .collect()
 }
 

@@ -61,6 +61,22 @@ pub async fn since(db: &Db, since: i64, limit: i64) -> StoreResult<Vec<InboundRo
     .collect()
 }
 
+/// Events received at or after `since` (ms) whose `seq` is greater than `after`, oldest first,
+/// at most `limit`: what a reconnecting feed stream replays.
+pub async fn after(db: &Db, since: i64, after: i64, limit: i64) -> StoreResult<Vec<InboundRow>> {
+    db.query(
+        &format!(
+            "SELECT {COLS} FROM inbound_contacts WHERE received_at >= $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3"
+        ),
+        &[Value::I64(since), Value::I64(after), Value::I64(limit)],
+    )
+    .await?
+    .iter()
+    .map(row)
+    .collect()
+}
+
 /// The event stored under `sid`, if any.
 pub async fn by_sid(db: &Db, sid: &str) -> StoreResult<Option<InboundRow>> {
     db.query_opt(
