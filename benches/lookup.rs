@@ -257,6 +257,14 @@ async fn run(name: &str, ctx: callsign::ctx::Ctx, n: usize, cores: usize, secs: 
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let token: Arc<str> = admin_token(addr).await.into();
 
+    // The floor: the same load generator, HTTP stack and middleware on an endpoint that does
+    // nothing. Lookups/s ÷ this is the share of the HTTP round trip a lookup keeps.
+    let floor = load(
+        Arc::new(move |_: &mut Rng| (get(addr, "-", "/healthz"), "ok".to_string())),
+        secs,
+    )
+    .await;
+    show(name, "floor    GET /healthz          (32 conns)", &floor);
     let tk = token.clone();
     let lookups: Arc<MakeReq> = Arc::new(move |r: &mut Rng| {
         let (k, i) = draw(r, n);

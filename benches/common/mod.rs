@@ -123,6 +123,22 @@ pub struct Stats {
     pub p50: f64,
     pub p99: f64,
     pub errors: u64,
+    /// Process CPU time (user + system, all threads: server and load generator) per answered
+    /// request, in µs: steadier than the rate on a machine whose speed swings between runs.
+    pub cpu_us: f64,
+}
+
+/// This process's CPU time so far (user + system), in seconds, from `/proc/self/stat` (0 where
+/// there is none).
+pub fn cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0 // USER_HZ is 100 on Linux
 }
 
 /// A request to send and the text its 200 body must contain.
@@ -142,6 +158,7 @@ pub async fn load_with(make: Arc<MakeReq>, secs: u64, conns: usize) -> Stats {
     let shown = Arc::new(AtomicBool::new(false));
     let lat = Arc::new(std::sync::Mutex::new(Vec::new()));
     let start = Instant::now();
+    let cpu0 = cpu_secs();
     let mut tasks = Vec::new();
     for t in 0..conns {
         let (client, make, stop, ok, errors, shown, lat) = (
@@ -185,7 +202,9 @@ pub async fn load_with(make: Arc<MakeReq>, secs: u64, conns: usize) -> Stats {
     for t in tasks {
         t.await.unwrap();
     }
-    let rate = ok.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    let done = ok.load(Ordering::Relaxed) as f64;
+    let rate = done / start.elapsed().as_secs_f64();
+    let cpu_us = (cpu_secs() - cpu0) * 1e6 / done.max(1.0);
     let mut l = lat.lock().unwrap().clone();
     l.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pct = |q: f64| {
@@ -198,6 +217,7 @@ pub async fn load_with(make: Arc<MakeReq>, secs: u64, conns: usize) -> Stats {
         p50: pct(0.50),
         p99: pct(0.99),
         errors: errors.load(Ordering::Relaxed),
+        cpu_us,
     }
 }
 
@@ -239,8 +259,8 @@ pub async fn admin_token(addr: SocketAddr) -> String {
 
 pub fn show(name: &str, what: &str, s: &Stats) {
     println!(
-        "{name:9} {what}: {:8.0}/s (p50 {:.2} ms, p99 {:.2} ms, {} errors)",
-        s.rate, s.p50, s.p99, s.errors
+        "{name:9} {what}: {:8.0}/s (p50 {:.2} ms, p99 {:.2} ms, {:.0} µs CPU each, {} errors)",
+        s.rate, s.p50, s.p99, s.cpu_us, s.errors
     );
 }
 
