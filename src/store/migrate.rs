@@ -33,6 +33,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0008_inbound.sql",
         include_str!("../../migrations/sqlite/0008_inbound.sql"),
     ),
+    (
+        "0009_activity_file.sql",
+        include_str!("../../migrations/sqlite/0009_activity_file.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -63,6 +67,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0008_inbound.sql",
         include_str!("../../migrations/postgres/0008_inbound.sql"),
+    ),
+    (
+        "0009_activity_file.sql",
+        include_str!("../../migrations/postgres/0009_activity_file.sql"),
     ),
 ];
 

@@ -37,6 +37,7 @@ pub mod users;
 
 pub use db::{Db, Dialect, Row, Tx, Value};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
+pub use sqlite::activity_path as sqlite_activity_path;
 
 use thiserror::Error;
 
