@@ -37,6 +37,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0009_activity_file.sql",
         include_str!("../../migrations/sqlite/0009_activity_file.sql"),
     ),
+    (
+        "0010_lookup_covering.sql",
+        include_str!("../../migrations/sqlite/0010_lookup_covering.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -71,6 +75,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0009_activity_file.sql",
         include_str!("../../migrations/postgres/0009_activity_file.sql"),
+    ),
+    (
+        "0010_lookup_covering.sql",
+        include_str!("../../migrations/postgres/0010_lookup_covering.sql"),
     ),
 ];
 

@@ -58,42 +58,55 @@ fn hit(r: &Row) -> StoreResult<Hit> {
 }
 
 /// Text comparison/order that is bytewise on both backends, so pages are identical.
-fn c(col: &str, d: Dialect) -> String {
-    match d {
-        Dialect::Sqlite => col.to_string(),
-        Dialect::Postgres => format!("{col} COLLATE \"C\""),
+/// The lookup, one statement: the number's entries for the next `accounts` accounts after `$2`
+/// (by user id, byte order on both backends) with each account's live user row and its
+/// confirmed factors. The account count is written into the text, not bound: SQLite plans
+/// with a bound LIMIT's value and then re-prepares the statement at every new binding (a
+/// parse per lookup, measured), so each count has its own text, built once.
+fn page_sql(d: Dialect, accounts: u32) -> std::borrow::Cow<'static, str> {
+    use std::sync::OnceLock;
+    const CACHED: usize = 128;
+    static SQLITE: [OnceLock<String>; CACHED] = [const { OnceLock::new() }; CACHED];
+    static POSTGRES: [OnceLock<String>; CACHED] = [const { OnceLock::new() }; CACHED];
+    fn build(d: Dialect, accounts: u32) -> String {
+        let (agg, uid, puid) = match d {
+            Dialect::Sqlite => ("group_concat", "user_id", "p.user_id"),
+            Dialect::Postgres => (
+                "string_agg",
+                "user_id COLLATE \"C\"",
+                "p.user_id COLLATE \"C\"",
+            ),
+        };
+        format!(
+            "SELECT p.user_id, p.kind, p.confirmed, p.created_at, p.last_used_at, u.email, \
+                    u.name, u.connection, u.blocked, u.created_at, \
+                    (SELECT {agg}(a.type || ':' || COALESCE(a.preferred_method, ''), ',') \
+                     FROM authenticators a WHERE a.user_id = p.user_id AND a.confirmed = $3) \
+             FROM phone_index p JOIN users u ON u.user_id = p.user_id \
+             WHERE p.number = $1 AND p.user_id IN ( \
+               SELECT DISTINCT {uid} FROM phone_index WHERE number = $1 AND {uid} > $2 \
+               ORDER BY 1 LIMIT {accounts}) \
+             ORDER BY {puid}, p.kind"
+        )
+    }
+    let slots = match d {
+        Dialect::Sqlite => &SQLITE,
+        Dialect::Postgres => &POSTGRES,
+    };
+    match slots.get(accounts as usize) {
+        Some(slot) => slot.get_or_init(|| build(d, accounts)).as_str().into(),
+        None => build(d, accounts).into(),
     }
 }
 
-/// Entries of the first `accounts` accounts (by user id, bytewise) holding `number` whose id
-/// sorts after `after`; every entry of each of those accounts, ordered by user id then kind,
-/// each with its user's confirmed authenticators. One statement, so a lookup is one read.
 pub async fn page(
     db: &Db,
     number: &str,
     after: Option<&str>,
     accounts: u32,
 ) -> StoreResult<Vec<Hit>> {
-    let d = db.dialect();
-    let (uid, puid) = (c("user_id", d), c("p.user_id", d));
-    let agg = match d {
-        Dialect::Sqlite => "group_concat",
-        Dialect::Postgres => "string_agg",
-    };
-    // `after` is bound as '' for the first page: every id sorts after the empty string.
-    let sql = format!(
-        "SELECT p.user_id, p.kind, p.confirmed, p.created_at, p.last_used_at, u.email, u.name, \
-                u.connection, u.blocked, u.created_at, \
-                (SELECT {agg}(a.type || ':' || COALESCE(a.preferred_method, ''), ',') \
-                 FROM authenticators a WHERE a.user_id = p.user_id AND a.confirmed = $3) \
-         FROM phone_index p JOIN users u ON u.user_id = p.user_id \
-         WHERE p.number = $1 AND p.user_id IN ( \
-           SELECT DISTINCT user_id FROM phone_index WHERE number = $1 AND {uid} > $2 \
-           ORDER BY user_id LIMIT {accounts}) \
-         ORDER BY {puid}, p.kind"
-    );
     db.query(
-        &sql,
+        &page_sql(db.dialect(), accounts),
         &[number.into(), after.unwrap_or("").into(), true.into()],
     )
     .await?
@@ -102,7 +115,6 @@ pub async fn page(
     .collect()
 }
 
-/// A user's entries as `(number, kind, confirmed, source)`, for tests and diagnostics.
 pub async fn of_user(db: &Db, user_id: &str) -> StoreResult<Vec<(String, String, bool, String)>> {
     db.query(
         "SELECT number, kind, confirmed, source FROM phone_index WHERE user_id = $1 \
