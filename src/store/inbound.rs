@@ -47,13 +47,15 @@ pub async fn insert(
 }
 
 /// Events received at or after `since` (ms), oldest first, at most `limit`: what the feed
-/// poll reads to pick up other nodes' events.
+/// poll reads to pick up other nodes' events. The limits of these polls are written into the
+/// text: a bound LIMIT makes SQLite re-prepare the statement at every run.
 pub async fn since(db: &Db, since: i64, limit: i64) -> StoreResult<Vec<InboundRow>> {
     db.query(
         &format!(
-            "SELECT {COLS} FROM inbound_contacts WHERE received_at >= $1 ORDER BY seq LIMIT $2"
+            "SELECT {COLS} FROM inbound_contacts WHERE received_at >= $1 ORDER BY seq \
+             LIMIT {limit}"
         ),
-        &[Value::I64(since), Value::I64(limit)],
+        &[Value::I64(since)],
     )
     .await?
     .iter()
@@ -67,9 +69,9 @@ pub async fn after(db: &Db, since: i64, after: i64, limit: i64) -> StoreResult<V
     db.query(
         &format!(
             "SELECT {COLS} FROM inbound_contacts WHERE received_at >= $1 AND seq > $2 \
-             ORDER BY seq LIMIT $3"
+             ORDER BY seq LIMIT {limit}"
         ),
-        &[Value::I64(since), Value::I64(after), Value::I64(limit)],
+        &[Value::I64(since), Value::I64(after)],
     )
     .await?
     .iter()

@@ -92,11 +92,13 @@ pub async fn claim(
     } else {
         ""
     };
+    // The limit is written into the text, not bound: SQLite plans with a bound LIMIT's value
+    // and then re-prepares the statement at every binding (see store::phone_index::page_sql).
     let sql = format!(
         "UPDATE outbox SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM outbox \
              WHERE status = $3 AND next_attempt_at <= $4 AND (claimed_until IS NULL OR claimed_until <= $4) \
-             ORDER BY next_attempt_at, id LIMIT $5{lock}) \
+             ORDER BY next_attempt_at, id LIMIT {limit}{lock}) \
          AND status = $3 AND (claimed_until IS NULL OR claimed_until <= $4) \
          RETURNING id, channel, recipient, type, locale, body, attempts, created_at"
     );
@@ -108,7 +110,6 @@ pub async fn claim(
                 lease_until.into(),
                 PENDING.into(),
                 now.into(),
-                limit.into(),
             ],
         )
         .await?;
