@@ -4,7 +4,7 @@
 //! listing orders by it. A `q` search arrives as a parsed `domain::logs::Expr`; the WHERE clause
 //! is built from a fixed column list with every value a placeholder, never spliced text.
 
-use super::{Db, Row, StoreResult, Tx, Value};
+use super::{Db, Row, StoreError, StoreResult, Tx, Value};
 use crate::domain::logs::{Expr, Field};
 use serde_json::Map;
 
@@ -57,40 +57,60 @@ pub async fn insert(tx: &mut Tx, l: &LogRow) -> StoreResult<()> {
 /// per row count) stay a small, bounded set in the prepared-statement caches.
 const ROWS_PER_STATEMENT: usize = 64;
 
-/// Inserts a batch of entries with multi-row INSERTs (the batched writer's path): one
-/// statement per 64 rows instead of one per row.
-pub async fn insert_many(tx: &mut Tx, rows: Vec<LogRow>) -> StoreResult<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+/// The INSERT for `n` rows (`$1`…`$8n`); the full-size text is built once.
+fn insert_sql(n: usize) -> std::borrow::Cow<'static, str> {
+    fn build(n: usize) -> String {
         let mut sql = format!("INSERT INTO logs ({COLS}) VALUES ");
-        let mut params = Vec::with_capacity(chunk.len() * 8);
-        for (i, l) in chunk.iter().enumerate() {
+        for i in 0..n {
             let b = i * 8;
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
-            params.extend([
-                l.log_id.clone().into(),
-                l.date.into(),
-                l.kind.clone().into(),
-                l.user_id.clone().into(),
-                l.client_id.clone().into(),
-                l.connection.clone().into(),
-                l.ip.clone().into(),
-                serde_json::Value::Object(l.data.clone()).to_string().into(),
-            ]);
+            sql.push('(');
+            for k in 1..=8 {
+                if k > 1 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&(b + k).to_string());
+            }
+            sql.push(')');
         }
-        tx.exec(&sql, &params).await?;
+        sql
+    }
+    static FULL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| build(ROWS_PER_STATEMENT));
+    if n == ROWS_PER_STATEMENT {
+        std::borrow::Cow::Borrowed(FULL.as_str())
+    } else {
+        std::borrow::Cow::Owned(build(n))
+    }
+}
+
+/// Inserts a batch of entries with multi-row INSERTs (the batched writer's path): one
+/// statement per 64 rows instead of one per row. The rows are moved into the parameters, not
+/// copied.
+pub async fn insert_many(tx: &mut Tx, rows: Vec<LogRow>) -> StoreResult<()> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut params = Vec::with_capacity(ROWS_PER_STATEMENT * 8);
+        let mut n = 0;
+        for l in rows.by_ref().take(ROWS_PER_STATEMENT) {
+            let data = serde_json::to_string(&l.data)
+                .map_err(|e| StoreError::Backend(format!("log data: {e}")))?;
+            params.extend([
+                l.log_id.into(),
+                l.date.into(),
+                l.kind.into(),
+                l.user_id.into(),
+                l.client_id.into(),
+                l.connection.into(),
+                l.ip.into(),
+                data.into(),
+            ]);
+            n += 1;
+        }
+        tx.exec(&insert_sql(n), &params).await?;
     }
     Ok(())
 }

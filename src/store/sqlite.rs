@@ -225,15 +225,17 @@ fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> StoreResult<Vec<
 /// `$1` → `?1`: SQLite's numbered parameters keep their index even when reused or out of order
 /// (plain `$name` parameters would be numbered by first appearance).
 fn rewrite(sql: &str) -> String {
+    // Slices between the `$`s (found by memchr), not a char-by-char copy: this runs per query.
     let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+    let mut last = 0;
+    for (i, _) in sql.match_indices('$') {
+        if sql.as_bytes().get(i + 1).is_some_and(u8::is_ascii_digit) {
+            out.push_str(&sql[last..i]);
             out.push('?');
-        } else {
-            out.push(c);
+            last = i + 1;
         }
     }
+    out.push_str(&sql[last..]);
     out
 }
 
