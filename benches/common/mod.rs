@@ -149,10 +149,11 @@ pub async fn load(make: Arc<MakeReq>, secs: u64) -> Stats {
     load_with(make, secs, CONCURRENCY).await
 }
 
-/// `conns` keep-alive clients sending `make`'s requests for `secs` seconds.
+/// `conns` keep-alive clients sending `make`'s requests for `secs` seconds. Each client owns
+/// one HTTP/1.1 connection (hyper's connection-level client: no pool to consult per request),
+/// sends origin-form requests with a Host header, and reads each whole response; the load
+/// generator shares the cores with the server, so what it spends the server cannot use.
 pub async fn load_with(make: Arc<MakeReq>, secs: u64, conns: usize) -> Stats {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<Bytes>>();
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let shown = Arc::new(AtomicBool::new(false));
@@ -161,8 +162,7 @@ pub async fn load_with(make: Arc<MakeReq>, secs: u64, conns: usize) -> Stats {
     let cpu0 = cpu_secs();
     let mut tasks = Vec::new();
     for t in 0..conns {
-        let (client, make, stop, ok, errors, shown, lat) = (
-            client.clone(),
+        let (make, stop, ok, errors, shown, lat) = (
             make.clone(),
             stop.clone(),
             ok.clone(),
@@ -173,10 +173,28 @@ pub async fn load_with(make: Arc<MakeReq>, secs: u64, conns: usize) -> Stats {
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng(0x5EED_0000 + t as u64);
             let mut mine = Vec::new();
+            let mut sender: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>> = None;
             while !stop.load(Ordering::Relaxed) {
-                let (req, expect) = make(&mut rng);
+                let (mut req, expect) = make(&mut rng);
+                let host = req.uri().authority().unwrap().to_string();
+                if sender.as_ref().is_none_or(|s| s.is_closed()) {
+                    let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    let (s, conn) =
+                        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                            .await
+                            .unwrap();
+                    tokio::spawn(conn);
+                    sender = Some(s);
+                }
+                let s = sender.as_mut().unwrap();
+                let path = req.uri().path_and_query().unwrap().clone();
+                *req.uri_mut() = path.into();
+                req.headers_mut()
+                    .insert(hyper::header::HOST, host.parse().unwrap());
                 let t0 = Instant::now();
-                let resp = client.request(req).await.unwrap();
+                s.ready().await.unwrap();
+                let resp = s.send_request(req).await.unwrap();
                 let status = resp.status();
                 let body = resp.into_body().collect().await.unwrap().to_bytes();
                 let good = status == 200
