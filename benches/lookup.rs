@@ -8,7 +8,8 @@
 //!    emptied and rebuilt with migration 0007's own backfill statements), and the entry count;
 //! 2. `GET /api/v2/phone-lookups/{number}` lookups/s over HTTP with 32 connections and
 //!    p50/p99, numbers drawn at random (half profile, half MFA numbers, in five spellings);
-//!    and the same lookups over 4 connections (little queueing: the latency an agent sees);
+//!    and the same lookups over 8 and 4 connections (less queueing: the latency an agent
+//!    sees). First, the floor: `GET /healthz` through the same load generator and stack;
 //! 3. the same numbers' profile half through Auth0's `q=phone_number:"…"` user search, which
 //!    answers from the same index.
 //!
@@ -277,6 +278,8 @@ async fn run(name: &str, ctx: callsign::ctx::Ctx, n: usize, cores: usize, secs: 
     let s = load(lookups.clone(), secs).await;
     show(name, "lookups  /phone-lookups/{n}   (32 conns)", &s);
     // The same lookups with little queueing: the latency one agent's request sees.
+    let s = load_with(lookups.clone(), secs, 8).await;
+    show(name, "lookups  /phone-lookups/{n}   ( 8 conns)", &s);
     let s = load_with(lookups, secs, LATENCY_CONNS).await;
     show(name, "lookups  /phone-lookups/{n}   ( 4 conns)", &s);
     let tk = token.clone();

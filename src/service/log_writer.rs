@@ -21,10 +21,10 @@ use std::time::Duration;
 pub const QUEUE_CAP: usize = 50_000;
 /// Most events written in one transaction.
 pub const BATCH: usize = 5_000;
-/// Few, large commits: on SQLite every commit makes each reader connection drop its page cache
-/// and memory map, so at one audited lookup per request, 500-row batches every 200 ms cost
-/// lookups at 1M users about a fifth of their throughput and most of their p99
-/// (benches/lookup.rs: 6,606 → 8,415/s, p99 23 → 14 ms with these values).
+/// Few, large commits. On SQLite every commit made each reader connection drop its page cache
+/// and memory map while the log shared the main file; it now lives in the activity file, and
+/// smaller batches (1,000 rows every 100 ms) were measured again on benches/lookup.rs: no
+/// better p99 at 32 connections and a lower throughput, so the large batches stay.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
 struct Pending {
