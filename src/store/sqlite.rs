@@ -23,6 +23,8 @@ const MAX_IDLE_READERS: usize = 16;
 
 /// Reads go through a memory map of the database file (not `pread` into each connection's
 /// page cache): a lookup's pages are then touched in place. 1 GiB of address space, not memory.
+/// Measured again once the activity file kept readers' maps alive: readers without the map and
+/// with a 32 MiB page cache each were 35–40% slower per lookup at 1M users.
 const MMAP_SIZE: &str = "PRAGMA mmap_size=1073741824;";
 
 /// The activity file's tables, created at every open (see the module comment).
