@@ -252,10 +252,7 @@ async fn run(name: &str, ctx: callsign::ctx::Ctx, n: usize, cores: usize, secs: 
     tx.batch("ANALYZE").await.unwrap();
     tx.commit().await.unwrap();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = callsign::http::router(ctx.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = serve(&ctx).await;
     let token: Arc<str> = admin_token(addr).await.into();
 
     // The floor: the same load generator, HTTP stack and middleware on an endpoint that does

@@ -24,10 +24,11 @@
 //!   Codes are never read from the database (they are only stored as HMACs).
 #![allow(clippy::disallowed_methods, clippy::unwrap_used)] // a benchmark reads the wall clock
 
+mod common;
+use common::{config, env_num, open, pg_db, pg_drop, serve};
+
 use axum::http::StatusCode;
 use bytes::Bytes;
-use callsign::clock::Clock;
-use callsign::config::{Config, ServeArgs};
 use callsign::ctx::Ctx;
 use callsign::delivery::ProviderSpec;
 use callsign::store::authenticators::AuthenticatorRow;
@@ -45,13 +46,6 @@ const CONN: &str = "Username-Password-Authentication";
 const OOB: &str = "http://auth0.com/oauth/grant-type/mfa-oob";
 /// Uses per user: the send bucket holds 10.
 const USES_PER_USER: usize = 9;
-
-fn env_u64(k: &str, d: u64) -> u64 {
-    std::env::var(k)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(d)
-}
 
 /// Who waits for the next SMS to a number (one client per number at a time).
 type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<String>>>>;
@@ -85,22 +79,11 @@ async fn fake_twilio(waiters: Waiters) -> String {
 }
 
 async fn setup(url: &str, dir: &std::path::Path, twilio: &str) -> Ctx {
-    let args = ServeArgs {
-        data_dir: Some(dir.into()),
-        database_url: Some(url.into()),
-        ..Default::default()
-    };
-    let env = vec![("CALLSIGN_SECRET_KEY".to_string(), "22".repeat(32))];
-    let (mut cfg, _): (Config, _) = Config::resolve(&args, &env).unwrap();
-    // Per-IP limits would throttle a load generator on one address; the per-user OTP buckets
-    // (the rules under test) are not configurable and stay on.
-    cfg.rate_limits.auth_burst = 1e9;
-    cfg.rate_limits.auth_per_second = 1e9;
+    // The API limits are out of the way (per-IP limits would throttle a load generator on one
+    // address); the per-user OTP buckets (the rules under test) are not configurable and stay on.
+    let mut cfg = config(url, dir);
     cfg.twilio_base_url = twilio.into();
-    let ctx = callsign::ctx::open(cfg, Clock::system(), "http://127.0.0.1/")
-        .await
-        .unwrap()
-        .0;
+    let ctx = open(cfg).await;
     ctx.delivery.pin_phone_provider(Some(ProviderSpec::Twilio {
         sid: SID.into(),
         auth_token: "token".into(),
@@ -279,10 +262,7 @@ async fn round_trips(
     secs: u64,
     conns: usize,
 ) -> Outcome {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = callsign::http::router(ctx.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = serve(ctx).await;
     let client: Client =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build_http();
@@ -404,7 +384,7 @@ async fn run(name: &str, url: String, dir: &std::path::Path, cores: usize, secs:
     let twilio = fake_twilio(waiters.clone()).await;
     let ctx = setup(&url, dir, &twilio).await;
     let _bg = callsign::service::spawn_background(&ctx);
-    let n = env_u64("CALLSIGN_BENCH_USERS", 2000) as usize;
+    let n = env_num("CALLSIGN_BENCH_USERS", 2000) as usize;
     let (client_id, secret) = mfa_client(&ctx).await;
     let t = Instant::now();
     let users = enrol(&ctx, n, &client_id).await;
@@ -413,7 +393,7 @@ async fn run(name: &str, url: String, dir: &std::path::Path, cores: usize, secs:
         t.elapsed().as_secs_f64()
     );
     let raw = tokio::task::block_in_place(|| raw_signs(&ctx, cores, secs));
-    let conns = env_u64("CALLSIGN_BENCH_CONNS", 32) as usize;
+    let conns = env_num("CALLSIGN_BENCH_CONNS", 32) as usize;
     let o = round_trips(&ctx, users, waiters, &client_id, &secret, secs, conns).await;
     println!(
         "[{name}] raw RS256 signs/s (server signing path, {cores} threads): {raw:8.0} | MFA challenge + mfa-oob round trips/s over HTTP ({conns} conns): {:8.0} (p50 {:.2} ms, p99 {:.2} ms, {} round trips{}) | ratio {:.3} (2 signatures per round trip)",
@@ -434,23 +414,9 @@ async fn run(name: &str, url: String, dir: &std::path::Path, cores: usize, secs:
     );
 }
 
-async fn pg_url() -> Option<String> {
-    let admin = std::env::var("CALLSIGN_TEST_POSTGRES_URL").ok()?;
-    let name = format!("bench_{}", callsign::crypto::random_hex(6));
-    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-        .await
-        .ok()?;
-    tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .ok()?;
-    Some(format!("{}/{name}", admin.rsplit_once('/')?.0))
-}
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let secs = env_u64("CALLSIGN_BENCH_SECONDS", 5);
+    let secs = env_num("CALLSIGN_BENCH_SECONDS", 5);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -464,10 +430,11 @@ async fn main() {
         secs,
     )
     .await;
-    match pg_url().await {
-        Some(url) => {
+    match pg_db("bench_mfa").await {
+        Some((admin, name, url)) => {
             let pdir = tempfile::tempdir().unwrap();
             run("postgres", url, pdir.path(), cores, secs).await;
+            pg_drop(&admin, &name).await;
         }
         None => {
             println!("note: CALLSIGN_TEST_POSTGRES_URL unset or unreachable; PostgreSQL skipped")

@@ -207,10 +207,7 @@ async fn run(name: &str, ctx: callsign::ctx::Ctx, n: usize, hash: &str, cores: u
     tx.commit().await.unwrap();
     println!("{name:9} ANALYZE: {:.1} s", t.elapsed().as_secs_f64());
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = callsign::http::router(ctx.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = serve(&ctx).await;
     let token: Arc<str> = admin_token(addr).await.into();
     let phones = n.div_ceil(3);
 

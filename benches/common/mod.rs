@@ -1,6 +1,6 @@
-//! What the users and lookup benches share: the synthetic users (a pure function of their
-//! index), a small non-cryptographic RNG, the in-process server setup, the keep-alive HTTP load
-//! generator with p50/p99, and a throwaway PostgreSQL database per run.
+//! What the benches share: the synthetic users (a pure function of their index), a small
+//! non-cryptographic RNG, the in-process server setup, the keep-alive HTTP load generator with
+//! p50/p99 and CPU per request, and a throwaway PostgreSQL database per run.
 #![allow(dead_code, clippy::disallowed_methods, clippy::unwrap_used)]
 
 use bytes::Bytes;
@@ -92,7 +92,9 @@ pub fn phone_spelling(k: usize, which: usize) -> String {
     }
 }
 
-pub async fn setup(url: &str, dir: &std::path::Path) -> callsign::ctx::Ctx {
+/// The bench server's configuration: the bench client as bootstrap client, a fixed secret key,
+/// and the API rate limits out of the way (the bench measures the server, not its limits).
+pub fn config(url: &str, dir: &std::path::Path) -> Config {
     let args = ServeArgs {
         data_dir: Some(dir.into()),
         database_url: Some(url.into()),
@@ -107,15 +109,32 @@ pub async fn setup(url: &str, dir: &std::path::Path) -> callsign::ctx::Ctx {
         ("CALLSIGN_SECRET_KEY".to_string(), "22".repeat(32)),
     ];
     let (mut cfg, _): (Config, _) = Config::resolve(&args, &env).unwrap();
-    // The bench measures the server, not its limits.
     cfg.rate_limits.auth_burst = 1e9;
     cfg.rate_limits.auth_per_second = 1e9;
     cfg.rate_limits.management_burst = 1e9;
     cfg.rate_limits.management_per_second = 1e9;
+    cfg
+}
+
+/// Opens a node on `config`.
+pub async fn open(cfg: Config) -> callsign::ctx::Ctx {
     callsign::ctx::open(cfg, Clock::system(), "http://127.0.0.1/")
         .await
         .unwrap()
         .0
+}
+
+pub async fn setup(url: &str, dir: &std::path::Path) -> callsign::ctx::Ctx {
+    open(config(url, dir)).await
+}
+
+/// Serves `ctx` on a loopback port.
+pub async fn serve(ctx: &callsign::ctx::Ctx) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = callsign::http::router(ctx.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
 }
 
 pub struct Stats {
