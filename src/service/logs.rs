@@ -96,7 +96,7 @@ pub(crate) fn to_row(log_id: String, date: i64, ev: LogEvent) -> LogRow {
 pub async fn record_tx(ctx: &Ctx, tx: &mut store::Tx, ev: LogEvent) -> Result<()> {
     let date = ctx.clock.now_ms();
     let row = to_row(ctx.logs.next_id(date), date, ev);
-    store::logs::insert(tx, &row).await?;
+    store::logs::insert(tx, row).await?;
     Ok(())
 }
 

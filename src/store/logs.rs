@@ -35,22 +35,9 @@ fn from_row(r: &Row) -> StoreResult<LogRow> {
     })
 }
 
-pub async fn insert(tx: &mut Tx, l: &LogRow) -> StoreResult<()> {
-    tx.exec(
-        &format!("INSERT INTO logs ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
-        &[
-            l.log_id.clone().into(),
-            l.date.into(),
-            l.kind.clone().into(),
-            l.user_id.clone().into(),
-            l.client_id.clone().into(),
-            l.connection.clone().into(),
-            l.ip.clone().into(),
-            serde_json::Value::Object(l.data.clone()).to_string().into(),
-        ],
-    )
-    .await?;
-    Ok(())
+/// Inserts one entry in the caller's transaction (the batch path with a batch of one).
+pub async fn insert(tx: &mut Tx, l: LogRow) -> StoreResult<()> {
+    insert_many(tx, vec![l]).await
 }
 
 /// Rows per INSERT statement when writing a batch: few enough that the statement texts (one
