@@ -219,6 +219,32 @@ pub fn split(scope: &str) -> Vec<String> {
     out
 }
 
+/// Auth0's "current user" scopes: the only Management API scopes a user grant (password,
+/// password-realm, MFA, passwordless, refresh) can carry. No Management endpoint here accepts
+/// them, and the `Mgmt<R>` extractor refuses every token not issued by client credentials, so
+/// a user's password can never buy a Management API token (issue 12, C1).
+pub const CURRENT_USER_SCOPES: &[&str] = &[
+    "read:current_user",
+    "update:current_user_identities",
+    "create:current_user_metadata",
+    "update:current_user_metadata",
+    "delete:current_user_metadata",
+    "create:current_user_device_credentials",
+    "delete:current_user_device_credentials",
+];
+
+/// The API scopes a *user* grant may reach for an API: every scope the API defines (Auth0
+/// without RBAC), except for the Management API, where only [`CURRENT_USER_SCOPES`] are
+/// reachable whatever the resource server lists. This is the one place user-grant scopes are
+/// decided; handlers never see a user token with a Management scope.
+pub fn user_grantable(is_management_api: bool, api_scopes: &[String]) -> Vec<String> {
+    if is_management_api {
+        CURRENT_USER_SCOPES.iter().map(|s| s.to_string()).collect()
+    } else {
+        api_scopes.to_vec()
+    }
+}
+
 /// The scopes a client-credentials token gets: the grant's scopes, narrowed to the requested
 /// ones when the request names any (Auth0 drops requested scopes the grant lacks).
 pub fn narrow(granted: &[String], requested: Option<&str>) -> Vec<String> {
@@ -243,6 +269,18 @@ mod tests {
         assert_eq!(narrow(&g, Some("  ")), g);
         assert_eq!(narrow(&g, Some("c a z")), vec!["a", "c"]);
         assert!(narrow(&g, Some("z")).is_empty());
+    }
+
+    #[test]
+    fn user_grants_never_reach_management_scopes() {
+        let all: Vec<String> = MANAGEMENT_SCOPES.iter().map(|s| s.to_string()).collect();
+        let reachable = user_grantable(true, &all);
+        for s in &reachable {
+            assert!(CURRENT_USER_SCOPES.contains(&s.as_str()));
+        }
+        // no endpoint requirement is satisfiable by a current-user scope
+        assert!(!reachable.iter().any(|s| s == "read:clients" || s == "read:users"));
+        assert_eq!(user_grantable(false, &all), all);
     }
 
     #[test]

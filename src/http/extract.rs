@@ -46,7 +46,11 @@ impl<R: Required> FromRequestParts<Ctx> for Mgmt<R> {
             let sub = claims.sub.strip_suffix("@clients").unwrap_or(&claims.sub);
             slot.set(claims.azp.clone().unwrap_or_else(|| sub.to_string()));
         }
-        if !claims.has_any_scope(R::ANY_OF) {
+        // Only a client-credentials token issued to a client may call the Management API:
+        // a user token (password, MFA, passwordless, refresh grants) for this audience carries
+        // at most the current-user scopes, which no endpoint here accepts; one minted before
+        // that rule, or by any other path, is refused the same way (Auth0's 403 body).
+        if !is_client_token(&claims) || !claims.has_any_scope(R::ANY_OF) {
             return Err(Error::InsufficientScope {
                 expected: R::ANY_OF,
             }
@@ -57,6 +61,16 @@ impl<R: Required> FromRequestParts<Ctx> for Mgmt<R> {
             _r: PhantomData,
         })
     }
+}
+
+/// Issued by the client-credentials grant to a client: `gty` says so and `sub` is
+/// `<azp>@clients`.
+pub fn is_client_token(claims: &AccessClaims) -> bool {
+    claims.gty.as_deref() == Some("client-credentials")
+        && claims
+            .azp
+            .as_deref()
+            .is_some_and(|azp| claims.sub == crate::domain::claims::client_subject(azp))
 }
 
 /// All query pairs in order, repeated keys kept.

@@ -45,8 +45,9 @@ pub fn userinfo_audience(ctx: &Ctx) -> String {
     ctx.url("userinfo")
 }
 
-/// The scope a user token carries: OIDC scopes asked for, plus the API's own scopes asked for
-/// (Auth0 without RBAC grants a user every requested scope the API defines).
+/// The scope a user token carries: OIDC scopes asked for, plus the API scopes asked for that
+/// a user grant may reach (`scopes::user_grantable`: every scope the API defines, as Auth0
+/// without RBAC, but never a Management API scope).
 fn effective_scope(requested: &str, api_scopes: &[String]) -> String {
     scopes::split(requested)
         .into_iter()
@@ -112,10 +113,11 @@ pub async fn issue(
             let api = ctx.catalog.api(ctx, a).await?.ok_or_else(|| {
                 OAuthError::new(403, "access_denied", format!("Service not found: {a}"))
             })?;
+            let is_mgmt = *a == ctx.mgmt_audience();
             (
-                api.scopes.clone(),
+                scopes::user_grantable(is_mgmt, &api.scopes),
                 api.token_lifetime,
-                api.allow_offline_access,
+                api.allow_offline_access && !is_mgmt,
             )
         }
         _ => (vec![], 86_400, true),
