@@ -147,12 +147,20 @@ impl SecretBox {
     }
 
     pub fn seal(&self, plaintext: &[u8]) -> String {
+        self.seal_for(b"", plaintext)
+    }
+
+    /// Seals a value that travels outside the server (a token handed to a client) bound to its
+    /// `purpose` as associated data: a sealed value made for one purpose fails to open as
+    /// another, so no opaque token can stand in for a different kind of token. Values kept
+    /// only at rest use [`seal`](Self::seal) (empty purpose).
+    pub fn seal_for(&self, purpose: &[u8], plaintext: &[u8]) -> String {
         let nonce_bytes = random_bytes::<NONCE_LEN>();
         let mut buf = plaintext.to_vec();
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::empty(),
+                Aad::from(purpose),
                 &mut buf,
             )
             .expect("AES-GCM seal");
@@ -162,6 +170,11 @@ impl SecretBox {
     }
 
     pub fn open(&self, sealed: &str) -> Result<Vec<u8>, SecretError> {
+        self.open_for(b"", sealed)
+    }
+
+    /// Opens a value sealed by [`seal_for`](Self::seal_for) with the same `purpose`.
+    pub fn open_for(&self, purpose: &[u8], sealed: &str) -> Result<Vec<u8>, SecretError> {
         let body = sealed.strip_prefix("v1.").ok_or(SecretError::Open)?;
         let raw = URL_SAFE_NO_PAD
             .decode(body)
@@ -174,7 +187,7 @@ impl SecretBox {
         let mut buf = ct.to_vec();
         let pt = self
             .key
-            .open_in_place(nonce, Aad::empty(), &mut buf)
+            .open_in_place(nonce, Aad::from(purpose), &mut buf)
             .map_err(|_| SecretError::Open)?;
         Ok(pt.to_vec())
     }
@@ -207,6 +220,16 @@ pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_values_are_bound_to_their_purpose() {
+        let b = SecretBox::new(&[7u8; 32]);
+        let t = b.seal_for(b"mfa_token", b"{}");
+        assert_eq!(b.open_for(b"mfa_token", &t).unwrap(), b"{}");
+        assert!(b.open(&t).is_err());
+        assert!(b.open_for(b"console", &t).is_err());
+        assert!(b.open_for(b"mfa_token", &b.seal(b"{}")).is_err());
+    }
 
     #[test]
     fn seal_open_roundtrip_and_tamper() {

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 pub const LIFETIME_MS: i64 = 10 * 60 * 1000;
 const PREFIX: &str = "Fe26.2*cs1*";
+/// Associated data of the seal: a value the secret box sealed for anything else (a stored
+/// credential, an outbox body) never opens as an mfa_token.
+const PURPOSE: &[u8] = b"callsign/mfa_token";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MfaToken {
@@ -34,7 +37,7 @@ pub fn issue(
         exp: ctx.clock.now_ms() + LIFETIME_MS,
     };
     let json = serde_json::to_vec(&t).map_err(crate::error::Error::internal)?;
-    Ok(format!("{PREFIX}{}", ctx.secrets.seal(&json)))
+    Ok(format!("{PREFIX}{}", ctx.secrets.seal_for(PURPOSE, &json)))
 }
 
 /// Whether a bearer value is an mfa_token (rather than an access token).
@@ -46,7 +49,10 @@ pub fn looks_like(token: &str) -> bool {
 pub fn open(ctx: &Ctx, token: &str, client_id: Option<&str>) -> Result<MfaToken> {
     let malformed = || OAuthError::new(403, "invalid_grant", "Malformed mfa_token");
     let sealed = token.strip_prefix(PREFIX).ok_or_else(malformed)?;
-    let raw = ctx.secrets.open(sealed).map_err(|_| malformed())?;
+    let raw = ctx
+        .secrets
+        .open_for(PURPOSE, sealed)
+        .map_err(|_| malformed())?;
     let t: MfaToken = serde_json::from_slice(&raw).map_err(|_| malformed())?;
     if t.exp <= ctx.clock.now_ms() {
         return Err(OAuthError::new(401, "expired_token", "mfa_token is expired").into());

@@ -216,7 +216,8 @@ pub struct Pending {
 /// The ticket behind a link, if it can still be used.
 pub async fn pending(ctx: &Ctx, token: &str) -> Result<Option<Pending>> {
     let hash = crypto::sha256_hex(token.as_bytes());
-    let Some(ticket) = store::tickets::usable(&ctx.db, &hash, ctx.clock.now_ms()).await? else {
+    let Some(ticket) = store::tickets::usable(&ctx.db, KIND, &hash, ctx.clock.now_ms()).await?
+    else {
         return Ok(None);
     };
     let Some(user) = store::users::get(&ctx.db, &ticket.user_id).await? else {
@@ -272,7 +273,7 @@ pub async fn reset(ctx: &Ctx, token: &str, password: &str) -> Result<Option<Stri
     let now = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
     let Some(t) =
-        store::tickets::consume(&mut tx, &crypto::sha256_hex(token.as_bytes()), now).await?
+        store::tickets::consume(&mut tx, KIND, &crypto::sha256_hex(token.as_bytes()), now).await?
     else {
         return Err(ResetError::Invalid);
     };

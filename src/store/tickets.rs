@@ -1,6 +1,8 @@
-//! `tickets`: single-use, expiring links (password change). Only the SHA-256 of the token is
-//! stored, so a database reader cannot use a pending ticket. Consumption is one conditional
-//! UPDATE (unused and unexpired) that exactly one request can win.
+//! `tickets`: single-use, expiring links (password change, Guardian enrolment). Only the
+//! SHA-256 of the token is stored, so a database reader cannot use a pending ticket.
+//! Consumption is one conditional UPDATE (unused and unexpired) that exactly one request can
+//! win. Every read and consume names the ticket's `kind`: the kinds share one table and one
+//! token format, so a lookup by token alone would let an enrolment ticket reset a password.
 
 use super::{Db, Row, StoreResult, Tx};
 
@@ -47,13 +49,18 @@ pub async fn insert(tx: &mut Tx, t: &TicketRow, token_hash: &str) -> StoreResult
     Ok(())
 }
 
-/// A ticket that is still usable at `now` (for showing the form).
-pub async fn usable(db: &Db, token_hash: &str, now: i64) -> StoreResult<Option<TicketRow>> {
+/// A ticket of `kind` that is still usable at `now` (for showing the form).
+pub async fn usable(
+    db: &Db,
+    kind: &str,
+    token_hash: &str,
+    now: i64,
+) -> StoreResult<Option<TicketRow>> {
     db.query_opt(
         &format!(
-            "SELECT {COLS} FROM tickets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2"
+            "SELECT {COLS} FROM tickets WHERE token_hash = $1 AND kind = $3 AND used_at IS NULL AND expires_at > $2"
         ),
-        &[token_hash.into(), now.into()],
+        &[token_hash.into(), now.into(), kind.into()],
     )
     .await?
     .as_ref()
@@ -61,14 +68,19 @@ pub async fn usable(db: &Db, token_hash: &str, now: i64) -> StoreResult<Option<T
     .transpose()
 }
 
-/// Consumes a usable ticket; `None` when it is unknown, used or expired (or another request
-/// consumed it first).
-pub async fn consume(tx: &mut Tx, token_hash: &str, now: i64) -> StoreResult<Option<TicketRow>> {
+/// Consumes a usable ticket of `kind`; `None` when it is unknown, of another kind, used or
+/// expired (or another request consumed it first).
+pub async fn consume(
+    tx: &mut Tx,
+    kind: &str,
+    token_hash: &str,
+    now: i64,
+) -> StoreResult<Option<TicketRow>> {
     tx.query_opt(
         &format!(
-            "UPDATE tickets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING {COLS}"
+            "UPDATE tickets SET used_at = $2 WHERE token_hash = $1 AND kind = $3 AND used_at IS NULL AND expires_at > $2 RETURNING {COLS}"
         ),
-        &[token_hash.into(), now.into()],
+        &[token_hash.into(), now.into(), kind.into()],
     )
     .await?
     .as_ref()
