@@ -2,7 +2,7 @@
 //! (`--config`, `CALLSIGN_CONFIG`, or `./callsign.toml` when present), `CALLSIGN_*` environment
 //! variables, command-line flags (clap reads flag and env together, so a flag beats its env).
 //! Secrets are wrapped in [`Secret`], whose `Debug` and serialisation print `<redacted>`.
-//! The flag and variable names are a fixed contract: `shared/spec/operator.md`.
+//! The flag and variable names are a fixed contract: `docs/operator.md`.
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

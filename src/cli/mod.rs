@@ -1,6 +1,6 @@
 //! Command line: `callsign serve`, `callsign config check`, `callsign migrate`, `callsign
 //! phone lookup`. Exit codes:
-//! 0 success, 1 runtime failure, 2 usage error (operator.md).
+//! 0 success, 1 runtime failure, 2 usage error (docs/operator.md).
 
 mod phone;
 mod serve;

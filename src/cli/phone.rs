@@ -3,7 +3,7 @@
 //! same configuration resolution as `serve`: flags, `CALLSIGN_*` env, callsign.toml), running
 //! migrations but never the bootstrap (a lookup must not create the admin application); with
 //! `--server URL --token TOKEN` it calls `GET /api/v2/phone-lookups/{number}` instead. Both are
-//! audited as `cs_phone_lookup` (locally with actor kind `cli`). Exit codes per operator.md:
+//! audited as `cs_phone_lookup` (locally with actor kind `cli`). Exit codes per docs/operator.md:
 //! 0 ok, 1 runtime failure, 2 usage error (including a number or region the server refuses).
 
 use crate::clock::Clock;

@@ -1,6 +1,6 @@
 //! The development phone outbox: with no phone provider configured, every SMS or voice message
 //! is appended as one JSON line to `<data-dir>/phone-outbox.ndjson`. The line is a fixed
-//! contract (`shared/spec/operator.md`, "Development phone outbox"): exactly
+//! contract (`docs/operator.md`, "Development phone outbox"): exactly
 //! `{"id","to","channel","type","locale","text","created_at"}`, in that order. The log line says
 //! a message was written, never what it says.
 

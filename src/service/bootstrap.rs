@@ -1,4 +1,4 @@
-//! First start (spec: operator.md): on an empty database create the tenant, signing keys, the
+//! First start (spec: docs/operator.md): on an empty database create the tenant, signing keys, the
 //! Management API resource server, the `Username-Password-Authentication` connection and an
 //! admin machine-to-machine application granted every Management API scope; print its
 //! credentials once (unless they came from the environment) and write them to

@@ -2,7 +2,7 @@
 //! on 127.0.0.1:0 that accepts what Twilio accepts and nothing else.
 //!
 //! Every request is checked against Twilio's own OpenAPI definition
-//! (`../shared/vendor/twilio_api_v2010.json`, read at test time, never copied into the repo):
+//! (`tests/it/data/twilio/twilio_api_v2010.json`, MIT, committed with its license):
 //! the operation is looked up by path and method, and the form must hold the operation's
 //! required fields, no field it does not define, and values of the declared types, enums and
 //! SID patterns; a `Twiml` value must be well-formed XML. On top of the schema, the rules the
@@ -279,7 +279,7 @@ fn spec() -> &'static Value {
     SPEC.get_or_init(|| {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/vendor/twilio_api_v2010.json"
+            "/tests/it/data/twilio/twilio_api_v2010.json"
         );
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("Twilio's OpenAPI definition at {path}: {e}"));
