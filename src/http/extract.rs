@@ -90,6 +90,15 @@ pub async fn client_claims(ctx: &Ctx, token: &str) -> Option<AccessClaims> {
         .filter(is_client_token)
 }
 
+/// Whether `token` still passes what `Mgmt<R>` checked when a stream opened: it verifies
+/// (signature by a still-published key, `exp`/`nbf` against the clock), it is a client token,
+/// and it holds one of `any_of`. Live feeds re-ask this on every keep-alive and event.
+pub async fn token_allows(ctx: &Ctx, token: &str, any_of: &[&str]) -> bool {
+    client_claims(ctx, token)
+        .await
+        .is_some_and(|c| c.has_any_scope(any_of))
+}
+
 /// All query pairs in order, repeated keys kept.
 pub struct Query(pub Vec<(String, String)>);
 
