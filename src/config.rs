@@ -40,9 +40,15 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimits {
-    /// Management API: one bucket per tenant, like Auth0's global limit.
+    /// Management API: one bucket per client (`mgmt:<client_id>`), charged only once the
+    /// bearer token verified as that client's (Auth0 limits per tenant; a tenant-wide bucket
+    /// let anyone drain it with garbage tokens).
     pub management_per_second: f64,
     pub management_burst: f64,
+    /// Management API requests without a valid client token: one small bucket per client IP
+    /// (`mgmt-fail:<ip>`); once empty they are answered 429 before any handler runs.
+    pub management_failure_per_second: f64,
+    pub management_failure_burst: f64,
     /// Authentication API: one bucket per client IP.
     pub auth_per_second: f64,
     pub auth_burst: f64,
@@ -53,6 +59,8 @@ impl Default for RateLimits {
         RateLimits {
             management_per_second: 100.0,
             management_burst: 200.0,
+            management_failure_per_second: 20.0,
+            management_failure_burst: 100.0,
             auth_per_second: 300.0,
             auth_burst: 600.0,
         }

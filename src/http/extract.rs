@@ -27,7 +27,12 @@ impl<R: Required> Mgmt<R> {
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_token(&parts.headers)
+}
+
+/// The token of an `Authorization: Bearer …` header, if there is one.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -71,6 +76,27 @@ pub fn is_client_token(claims: &AccessClaims) -> bool {
             .azp
             .as_deref()
             .is_some_and(|azp| claims.sub == crate::domain::claims::client_subject(azp))
+}
+
+/// The claims of `token` when it verifies as a Management API client token (what the
+/// limiter keys its per-client bucket by); `None` for anything else. Cheap for garbage: a
+/// cached token is one hash lookup, an unparsable one fails before any cryptography, and an
+/// unknown `kid` never forces more than the key ring's rate-limited reload.
+pub async fn client_claims(ctx: &Ctx, token: &str) -> Option<AccessClaims> {
+    ctx.keys
+        .verify(ctx, token, &ctx.mgmt_audience())
+        .await
+        .ok()
+        .filter(is_client_token)
+}
+
+/// Whether `token` still passes what `Mgmt<R>` checked when a stream opened: it verifies
+/// (signature by a still-published key, `exp`/`nbf` against the clock), it is a client token,
+/// and it holds one of `any_of`. Live feeds re-ask this on every keep-alive and event.
+pub async fn token_allows(ctx: &Ctx, token: &str, any_of: &[&str]) -> bool {
+    client_claims(ctx, token)
+        .await
+        .is_some_and(|c| c.has_any_scope(any_of))
 }
 
 /// All query pairs in order, repeated keys kept.

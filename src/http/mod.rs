@@ -181,19 +181,45 @@ async fn limited(
     r
 }
 
-/// Management API: one bucket for the tenant, shared by all nodes.
+/// Management API: authenticate first, then charge. A request whose bearer token verifies as
+/// a client's spends from that client's bucket (`mgmt:<client_id>`, shared by all nodes); any
+/// other (no token, garbage, expired, a user token) spends from a small bucket for its IP
+/// (`mgmt-fail:<ip>`) and, once that is empty, is answered 429 without reaching a handler. So
+/// a flood of bad tokens can exhaust only its own IP's failure bucket, never a client's.
+/// The handler's `Mgmt<R>` verifies the token again; the key ring's cache makes that a lookup.
 async fn mgmt_limit(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
-    let b = ctx.limiter.management();
-    limited(&ctx, "mgmt", b, req, next, true).await
+    let client = match extract::bearer_token(req.headers()) {
+        Some(t) => extract::client_claims(&ctx, t).await,
+        None => None,
+    };
+    match client.and_then(|c| c.azp) {
+        Some(client_id) => {
+            // A 429 never reaches the extractor: name the caller for the write audit here.
+            if let Some(slot) = req.extensions().get::<audit::CallerSlot>() {
+                slot.set(client_id.clone());
+            }
+            let b = ctx.limiter.management();
+            limited(&ctx, &format!("mgmt:{client_id}"), b, req, next, true).await
+        }
+        None => {
+            let b = ctx.limiter.management_failures();
+            let key = format!("mgmt-fail:{}", peer_ip(&req));
+            limited(&ctx, &key, b, req, next, true).await
+        }
+    }
+}
+
+/// The TCP peer's address (forwarded-for headers are not trusted; see `extract::ClientIp`).
+fn peer_ip(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".into())
 }
 
 /// Authentication API: one bucket per client IP.
 async fn auth_limit(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "local".into());
+    let ip = peer_ip(&req);
     let b = ctx.limiter.auth();
     limited(&ctx, &format!("auth:{ip}"), b, req, next, false).await
 }

@@ -25,6 +25,7 @@ use crate::service::phone_providers::{self, ActiveProvider};
 use crate::store;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -82,13 +83,20 @@ impl InboundEvent {
 pub struct Feed {
     tx: broadcast::Sender<Arc<InboundEvent>>,
     seen: Mutex<HashMap<i64, i64>>,
+    /// How often a stream sends a keep-alive and re-checks its caller's authorisation
+    /// (`http::feed`); [`KEEP_ALIVE`] unless a test shortens it.
+    keep_alive_ms: AtomicU64,
 }
+
+/// How often an idle stream gets a keep-alive comment and re-checks its authorisation.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 impl Default for Feed {
     fn default() -> Self {
         Feed {
             tx: broadcast::channel(FEED_CAPACITY).0,
             seen: Mutex::new(HashMap::new()),
+            keep_alive_ms: AtomicU64::new(KEEP_ALIVE.as_millis() as u64),
         }
     }
 }
@@ -96,6 +104,17 @@ impl Default for Feed {
 impl Feed {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<InboundEvent>> {
         self.tx.subscribe()
+    }
+
+    /// The keep-alive (and authorisation re-check) period of streams opened from now on.
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_millis(self.keep_alive_ms.load(Ordering::Relaxed).max(1))
+    }
+
+    /// Changes [`Feed::keep_alive`] (tests: a stream's re-check without a 15 s wait).
+    pub fn set_keep_alive(&self, every: Duration) {
+        self.keep_alive_ms
+            .store(every.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Publishes `ev` unless this node already did; forgets events older than `horizon`.

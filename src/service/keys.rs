@@ -2,7 +2,12 @@
 //! so signing runs at the raw RS256 rate) and a verification key for every published key
 //! (`next`, `current`, `previous`). Rotation: current → previous, next → current, a new next is
 //! generated. Publishing `next` ahead of time means a node that has not yet reloaded still
-//! verifies tokens the rotated node signs; an unknown `kid` also forces one reload.
+//! verifies tokens the rotated node signs; an unknown `kid` also forces a reload, but at most
+//! one per [`FORCED_RELOAD_EVERY_MS`] per node, and a `kid` a reload did not find is
+//! remembered as unknown for [`UNKNOWN_KID_TTL_MS`] (at most [`UNKNOWN_KID_CAP`] of them):
+//! tokens with made-up `kid`s cost neither a database read each nor the verified-token cache.
+//! Missing a genuinely new key for those few seconds is harmless: the cache-epoch poll reloads
+//! every node within `cache_poll_ms` of a rotation anyway.
 //! JWT verification (alg allow-list, signature, iss, aud) is jsonwebtoken's; `exp`/`nbf` are
 //! checked here against `ctx.clock` so expiry is testable with a moved clock.
 //!
@@ -10,9 +15,11 @@
 //! and an RS256 verification cost a phone lookup about a sixth of its time. Each key set keeps
 //! the claims of the tokens it verified, keyed by the SHA-256 of the whole token (any changed
 //! byte is a different key), for the audience they were verified for; a hit re-checks
-//! `exp`/`nbf` against the clock. A reload (rotation, revocation, an unknown `kid`) builds a
-//! new set, so a revoked key's tokens stop verifying at once. Only successes are cached, and
-//! the map is bounded ([`VERIFIED_CAP`]).
+//! `exp`/`nbf` against the clock. A reload that finds a different published key set
+//! (rotation, revocation) builds a new set, so a revoked key's tokens stop verifying at once;
+//! a reload that finds the same keys (any other configuration change, a forced reload for an
+//! unknown `kid`) keeps the set and its cache. Only successes are cached, and the map is
+//! bounded ([`VERIFIED_CAP`]).
 
 use crate::crypto;
 use crate::ctx::Ctx;
@@ -27,6 +34,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 pub struct SigningKey {
@@ -37,6 +45,9 @@ pub struct SigningKey {
 
 #[derive(Default)]
 struct KeySet {
+    /// The published rows this set was built from (`kid:state`, in store order): a reload
+    /// that reads the same rows keeps this set, and with it the verified-token cache.
+    rows: Vec<String>,
     current: Option<Arc<SigningKey>>,
     verify: HashMap<String, jsonwebtoken::DecodingKey>,
     jwks: Value,
@@ -46,6 +57,14 @@ struct KeySet {
 /// Tokens a key set remembers as verified; past this, expired ones are dropped, and if that
 /// frees too little the map starts over (a miss only costs one verification).
 pub const VERIFIED_CAP: usize = 10_000;
+
+/// At most one reload forced by an unknown `kid` per this many ms (per node).
+pub const FORCED_RELOAD_EVERY_MS: i64 = 10_000;
+/// How long a `kid` a reload did not find is answered "invalid token" without another one.
+pub const UNKNOWN_KID_TTL_MS: i64 = 60_000;
+/// Unknown `kid`s remembered at once; past this, expired ones go, then all (a forgotten one
+/// costs at most the rate-limited reload).
+pub const UNKNOWN_KID_CAP: usize = 1_000;
 
 /// A token this key set verified, for one audience.
 struct Verified {
@@ -89,10 +108,27 @@ impl KeySet {
     }
 }
 
-#[derive(Default)]
 pub struct KeyRing {
     set: RwLock<Arc<KeySet>>,
     rng: SystemRandom,
+    /// `kid` → until when (ms) it is known not to be published.
+    unknown_kids: Mutex<HashMap<String, i64>>,
+    /// When (ms) an unknown `kid` last forced a reload.
+    last_forced_reload: AtomicI64,
+    /// Key rows read from the store, ever (tests observe reloads through it).
+    reloads: AtomicU64,
+}
+
+impl Default for KeyRing {
+    fn default() -> Self {
+        KeyRing {
+            set: RwLock::default(),
+            rng: SystemRandom::new(),
+            unknown_kids: Mutex::new(HashMap::new()),
+            last_forced_reload: AtomicI64::new(i64::MIN),
+            reloads: AtomicU64::new(0),
+        }
+    }
 }
 
 /// Public view of a key row, shaped by the HTTP layer.
@@ -135,10 +171,22 @@ fn material(row: &KeyRow, pkcs8: &[u8]) -> Result<(RsaKeyPair, Material)> {
 }
 
 impl KeyRing {
-    /// Re-reads the key rows and rebuilds the ring.
+    /// Re-reads the key rows and rebuilds the ring if the published keys changed.
     pub async fn reload(&self, ctx: &Ctx) -> Result<()> {
         let rows = store::keys::list(&ctx.db).await?;
-        let mut set = KeySet::default();
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+        let published_rows: Vec<String> = rows
+            .iter()
+            .filter(|r| published(&r.state))
+            .map(|r| format!("{}:{}", r.kid, r.state))
+            .collect();
+        if self.snapshot().rows == published_rows && !published_rows.is_empty() {
+            return Ok(());
+        }
+        let mut set = KeySet {
+            rows: published_rows,
+            ..KeySet::default()
+        };
         let mut jwks = Vec::new();
         for row in rows.iter().filter(|r| published(&r.state)) {
             let pkcs8 = ctx
@@ -174,6 +222,52 @@ impl KeyRing {
         self.set.read().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// How many times the key rows were read from the store (for tests).
+    pub fn reload_count(&self) -> u64 {
+        self.reloads.load(Ordering::Relaxed)
+    }
+
+    /// How many verified tokens the current key set remembers (for tests).
+    pub fn verified_len(&self) -> usize {
+        self.snapshot()
+            .verified
+            .lock()
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+
+    /// Whether `kid` is remembered as not published (and still within its TTL).
+    fn known_unknown(&self, kid: &str, now: i64) -> bool {
+        self.unknown_kids
+            .lock()
+            .map(|m| m.get(kid).is_some_and(|until| *until > now))
+            .unwrap_or(false)
+    }
+
+    fn remember_unknown(&self, kid: &str, now: i64) {
+        let Ok(mut m) = self.unknown_kids.lock() else {
+            return;
+        };
+        if m.len() >= UNKNOWN_KID_CAP {
+            m.retain(|_, until| *until > now);
+            if m.len() >= UNKNOWN_KID_CAP {
+                m.clear();
+            }
+        }
+        m.insert(kid.to_string(), now + UNKNOWN_KID_TTL_MS);
+    }
+
+    /// Claims the right to force a reload now: true for one caller per
+    /// [`FORCED_RELOAD_EVERY_MS`].
+    fn may_force_reload(&self, now: i64) -> bool {
+        let last = self.last_forced_reload.load(Ordering::Acquire);
+        now.saturating_sub(last) >= FORCED_RELOAD_EVERY_MS
+            && self
+                .last_forced_reload
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+    }
+
     pub fn jwks(&self) -> Value {
         self.snapshot().jwks.clone()
     }
@@ -205,9 +299,18 @@ impl KeyRing {
         }
         let kid = header.kid.ok_or_else(bad)?;
         if !set.verify.contains_key(&kid) {
-            // Another node may have rotated since our last poll.
+            // Another node may have rotated since our last poll: reload, unless this `kid` was
+            // just looked for or a reload was forced moments ago (made-up `kid`s would
+            // otherwise cost a database read each).
+            let now = ctx.clock.now_ms();
+            if self.known_unknown(&kid, now) || !self.may_force_reload(now) {
+                return Err(bad());
+            }
             self.reload(ctx).await?;
             set = self.snapshot();
+            if !set.verify.contains_key(&kid) {
+                self.remember_unknown(&kid, now);
+            }
         }
         let key = set.verify.get(&kid).ok_or_else(bad)?;
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);

@@ -58,6 +58,14 @@ impl Limiter {
         }
     }
 
+    /// Management API requests whose bearer token did not verify as a client's, per IP.
+    pub fn management_failures(&self) -> Bucket {
+        Bucket {
+            burst: self.limits.management_failure_burst,
+            per_second: self.limits.management_failure_per_second,
+        }
+    }
+
     pub fn auth(&self) -> Bucket {
         Bucket {
             burst: self.limits.auth_burst,

@@ -957,6 +957,175 @@ async fn console_session_csrf_lookup_feed_and_sign_out() {
     }
 }
 
+/// Reads SSE frames from `body` until the stream ends; panics if it is still open after 10 s.
+async fn read_to_end(body: &mut Body) -> String {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => panic!("the stream is still open after 10 s; got {text:?}"),
+            Ok(None) => return text,
+            Ok(Some(frame)) => {
+                if let Ok(d) = frame.expect("frame").into_data() {
+                    text.push_str(&String::from_utf8_lossy(&d));
+                }
+            }
+        }
+    }
+}
+
+/// Part `i` of a JWT (0: header, 1: claims), unverified.
+fn jwt_part(token: &str, i: usize) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(i).unwrap();
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&raw).unwrap()
+}
+
+/// Security audit M4: the API stream was checked only when it opened and kept streaming
+/// account data after its token expired. It now re-checks the token on every keep-alive and
+/// before every event: past `exp` (the manual clock moved), or once the token's signing key
+/// is revoked, the stream says `revoked` and ends, and the event that arrived is not sent.
+#[tokio::test]
+async fn api_stream_ends_when_its_token_expires_or_its_key_is_revoked() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = with_provider(&app).await;
+        create_user(&app, &tok, "ann@example.com", SHARED, json!({})).await;
+        let open = |token: String| {
+            let req = Request::get("/api/v2/phone-lookups/stream")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            app.router.clone().oneshot(req)
+        };
+        app.ctx.inbound.set_keep_alive(Duration::from_millis(50));
+
+        // Expiry, found by the keep-alive tick.
+        let reader = scoped_token(&app, &tok, &["read:phone_lookups"]).await;
+        let resp = open(reader.clone()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let mut body = resp.into_body();
+        read_until(&mut body, ": keep-alive").await; // re-checked and still valid
+        let exp = jwt_part(&reader, 1)["exp"].as_i64().unwrap();
+        let now = app.ctx.clock.now_secs();
+        app.ctx.clock.advance_ms((exp - now + 1) * 1000);
+        post_hook(
+            &app,
+            "/webhooks/twilio/sms",
+            &sms("SMEXP", SHARED),
+            Some(None),
+        )
+        .await;
+        let text = read_to_end(&mut body).await;
+        assert!(text.contains(": revoked"), "{text:?}");
+        assert!(!text.contains("event: inbound"), "{text:?}");
+        // Expired: reconnecting is refused too.
+        let again = open(reader).await.unwrap();
+        assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+
+        // Key revocation, found before an event is sent (the tick is an hour away).
+        app.ctx.inbound.set_keep_alive(Duration::from_secs(3600));
+        let tok = app.admin_token().await;
+        let reader = scoped_token(&app, &tok, &["read:phone_lookups"]).await;
+        let kid = jwt_part(&reader, 0)["kid"].as_str().unwrap().to_string();
+        let mut body = open(reader).await.unwrap().into_body();
+        read_until(&mut body, ": open").await;
+        let (s, _, v) = app.mgmt("POST", "/keys/signing/rotate", &tok, None).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let tok = app.admin_token().await;
+        let (s, _, v) = app
+            .mgmt("PUT", &format!("/keys/signing/{kid}/revoke"), &tok, None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        post_hook(
+            &app,
+            "/webhooks/twilio/sms",
+            &sms("SMREV", SHARED),
+            Some(None),
+        )
+        .await;
+        let text = read_to_end(&mut body).await;
+        assert!(text.contains(": revoked"), "{text:?}");
+        assert!(!text.contains("event: inbound"), "{text:?}");
+    }
+}
+
+/// Security audit M4: a console feed kept streaming account data after the agent lost the
+/// role. The session is now re-checked on every keep-alive (role removed: the stream ends
+/// with no event) and before every event (user blocked, keep-alive an hour away: the event
+/// is not sent and the stream ends).
+#[tokio::test]
+async fn console_feed_ends_when_the_agent_loses_the_role_or_is_blocked() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = with_provider(&app).await;
+        create_user(&app, &tok, "ann@example.com", SHARED, json!({})).await;
+        let agent = create_user(
+            &app,
+            &tok,
+            "agent@example.com",
+            "+14155550150",
+            json!({"callsign_roles": ["phone-agent"]}),
+        )
+        .await;
+        let feed = |br: &Browser| {
+            let req = Request::get("/console/feed")
+                .header("cookie", br.header())
+                .body(Body::empty())
+                .unwrap();
+            app.router.clone().oneshot(req)
+        };
+        let user_path = format!("/users/{agent}");
+        let patch = |body: Value| app.mgmt("PATCH", &user_path, &tok, Some(body));
+
+        // The role goes; the next keep-alive tick ends the stream.
+        app.ctx.inbound.set_keep_alive(Duration::from_millis(50));
+        let (br, s, _) = sign_in(&app, "agent@example.com", PASSWORD).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let resp = feed(&br).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let mut body = resp.into_body();
+        read_until(&mut body, ": keep-alive").await;
+        let (s, _, v) = patch(json!({"app_metadata": {"callsign_roles": null}})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        post_hook(
+            &app,
+            "/webhooks/twilio/sms",
+            &sms("SMROLE", SHARED),
+            Some(None),
+        )
+        .await;
+        let text = read_to_end(&mut body).await;
+        assert!(text.contains(": revoked"), "{text:?}");
+        assert!(!text.contains("event: inbound"), "{text:?}");
+        assert_eq!(feed(&br).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+        // Blocked while the tick is an hour away: the next event finds out and is not sent.
+        let (s, _, v) = patch(json!({"app_metadata": {"callsign_roles": ["phone-agent"]}})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        app.ctx.inbound.set_keep_alive(Duration::from_secs(3600));
+        let (br, s, _) = sign_in(&app, "agent@example.com", PASSWORD).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let mut body = feed(&br).await.unwrap().into_body();
+        read_until(&mut body, ": open").await;
+        let (s, _, v) = patch(json!({"blocked": true})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        post_hook(
+            &app,
+            "/webhooks/twilio/voice",
+            &form(&[("CallSid", "CABLOCK"), ("From", SHARED)]),
+            Some(None),
+        )
+        .await;
+        let text = read_to_end(&mut body).await;
+        assert!(text.contains(": revoked"), "{text:?}");
+        assert!(!text.contains("event: inbound"), "{text:?}");
+    }
+}
+
 #[tokio::test]
 async fn console_session_ends_with_the_role_or_the_clock() {
     for b in backends() {

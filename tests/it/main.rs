@@ -8,6 +8,7 @@ mod bad_input;
 mod connections;
 mod guardian;
 mod inbound;
+mod limits;
 mod login;
 mod logs;
 mod lookup;

@@ -290,8 +290,16 @@ pub async fn lookup(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> 
 
 pub async fn feed(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     match current(&ctx, &headers).await {
-        Ok(Some(_)) => crate::http::feed::stream(&ctx, crate::http::feed::last_event_id(&headers))
-            .into_response(),
+        Ok(Some(_)) => {
+            // The session is re-checked on every keep-alive and event (`http::feed::Access`).
+            let access = crate::http::feed::Access::Console {
+                cookie: cookie(&headers, SESSION_COOKIE)
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            let last = crate::http::feed::last_event_id(&headers);
+            crate::http::feed::stream(&ctx, last, access).into_response()
+        }
         Ok(None) => (StatusCode::UNAUTHORIZED, "sign in at /console").into_response(),
         Err(e) => failure(e),
     }

@@ -1,11 +1,14 @@
 //! `GET /api/v2/phone-lookups/stream`: a callsign extension (Auth0 has no equivalent) for
 //! call-centre software: the live feed of inbound calls and SMS with the accounts their
 //! number matched, as Server-Sent Events (`http::feed`). Needs `read:phone_lookups`, the
-//! scope of the phone lookup itself; `read:users` is neither needed nor enough.
+//! scope of the phone lookup itself; `read:users` is neither needed nor enough. The stream
+//! re-checks the token (expiry, key, scope) on every keep-alive and event and ends when it
+//! no longer passes (`http::feed::Access`).
 
 use crate::ctx::Ctx;
-use crate::domain::scopes::ReadPhoneLookups;
-use crate::http::extract::Mgmt;
+use crate::domain::scopes::{ReadPhoneLookups, Required};
+use crate::http::extract::{Mgmt, bearer_token};
+use crate::http::feed::{self, Access};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -15,5 +18,10 @@ pub async fn stream(
     _: Mgmt<ReadPhoneLookups>,
     headers: HeaderMap,
 ) -> Response {
-    crate::http::feed::stream(&ctx, crate::http::feed::last_event_id(&headers)).into_response()
+    // `Mgmt` accepted this request's bearer token, so there is one.
+    let access = Access::Bearer {
+        token: bearer_token(&headers).unwrap_or_default().to_string(),
+        any_of: ReadPhoneLookups::ANY_OF,
+    };
+    feed::stream(&ctx, feed::last_event_id(&headers), access).into_response()
 }

@@ -89,6 +89,8 @@ pub fn config(dir: &std::path::Path, url: &str) -> Config {
     // generous limits: tests exercise the limiter explicitly where they mean to
     c.rate_limits.management_burst = 100_000.0;
     c.rate_limits.management_per_second = 100_000.0;
+    c.rate_limits.management_failure_burst = 100_000.0;
+    c.rate_limits.management_failure_per_second = 100_000.0;
     c.rate_limits.auth_burst = 100_000.0;
     c.rate_limits.auth_per_second = 100_000.0;
     c
