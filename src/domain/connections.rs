@@ -254,6 +254,25 @@ fn check_database(o: &Map<String, Value>) -> Result<(), Invalid> {
             want_str(src, &format!("options.customScripts.{name}"))?;
         }
     }
+    if let Some(v) = o.get("attributes") {
+        for (name, a) in want_object(v, "options.attributes")? {
+            if !["email", "phone_number", "username"].contains(&name.as_str()) {
+                return Err(Invalid(format!(
+                    "Additional properties not allowed: {name} (options.attributes)"
+                )));
+            }
+            let a = want_object(a, &format!("options.attributes.{name}"))?;
+            if let Some(i) = a.get("identifier") {
+                let i = want_object(i, &format!("options.attributes.{name}.identifier"))?;
+                if let Some(active) = i.get("active") {
+                    want_bool(
+                        active,
+                        &format!("options.attributes.{name}.identifier.active"),
+                    )?;
+                }
+            }
+        }
+    }
     if let Some(v) = o.get("configuration") {
         for (k, s) in want_object(v, "options.configuration")? {
             want_str(s, &format!("options.configuration.{k}"))?;
@@ -346,6 +365,19 @@ fn check_email(o: &Map<String, Value>) -> Result<(), Invalid> {
 /// Options Auth0 records on a new connection of this strategy, filled in where the body is
 /// silent. Database: the recorded defaults (spec §2.6). Passwordless: brute-force protection on
 /// and the Dashboard's one-time code (6 digits, 180 s).
+/// Whether a database connection's options make `phone_number` a login identifier (Auth0's
+/// flexible identifiers: `attributes.phone_number.identifier.active`). Only then is a phone
+/// number unique among the connection's users; otherwise it is a shared profile attribute.
+pub fn phone_is_identifier(options: &Map<String, Value>) -> bool {
+    options
+        .get("attributes")
+        .and_then(|a| a.get("phone_number"))
+        .and_then(|p| p.get("identifier"))
+        .and_then(|i| i.get("active"))
+        .and_then(Value::as_bool)
+        == Some(true)
+}
+
 pub fn default_options(strategy: &str) -> Map<String, Value> {
     let v = match strategy {
         "auth0" => json!({

@@ -328,6 +328,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Con
         .ok_or_else(not_found)?;
     let clients = store::connections::clients_tx(&mut tx, id).await?;
     let mut c = decode(ctx, row, clients)?;
+    let phone_was_identifier = rules::phone_is_identifier(&c.options);
     if let Some(o) = body.get("options").and_then(Value::as_object) {
         rules::check_options(&c.strategy, o).map_err(payload_error)?;
         let mut o = o.clone();
@@ -361,6 +362,20 @@ pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Con
     }
     if body.contains_key("enabled_clients") {
         set_enabled(&mut tx, &c.id, &c.enabled_clients).await?;
+    }
+    let phone_identifier = rules::phone_is_identifier(&c.options);
+    if c.is_database() && phone_identifier != phone_was_identifier {
+        // Phone numbers become (or stop being) identifiers for every user at once; two users
+        // sharing a number make the unique index refuse, and nothing changes.
+        store::users::rederive_phone_identifiers(&mut tx, &c.id, phone_identifier)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict { .. } => Error::conflict(
+                    "Several users of this connection share a phone number, so phone_number cannot become an identifier.",
+                    "phone_number_not_unique",
+                ),
+                e => e.into(),
+            })?;
     }
     tx.commit().await?;
     Ok(c)

@@ -195,6 +195,25 @@ pub struct NewUser {
 
 /// Builds the stored row for a new user of `c`, with Auth0's profile defaults.
 pub fn new_row(ctx: &Ctx, c: &Connection, n: NewUser) -> UserRow {
+    let mut row = new_row_inner(ctx, c, n);
+    row.phone_identifier = phone_identifier(c, &row);
+    row
+}
+
+/// The user's phone number when it identifies them in `c` (login, password reset, and one
+/// account per number), else `None`: then it is a profile attribute that several accounts
+/// may share (a household; a personal and a business account). Auth0 makes `phone_number`
+/// unique only when it is an active identifier (flexible identifiers:
+/// `options.attributes.phone_number.identifier.active`); an sms connection's users are their
+/// number; and a user with neither email nor username can only be named by their number.
+pub fn phone_identifier(c: &Connection, u: &UserRow) -> Option<String> {
+    let identifies = c.strategy == "sms"
+        || crate::domain::connections::phone_is_identifier(&c.options)
+        || (u.email.is_none() && u.username.is_none());
+    u.phone_number.clone().filter(|_| identifies)
+}
+
+fn new_row_inner(ctx: &Ctx, c: &Connection, n: NewUser) -> UserRow {
     let now = ctx.clock.now_ms();
     let (email, username, phone) = (
         n.email.as_deref(),
@@ -238,6 +257,7 @@ pub fn new_row(ctx: &Ctx, c: &Connection, n: NewUser) -> UserRow {
         data: Map::new(),
         created_at: now,
         updated_at: now,
+        phone_identifier: None,
     }
 }
 
@@ -534,6 +554,7 @@ pub async fn update(ctx: &Ctx, id: &str, b: Map<String, Value>) -> Result<UserRo
         store::refresh::revoke_user(&mut tx, id, now).await?;
     }
     u.updated_at = now;
+    u.phone_identifier = phone_identifier(&c, &u);
     store::users::update(&mut tx, &u).await.map_err(conflict)?;
     tx.commit().await?;
     Ok(u)

@@ -41,6 +41,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0010_lookup_covering.sql",
         include_str!("../../migrations/sqlite/0010_lookup_covering.sql"),
     ),
+    (
+        "0011_phone_identifier.sql",
+        include_str!("../../migrations/sqlite/0011_phone_identifier.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -79,6 +83,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0010_lookup_covering.sql",
         include_str!("../../migrations/postgres/0010_lookup_covering.sql"),
+    ),
+    (
+        "0011_phone_identifier.sql",
+        include_str!("../../migrations/postgres/0011_phone_identifier.sql"),
     ),
 ];
 

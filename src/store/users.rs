@@ -32,12 +32,15 @@ pub struct UserRow {
     pub data: serde_json::Map<String, serde_json::Value>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// `phone_number` when it is a login identifier in its connection, else `None`; unique
+    /// per connection (set by `service::users`, see migration 0011).
+    pub phone_identifier: Option<String>,
 }
 
 pub const COLS: &str = "user_id, connection_id, connection, email, email_verified, phone_number, \
      phone_verified, username, name, nickname, given_name, family_name, picture, blocked, password_hash, \
      logins_count, last_login, last_ip, last_password_reset, app_metadata, user_metadata, data, \
-     created_at, updated_at";
+     created_at, updated_at, phone_identifier";
 
 fn from_row(r: &Row) -> StoreResult<UserRow> {
     Ok(UserRow {
@@ -65,6 +68,7 @@ fn from_row(r: &Row) -> StoreResult<UserRow> {
         data: r.json(21)?,
         created_at: r.i64(22)?,
         updated_at: r.i64(23)?,
+        phone_identifier: r.opt_str(24)?,
     })
 }
 
@@ -98,10 +102,11 @@ fn params(u: &UserRow) -> Vec<Value> {
         obj(&u.data),
         u.created_at.into(),
         u.updated_at.into(),
+        u.phone_identifier.clone().into(),
     ]
 }
 
-const PLACEHOLDERS: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24";
+const PLACEHOLDERS: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25";
 
 /// Inserts a user. A clash on email, username or phone within the connection comes back as
 /// `StoreError::Conflict` naming the index (see [`conflict_field`]).
@@ -226,7 +231,9 @@ pub async fn find(db: &Db, connection_id: &str, id: &Identifier) -> StoreResult<
     let (col, v) = match id {
         Identifier::Email(v) => ("email", v),
         Identifier::Username(v) => ("username", v),
-        Identifier::Phone(v) => ("phone_number", v),
+        // only a number that identifies its user logs in or resets a password: a profile
+        // number may be shared by several accounts (migration 0011)
+        Identifier::Phone(v) => ("phone_identifier", v),
     };
     db.query_opt(
         &format!("SELECT {COLS} FROM users WHERE connection_id = $1 AND {col} = $2"),
@@ -314,4 +321,21 @@ pub async fn named(
     .iter()
     .map(from_row)
     .collect()
+}
+
+/// Re-derives every user's `phone_identifier` in a connection after its rule changed
+/// (`identifier`: the connection makes phone numbers identifiers). A number shared by two
+/// users then violates the unique index: `StoreError::Conflict`, and the caller's
+/// transaction (with the connection change) rolls back.
+pub async fn rederive_phone_identifiers(
+    tx: &mut Tx,
+    connection_id: &str,
+    identifier: bool,
+) -> StoreResult<u64> {
+    tx.exec(
+        "UPDATE users SET phone_identifier = CASE WHEN $2 OR (email IS NULL AND username IS NULL) \
+         THEN phone_number END WHERE connection_id = $1",
+        &[connection_id.into(), identifier.into()],
+    )
+    .await
 }

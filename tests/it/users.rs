@@ -312,3 +312,165 @@ async fn scopes_are_enforced() {
         );
     }
 }
+
+/// Issue 14, item 1: one profile phone number on several accounts of a database connection
+/// (a household; a personal and a business account) is allowed; where the number is a login
+/// identifier it is unique, enforced by the database even for racing requests.
+#[tokio::test]
+async fn a_profile_phone_is_shared_an_identifier_phone_is_unique() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let pw = "Str0ng-Passw0rd!";
+        // profile numbers: shared freely, by create and by PATCH
+        create_user(
+            &app,
+            &tok,
+            json!({"connection": CONN, "email": "a@x.co", "password": pw, "phone_number": "+14155550100"}),
+        )
+        .await;
+        create_user(
+            &app,
+            &tok,
+            json!({"connection": CONN, "email": "b@x.co", "password": pw, "phone_number": "+1 415 555 0100"}),
+        )
+        .await;
+        let c = create_user(
+            &app,
+            &tok,
+            json!({"connection": CONN, "email": "c@x.co", "password": pw}),
+        )
+        .await;
+        let (s, _, v) = app
+            .mgmt(
+                "PATCH",
+                &format!("/users/{}", c["user_id"].as_str().unwrap()),
+                &tok,
+                Some(json!({"phone_number": "+14155550100"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, _, v) = app
+            .mgmt("GET", "/phone-lookups/+14155550100", &tok, None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["accounts"].as_array().unwrap().len(), 3, "{v}");
+
+        // a number that is the user's only identifier is unique
+        create_user(
+            &app,
+            &tok,
+            json!({"connection": CONN, "password": pw, "phone_number": "+14155550111"}),
+        )
+        .await;
+        let (s, _, v) = app
+            .mgmt(
+                "POST",
+                "/users",
+                &tok,
+                Some(json!({"connection": CONN, "password": pw, "phone_number": "+14155550111"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+
+        // making phone numbers identifiers while two users share one is refused whole
+        let (s, _, conns) = app
+            .mgmt("GET", &format!("/connections?name={CONN}"), &tok, None)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let conn_id = conns[0]["id"].as_str().unwrap().to_string();
+        let mut opts = conns[0]["options"].clone();
+        opts["attributes"] = json!({"email": {"identifier": {"active": true}},
+                                    "phone_number": {"identifier": {"active": true}}});
+        let (s, _, v) = app
+            .mgmt(
+                "PATCH",
+                &format!("/connections/{conn_id}"),
+                &tok,
+                Some(json!({"options": opts})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        let (_, _, after) = app
+            .mgmt("GET", &format!("/connections/{conn_id}"), &tok, None)
+            .await;
+        assert!(after["options"].get("attributes").is_none(), "{after}");
+        let (s, _, v) = app
+            .mgmt(
+                "PATCH",
+                &format!("/connections/{conn_id}"),
+                &tok,
+                Some(json!({"options": {"attributes": {"phone_number": {"identifier": {"active": "yes"}}}}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+        // a connection whose phone numbers are identifiers: racing creates, one wins
+        let (s, _, v) = app
+            .mgmt(
+                "POST",
+                "/connections",
+                &tok,
+                Some(
+                    json!({"name": "phones", "strategy": "auth0", "options": {"attributes": {
+                    "email": {"identifier": {"active": true}},
+                    "phone_number": {"identifier": {"active": true}}}}}),
+                ),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let attempts =
+            (0..6).map(|i| {
+                app.mgmt(
+                "POST",
+                "/users",
+                &tok,
+                Some(json!({"connection": "phones", "email": format!("r{i}@x.co"), "password": pw,
+                            "phone_number": "+14155550122"})),
+            )
+            });
+        let results = futures_util::future::join_all(attempts).await;
+        let created = results
+            .iter()
+            .filter(|(s, _, _)| *s == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 1, "{results:?}");
+        assert!(
+            results
+                .iter()
+                .all(|(s, _, _)| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+            "{results:?}"
+        );
+        // and only there does the number log in
+        let client = crate::login::login_client(&app, &tok).await;
+        let (s, _, _) = app
+            .mgmt(
+                "PATCH",
+                &format!("/connections/{}", v["id"].as_str().unwrap()),
+                &tok,
+                Some(json!({"enabled_clients": [client["client_id"]]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, t) = app
+            .token_json(
+                json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+                "realm": "phones", "username": "+14155550122", "password": pw,
+                "client_id": client["client_id"], "client_secret": client["client_secret"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        let (s, t) = app
+            .token_json(
+                json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+                "realm": CONN, "username": "+14155550100", "password": pw,
+                "client_id": client["client_id"], "client_secret": client["client_secret"]}),
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::FORBIDDEN,
+            "a shared profile number names no one: {t}"
+        );
+    }
+}
