@@ -52,6 +52,14 @@ pub struct RateLimits {
     /// Authentication API: one bucket per client IP.
     pub auth_per_second: f64,
     pub auth_burst: f64,
+    /// Call-centre phone lookups (`GET /api/v2/phone-lookups/{number}`): their own bucket per
+    /// client (`lookup:<client_id>`), so agents' bursts neither get 429 from nor starve the
+    /// client's other Management calls. Sized for a call centre (a few hundred agents, one
+    /// lookup per call or screen refresh). Each answer says which accounts use a number, so
+    /// the rate is also how fast a leaked `read:phone_lookups` token could enumerate numbers:
+    /// 100/s is 8.6 million numbers a day. Lower it to what your agents need.
+    pub phone_lookup_per_second: f64,
+    pub phone_lookup_burst: f64,
 }
 
 impl Default for RateLimits {
@@ -63,6 +71,8 @@ impl Default for RateLimits {
             management_failure_burst: 100.0,
             auth_per_second: 300.0,
             auth_burst: 600.0,
+            phone_lookup_per_second: 100.0,
+            phone_lookup_burst: 500.0,
         }
     }
 }

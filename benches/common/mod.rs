@@ -113,6 +113,8 @@ pub fn config(url: &str, dir: &std::path::Path) -> Config {
     cfg.rate_limits.auth_per_second = 1e9;
     cfg.rate_limits.management_burst = 1e9;
     cfg.rate_limits.management_per_second = 1e9;
+    cfg.rate_limits.phone_lookup_burst = 1e9;
+    cfg.rate_limits.phone_lookup_per_second = 1e9;
     cfg
 }
 

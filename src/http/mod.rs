@@ -198,6 +198,16 @@ async fn mgmt_limit(State(ctx): State<Ctx>, req: Request, next: Next) -> Respons
             if let Some(slot) = req.extensions().get::<audit::CallerSlot>() {
                 slot.set(client_id.clone());
             }
+            // Phone lookups spend from their own per-client bucket (issue 14): a call
+            // centre's burst must neither be refused by nor starve the client's other calls.
+            let lookup = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .is_some_and(|m| m.as_str().ends_with("/phone-lookups/{number}"));
+            if lookup {
+                let b = ctx.limiter.phone_lookups();
+                return limited(&ctx, &format!("lookup:{client_id}"), b, req, next, true).await;
+            }
             let b = ctx.limiter.management();
             limited(&ctx, &format!("mgmt:{client_id}"), b, req, next, true).await
         }

@@ -66,6 +66,14 @@ impl Limiter {
         }
     }
 
+    /// Phone lookups, per client (`lookup:<client_id>`), apart from its Management bucket.
+    pub fn phone_lookups(&self) -> Bucket {
+        Bucket {
+            burst: self.limits.phone_lookup_burst,
+            per_second: self.limits.phone_lookup_per_second,
+        }
+    }
+
     pub fn auth(&self) -> Bucket {
         Bucket {
             burst: self.limits.auth_burst,

@@ -334,17 +334,35 @@ async fn sse_stream_delivers_inbound_events() {
         // read:users is not enough.
         let users_only = scoped_token(&app, &tok, &["read:users"]).await;
         let (s, _, e) = app
-            .mgmt("GET", "/phone-lookups/stream", &users_only, None)
+            .mgmt("GET", "/phone-lookup-events", &users_only, None)
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
 
         let agent_app = scoped_token(&app, &tok, &["read:phone_lookups"]).await;
-        let req = Request::get("/api/v2/phone-lookups/stream")
+        // The first path, inside /phone-lookups/{number}'s space, is a deprecated alias for a
+        // release (issue 14, item 4): the same stream, marked, pointing at its successor.
+        let old = Request::get("/api/v2/phone-lookups/stream")
+            .header("authorization", format!("Bearer {agent_app}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.router.clone().oneshot(old).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        assert_eq!(resp.headers()["deprecation"], "true");
+        assert!(
+            resp.headers()["link"]
+                .to_str()
+                .unwrap()
+                .contains("</api/v2/phone-lookup-events>")
+        );
+        read_until(&mut resp.into_body(), ": open").await;
+        let req = Request::get("/api/v2/phone-lookup-events")
             .header("authorization", format!("Bearer {agent_app}"))
             .body(Body::empty())
             .unwrap();
         let resp = app.router.clone().oneshot(req).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
+        assert!(resp.headers().get("deprecation").is_none());
         assert_eq!(resp.headers()["content-type"], "text/event-stream");
         let mut body = resp.into_body();
         read_until(&mut body, ": open").await;
@@ -380,7 +398,7 @@ async fn sse_reconnect_replays_missed_events() {
         let tok = with_provider(&app).await;
         let agent_app = scoped_token(&app, &tok, &["read:phone_lookups"]).await;
         let open = |last: Option<&str>| {
-            let mut req = Request::get("/api/v2/phone-lookups/stream")
+            let mut req = Request::get("/api/v2/phone-lookup-events")
                 .header("authorization", format!("Bearer {agent_app}"));
             if let Some(l) = last {
                 req = req.header("last-event-id", l);
@@ -995,7 +1013,7 @@ async fn api_stream_ends_when_its_token_expires_or_its_key_is_revoked() {
         let tok = with_provider(&app).await;
         create_user(&app, &tok, "ann@example.com", SHARED, json!({})).await;
         let open = |token: String| {
-            let req = Request::get("/api/v2/phone-lookups/stream")
+            let req = Request::get("/api/v2/phone-lookup-events")
                 .header("authorization", format!("Bearer {token}"))
                 .body(Body::empty())
                 .unwrap();

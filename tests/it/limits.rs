@@ -229,3 +229,51 @@ async fn unknown_kids_neither_reload_keys_per_request_nor_wipe_the_token_cache()
         assert_eq!(s, StatusCode::OK);
     }
 }
+
+/// Issue 14, item 3: phone lookups spend from their own bucket per client, with the
+/// `x-ratelimit-*` headers: agents' bursts neither drain nor are refused by the client's
+/// Management bucket, and one client's lookups do not limit another's.
+#[tokio::test]
+async fn phone_lookups_have_their_own_bucket_per_client() {
+    for b in backends() {
+        let app = app_with(b, |c| {
+            c.rate_limits.management_burst = 4.0;
+            c.rate_limits.management_per_second = 0.001;
+            c.rate_limits.phone_lookup_burst = 30.0;
+            c.rate_limits.phone_lookup_per_second = 0.001;
+        })
+        .await;
+        let admin = app.admin_token().await;
+        let agents = scoped_token(&app, &admin, &["read:phone_lookups", "read:users"]).await;
+        let others = scoped_token(&app, &admin, &["read:phone_lookups"]).await;
+        let auth = format!("Bearer {agents}");
+        let mut ok = 0;
+        for i in 0..40 {
+            let path = format!("/phone-lookups/+1415555{:04}", i);
+            let (s, h, v) = from_ip(&app, "198.51.100.9", "GET", &path, Some(&auth)).await;
+            assert_eq!(h["x-ratelimit-limit"], "30", "{v}");
+            match s {
+                StatusCode::OK => ok += 1,
+                StatusCode::TOO_MANY_REQUESTS => assert_eq!(v["errorCode"], "too_many_requests"),
+                s => panic!("{s}: {v}"),
+            }
+        }
+        assert_eq!(ok, 30, "the lookup burst, not the Management burst of 4");
+        // the same client's other Management calls still have their whole bucket
+        for _ in 0..4 {
+            let (s, h, v) = from_ip(&app, "198.51.100.9", "GET", "/users", Some(&auth)).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            assert_eq!(h["x-ratelimit-limit"], "4");
+        }
+        // and another client's lookups are not limited by the first's
+        let (s, _, v) = from_ip(
+            &app,
+            "198.51.100.9",
+            "GET",
+            "/phone-lookups/+14155550000",
+            Some(&format!("Bearer {others}")),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+}

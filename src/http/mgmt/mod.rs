@@ -83,7 +83,11 @@ pub fn router() -> Router<Ctx> {
         .route("/users/{id}/logs", get(logs::user_logs))
         .route("/phone-lookups/{number}", get(phone_lookups::get))
         .route("/phone-messages", get(phone_messages::list))
-        .route("/phone-lookups/stream", get(phone_lookup_stream::stream))
+        .route(phone_lookup_stream::PATH, get(phone_lookup_stream::stream))
+        .route(
+            phone_lookup_stream::OLD_PATH,
+            get(phone_lookup_stream::stream_deprecated),
+        )
         .route("/phone-messages/stats", get(phone_messages::stats))
         .route("/users", get(users::list).post(users::create))
         .route(

@@ -93,6 +93,8 @@ pub fn config(dir: &std::path::Path, url: &str) -> Config {
     c.rate_limits.management_failure_per_second = 100_000.0;
     c.rate_limits.auth_burst = 100_000.0;
     c.rate_limits.auth_per_second = 100_000.0;
+    c.rate_limits.phone_lookup_burst = 100_000.0;
+    c.rate_limits.phone_lookup_per_second = 100_000.0;
     c
 }
 
