@@ -251,21 +251,10 @@ fn webhook_message(url: &str, ev: &InboundEvent) -> Message {
     }
 }
 
-/// One matched account on the feed and the webhook (emails masked; dates ISO 8601).
+/// One matched account on the feed and the webhook: the serialisation of
+/// [`lookup::Account`], the same shape the REST lookup answers.
 pub fn account_json(a: &Account) -> Value {
-    json!({
-        "user_id": a.user_id,
-        "kinds": a.kinds,
-        "email": a.email_masked,
-        "name": a.name,
-        "connection": a.connection,
-        "blocked": a.blocked,
-        "mfa_enrolled": a.mfa_enrolled,
-        "mfa_methods": a.mfa_methods,
-        "created_at": iso(a.created_at),
-        "enrolled_at": a.enrolled_at.map(iso),
-        "last_used_at": a.last_used_at.map(iso),
-    })
+    serde_json::to_value(a).unwrap_or(Value::Null)
 }
 
 /// One poll of the table for events other nodes received (see the module doc). Returns how

@@ -33,6 +33,10 @@ pub struct Actor {
 /// `passwordless`, `mfa_sms`, `mfa_voice`), sorted; `mfa_methods` its confirmed factors
 /// (`sms`, `voice`, `otp`, `email`, `recovery-code`); `enrolled_at` its earliest MFA phone
 /// enrolment on this number; `last_used_at` the latest use of the number (login or MFA).
+///
+/// Its serialisation is the one account shape of every surface (the REST lookup, the live
+/// feed, the call-centre webhook): `email_masked` and a `name` masked the same way when it is
+/// an email (Auth0 defaults `name` to the email), dates in ISO 8601 as Auth0's own objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Account {
     pub user_id: String,
@@ -43,9 +47,41 @@ pub struct Account {
     pub blocked: bool,
     pub mfa_enrolled: bool,
     pub mfa_methods: Vec<String>,
+    #[serde(serialize_with = "ser_iso")]
     pub created_at: i64,
+    #[serde(serialize_with = "ser_opt_iso")]
     pub enrolled_at: Option<i64>,
+    #[serde(serialize_with = "ser_opt_iso")]
     pub last_used_at: Option<i64>,
+}
+
+fn ser_iso<S: serde::Serializer>(ms: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::clock::iso(*ms))
+}
+
+fn ser_opt_iso<S: serde::Serializer>(
+    ms: &Option<i64>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => s.serialize_str(&crate::clock::iso(*ms)),
+        None => s.serialize_none(),
+    }
+}
+
+/// An account's display name as agents see it: a name that is an email (Auth0's default
+/// `name` is the email), or is the user's email, is masked like the email, so the masked
+/// email never sits beside its clear form.
+pub fn mask_name(name: &str, email: Option<&str>) -> String {
+    let n = name.trim();
+    let is_email = crate::domain::user_profile::valid_email(n)
+        || email.is_some_and(|e| e.eq_ignore_ascii_case(n))
+        || n.contains('@');
+    if is_email {
+        mask_email(n)
+    } else {
+        name.to_string()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,7 +167,7 @@ fn fold(hits: Vec<Hit>) -> Vec<Account> {
                 user_id: h.user_id,
                 kinds: vec![h.kind],
                 email_masked: h.email.as_deref().map(mask_email),
-                name: h.name,
+                name: h.name.as_deref().map(|n| mask_name(n, h.email.as_deref())),
                 connection: h.connection,
                 blocked: h.blocked,
                 mfa_enrolled: false,
@@ -239,6 +275,17 @@ mod tests {
             blocked: false,
             user_created_at: 1,
         }
+    }
+
+    #[test]
+    fn names_that_are_emails_are_masked_like_emails() {
+        assert_eq!(mask_name("jane@example.com", None), "j***@example.com");
+        assert_eq!(
+            mask_name("JANE@Example.com", Some("jane@example.com")),
+            "J***@Example.com"
+        );
+        assert_eq!(mask_name("Jane <jane@x.co>", None), "J***@x.co>");
+        assert_eq!(mask_name("Jane Doe", Some("jane@example.com")), "Jane Doe");
     }
 
     #[test]

@@ -266,7 +266,7 @@ async fn signatures_replays_and_twiml() {
             ("SM1", "sms", SHARED)
         );
         assert_eq!(rows[0].3[0]["user_id"], u1.as_str());
-        assert_eq!(rows[0].3[0]["email"], "a***@example.com");
+        assert_eq!(rows[0].3[0]["email_masked"], "a***@example.com");
         assert_eq!(
             (rows[1].0.as_str(), rows[1].1.as_str(), rows[1].2.as_str()),
             ("CA1", "voice", "+14155550177")
@@ -379,12 +379,14 @@ async fn sse_stream_delivers_inbound_events() {
         let mut data = inbound_data(&text);
         // Accounts come in user-id order, and ids are random.
         if let Some(a) = data["accounts"].as_array_mut() {
-            a.sort_by_key(|x| x["email"].as_str().unwrap_or("").to_string());
+            a.sort_by_key(|x| x["email_masked"].as_str().unwrap_or("").to_string());
         }
+        crate::support::redact_iso_dates(
+            &mut data,
+            &["created_at", "enrolled_at", "last_used_at", "received_at"],
+        );
         insta::assert_json_snapshot!("inbound_sse_event", data, {
             ".accounts[].user_id" => "[user_id]",
-            ".accounts[].created_at" => "[date]",
-            ".accounts[].last_used_at" => "[date]",
         });
     }
 }
@@ -612,11 +614,19 @@ async fn callcenter_webhook_is_queued_and_signed() {
             h["webhook-signature"].to_str().unwrap(),
             callsign::delivery::webhook::sign(&key, &id, ts, body)
         );
-        let v: Value = serde_json::from_slice(body).unwrap();
+        let mut v: Value = serde_json::from_slice(body).unwrap();
+        crate::support::redact_iso_dates(
+            &mut v,
+            &[
+                "created_at",
+                "enrolled_at",
+                "last_used_at",
+                "received_at",
+                "timestamp",
+            ],
+        );
         insta::assert_json_snapshot!("inbound_callcenter_webhook", v, {
             ".data.accounts[].user_id" => "[user_id]",
-            ".data.accounts[].created_at" => "[date]",
-            ".data.accounts[].last_used_at" => "[date]",
         });
         let status = app
             .ctx
@@ -1191,5 +1201,62 @@ async fn console_session_ends_with_the_role_or_the_clock() {
             callsign::service::console::sweep(&app.ctx).await.unwrap(),
             1
         );
+    }
+}
+
+/// Issue 14, item 2: one account shape on every surface. The REST lookup, the live feed and
+/// the call-centre webhook describe an account identically (`email_masked`, ISO dates), and
+/// a `name` that is the email (Auth0's default) is masked like it, never shown in clear.
+#[tokio::test]
+async fn one_masked_account_shape_on_every_surface() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = with_provider(&app).await;
+        // no name given: it defaults to the email
+        let (s, _, u) = app
+            .mgmt(
+                "POST",
+                "/users",
+                &tok,
+                Some(json!({"connection": "Username-Password-Authentication",
+                            "email": "dora.default@example.com", "password": PASSWORD,
+                            "phone_number": SHARED})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{u}");
+        assert_eq!(u["name"], "dora.default@example.com");
+        let agent_app = scoped_token(&app, &tok, &["read:phone_lookups"]).await;
+        let req = Request::get("/api/v2/phone-lookup-events")
+            .header("authorization", format!("Bearer {agent_app}"))
+            .body(Body::empty())
+            .unwrap();
+        let mut body = app.router.clone().oneshot(req).await.unwrap().into_body();
+        read_until(&mut body, ": open").await;
+        let (s, _, _) = post_hook(
+            &app,
+            "/webhooks/twilio/sms",
+            &sms("SMX1", SHARED),
+            Some(None),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let feed = inbound_data(&read_until(&mut body, "event: inbound").await);
+        let (s, _, rest) = app
+            .mgmt("GET", &format!("/phone-lookups/{SHARED}"), &agent_app, None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{rest}");
+        let feed_account = &feed["accounts"][0];
+        let rest_account = &rest["accounts"][0];
+        assert_eq!(feed_account, rest_account, "feed and REST agree");
+        assert_eq!(rest_account["email_masked"], "d***@example.com");
+        assert_eq!(rest_account["name"], "d***@example.com");
+        assert!(rest_account.get("email").is_none());
+        assert!(rest_account["created_at"].as_str().unwrap().ends_with('Z'));
+        for surface in [&feed, &rest] {
+            assert!(
+                !surface.to_string().contains("dora.default"),
+                "no clear email anywhere: {surface}"
+            );
+        }
     }
 }

@@ -282,9 +282,9 @@ fn redact(v: &Value) -> Value {
         a.sort_by_key(|x| x["name"].as_str().unwrap_or_default().to_string());
         for x in a {
             x["user_id"] = json!("[user_id]");
-            x["created_at"] = json!("[date]");
         }
     }
+    crate::support::redact_iso_dates(&mut v, &["created_at", "enrolled_at", "last_used_at"]);
     if v.get("next").is_some() {
         v["next"] = json!("[cursor]");
     }

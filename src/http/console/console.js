@@ -26,7 +26,7 @@
       var tr = el("tr");
       var id = el("th", a.user_id); id.scope = "row"; tr.appendChild(id);
       tr.appendChild(el("td", a.name || ""));
-      tr.appendChild(el("td", a.email || ""));
+      tr.appendChild(el("td", a.email_masked || ""));
       tr.appendChild(el("td", a.connection || ""));
       tr.appendChild(el("td", (a.kinds || []).join(", ")));
       tr.appendChild(el("td", a.mfa_enrolled ? "yes (" + (a.mfa_methods || []).join(", ") + ")" : "no"));

@@ -191,3 +191,37 @@ impl TestApp {
         .await
     }
 }
+
+/// Replaces, anywhere in `v`, the values of `keys` that are ISO 8601 UTC timestamps
+/// (`2027-01-15T08:00:00.000Z`) with `"[iso8601]"`, and leaves any other value as it is: a
+/// snapshot then still shows a date that has the wrong type or format instead of redacting
+/// the difference away.
+pub fn redact_iso_dates(v: &mut Value, keys: &[&str]) {
+    fn is_iso(s: &str) -> bool {
+        let b = s.as_bytes();
+        s.len() == 24
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b[10] == b'T'
+            && b[13] == b':'
+            && b[16] == b':'
+            && b[19] == b'.'
+            && b[23] == b'Z'
+            && s.chars()
+                .enumerate()
+                .all(|(i, c)| [4, 7, 10, 13, 16, 19, 23].contains(&i) || c.is_ascii_digit())
+    }
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if keys.contains(&k.as_str()) && x.as_str().is_some_and(is_iso) {
+                    *x = Value::String("[iso8601]".into());
+                } else {
+                    redact_iso_dates(x, keys);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| redact_iso_dates(x, keys)),
+        _ => {}
+    }
+}
