@@ -51,6 +51,28 @@ pub async fn rotate(ctx: &Ctx) -> Result<(String, Vec<u8>)> {
     Ok((id, key))
 }
 
+/// A code key as operators see it: its id, when it was made, whether it is current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub id: String,
+    pub created_at: i64,
+    pub current: bool,
+}
+
+/// The code keys, newest (current) first. Key material never leaves the server.
+pub async fn list(ctx: &Ctx) -> Result<Vec<KeyInfo>> {
+    Ok(crate::store::hmac_keys::list(&ctx.db)
+        .await?
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, created_at))| KeyInfo {
+            id,
+            created_at,
+            current: i == 0,
+        })
+        .collect())
+}
+
 /// HMAC of a code, bound to what it is for (`purpose`, e.g. the challenge id), hex-encoded.
 pub fn mac(key: &[u8], purpose: &str, code: &str) -> String {
     let k = hmac::Key::new(hmac::HMAC_SHA256, key);

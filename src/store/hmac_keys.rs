@@ -36,3 +36,15 @@ pub async fn insert(tx: &mut Tx, id: &str, sealed: &str, now: i64) -> StoreResul
     .await?;
     Ok(())
 }
+
+/// Every key's id and creation time, newest (the current one) first; never the key.
+pub async fn list(db: &Db) -> StoreResult<Vec<(String, i64)>> {
+    db.query(
+        "SELECT id, created_at FROM hmac_keys ORDER BY created_at DESC, id DESC",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.str(0)?, r.i64(1)?)))
+    .collect()
+}

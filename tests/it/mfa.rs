@@ -637,3 +637,100 @@ async fn ten_thousand_guesses_across_two_nodes() {
         "the send bucket held across nodes: {sent} challenges"
     );
 }
+
+/// Issue 14, item 9: operators rotate the key one-time codes are stored under
+/// (`/api/v2/keys/callsign-code-hmac`). The key itself is never shown; a code sent before the
+/// rotation still verifies, and codes sent after are stored under the new key.
+#[tokio::test]
+async fn code_hmac_key_rotates_without_breaking_codes_in_flight() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let c = mfa_client(&app, &tok).await;
+        let (s, _, conn) = app
+            .mgmt(
+                "POST",
+                "/connections",
+                &tok,
+                Some(
+                    json!({"name": "sms", "strategy": "sms", "enabled_clients": [c["client_id"]]}),
+                ),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{conn}");
+        let start = |n: &str| {
+            json!({"client_id": c["client_id"], "client_secret": c["client_secret"],
+                   "connection": "sms", "phone_number": n, "send": "code"})
+        };
+        let (s, v) = post_json(&app, "/passwordless/start", None, start("+14155550143")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (before, _) = last_code(&app, "+14155550143").await;
+
+        let (s, _, keys) = app
+            .mgmt("GET", "/keys/callsign-code-hmac", &tok, None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{keys}");
+        assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
+        let old_id = keys[0]["id"].as_str().unwrap().to_string();
+        assert_eq!(keys[0]["current"], true);
+
+        // a reader cannot rotate; the admin can
+        let reader = crate::phone_providers::scoped_token(&app, &tok, &["read:signing_keys"]).await;
+        let (s, _, _) = app
+            .mgmt("POST", "/keys/callsign-code-hmac/rotate", &reader, None)
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _, _) = app
+            .mgmt("GET", "/keys/callsign-code-hmac", &reader, None)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        app.ctx.clock.advance_ms(1000);
+        let (s, _, rotated) = app
+            .mgmt("POST", "/keys/callsign-code-hmac/rotate", &tok, None)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{rotated}");
+        assert_eq!(rotated["current"], true);
+        assert_ne!(rotated["id"], old_id.as_str());
+        let (_, _, keys) = app
+            .mgmt("GET", "/keys/callsign-code-hmac", &tok, None)
+            .await;
+        assert_eq!(keys.as_array().unwrap().len(), 2);
+        assert_eq!(keys[0]["id"], rotated["id"]);
+        assert_eq!(keys[1]["id"], old_id.as_str());
+        assert_eq!(keys[1]["current"], false);
+        for k in keys.as_array().unwrap() {
+            let mut fields: Vec<&String> = k.as_object().unwrap().keys().collect();
+            fields.sort();
+            assert_eq!(
+                fields,
+                ["created_at", "current", "id"],
+                "no key material: {k}"
+            );
+        }
+
+        // the code sent before the rotation still logs in
+        let grant = |n: &str, otp: &str| {
+            json!({"grant_type": "http://auth0.com/oauth/grant-type/passwordless/otp",
+                   "client_id": c["client_id"], "client_secret": c["client_secret"],
+                   "realm": "sms", "username": n, "otp": otp})
+        };
+        let (s, t) = app.token_json(grant("+14155550143", &before)).await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        // a new code is stored under the new key
+        let (s, v) = post_json(&app, "/passwordless/start", None, start("+14155550144")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let rows = app
+            .ctx
+            .db
+            .query(
+                "SELECT key_id FROM otp_challenges WHERE recipient = $1",
+                &["+14155550144".into()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows[0].str(0).unwrap(), rotated["id"].as_str().unwrap());
+        let (after, _) = last_code(&app, "+14155550144").await;
+        let (s, t) = app.token_json(grant("+14155550144", &after)).await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+    }
+}

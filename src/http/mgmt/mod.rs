@@ -4,6 +4,7 @@
 pub mod authentication_methods;
 pub mod client_grants;
 pub mod clients;
+pub mod code_keys;
 pub mod connections;
 pub mod guardian;
 pub mod guardian_enrollments;
@@ -74,6 +75,8 @@ pub fn router() -> Router<Ctx> {
                 .delete(resource_servers::delete),
         )
         .route("/tenants/settings", get(tenant::get).patch(tenant::update))
+        .route(code_keys::PATH, get(code_keys::list))
+        .route("/keys/callsign-code-hmac/rotate", post(code_keys::rotate))
         .route("/keys/signing", get(keys::list))
         .route("/keys/signing/rotate", post(keys::rotate))
         .route("/keys/signing/{kid}", get(keys::get))
