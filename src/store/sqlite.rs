@@ -95,7 +95,22 @@ fn configure(conn: &Connection) -> StoreResult<()> {
     )
     .map_err(map_err)?;
     conn.execute_batch(MMAP_SIZE).map_err(map_err)?;
+    plan_stability(conn)?;
     conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
+}
+
+/// The query planner stability guarantee (QPSG): plans never depend on bound values. Without
+/// it SQLite marks a statement to be re-prepared whenever a value it planned with changes: a
+/// bound `LIMIT` (listings' page size), a `LIKE` pattern (user search), so a cached statement
+/// was parsed and planned again on most runs. Our queries are point lookups and short index
+/// ranges whose best plan does not depend on those values.
+fn plan_stability(conn: &Connection) -> StoreResult<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(map_err)?;
     Ok(())
 }
 
@@ -133,6 +148,7 @@ impl SqlitePool {
         c.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(map_err)?;
         c.execute_batch(MMAP_SIZE).map_err(map_err)?;
+        plan_stability(&c)?;
         attach_activity(&c, &self.path)?;
         c.set_prepared_statement_cache_capacity(256);
         Ok(c)
@@ -284,5 +300,42 @@ mod tests {
             "a = ?1 AND b = ?12 OR c = ?1"
         );
         assert_eq!(super::rewrite("x = 'no$'"), "x = 'no$'");
+    }
+
+    /// Issue 14, item 10: listings with a bound LIMIT and searches with a bound LIKE pattern
+    /// were re-prepared at every new value. Counts SQLite's own re-prepare statistic for a
+    /// cached statement run with changing values, on a connection configured as the pool's
+    /// are, and (to show the test can fail) on a plain one.
+    #[test]
+    fn cached_statements_are_not_re_prepared_for_new_values() {
+        use rusqlite::{Connection, StatementStatus};
+        let reprepares = |conn: &Connection| {
+            conn.execute_batch(
+                "CREATE TABLE t (x TEXT, n INTEGER); CREATE INDEX t_x ON t (x); \
+                 INSERT INTO t VALUES ('ab', 1), ('ac', 2), ('b', 3), ('bc', 4);",
+            )
+            .unwrap();
+            for (pat, limit) in [("a%", 1), ("b%", 5), ("a%", 3), ("%c", 2), ("b%", 7)] {
+                let mut st = conn
+                    .prepare_cached("SELECT x FROM t WHERE x LIKE ?1 ORDER BY n LIMIT ?2")
+                    .unwrap();
+                let _: Vec<String> = st
+                    .query_map(rusqlite::params![pat, limit], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+            }
+            conn.prepare_cached("SELECT x FROM t WHERE x LIKE ?1 ORDER BY n LIMIT ?2")
+                .unwrap()
+                .get_status(StatementStatus::RePrepare)
+        };
+        let plain = Connection::open_in_memory().unwrap();
+        assert!(
+            reprepares(&plain) > 0,
+            "SQLite re-prepares without the QPSG"
+        );
+        let ours = Connection::open_in_memory().unwrap();
+        super::configure(&ours).unwrap();
+        assert_eq!(reprepares(&ours), 0);
     }
 }
