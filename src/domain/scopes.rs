@@ -279,7 +279,11 @@ mod tests {
             assert!(CURRENT_USER_SCOPES.contains(&s.as_str()));
         }
         // no endpoint requirement is satisfiable by a current-user scope
-        assert!(!reachable.iter().any(|s| s == "read:clients" || s == "read:users"));
+        assert!(
+            !reachable
+                .iter()
+                .any(|s| s == "read:clients" || s == "read:users")
+        );
         assert_eq!(user_grantable(false, &all), all);
     }
 
