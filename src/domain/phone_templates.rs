@@ -472,11 +472,8 @@ impl Renderer {
             line: None,
             bound: true,
         };
-        if bounds::oversized_collection(&v) {
-            return Err(bound(format!(
-                "cannot use the variables (a list or object holds more than {} members)",
-                bounds::MAX_ITEMS
-            )));
+        if let Some(why) = bounds::oversized_variables(&v) {
+            return Err(bound(format!("cannot use the variables ({why})")));
         }
         let globals = liquid::model::to_object(&v).map_err(|e| TemplateError {
             message: format!("cannot use the variables ({})", first_line(&e.to_string())),

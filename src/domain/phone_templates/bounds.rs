@@ -14,7 +14,7 @@
 //!   pass it, so memory never grows past the cap); every filter result and every capture is
 //!   at most [`MAX_VALUE_BYTES`] and [`MAX_ITEMS`] members; a render may evaluate at most
 //!   [`MAX_STEPS`] filters and captures. The variables handed in are checked too
-//!   ([`oversized_collection`]).
+//!   ([`oversized_variables`]).
 //!
 //! The service adds the third line: every render runs on the blocking pool, a few at a time,
 //! under a timeout. Pure otherwise: no I/O, no clock.
@@ -113,13 +113,26 @@ fn oversized(v: &dyn ValueView) -> Option<&'static str> {
     walk(v, &mut bytes)
 }
 
-/// The first array or object in the variables with more than [`MAX_ITEMS`] members: a loop
-/// over it would run longer than the static count assumes.
-pub fn oversized_collection(v: &serde_json::Value) -> bool {
+/// Why the variables handed to a render are too big, if they are: an array or object with
+/// more than [`MAX_ITEMS`] members (a loop over it would run longer than the static count
+/// assumes), or a string longer than [`MAX_VALUE_BYTES`] (it could not appear in a message
+/// whole, and a filter such as `replace` multiplies its input's length by its argument's
+/// before any result can be checked).
+pub fn oversized_variables(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value as J;
     match v {
-        serde_json::Value::Array(a) => a.len() > MAX_ITEMS || a.iter().any(oversized_collection),
-        serde_json::Value::Object(m) => m.len() > MAX_ITEMS || m.values().any(oversized_collection),
-        _ => false,
+        J::Array(a) if a.len() > MAX_ITEMS => Some(format!(
+            "a list or object holds more than {MAX_ITEMS} members"
+        )),
+        J::Object(m) if m.len() > MAX_ITEMS => Some(format!(
+            "a list or object holds more than {MAX_ITEMS} members"
+        )),
+        J::Array(a) => a.iter().find_map(oversized_variables),
+        J::Object(m) => m.values().find_map(oversized_variables),
+        J::String(s) if s.len() > MAX_VALUE_BYTES => {
+            Some(format!("a value is longer than {MAX_VALUE_BYTES} bytes"))
+        }
+        _ => None,
     }
 }
 

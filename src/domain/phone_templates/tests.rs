@@ -251,6 +251,15 @@ fn renders_are_bounded() {
         bound("{% for f in user.multifactor %}{% endfor %}", &many)
             .contains("more than 256 members")
     );
+    // a variable too long to appear in a message, squared by `replace` if it were let in
+    let big = json!({"friendly_name": "a".repeat(5000)});
+    assert_eq!(
+        bound(
+            "{{ friendly_name | replace: \"a\", friendly_name | size }}",
+            &big
+        ),
+        "cannot use the variables (a value is longer than 4096 bytes)"
+    );
     // loops the static layer refuses never start, at save or at send
     let e = r
         .render(
