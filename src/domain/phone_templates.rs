@@ -11,7 +11,11 @@
 //! digit ("1 2 3"). Rendering is lenient the way LiquidJS is (Auth0 renders an absent
 //! `user.city` as nothing): every variable path a template reads is filled with nil when the
 //! caller left it out, because the `liquid` crate would otherwise refuse to render.
+//!
+//! Every parse and render is bounded (loops, steps, value and output sizes): see
+//! [`bounds`]. A refusal for crossing a bound carries `bound: true`.
 
+pub mod bounds;
 mod builtin;
 pub mod content;
 mod scan;
@@ -165,6 +169,9 @@ pub fn default_body(kind: Kind) -> (&'static str, &'static str) {
 pub struct TemplateError {
     pub message: String,
     pub line: Option<usize>,
+    /// The template crossed one of the [`bounds`] (loops, steps, sizes) rather than being
+    /// malformed: at send time such a message is not sent at all (see the service).
+    pub bound: bool,
 }
 
 impl std::fmt::Display for TemplateError {
@@ -249,6 +256,7 @@ fn describe(msg: &str, src: &str) -> TemplateError {
         return TemplateError {
             message: format!("invalid Liquid syntax ({})", reason.trim_end_matches('.')),
             line,
+            bound: false,
         };
     }
     let named = lines.iter().find_map(|l| {
@@ -265,7 +273,11 @@ fn describe(msg: &str, src: &str) -> TemplateError {
         .filter(|n| !n.is_empty())
         .and_then(|n| src.lines().position(|l| l.contains(n)))
         .map(|i| i + 1);
-    TemplateError { message, line }
+    TemplateError {
+        message,
+        line,
+        bound: false,
+    }
 }
 
 fn first_line(msg: &str) -> String {
@@ -344,10 +356,7 @@ impl Default for Renderer {
 impl Renderer {
     pub fn new() -> Renderer {
         Renderer {
-            // Only partials can make `build` fail, and none are configured.
-            parser: liquid::ParserBuilder::with_stdlib()
-                .build()
-                .expect("the standard Liquid parser builds"),
+            parser: bounds::parser(),
             cache: RwLock::new(HashMap::new()),
             parses: AtomicU64::new(0),
         }
@@ -379,6 +388,9 @@ impl Renderer {
             .parser
             .parse(src)
             .map_err(|e| describe(&e.to_string(), src))?;
+        // Before anything renders it: a stored template is held to the loop bounds even if
+        // it was saved before they existed.
+        bounds::check_loops(src)?;
         let mut paths: Vec<Vec<String>> = Vec::new();
         for r in scan::references(src) {
             if !paths.contains(&r.path) {
@@ -408,6 +420,7 @@ impl Renderer {
             return Err(TemplateError {
                 message: format!("is longer than {MAX_BODY_CHARS} characters"),
                 line: None,
+                bound: false,
             });
         }
         self.compile(kind, channel, locale, src)?;
@@ -416,6 +429,7 @@ impl Renderer {
                 return Err(TemplateError {
                     message,
                     line: Some(r.line),
+                    bound: false,
                 });
             }
         }
@@ -453,13 +467,40 @@ impl Renderer {
         for p in &c.paths {
             fill_nil(&mut v, p);
         }
+        let bound = |message: String| TemplateError {
+            message,
+            line: None,
+            bound: true,
+        };
+        if let Some(why) = bounds::oversized_variables(&v) {
+            return Err(bound(format!("cannot use the variables ({why})")));
+        }
         let globals = liquid::model::to_object(&v).map_err(|e| TemplateError {
             message: format!("cannot use the variables ({})", first_line(&e.to_string())),
             line: None,
+            bound: false,
         })?;
-        let out = c.template.render(&globals).map_err(|e| TemplateError {
+        // Into a capped sink, so the output never grows past the cap in memory either.
+        let mut sink = bounds::Capped::new(bounds::MAX_OUTPUT_BYTES);
+        let (rendered, tripped) = bounds::metered(|| c.template.render_to(&mut sink, &globals));
+        if sink.over {
+            return Err(bound(format!(
+                "renders longer than {} bytes",
+                bounds::MAX_OUTPUT_BYTES
+            )));
+        }
+        if let Some(reason) = tripped {
+            return Err(bound(reason.to_string()));
+        }
+        rendered.map_err(|e| TemplateError {
             message: format!("cannot be rendered ({})", first_line(&e.to_string())),
             line: None,
+            bound: false,
+        })?;
+        let out = String::from_utf8(sink.buf).map_err(|_| TemplateError {
+            message: "cannot be rendered (not UTF-8)".into(),
+            line: None,
+            bound: false,
         })?;
         Ok(out.trim().to_string())
     }

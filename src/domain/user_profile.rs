@@ -95,6 +95,55 @@ pub fn default_picture(email: Option<&str>, name: Option<&str>) -> String {
     )
 }
 
+/// Length caps on the profile strings that flow into ID tokens, the console and the feed
+/// (issue 12, L2), in characters. `given_name`/`family_name` 150 and `name`/`nickname` 300 are
+/// the `maxLength`s of Auth0's Management API v2 user schema; Auth0 states no length for
+/// `picture` (a URI), so callsign takes 2,048, the usual ceiling for a URL. The same caps hold
+/// at `/dbconnections/signup` and at Management create and PATCH. Email (254, in
+/// [`valid_email`]) and username (the connection's bounds, at most
+/// [`MAX_USERNAME_CHARS`]) are checked with their formats.
+pub const PROFILE_CAPS: [(&str, usize); 5] = [
+    ("given_name", 150),
+    ("family_name", 150),
+    ("name", 300),
+    ("nickname", 300),
+    ("picture", 2048),
+];
+
+/// The most a connection's `validation.username.max` can raise the username length to (the
+/// highest value Auth0's connection settings accept).
+pub const MAX_USERNAME_CHARS: usize = 128;
+
+/// `user_metadata` at `/dbconnections/signup`, as Auth0 documents it for that endpoint: at
+/// most 10 properties, names of at most 100 characters, string values of at most 500.
+pub const SIGNUP_METADATA_MAX_PROPERTIES: usize = 10;
+pub const SIGNUP_METADATA_MAX_NAME_CHARS: usize = 100;
+pub const SIGNUP_METADATA_MAX_VALUE_CHARS: usize = 500;
+
+/// `(cap, length)` when `value` is longer than the cap on profile field `field` (fields
+/// without a cap: never).
+pub fn too_long(field: &str, value: &str) -> Option<(usize, usize)> {
+    let cap = PROFILE_CAPS.iter().find(|(f, _)| *f == field)?.1;
+    // Counting stops just past the cap: a 400,000-character value costs no more than a short one.
+    let n = value.chars().take(cap + 1).count();
+    (n > cap).then(|| (cap, value.chars().count()))
+}
+
+/// Why signup `user_metadata` breaks Auth0's rule for that endpoint, if it does.
+pub fn signup_metadata_problem(m: &Map<String, Value>) -> Option<String> {
+    let ok = m.len() <= SIGNUP_METADATA_MAX_PROPERTIES
+        && m.iter().all(|(k, v)| {
+            k.chars().count() <= SIGNUP_METADATA_MAX_NAME_CHARS
+                && v.as_str()
+                    .is_some_and(|s| s.chars().count() <= SIGNUP_METADATA_MAX_VALUE_CHARS)
+        });
+    (!ok).then(|| {
+        format!(
+            "user_metadata must hold at most {SIGNUP_METADATA_MAX_PROPERTIES} properties, with names of at most {SIGNUP_METADATA_MAX_NAME_CHARS} characters and string values of at most {SIGNUP_METADATA_MAX_VALUE_CHARS} characters"
+        )
+    })
+}
+
 /// Auth0's metadata PATCH: top-level keys merge, nested objects are replaced whole, a key set
 /// to `null` is removed, and an empty object clears everything.
 pub fn merge_metadata(
@@ -168,6 +217,30 @@ mod tests {
         let p = default_picture(Some("Jane@X.com"), Some("jane@x.com"));
         assert!(p.starts_with("https://s.gravatar.com/avatar/"));
         assert!(p.ends_with("%2Fja.png"));
+    }
+
+    #[test]
+    fn profile_caps() {
+        assert_eq!(too_long("given_name", &"a".repeat(150)), None);
+        assert_eq!(too_long("given_name", &"é".repeat(151)), Some((150, 151)));
+        assert_eq!(too_long("name", &"a".repeat(400_000)), Some((300, 400_000)));
+        assert_eq!(too_long("picture", &"a".repeat(2048)), None);
+        assert_eq!(too_long("email", &"a".repeat(5000)), None);
+        let ok: Map<String, Value> = (0..10)
+            .map(|i| (format!("{i:0>100}"), json!("v".repeat(500))))
+            .collect();
+        assert_eq!(signup_metadata_problem(&ok), None);
+        for bad in [
+            json!({"a": "v".repeat(501)}),
+            json!({"k".repeat(101): "v"}),
+            json!({"a": 1}),
+            Value::Object((0..11).map(|i| (i.to_string(), json!("v"))).collect()),
+        ] {
+            assert!(
+                signup_metadata_problem(bad.as_object().unwrap()).is_some(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

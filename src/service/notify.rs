@@ -29,6 +29,21 @@ fn route(u: &UserRow) -> Option<(Channel, String)> {
     }
 }
 
+/// Queues a phone message, or records it as failed when its template could not be rendered
+/// within bounds (`Rendered::failure`): never sent, never retried, logged.
+async fn enqueue_phone(
+    ctx: &Ctx,
+    tx: &mut store::Tx,
+    m: Message,
+    failure: Option<String>,
+) -> Result<()> {
+    match failure {
+        None => outbox::enqueue(ctx, tx, m).await?,
+        Some(reason) => outbox::record_failed(ctx, tx, m, &reason).await?,
+    };
+    Ok(())
+}
+
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -48,6 +63,7 @@ pub async fn change_password(
         return Ok(false);
     };
     let app = friendly_name(ctx).await?;
+    let mut failure = None;
     let m = match channel {
         Channel::Email => Message {
             channel,
@@ -77,6 +93,7 @@ pub async fn change_password(
                 &serde_json::json!({"link": url, "user": {"phone_number": u.phone_number}}),
             )
             .await?;
+            failure = r.failure;
             Message {
                 channel,
                 to,
@@ -88,7 +105,7 @@ pub async fn change_password(
             }
         }
     };
-    outbox::enqueue(ctx, tx, m).await?;
+    enqueue_phone(ctx, tx, m, failure).await?;
     Ok(true)
 }
 
@@ -105,6 +122,7 @@ pub async fn blocked_account(
         return Ok(false);
     };
     let app = friendly_name(ctx).await?;
+    let mut failure = None;
     let m = match channel {
         Channel::Email => Message {
             channel,
@@ -134,6 +152,7 @@ pub async fn blocked_account(
                 &serde_json::json!({"link": reset_url, "user": {"source_ip": ip, "phone_number": u.phone_number}}),
             )
             .await?;
+            failure = r.failure;
             // Auth0's default wording has no link; the reset link is how the user unblocks.
             let text = if r.text.contains(reset_url) {
                 r.text
@@ -151,7 +170,7 @@ pub async fn blocked_account(
             }
         }
     };
-    outbox::enqueue(ctx, tx, m).await?;
+    enqueue_phone(ctx, tx, m, failure).await?;
     Ok(true)
 }
 
@@ -179,7 +198,7 @@ pub async fn otp(
         &serde_json::json!({"code": code}),
     )
     .await?;
-    outbox::enqueue(
+    enqueue_phone(
         ctx,
         tx,
         Message {
@@ -191,9 +210,9 @@ pub async fn otp(
             text: r.text,
             html: None,
         },
+        r.failure,
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Tells a phone number that it no longer receives the account's sign-in codes (a new MFA

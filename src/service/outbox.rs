@@ -149,6 +149,55 @@ pub async fn enqueue(ctx: &Ctx, tx: &mut store::Tx, m: Message) -> Result<String
     Ok(id)
 }
 
+/// Records, in the caller's transaction, a message that cannot be sent because its text could
+/// not be composed (a phone template crossed a render bound): status `failed` with `reason`,
+/// no body, never claimed or retried, and the same failure event a failed delivery logs
+/// (committed with its cause). Returns the message id.
+pub async fn record_failed(
+    ctx: &Ctx,
+    tx: &mut store::Tx,
+    m: Message,
+    reason: &str,
+) -> Result<String> {
+    let id = format!("msg_{}", crypto::random_alnum(24));
+    store::outbox::insert_failed(
+        tx,
+        &NewRow {
+            id: id.clone(),
+            channel: m.channel.as_str().to_string(),
+            recipient: m.to,
+            kind: m.kind.to_string(),
+            locale: m.locale,
+            body_sealed: String::new(),
+            created_at: ctx.clock.now_ms(),
+        },
+        reason,
+    )
+    .await?;
+    tracing::warn!(id = %id, kind = m.kind, reason, "message not composed; recorded as failed");
+    let (kind, what) = match m.channel {
+        Channel::Voice => ("gd_send_voice_failure", "Voice call"),
+        Channel::Sms => ("gd_send_sms_failure", "SMS"),
+        // Only phone messages come from templates; no event family for the others.
+        _ => return Ok(id),
+    };
+    logs::record_tx(
+        ctx,
+        tx,
+        LogEvent {
+            kind,
+            description: Some(format!("{what} delivery failed")),
+            details: Some(
+                json!({"message_id": id, "message_type": m.kind, "attempts": 0,
+                                 "failure": "permanent", "reason": reason, "will_retry": false}),
+            ),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
 /// Wake the dispatcher now (called after a commit that enqueued something).
 pub fn wake(ctx: &Ctx) {
     ctx.outbox_wake.notify_one();

@@ -5,15 +5,24 @@
 //! read per message (one indexed lookup); parsing happens once per node per distinct body
 //! (`ctx.phone_templates`, keyed by content hash, so a change on any node is never served
 //! stale). The test send (`try`) goes through the outbox like every other message.
+//!
+//! Rendering never runs on the async executor: every render, and every save's validation
+//! (which renders each body with sample values), runs on the blocking pool through
+//! [`off_executor`], a few at a time and under [`RENDER_TIMEOUT`]. The templates themselves
+//! are bounded by construction (`domain::phone_templates::bounds`), so the timeout is the
+//! second line, not the first: a blocking thread cannot be stopped once it runs.
 
 use crate::ctx::Ctx;
 use crate::domain::phone_templates::{
-    Kind, builtin_for, content, fallback_chain, sample_vars, with_webotp,
+    Kind, TemplateError, builtin_for, content, fallback_chain, sample_vars, with_webotp,
 };
 use crate::error::{Error, Result};
 use crate::service::outbox;
 use crate::store::{self, phone_templates::PhoneTemplateRow};
 use serde_json::{Map, Value, json};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
 pub use crate::domain::phone_templates::Channel;
 
@@ -25,6 +34,59 @@ pub struct Rendered {
     pub from: Option<String>,
     /// The locale the body was written in (after fallback).
     pub locale: String,
+    /// Set when the tenant's template crossed a render bound or timed out with these values:
+    /// this message must not be sent (`text` is empty). Callers record it as a failed message
+    /// (`outbox::record_failed`) instead of sending a different text than the tenant wrote.
+    pub failure: Option<String>,
+}
+
+/// Longest one render task (a message, or all the bodies of one save) may take, waiting for
+/// a slot included. Bounded templates render in well under a millisecond.
+pub const RENDER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Renders running at once: one per core. A slot is held by the blocking task itself, so a
+/// render that outlives its timeout keeps its slot until it really ends, and stuck renders
+/// can never pile up more threads than this.
+static SLOTS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
+    Arc::new(Semaphore::new(
+        std::thread::available_parallelism().map_or(2, |n| n.get()),
+    ))
+});
+
+/// Runs `f` on the blocking pool in a render slot, under [`RENDER_TIMEOUT`]; `Err` says why
+/// it gave no answer.
+pub async fn off_executor<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::result::Result<T, String> {
+    let work = async {
+        let slot = SLOTS
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| "no render slot".to_string())?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            f()
+        })
+        .await
+        .map_err(|e| format!("the render stopped ({e})"))
+    };
+    match tokio::time::timeout(RENDER_TIMEOUT, work).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "took longer than {} s to render",
+            RENDER_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// `content::merge` (which validates and renders every body) off the executor.
+async fn merge_bounded(ctx: &Ctx, kind: Kind, base: Value, patch: Value) -> Result<Value> {
+    let r = ctx.phone_templates.clone();
+    off_executor(move || content::merge(&r, kind, &base, &patch))
+        .await
+        .map_err(|e| payload_error(format!("content: {e}.")))?
+        .map_err(payload_error)
 }
 
 /// A template as the Management API shows it: a customised row, or a built-in default
@@ -138,7 +200,7 @@ pub async fn create(ctx: &Ctx, body: Map<String, Value>) -> Result<Template> {
     let disabled = disabled_flag(&body)?.unwrap_or(false);
     let base = content::default_content(kind);
     let content = match body.get("content") {
-        Some(c) => content::merge(&ctx.phone_templates, kind, &base, c).map_err(payload_error)?,
+        Some(c) => merge_bounded(ctx, kind, base, c.clone()).await?,
         None => base,
     };
     let now = ctx.clock.now_ms();
@@ -176,8 +238,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Tem
         t.disabled = d;
     }
     if let Some(c) = body.get("content") {
-        t.content =
-            content::merge(&ctx.phone_templates, t.kind, &t.content, c).map_err(payload_error)?;
+        t.content = merge_bounded(ctx, t.kind, t.content.clone(), c.clone()).await?;
     }
     save(ctx, t).await
 }
@@ -273,8 +334,10 @@ fn public_host(ctx: &Ctx) -> &str {
 /// Renders the tenant's template (custom if enabled, else built-in) for a notification.
 /// `kind` is one of the five types (anything else is a caller bug: an internal error);
 /// `vars` holds `code`/`link`/`user`/`client`… and tenant variables are added here. A custom
-/// template that fails at send time (it validated when saved) falls back to the built-in,
-/// so the user still gets their message.
+/// template that fails at send time for a malformed reason (it validated when saved) falls
+/// back to the built-in, so the user still gets their message. One that crosses a render
+/// bound with these values (too long, too many steps) or times out is not rendered at all:
+/// `failure` says why, and the caller records the message as failed.
 pub async fn render(
     ctx: &Ctx,
     kind: &str,
@@ -310,19 +373,42 @@ pub async fn render(
         }
     }
     let (src, used) = chosen.unwrap_or_else(|| (builtin_src.to_string(), builtin_locale.clone()));
+    let is_custom = src != builtin_src;
     let v = tv.merged(vars, &used);
-    let (text, used) = match ctx.phone_templates.render(kind, channel, &used, &src, &v) {
-        Ok(t) => (t, used),
-        Err(e) if src != builtin_src => {
+    let r = ctx.phone_templates.clone();
+    let first = {
+        let used = used.clone();
+        off_executor(move || r.render(kind, channel, &used, &src, &v)).await
+    };
+    let failed = |reason: String| {
+        tracing::warn!(kind = kind.as_str(), reason = %reason, "phone template not rendered; the message fails");
+        Ok(Rendered {
+            text: String::new(),
+            from: from.clone(),
+            locale: used.clone(),
+            failure: Some(reason),
+        })
+    };
+    let (text, used) = match first {
+        Err(timeout) => return failed(format!("the phone template {timeout}")),
+        Ok(Ok(t)) => (t, used.clone()),
+        Ok(Err(TemplateError {
+            message,
+            bound: true,
+            ..
+        })) => return failed(format!("the phone template {message}")),
+        Ok(Err(e)) if is_custom => {
             tracing::warn!(kind = kind.as_str(), error = %e, "custom phone template failed; using the built-in");
             let v = tv.merged(vars, &builtin_locale);
-            let t = ctx
-                .phone_templates
-                .render(kind, channel, &builtin_locale, builtin_src, &v)
+            let r = ctx.phone_templates.clone();
+            let loc = builtin_locale.clone();
+            let t = off_executor(move || r.render(kind, channel, &loc, builtin_src, &v))
+                .await
+                .map_err(Error::internal)?
                 .map_err(Error::internal)?;
             (t, builtin_locale)
         }
-        Err(e) => return Err(Error::internal(e)),
+        Ok(Err(e)) => return Err(Error::internal(e)),
     };
     let text = match (
         channel,
@@ -336,6 +422,7 @@ pub async fn render(
         text,
         from,
         locale: used,
+        failure: None,
     })
 }
 
@@ -376,10 +463,14 @@ pub async fn try_send(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<(
         }
     }
     let v = tv.merged(&sample, &locale);
-    let src = t.content["body"][channel.as_str()].as_str().unwrap_or("");
-    let mut text = ctx
-        .phone_templates
-        .render(t.kind, channel, &locale, src, &v)
+    let src = t.content["body"][channel.as_str()]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let (r, kind, loc) = (ctx.phone_templates.clone(), t.kind, locale.clone());
+    let mut text = off_executor(move || r.render(kind, channel, &loc, &src, &v))
+        .await
+        .map_err(|e| payload_error(format!("content: {e}.")))?
         .map_err(payload_error)?;
     if channel == Channel::Text && t.kind.webotp() {
         text = with_webotp(text, public_host(ctx), "123456");

@@ -4,7 +4,7 @@
 //! weak password answers Auth0's `PasswordStrengthError` body with the rules.
 
 use crate::ctx::Ctx;
-use crate::domain::password_policy;
+use crate::domain::{password_policy, user_profile as profile};
 use crate::error::{Error, LegacyError, Result};
 use crate::service::connections;
 use crate::service::logs::{self, LogEvent};
@@ -31,10 +31,30 @@ fn invalid(description: &str) -> Error {
     LegacyError::bad_request("invalid_signup", description).into()
 }
 
-/// `user_metadata` on signup: at most 10 string values (Auth0's rule for this endpoint).
+/// `user_metadata` on signup: Auth0's rule for this endpoint (10 properties, names of 100
+/// characters, string values of 500; `profile::signup_metadata_problem`).
 pub fn check_metadata(m: &Map<String, Value>) -> Result<()> {
-    if m.len() > 10 || m.values().any(|v| !v.is_string()) {
-        return Err(invalid("user_metadata must hold at most 10 string values"));
+    match profile::signup_metadata_problem(m) {
+        Some(p) => Err(invalid(&p)),
+        None => Ok(()),
+    }
+}
+
+/// The profile strings within Auth0's caps (`profile::PROFILE_CAPS`), before anything is
+/// hashed or written: this endpoint takes them from anyone.
+fn check_lengths(s: &Signup) -> Result<()> {
+    for (field, value) in [
+        ("given_name", &s.given_name),
+        ("family_name", &s.family_name),
+        ("name", &s.name),
+        ("nickname", &s.nickname),
+        ("picture", &s.picture),
+    ] {
+        if let Some((cap, _)) = value.as_deref().and_then(|v| profile::too_long(field, v)) {
+            return Err(invalid(&format!(
+                "{field} must be at most {cap} characters long"
+            )));
+        }
     }
     Ok(())
 }
@@ -101,6 +121,7 @@ pub async fn signup(ctx: &Ctx, s: Signup) -> Result<UserRow> {
         return Err(invalid("Missing username"));
     }
     check_metadata(&s.user_metadata)?;
+    check_lengths(&s)?;
     let personal = users::personal_info(
         email.as_deref(),
         username.as_deref(),

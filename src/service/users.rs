@@ -120,7 +120,27 @@ pub fn username_bounds(c: &Connection) -> (usize, usize) {
             .map(|n| n as usize)
             .unwrap_or(d)
     };
-    (get("min", 1), get("max", 15))
+    // A connection may raise the maximum only up to Auth0's own ceiling.
+    let max = get("max", 15).min(profile::MAX_USERNAME_CHARS);
+    (get("min", 1).min(max), max)
+}
+
+/// The profile strings within Auth0's caps (`profile::PROFILE_CAPS`), in the Management API's
+/// words; checked before anything is hashed or written.
+fn check_lengths(b: &Map<String, Value>) -> Result<()> {
+    for (field, _) in profile::PROFILE_CAPS {
+        // Only strings: a wrong type is reported where the field is read, as before.
+        if let Some((cap, n)) = b
+            .get(field)
+            .and_then(Value::as_str)
+            .and_then(|v| profile::too_long(field, v))
+        {
+            return Err(payload(format!(
+                "'String is too long ({n} chars), maximum {cap}' on property {field}."
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub fn check_username(c: &Connection, raw: &str) -> Result<String> {
@@ -289,6 +309,7 @@ pub async fn create(ctx: &Ctx, b: Map<String, Value>) -> Result<UserRow> {
     if let Some(k) = b.keys().find(|k| !CREATE_PROPS.contains(&k.as_str())) {
         return Err(payload(format!("Additional properties not allowed: {k}")));
     }
+    check_lengths(&b)?;
     let conn_name = str_prop(&b, "connection")?
         .ok_or_else(|| payload("Missing required property: connection"))?;
     let c = database_connection(ctx, conn_name).await?;
@@ -438,6 +459,7 @@ pub async fn update(ctx: &Ctx, id: &str, b: Map<String, Value>) -> Result<UserRo
     if let Some(k) = b.keys().find(|k| !PATCH_PROPS.contains(&k.as_str())) {
         return Err(payload(format!("Additional properties not allowed: {k}")));
     }
+    check_lengths(&b)?;
     // Validate everything that needs no stored state before taking the row lock.
     let email = match b.get("email") {
         Some(Value::Null) => return Err(payload("email cannot be removed")),

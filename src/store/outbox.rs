@@ -72,6 +72,27 @@ pub async fn insert(tx: &mut Tx, r: &NewRow) -> StoreResult<()> {
     Ok(())
 }
 
+/// Inserts a message that was never sendable: `failed` from the start, no body, `error` as
+/// its last error (`r.body_sealed` is ignored). The dispatcher only claims pending rows.
+pub async fn insert_failed(tx: &mut Tx, r: &NewRow, error: &str) -> StoreResult<()> {
+    tx.exec(
+        "INSERT INTO outbox (id, channel, recipient, type, locale, body, status, attempts, next_attempt_at, created_at, last_error) \
+         VALUES ($1, $2, $3, $4, $5, NULL, $6, 0, $7, $7, $8)",
+        &[
+            r.id.clone().into(),
+            r.channel.clone().into(),
+            r.recipient.clone().into(),
+            r.kind.clone().into(),
+            r.locale.clone().into(),
+            FAILED.into(),
+            r.created_at.into(),
+            error.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Claims up to `limit` due rows for `claimer` until `lease_until`, counting the attempt.
 ///
 /// Why two nodes can never both win a row: the claim is one conditional UPDATE whose WHERE

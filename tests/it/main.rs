@@ -23,6 +23,7 @@ mod phone;
 mod phone_providers;
 mod phone_templates;
 mod processes;
+mod profile_caps;
 mod security;
 mod store_contract;
 mod support;

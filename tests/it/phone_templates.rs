@@ -487,3 +487,241 @@ async fn scopes_are_enforced() {
         assert_eq!(s, StatusCode::OK);
     }
 }
+
+/// M6 (issue 12): a template that would render without end is refused at save, promptly,
+/// with Auth0's Management 400 body, and nothing is saved. Before the bounds the first save
+/// never answered (a hundred-million-element range, built before the first iteration).
+#[tokio::test]
+async fn unbounded_templates_are_refused_at_save() {
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let cases = [
+            (
+                "{% for i in (1..100000000) %}{{ i }}{% endfor %}",
+                "Payload validation error: content.body.text: plans more than 1000 loop iterations (a loop over a list counts as 256 unless it has a literal limit) on line 1.",
+            ),
+            (
+                "{{ code }}\n{% for i in (1..6000) %}{% for j in (1..6000) %}{{ code }}{% endfor %}{% endfor %}",
+                "Payload validation error: content.body.text: plans more than 1000 loop iterations (a loop over a list counts as 256 unless it has a literal limit) on line 2.",
+            ),
+            (
+                "{% for i in (1..user.login_count) %}{{ code }}{% endfor %}",
+                "Payload validation error: content.body.text: loops over the range (1..user.login_count), whose bounds are not whole numbers written in the template on line 1.",
+            ),
+            // 1000 × "callsign " with the sample values: past the 4096-byte output cap
+            (
+                "{% for i in (1..1000) %}{{ friendly_name }} {% endfor %}{{ code }}",
+                "Payload validation error: content.body.text: renders longer than 4096 bytes.",
+            ),
+            // doubling a string, no loop at all
+            (
+                "{% assign a = code %}{% assign a = a | append: a %}{% assign a = a | append: a %}{% assign a = a | append: a %}{% assign a = a | append: a %}{% assign a = a | append: a %}{% assign a = a | append: a %}{% assign a = a | append: a %}{% assign a = a | append: a %}{% assign a = a | append: a %}{% assign a = a | append: a %}{% assign a = a | append: a %}{% assign a = a | append: a %}{{ a | size }}",
+                "Payload validation error: content.body.text: computes a value longer than 4096 bytes.",
+            ),
+        ];
+        for (src, msg) in cases {
+            let body = json!({"type": "otp_verify", "content": {"body": {"text": src}}});
+            let answer = tokio::time::timeout(
+                std::time::Duration::from_secs(20),
+                app.mgmt("POST", BASE, &tok, Some(body)),
+            )
+            .await;
+            let (s, _, v) = answer.unwrap_or_else(|_| panic!("no answer within 20 s: {src}"));
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{src}: {v}");
+            assert_eq!(
+                v,
+                json!({"statusCode": 400, "error": "Bad Request", "message": msg, "errorCode": "invalid_body"}),
+                "{src}"
+            );
+        }
+        // the same through PATCH and in a localized body; the stored template is unchanged
+        let t = create(&app, &tok, json!({"type": "otp_verify"})).await;
+        let id = t["id"].as_str().unwrap();
+        let (s, _, v) = app
+            .mgmt(
+                "PATCH",
+                &format!("{BASE}/{id}"),
+                &tok,
+                Some(json!({"content": {"callsign_localized": {"fr": {"voice": "{% for i in (1..100000000) %}{% endfor %}"}}}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Payload validation error: content.callsign_localized.fr.voice: plans more than 1000"),
+            "{v}"
+        );
+        let (_, _, g) = app.mgmt("GET", &format!("{BASE}/{id}"), &tok, None).await;
+        assert_eq!(g, t);
+        let (_, _, l) = app.mgmt("GET", BASE, &tok, None).await;
+        assert_eq!(
+            l["templates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t.get("id").is_some())
+                .count(),
+            1
+        );
+    }
+}
+
+/// M6: three parallel saves of nested `(1..6000)` loops once held both executor threads for
+/// seconds (`/healthz` took 3.6 s). Renders now run off the executor and such loops never
+/// start: `/healthz` answers while the saves are in flight, and every save gets its 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_answers_during_parallel_bad_saves() {
+    let app = std::sync::Arc::new(TestApp::new(crate::support::Backend::Sqlite).await);
+    let tok = app.admin_token().await;
+    let src = "{% for i in (1..6000) %}{% for j in (1..6000) %}{{ code }}{% endfor %}{% endfor %}";
+    let saves: Vec<_> = (0..3)
+        .map(|_| {
+            let (app, tok) = (app.clone(), tok.clone());
+            tokio::spawn(async move {
+                app.mgmt(
+                    "POST",
+                    BASE,
+                    &tok,
+                    Some(json!({"type": "otp_verify", "content": {"body": {"text": src}}})),
+                )
+                .await
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let health = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        app.send(
+            axum::http::Request::get("/healthz")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        ),
+    )
+    .await
+    .expect("/healthz answers within 2 s while the saves run");
+    assert_eq!(health.0, StatusCode::OK);
+    for s in saves {
+        let (s, _, v) = tokio::time::timeout(std::time::Duration::from_secs(20), s)
+            .await
+            .expect("every save answers")
+            .unwrap();
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    }
+}
+
+/// M6: a template within bounds with the sample values can still cross one with the real
+/// values at send time (here the reset link is longer than the sample's). The message then
+/// fails: recorded `failed` with the reason, without a body, never handed to the dispatcher
+/// or retried, and `gd_send_sms_failure` is logged; the request that caused it answers as
+/// usual and nothing panics. Before the bounds, the 5 KB text was queued and sent.
+#[tokio::test]
+async fn a_template_too_long_at_send_fails_its_message() {
+    use crate::login::{PASSWORD, login_client, post_from};
+    for b in backends() {
+        let app = TestApp::new(b).await;
+        let tok = app.admin_token().await;
+        let c = login_client(&app, &tok).await;
+        let (s, v) = post_from(
+            &app,
+            "/dbconnections/signup",
+            json!({"client_id": c["client_id"], "connection": crate::users::CONN, "phone_number": "+447400123456", "password": PASSWORD}),
+            "10.0.0.4",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // 60 links: 1,500 bytes with the sample link, about 5,000 with a real reset link
+        create(
+            &app,
+            &tok,
+            json!({"type": "change_password", "content": {"body": {"text": "{% for i in (1..60) %}{{ link }}{% endfor %}"}}}),
+        )
+        .await;
+        let (s, _) = post_from(
+            &app,
+            "/dbconnections/change_password",
+            json!({"client_id": c["client_id"], "connection": crate::users::CONN, "phone_number": "+447400123456"}),
+            "10.0.0.4",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let rows = app
+            .ctx
+            .db
+            .query(
+                "SELECT status, attempts, body, last_error, type FROM outbox",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.str(0).unwrap(), "failed");
+        assert_eq!(r.i64(1).unwrap(), 0);
+        assert_eq!(r.opt_str(2).unwrap(), None);
+        assert_eq!(
+            r.opt_str(3).unwrap().as_deref(),
+            Some("the phone template renders longer than 4096 bytes")
+        );
+        assert_eq!(r.str(4).unwrap(), "change_password");
+        assert_eq!(
+            callsign::service::outbox::deliver_due(&app.ctx)
+                .await
+                .unwrap(),
+            0,
+            "a failed message is never sent"
+        );
+        let (s, _, logs) = app.mgmt("GET", "/logs?per_page=100", &tok, None).await;
+        assert_eq!(s, StatusCode::OK);
+        let f: Vec<&Value> = logs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["type"] == "gd_send_sms_failure")
+            .collect();
+        assert_eq!(f.len(), 1, "{logs}");
+        assert_eq!(f[0]["details"]["message_type"], "change_password");
+        assert_eq!(f[0]["details"]["will_retry"], false);
+        assert_eq!(
+            f[0]["details"]["reason"],
+            "the phone template renders longer than 4096 bytes"
+        );
+        // the tenant's text within bounds goes out again
+        let (s, _, l) = app.mgmt("GET", BASE, &tok, None).await;
+        assert_eq!(s, StatusCode::OK);
+        let id = l["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "change_password")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, _, _) = app
+            .mgmt(
+                "PATCH",
+                &format!("{BASE}/{id}"),
+                &tok,
+                Some(json!({"content": {"body": {"text": "{% for i in (1..2) %}{{ link }} {% endfor %}"}}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let r = svc::render(
+            &app.ctx,
+            "change_password",
+            Channel::Text,
+            None,
+            &json!({"link": "https://callsign.test/lo/reset?ticket=t"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.failure, None);
+        assert_eq!(
+            r.text,
+            "https://callsign.test/lo/reset?ticket=t https://callsign.test/lo/reset?ticket=t"
+        );
+    }
+}

@@ -15,10 +15,10 @@ pub struct Reference {
     pub line: usize,
 }
 
-struct Segment<'a> {
-    text: &'a str,
-    line: usize,
-    tag: bool,
+pub(super) struct Segment<'a> {
+    pub(super) text: &'a str,
+    pub(super) line: usize,
+    pub(super) tag: bool,
 }
 
 const KEYWORDS: &[&str] = &[
@@ -46,6 +46,17 @@ fn first_word(s: &str) -> &str {
 /// The markup segments of `src` (their inner text, trimmed of whitespace control), without
 /// the contents of `raw` and `comment` blocks.
 fn segments(src: &str) -> Vec<Segment<'_>> {
+    segments_checked(src).0
+}
+
+/// The segments, or `None` when some markup is left unclosed (the scan stopped there), for
+/// checks that must see every tag (`bounds::check_loops`).
+pub(super) fn complete_segments(src: &str) -> Option<Vec<Segment<'_>>> {
+    let (segs, complete) = segments_checked(src);
+    complete.then_some(segs)
+}
+
+fn segments_checked(src: &str) -> (Vec<Segment<'_>>, bool) {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut skip_until: Option<&str> = None;
@@ -77,7 +88,9 @@ fn segments(src: &str) -> Vec<Segment<'_>> {
             }
             j += 1;
         }
-        let Some(end) = end else { break };
+        let Some(end) = end else {
+            return (out, false);
+        };
         // All delimiters are ASCII, so these byte offsets are character boundaries.
         line += src[counted..i].matches('\n').count();
         counted = i;
@@ -100,7 +113,7 @@ fn segments(src: &str) -> Vec<Segment<'_>> {
         }
         i = end + 2;
     }
-    out
+    (out, true)
 }
 
 enum Tok {

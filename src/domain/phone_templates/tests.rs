@@ -198,3 +198,92 @@ fn warm_cache_does_not_reparse() {
         .unwrap();
     assert_eq!(r.parses(), n + 1);
 }
+
+/// M6: the ways a short template could once grow without end, each refused as a bound.
+#[test]
+fn renders_are_bounded() {
+    let r = Renderer::new();
+    let bound = |src: &str, vars: &Value| {
+        let e = r
+            .render(Kind::OtpVerify, Channel::Text, "en", src, vars)
+            .unwrap_err();
+        assert!(e.bound, "{src}: {e}");
+        e.message
+    };
+    // strings doubled by a filter, without any loop: 16 × 2^20 bytes
+    let doubling = format!(
+        "{{% assign a = \"xxxxxxxxxxxxxxxx\" %}}{}{{{{ a }}}}",
+        "{% assign a = a | append: a %}".repeat(20)
+    );
+    assert_eq!(
+        bound(&doubling, &vars()),
+        "computes a value longer than 4096 bytes"
+    );
+    // the same with `capture`
+    let capture = format!(
+        "{{% assign a = \"xxxxxxxxxxxxxxxx\" %}}{}{{{{ a }}}}",
+        "{% capture a %}{{ a }}{{ a }}{% endcapture %}".repeat(20)
+    );
+    assert_eq!(
+        bound(&capture, &vars()),
+        "computes a value longer than 4096 bytes"
+    );
+    // output: 1000 × "Acme" plus the separator is 5,000 bytes
+    let long = "{% for i in (1..1000) %}{{ friendly_name }} {% endfor %}";
+    assert_eq!(bound(long, &vars()), "renders longer than 4096 bytes");
+    // steps: 1000 iterations × 11 filters
+    let busy = format!(
+        "{{% for i in (1..1000) %}}{{% assign n = i{} %}}{{% endfor %}}{{{{ n }}}}",
+        " | plus: 1".repeat(11)
+    );
+    assert_eq!(
+        bound(&busy, &vars()),
+        "needs more than 10000 filter steps to render"
+    );
+    // lists: a filter making more than 256 items, and a variable holding them
+    let split = format!("{{{{ \"{}\" | split: \",\" | size }}}}", "a,".repeat(300));
+    assert_eq!(
+        bound(&split, &vars()),
+        "computes a list of more than 256 items"
+    );
+    let many = json!({"user": {"multifactor": vec!["sms"; 300]}});
+    assert!(
+        bound("{% for f in user.multifactor %}{% endfor %}", &many)
+            .contains("more than 256 members")
+    );
+    // a variable too long to appear in a message, squared by `replace` if it were let in
+    let big = json!({"friendly_name": "a".repeat(5000)});
+    assert_eq!(
+        bound(
+            "{{ friendly_name | replace: \"a\", friendly_name | size }}",
+            &big
+        ),
+        "cannot use the variables (a value is longer than 4096 bytes)"
+    );
+    // loops the static layer refuses never start, at save or at send
+    let e = r
+        .render(
+            Kind::OtpVerify,
+            Channel::Text,
+            "en",
+            "{% for i in (1..100000000) %}{{ i }}{% endfor %}",
+            &vars(),
+        )
+        .unwrap_err();
+    assert!(
+        e.bound && e.message.starts_with("plans more than 1000"),
+        "{e}"
+    );
+    // within the bounds, loops and filters work as before
+    assert_eq!(
+        r.render(
+            Kind::OtpVerify,
+            Channel::Text,
+            "en",
+            "{% for i in (1..3) %}{{ i | plus: 1 }}{% endfor %} {% capture c %}{{ code }}{% endcapture %}{{ c | size }}",
+            &vars()
+        )
+        .unwrap(),
+        "234 6"
+    );
+}
