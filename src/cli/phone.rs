@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::config::{Config, ServeArgs};
 use crate::crypto::{self, SecretBox};
 use crate::ctx::Ctx;
-use crate::delivery::http::HttpClient;
+use crate::delivery::http::SafeClient;
 use crate::error::Error;
 use crate::service::lookup::{self, Actor, DEFAULT_TAKE};
 use crate::store::Db;
@@ -129,7 +129,7 @@ async fn remote(args: &LookupArgs, server: &str) -> ExitCode {
         url.push_str(&format!("&from={}", enc(f)));
     }
     let bearer = format!("Bearer {}", args.token.as_deref().unwrap_or_default());
-    let reply = match HttpClient::new()
+    let reply = match SafeClient::trusted()
         .get(
             &url,
             &[("authorization", &bearer), ("accept", "application/json")],
