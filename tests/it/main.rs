@@ -22,6 +22,7 @@ mod phone;
 mod phone_providers;
 mod phone_templates;
 mod processes;
+mod ssrf;
 mod store_contract;
 mod support;
 mod twilio;
