@@ -237,17 +237,19 @@ impl SafeClient {
         SafeClient { inner }
     }
 
-    /// POSTs `body` to `url` with `headers`. `Permanent(`[`REFUSED_BY_POLICY`]`)` when the
-    /// policy refuses every address of the target, `Permanent(`[`REDIRECT_NOT_FOLLOWED`]`)`
-    /// for a 3xx, `Transient(`[`COULD_NOT_CONNECT`]`)` when no response arrived in time,
+    /// Sends one request (`method` to `url` with `headers` and `body`): the general form, for
+    /// the coming JS sandbox's `fetch`. `Permanent(`[`REFUSED_BY_POLICY`]`)` when the policy
+    /// refuses every address of the target, `Permanent(`[`REDIRECT_NOT_FOLLOWED`]`)` for a
+    /// 3xx, `Transient(`[`COULD_NOT_CONNECT`]`)` when no response arrived in time,
     /// `Transient(`[`UNREADABLE_RESPONSE`]`)` for a failed or oversized body.
-    pub async fn post(
+    pub async fn request(
         &self,
+        method: hyper::Method,
         url: &str,
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<Reply, SendError> {
-        let mut req = hyper::Request::post(url);
+        let mut req = hyper::Request::builder().method(method).uri(url);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -257,16 +259,20 @@ impl SafeClient {
         self.exchange(req).await
     }
 
-    /// GETs `url` with `headers` (the CLI's `--server` mode); same bounds as `post`.
+    /// POSTs `body` to `url` with `headers` ([`SafeClient::request`]).
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<Reply, SendError> {
+        self.request(hyper::Method::POST, url, headers, body).await
+    }
+
+    /// GETs `url` with `headers` (the CLI's `--server` mode).
     pub async fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Reply, SendError> {
-        let mut req = hyper::Request::get(url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let req = req
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| SendError::Permanent(format!("cannot build the request: {e}")))?;
-        self.exchange(req).await
+        self.request(hyper::Method::GET, url, headers, Bytes::new())
+            .await
     }
 
     async fn exchange(&self, req: hyper::Request<Full<Bytes>>) -> Result<Reply, SendError> {
