@@ -131,6 +131,9 @@ async fn ssrf_webhook_to_internal_addresses_is_refused_by_policy() {
             format!("http://localhost:{open}/hook"), // a name resolving to loopback
             format!("http://0.0.0.0:{open}/hook"),   // reaches the host on Linux
             format!("http://[::ffff:7f00:1]:{open}/hook"),
+            // spellings the resolver turns into 127.0.0.1 (they pass the save-time check)
+            format!("http://2130706433:{open}/hook"),
+            format!("http://127.1:{open}/hook"),
             "https://[::ffff:127.0.0.1]/hook".to_string(),
             "https://169.254.169.254/latest/meta-data/".to_string(),
             "http://169.254.169.254/latest/meta-data/".to_string(),
@@ -159,7 +162,7 @@ async fn ssrf_webhook_to_internal_addresses_is_refused_by_policy() {
             .filter(|l| l["type"] == "gd_send_sms_failure")
             .map(|l| &l["details"]["reason"])
             .collect();
-        assert_eq!(reasons.len(), 12);
+        assert_eq!(reasons.len(), 14);
         assert!(
             reasons.iter().all(|r| *r == REFUSED_BY_POLICY),
             "{reasons:?}"
