@@ -4,6 +4,7 @@
 //! Secrets are wrapped in [`Secret`], whose `Debug` and serialisation print `<redacted>`.
 //! The flag and variable names are a fixed contract: `docs/operator.md`.
 
+use crate::domain::outbound::{self, AllowList};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -114,6 +115,17 @@ pub struct Config {
     /// pumping targets premium-rate and similar numbers.
     pub phone_denied_types: Vec<String>,
     pub rate_limits: RateLimits,
+    /// Private, loopback, link-local and other non-public targets that outbound requests to
+    /// administrator-set URLs may reach after all (`domain::outbound`); empty by default.
+    pub outbound_allow: AllowList,
+}
+
+/// `[outbound]` in callsign.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundFile {
+    /// Entries as in `CALLSIGN_OUTBOUND_ALLOW` (`10.0.0.0/8`, `127.0.0.1:9000`, `relay.lan:8443`).
+    pub allow: Vec<String>,
 }
 
 /// The file layer: every key optional.
@@ -143,6 +155,7 @@ pub struct FileConfig {
     pub callcenter_webhook_secret: Option<Secret>,
     pub phone_denied_types: Option<Vec<String>>,
     pub rate_limits: Option<RateLimits>,
+    pub outbound: Option<OutboundFile>,
 }
 
 /// The flag + env layer (clap fills each from its flag, else its variable).
@@ -206,6 +219,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_CALLCENTER_WEBHOOK_URL",
     "CALLSIGN_CALLCENTER_WEBHOOK_SECRET",
     "CALLSIGN_PHONE_DENIED_TYPES",
+    "CALLSIGN_OUTBOUND_ALLOW",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
     "CALLSIGN_TEST_SKIP_COMPAT",
@@ -329,6 +343,23 @@ impl Config {
                 format!("{r} is not an ISO 3166 alpha-2 code"),
             ));
         }
+        let outbound_allow = match get("CALLSIGN_OUTBOUND_ALLOW") {
+            Some(v) => AllowList::parse_csv(&v)
+                .map_err(|e| ConfigError::Invalid("CALLSIGN_OUTBOUND_ALLOW", e))?,
+            None => AllowList::parse(
+                file.outbound
+                    .iter()
+                    .flat_map(|o| o.allow.iter().map(String::as_str)),
+            )
+            .map_err(|e| ConfigError::Invalid("outbound.allow", e))?,
+        };
+        let callcenter_webhook_url =
+            get("CALLSIGN_CALLCENTER_WEBHOOK_URL").or(file.callcenter_webhook_url);
+        // Refused at start, with the reason, rather than at every send (the send refuses too).
+        if let Some(u) = &callcenter_webhook_url {
+            outbound::check_url(u, &outbound_allow)
+                .map_err(|e| ConfigError::Invalid("CALLSIGN_CALLCENTER_WEBHOOK_URL", e))?;
+        }
         let cfg = Config {
             data_dir,
             database_url,
@@ -362,13 +393,13 @@ impl Config {
             cache_poll_ms,
             log_retention_days,
             inbound_retention_days,
-            callcenter_webhook_url: get("CALLSIGN_CALLCENTER_WEBHOOK_URL")
-                .or(file.callcenter_webhook_url),
+            callcenter_webhook_url,
             callcenter_webhook_secret: get("CALLSIGN_CALLCENTER_WEBHOOK_SECRET")
                 .map(Secret)
                 .or(file.callcenter_webhook_secret),
             phone_denied_types,
             rate_limits: file.rate_limits.unwrap_or_default(),
+            outbound_allow,
         };
         Ok((cfg, warnings))
     }
@@ -463,6 +494,58 @@ mod tests {
         let shown = c.redacted_json().to_string();
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(format!("{c:?}").contains("<redacted>"));
+    }
+
+    #[test]
+    fn outbound_allow_layers_and_guards_the_callcenter_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "[outbound]\nallow = [\"10.0.0.0/8\", \"relay.lan:8443\"]\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(f),
+            ..Default::default()
+        };
+        let (c, w) = Config::resolve(&ServeArgs::default(), &[]).unwrap();
+        assert!(
+            c.outbound_allow.is_empty() && w.is_empty(),
+            "empty by default"
+        );
+        let (c, _) = Config::resolve(&args, &[]).unwrap();
+        assert_eq!(c.outbound_allow.entries(), ["10.0.0.0/8", "relay.lan:8443"]);
+        assert_eq!(
+            c.redacted_json()["outbound_allow"],
+            serde_json::json!(["10.0.0.0/8", "relay.lan:8443"])
+        );
+        let (c, w) = Config::resolve(
+            &args,
+            &env(&[("CALLSIGN_OUTBOUND_ALLOW", "127.0.0.1:9000, ::1")]),
+        )
+        .unwrap();
+        assert_eq!(c.outbound_allow.entries(), ["127.0.0.1:9000", "::1"]);
+        assert!(w.is_empty(), "{w:?}");
+        assert!(
+            Config::resolve(&args, &env(&[("CALLSIGN_OUTBOUND_ALLOW", "10.0.0.0/40")])).is_err()
+        );
+        // the call-centre webhook may not point at the host unless the allow-list says so
+        let hook = |u: &str, allow: &str| {
+            Config::resolve(
+                &ServeArgs::default(),
+                &env(&[
+                    ("CALLSIGN_CALLCENTER_WEBHOOK_URL", u),
+                    ("CALLSIGN_OUTBOUND_ALLOW", allow),
+                ]),
+            )
+            .map(|_| ())
+        };
+        assert!(hook("http://127.0.0.1:22/", "").is_err());
+        assert!(hook("https://169.254.169.254/latest/", "").is_err());
+        assert!(hook("http://hooks.example.com/", "").is_err());
+        assert!(hook("https://hooks.example.com/", "").is_ok());
+        assert!(hook("http://127.0.0.1:9000/hook", "127.0.0.1:9000").is_ok());
     }
 
     #[test]

@@ -13,7 +13,8 @@
 // to the development outbox <CALLSIGN_COMPAT_DATA_DIR>/phone-outbox.ndjson (one JSON line per
 // message: to, channel, type, text). Voice needs a tenant provider that can call, and an enabled
 // provider carries every SMS and call: the MFA tests create a `custom` provider whose webhook
-// (`configuration.callsign_webhook_url`, plain http allowed for loopback) is a small HTTP server
+// (`configuration.callsign_webhook_url`; scripts/compat allows 127.0.0.1 through
+// CALLSIGN_OUTBOUND_ALLOW, which also permits plain http there) is a small HTTP server
 // in this process recording each notification (recipient, delivery_method, message_type, as_text).
 //
 // Guardian settings are tenant-wide and the other suites log users in without MFA: the MFA

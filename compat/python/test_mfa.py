@@ -13,7 +13,8 @@ Codes are read the way a user reads their phone. Without a tenant phone provider
 the development phone outbox, `<CALLSIGN_COMPAT_DATA_DIR>/phone-outbox.ndjson` (one JSON line per
 message: `to`, `channel`, `type`, `text`). Voice needs a tenant phone provider that can call, and
 an enabled provider carries every SMS and call: the MFA tests create a `custom` provider whose
-webhook (`configuration.callsign_webhook_url`, plain http allowed for loopback) is a small HTTP
+webhook (`configuration.callsign_webhook_url`; scripts/compat allows 127.0.0.1 through
+CALLSIGN_OUTBOUND_ALLOW, which also permits plain http there) is a small HTTP
 receiver in this process, which records each notification (`recipient`, `delivery_method`,
 `message_type`, `as_text`) like a phone would.
 

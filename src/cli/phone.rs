@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::config::{Config, ServeArgs};
 use crate::crypto::{self, SecretBox};
 use crate::ctx::Ctx;
-use crate::delivery::http::HttpClient;
+use crate::delivery::http::SafeClient;
 use crate::error::Error;
 use crate::service::lookup::{self, Actor, DEFAULT_TAKE};
 use crate::store::Db;
@@ -128,8 +128,15 @@ async fn remote(args: &LookupArgs, server: &str) -> ExitCode {
     if let Some(f) = &args.from {
         url.push_str(&format!("&from={}", enc(f)));
     }
+    // The client's errors are generic on purpose (audit M3); its warning line on stderr says
+    // why a connection failed, which is what the operator at this terminal needs.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .without_time()
+        .try_init();
     let bearer = format!("Bearer {}", args.token.as_deref().unwrap_or_default());
-    let reply = match HttpClient::new()
+    let reply = match SafeClient::trusted()
         .get(
             &url,
             &[("authorization", &bearer), ("accept", "application/json")],
@@ -137,7 +144,7 @@ async fn remote(args: &LookupArgs, server: &str) -> ExitCode {
         .await
     {
         Ok(r) => r,
-        Err(e) => return fail(1, format!("{server}: {e:?}")),
+        Err(e) => return fail(1, format!("{server}: {e}")),
     };
     let body = String::from_utf8_lossy(&reply.body);
     let pretty = serde_json::from_str::<serde_json::Value>(&body)

@@ -8,7 +8,7 @@
 //! rotated secret applies to queued messages too. Statuses are classified by
 //! [`webhook::classify`]. The URL is the row's recipient, fixed at enqueue time.
 
-use super::http::HttpClient;
+use super::http::SafeClient;
 use super::webhook::{classify, secret_key, sign};
 use super::{Delivered, OutgoingMessage, SendError, Sender};
 use crate::clock::Clock;
@@ -17,7 +17,7 @@ use bytes::Bytes;
 
 /// No `Debug`: it holds the signing secret.
 pub struct CallcenterSender {
-    http: HttpClient,
+    http: SafeClient,
     clock: Clock,
     secret: Option<String>,
 }

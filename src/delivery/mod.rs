@@ -93,8 +93,12 @@ pub struct Senders {
     /// Why the configured SMTP transport could not be built; `ctx::open` refuses to start on
     /// it. Until then email sends fail transiently rather than fall back to a file silently.
     pub config_error: Option<String>,
-    /// The outbound HTTP client of the phone providers (one pool per node).
-    pub http: http::HttpClient,
+    /// The SSRF-guarded client for administrator-set URLs (the custom provider's webhook, the
+    /// call-centre webhook): one pool per node, the operator's `[outbound] allow` list.
+    pub http: http::SafeClient,
+    /// The unguarded client for the endpoint only the operator sets: `twilio_base_url`
+    /// (operator configuration, like the database URL; tests point it at a local fake).
+    pub operator_http: http::SafeClient,
     /// This node's dispatcher counters for phone messages.
     pub stats: PhoneStats,
     /// A provider pinned in-process (tests, benches), consulted before the tenant's.
@@ -121,7 +125,8 @@ impl Senders {
             phone,
             smtp,
             config_error,
-            http: http::HttpClient::new(),
+            http: http::SafeClient::new(config.outbound_allow.clone()),
+            operator_http: http::SafeClient::trusted(),
             stats: PhoneStats::default(),
             pinned: RwLock::new(None),
         }
@@ -211,7 +216,7 @@ pub fn from_provider(ctx: &Ctx, provider: ProviderSpec) -> Arc<dyn Sender> {
             mssid,
             delivery_methods,
         } => Arc::new(twilio::TwilioSender::new(
-            ctx.delivery.http.clone(),
+            ctx.delivery.operator_http.clone(),
             &ctx.config.twilio_base_url,
             sid,
             auth_token,

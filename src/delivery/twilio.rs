@@ -16,7 +16,7 @@
 //! What a failure means is decided by [`classify`] from the status and Twilio's error body
 //! `{code, message, more_info, status}`; the message text never appears in an error.
 
-use super::http::HttpClient;
+use super::http::SafeClient;
 use super::{Delivered, OutgoingMessage, SendError, Sender};
 use crate::service::outbox::Channel;
 use bytes::Bytes;
@@ -63,7 +63,7 @@ type Form = Vec<(&'static str, String)>;
 /// No `Debug`: it holds the auth token.
 #[derive(Clone)]
 pub struct TwilioSender {
-    pub(crate) http: HttpClient,
+    pub(crate) http: SafeClient,
     /// `https://api.twilio.com` or a fake's address, without a trailing slash.
     pub(crate) base: String,
     pub(crate) sid: String,
@@ -76,7 +76,7 @@ pub struct TwilioSender {
 
 impl TwilioSender {
     pub fn new(
-        http: HttpClient,
+        http: SafeClient,
         base: &str,
         sid: String,
         auth_token: String,
@@ -319,7 +319,7 @@ mod tests {
 
     fn sender(from: Option<&str>, mssid: Option<&str>, methods: &[&str]) -> TwilioSender {
         TwilioSender::new(
-            HttpClient::new(),
+            SafeClient::trusted(),
             "http://127.0.0.1:1/",
             "AC00000000000000000000000000000000".into(),
             "token".into(),

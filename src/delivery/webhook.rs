@@ -14,7 +14,7 @@
 //! behind the same `Sender` trait: it builds the event from [`notification`] and maps
 //! drop/retry/throw onto `SendError` the same way.
 
-use super::http::HttpClient;
+use super::http::SafeClient;
 use super::{Delivered, OutgoingMessage, SendError, Sender};
 use crate::clock::Clock;
 use crate::service::outbox::Channel;
@@ -28,7 +28,7 @@ use sha2::Sha256;
 /// No `Debug`: it holds the signing secret.
 #[derive(Clone)]
 pub struct WebhookSender {
-    pub(crate) http: HttpClient,
+    pub(crate) http: SafeClient,
     pub(crate) clock: Clock,
     pub(crate) url: Option<String>,
     pub(crate) secret: Option<String>,
@@ -37,7 +37,7 @@ pub struct WebhookSender {
 
 impl WebhookSender {
     pub fn new(
-        http: HttpClient,
+        http: SafeClient,
         clock: Clock,
         url: Option<String>,
         secret: Option<String>,

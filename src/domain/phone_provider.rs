@@ -10,7 +10,8 @@
 //! - `custom`: configuration `delivery_methods`. Auth0 runs a `custom-phone-provider` Action;
 //!   callsign has no Actions sandbox yet, so a custom provider delivers through a signed
 //!   webhook, configured by fields no Auth0 field can collide with:
-//!   `configuration.callsign_webhook_url` (https; http only for loopback hosts, for tests) and
+//!   `configuration.callsign_webhook_url` (an http(s) URL; which targets, and whether plain
+//!   http, is the outbound policy's decision, `domain::outbound::check_url`) and
 //!   credentials `{callsign_webhook_secret}` in the Standard Webhooks secret format
 //!   (`whsec_` + base64 of 24 to 64 bytes). Without a URL, messages go to the development
 //!   phone file.
@@ -258,8 +259,9 @@ pub fn valid_webhook_secret(s: &str) -> bool {
         .is_some_and(|k| (24..=64).contains(&k.len()))
 }
 
-/// An absolute `https` URL, or `http` to a loopback host (tests and local relays). No user
-/// info (it would be a credential in the configuration, which is returned by GET).
+/// An absolute `http(s)` URL without user info (it would be a credential in the configuration,
+/// which is returned by GET). Whether its target may be called, and over plain http, needs the
+/// operator's allow-list: `domain::outbound::check_url`, applied by the service.
 pub fn check_webhook_url(u: &str) -> Result<(), String> {
     if u.len() > MAX_URL {
         return Err(format!("the URL is longer than {MAX_URL} characters"));
@@ -267,10 +269,10 @@ pub fn check_webhook_url(u: &str) -> Result<(), String> {
     if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("the URL contains whitespace".into());
     }
-    let (https, rest) = if let Some(r) = u.strip_prefix("https://") {
-        (true, r)
+    let rest = if let Some(r) = u.strip_prefix("https://") {
+        r
     } else if let Some(r) = u.strip_prefix("http://") {
-        (false, r)
+        r
     } else {
         return Err("the URL must start with https://".into());
     };
@@ -295,17 +297,7 @@ pub fn check_webhook_url(u: &str) -> Result<(), String> {
     {
         return Err("the URL has an invalid port".into());
     }
-    if !https && !is_loopback(host) {
-        return Err("the URL must use https (http is allowed only for loopback hosts)".into());
-    }
     Ok(())
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -384,17 +376,16 @@ mod tests {
             "http://127.0.0.1:9000/hook",
             "http://localhost/hook",
             "http://[::1]:8080/",
+            "http://example.com/hook", // refused by the outbound policy, not by syntax
         ] {
             assert!(check_webhook_url(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "http://example.com/hook",
             "ftp://example.com",
             "https://",
             "https://user:pw@example.com/",
             "https://example.com:99999/",
             "https://exa mple.com/",
-            "http://127.0.0.1.example.com/",
             "example.com",
         ] {
             assert!(check_webhook_url(bad).is_err(), "{bad}");

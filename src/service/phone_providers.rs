@@ -13,6 +13,7 @@
 
 use crate::crypto;
 use crate::ctx::Ctx;
+use crate::domain::outbound;
 use crate::domain::phone;
 use crate::domain::phone_provider::{self as pp, Credentials, ProviderName};
 use crate::domain::phone_rules::{self, Change, Coverage, Uncovered};
@@ -188,6 +189,24 @@ pub(crate) fn complete(
     }
 }
 
+/// The save-time half of the SSRF policy (audit M3): a webhook URL naming a loopback, private,
+/// link-local or metadata address, or using plain http, is refused unless the operator's
+/// `[outbound] allow` list names its target. The same answer whatever listens there; the
+/// connect-time check in `delivery::http::SafeClient` is the one that counts (host names).
+fn check_target(ctx: &Ctx, configuration: &Map<String, Value>) -> Result<()> {
+    match configuration
+        .get("callsign_webhook_url")
+        .and_then(Value::as_str)
+    {
+        Some(u) => outbound::check_url(u, &ctx.config.outbound_allow).map_err(|e| {
+            payload(format!(
+                "'{e}' on property configuration.callsign_webhook_url"
+            ))
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The rule, checked against the provider as it would be after the change.
 pub(crate) async fn check_rule_tx(
     tx: &mut store::Tx,
@@ -218,6 +237,7 @@ pub async fn create(ctx: &Ctx, body: Map<String, Value>) -> Result<Written> {
             .ok_or_else(|| payload("'Missing required property: configuration'"))?,
     )
     .map_err(payload)?;
+    check_target(ctx, &configuration)?;
     let mut creds = match body.get("credentials") {
         Some(v) => pp::parse_credentials(name, v).map_err(payload)?,
         None if name == ProviderName::Twilio => {
@@ -282,6 +302,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Wri
     };
     if let Some(c) = body.get("configuration") {
         row.configuration = pp::parse_configuration(name, c).map_err(payload)?;
+        check_target(ctx, &row.configuration)?;
     } else if name != old_name {
         // The stored configuration belongs to the other kind of provider.
         return Err(payload(format!(

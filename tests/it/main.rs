@@ -25,6 +25,7 @@ mod phone_templates;
 mod processes;
 mod profile_caps;
 mod security;
+mod ssrf;
 mod store_contract;
 mod support;
 mod twilio;

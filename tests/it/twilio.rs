@@ -368,7 +368,8 @@ async fn unreachable_twilio_is_transient() {
     assert_eq!(outbox::deliver_due(&app.ctx).await.unwrap(), 0);
     let (st, attempts, err) = status(&app, &id).await;
     assert_eq!((st.as_str(), attempts), ("pending", 1));
-    assert!(err.unwrap().contains("request failed"));
+    // generic: the OS's words ("Connection refused") stay in the log
+    assert_eq!(err.as_deref(), Some("could not connect"));
 }
 
 // ---- the custom provider's webhook ------------------------------------------------------

@@ -95,6 +95,9 @@ pub fn config(dir: &std::path::Path, url: &str) -> Config {
     c.rate_limits.auth_per_second = 100_000.0;
     c.rate_limits.phone_lookup_burst = 100_000.0;
     c.rate_limits.phone_lookup_per_second = 100_000.0;
+    // The fakes (webhook receivers, fake Twilio) listen on 127.0.0.1, which the outbound SSRF
+    // policy refuses by default: allow it here as an operator would. `ssrf.rs` clears it.
+    c.outbound_allow = callsign::domain::outbound::AllowList::parse(["127.0.0.1"]).expect("allow");
     c
 }
 
