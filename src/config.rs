@@ -78,6 +78,30 @@ impl Default for RateLimits {
     }
 }
 
+/// Budgets for codes sent by SMS or voice on requests from outside (passwordless start, MFA
+/// associate and challenge, the console's second step), against toll fraud (SMS pumping):
+/// the per-user and per-number buckets of `service::otp` do not stop one caller spraying many
+/// numbers or many fresh accounts. Each budget is a bucket in `rate_buckets` (shared by every
+/// node) holding this many sends and refilling the same number per hour. `[sms_budget]` in
+/// `callsign.toml`, or `CALLSIGN_SMS_BUDGET_PER_IP` / `CALLSIGN_SMS_BUDGET_PER_CLIENT`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsBudget {
+    /// Sends per client IP per hour (IPv6 addresses count per /64, what one host can hold).
+    pub per_ip_per_hour: u32,
+    /// Sends per application (client id) per hour.
+    pub per_client_per_hour: u32,
+}
+
+impl Default for SmsBudget {
+    fn default() -> Self {
+        SmsBudget {
+            per_ip_per_hour: 10,
+            per_client_per_hour: 100,
+        }
+    }
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
@@ -118,6 +142,7 @@ pub struct Config {
     /// Private, loopback, link-local and other non-public targets that outbound requests to
     /// administrator-set URLs may reach after all (`domain::outbound`); empty by default.
     pub outbound_allow: AllowList,
+    pub sms_budget: SmsBudget,
 }
 
 /// `[outbound]` in callsign.toml.
@@ -156,6 +181,7 @@ pub struct FileConfig {
     pub phone_denied_types: Option<Vec<String>>,
     pub rate_limits: Option<RateLimits>,
     pub outbound: Option<OutboundFile>,
+    pub sms_budget: Option<SmsBudget>,
 }
 
 /// The flag + env layer (clap fills each from its flag, else its variable).
@@ -220,6 +246,8 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_CALLCENTER_WEBHOOK_SECRET",
     "CALLSIGN_PHONE_DENIED_TYPES",
     "CALLSIGN_OUTBOUND_ALLOW",
+    "CALLSIGN_SMS_BUDGET_PER_IP",
+    "CALLSIGN_SMS_BUDGET_PER_CLIENT",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
     "CALLSIGN_TEST_SKIP_COMPAT",
@@ -332,6 +360,21 @@ impl Config {
                     .collect()
             }),
         };
+        let mut sms_budget = file.sms_budget.unwrap_or_default();
+        for (var, slot) in [
+            (
+                "CALLSIGN_SMS_BUDGET_PER_IP",
+                &mut sms_budget.per_ip_per_hour,
+            ),
+            (
+                "CALLSIGN_SMS_BUDGET_PER_CLIENT",
+                &mut sms_budget.per_client_per_hour,
+            ),
+        ] {
+            if let Some(v) = get(var) {
+                *slot = v.parse().map_err(|_| ConfigError::Invalid(var, v))?;
+            }
+        }
         let default_region = get("CALLSIGN_DEFAULT_REGION")
             .or(file.default_region)
             .map(|r| r.to_ascii_uppercase());
@@ -400,6 +443,7 @@ impl Config {
             phone_denied_types,
             rate_limits: file.rate_limits.unwrap_or_default(),
             outbound_allow,
+            sms_budget,
         };
         Ok((cfg, warnings))
     }
@@ -546,6 +590,51 @@ mod tests {
         assert!(hook("http://hooks.example.com/", "").is_err());
         assert!(hook("https://hooks.example.com/", "").is_ok());
         assert!(hook("http://127.0.0.1:9000/hook", "127.0.0.1:9000").is_ok());
+    }
+
+    #[test]
+    fn sms_budget_defaults_file_and_env() {
+        let (c, _) = Config::resolve(&ServeArgs::default(), &[]).unwrap();
+        assert_eq!(
+            (
+                c.sms_budget.per_ip_per_hour,
+                c.sms_budget.per_client_per_hour
+            ),
+            (10, 100)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "[sms_budget]\nper_ip_per_hour = 3\n").unwrap();
+        let args = ServeArgs {
+            config: Some(f),
+            ..Default::default()
+        };
+        let (c, _) = Config::resolve(&args, &[]).unwrap();
+        assert_eq!(
+            (
+                c.sms_budget.per_ip_per_hour,
+                c.sms_budget.per_client_per_hour
+            ),
+            (3, 100)
+        );
+        let (c, w) = Config::resolve(
+            &args,
+            &env(&[
+                ("CALLSIGN_SMS_BUDGET_PER_IP", "5"),
+                ("CALLSIGN_SMS_BUDGET_PER_CLIENT", "500"),
+            ]),
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            (
+                c.sms_budget.per_ip_per_hour,
+                c.sms_budget.per_client_per_hour
+            ),
+            (5, 500)
+        );
+        assert_eq!(c.redacted_json()["sms_budget"]["per_ip_per_hour"], 5);
+        assert!(Config::resolve(&args, &env(&[("CALLSIGN_SMS_BUDGET_PER_IP", "-1")])).is_err());
     }
 
     #[test]

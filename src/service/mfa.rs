@@ -137,8 +137,14 @@ fn row(id: &str, user_id: &str, kind: &str, now: i64) -> AuthenticatorRow {
     }
 }
 
-/// `POST /mfa/associate`.
-pub async fn associate(ctx: &Ctx, b: &Bearer, client_id: &str, a: &Associate) -> Result<Value> {
+/// `POST /mfa/associate` from client IP `ip` (the send budget's).
+pub async fn associate(
+    ctx: &Ctx,
+    b: &Bearer,
+    client_id: &str,
+    a: &Associate,
+    ip: &str,
+) -> Result<Value> {
     let user = users::get(ctx, b.user_id())
         .await
         .map_err(|_| invalid_token())?;
@@ -191,7 +197,16 @@ pub async fn associate(ctx: &Ctx, b: &Bearer, client_id: &str, a: &Associate) ->
                 ))
                 .into());
             }
-            otp::charge_send(ctx, &user.user_id, &log).await?;
+            otp::charge_send(
+                ctx,
+                otp::Payer {
+                    limit_key: &user.user_id,
+                    ip,
+                    client_id,
+                },
+                &log,
+            )
+            .await?;
             let id = new_id();
             let mut tx = ctx.db.begin().await?;
             // A new association replaces any enrolment left unfinished.
@@ -220,6 +235,7 @@ pub async fn associate(ctx: &Ctx, b: &Bearer, client_id: &str, a: &Associate) ->
                     channel,
                     client_id,
                     limit_key: &user.user_id,
+                    ip,
                 },
                 &log,
             )
@@ -293,12 +309,14 @@ pub async fn associate(ctx: &Ctx, b: &Bearer, client_id: &str, a: &Associate) ->
     }
 }
 
-/// `POST /mfa/challenge` (the mfa_token is in the body).
+/// `POST /mfa/challenge` (the mfa_token is in the body) from client IP `ip`; also the agent
+/// console's SMS/voice step.
 pub async fn challenge(
     ctx: &Ctx,
     t: &MfaToken,
     challenge_type: Option<&str>,
     authenticator_id: Option<&str>,
+    ip: &str,
 ) -> Result<Value> {
     let types: Vec<&str> = challenge_type
         .unwrap_or("oob otp")
@@ -373,6 +391,7 @@ pub async fn challenge(
                     channel: &ch,
                     client_id: &t.client_id,
                     limit_key: &t.user_id,
+                    ip,
                 },
                 &log,
             )

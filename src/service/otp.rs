@@ -9,6 +9,10 @@
 //!   failed verifications 10, refilling 1 per 6 minutes; sends 10, refilling 10 per hour
 //!   (Auth0's published limits). An empty verification bucket refuses even a right code, so a
 //!   guesser learns nothing once throttled;
+//! - send budgets per client IP (IPv6 per /64) and per application (`config::SmsBudget`,
+//!   default 10 and 100 per hour), charged with the per-user bucket in the transaction that
+//!   writes the code, so a refusal queues nothing: the per-user and per-number buckets alone let
+//!   one caller spray many numbers or many fresh accounts (toll fraud, SMS pumping);
 //! - consumption is one conditional UPDATE exactly one request wins (50 parallel right answers
 //!   → one success).
 //!
@@ -66,6 +70,24 @@ pub struct NewChallenge<'a> {
     pub client_id: &'a str,
     /// The bucket key owner: the user id, or the phone number for passwordless.
     pub limit_key: &'a str,
+    /// The client IP of the request that asked for the code (its send budget).
+    pub ip: &'a str,
+}
+
+/// The budget bucket of a client IP: the address itself, but an IPv6 address counts by its
+/// /64 (one host or LAN gets a whole /64, so per address would be no limit at all).
+pub fn ip_budget_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("sms-ip:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("sms-ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => format!("sms-ip:{v4}"),
+        Err(_) => format!("sms-ip:{ip}"),
+    }
 }
 
 fn too_many_sends() -> OAuthError {
@@ -73,6 +95,14 @@ fn too_many_sends() -> OAuthError {
         429,
         "too_many_attempts",
         "Too many SMS sent by the user. Wait for some minutes before retrying.",
+    )
+}
+
+fn over_budget(whose: &str) -> OAuthError {
+    OAuthError::new(
+        429,
+        "too_many_attempts",
+        format!("Too many codes sent {whose}. Wait for some minutes before retrying."),
     )
 }
 
@@ -98,13 +128,32 @@ async fn bucket(ctx: &Ctx, key: &str, capacity: f64, per_ms: f64, n: f64) -> Res
     Ok(taken >= n)
 }
 
-/// Charges the send bucket of `limit_key` (before anything is written).
-pub async fn charge_send(ctx: &Ctx, limit_key: &str, log: &LogEvent) -> Result<()> {
+/// Who a send is charged to: the bucket owner (user, or number for passwordless), the client
+/// IP of the request and the application.
+#[derive(Debug, Clone, Copy)]
+pub struct Payer<'a> {
+    pub limit_key: &'a str,
+    pub ip: &'a str,
+    pub client_id: &'a str,
+}
+
+impl<'a> NewChallenge<'a> {
+    fn payer(&self) -> Payer<'a> {
+        Payer {
+            limit_key: self.limit_key,
+            ip: self.ip,
+            client_id: self.client_id,
+        }
+    }
+}
+
+/// Charges the send buckets of `p` (before anything is written).
+pub async fn charge_send(ctx: &Ctx, p: Payer<'_>, log: &LogEvent) -> Result<()> {
     // Make sure a code key exists now: creating one inside the caller's transaction would
     // need a second writer.
     codes::current_key(ctx).await?;
     let mut tx = ctx.db.begin().await?;
-    charge_send_in(ctx, &mut tx, limit_key, log).await?;
+    charge_send_in(ctx, &mut tx, p, log).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -113,31 +162,51 @@ pub async fn charge_send(ctx: &Ctx, limit_key: &str, log: &LogEvent) -> Result<(
 /// commit: the charge and the code it pays for then land together (one write instead of
 /// two), and a refused charge writes nothing. Call `codes::current_key` before the
 /// transaction.
-async fn charge_send_in(
-    ctx: &Ctx,
-    tx: &mut store::Tx,
-    limit_key: &str,
-    log: &LogEvent,
-) -> Result<()> {
-    let (taken, _) = store::ratelimit::take(
-        tx,
-        &format!("otp-send:{limit_key}"),
-        SEND_CAPACITY,
-        SEND_PER_MS,
-        1.0,
-        ctx.clock.now_ms(),
-    )
-    .await?;
-    if taken < 1.0 {
-        logs::record(
-            ctx,
-            LogEvent {
-                kind: "gd_otp_rate_limit_exceed",
-                description: Some("Too many codes sent".into()),
-                ..log.clone()
-            },
-        );
-        return Err(too_many_sends().into());
+/// All three buckets are taken in the one transaction: a refusal by any of them rolls the
+/// others back, so a refused send costs nothing and writes nothing.
+async fn charge_send_in(ctx: &Ctx, tx: &mut store::Tx, p: Payer<'_>, log: &LogEvent) -> Result<()> {
+    let now = ctx.clock.now_ms();
+    let budget = ctx.config.sms_budget;
+    let hourly = |n: u32| (f64::from(n), f64::from(n) / 3_600_000.0);
+    let (ip_cap, ip_rate) = hourly(budget.per_ip_per_hour);
+    let (client_cap, client_rate) = hourly(budget.per_client_per_hour);
+    let buckets = [
+        (
+            ip_budget_key(p.ip),
+            ip_cap,
+            ip_rate,
+            "Send budget of the client IP spent",
+            over_budget("from this address"),
+        ),
+        (
+            format!("sms-client:{}", p.client_id),
+            client_cap,
+            client_rate,
+            "Send budget of the application spent",
+            over_budget("for this application"),
+        ),
+        (
+            format!("otp-send:{}", p.limit_key),
+            SEND_CAPACITY,
+            SEND_PER_MS,
+            "Too many codes sent",
+            too_many_sends(),
+        ),
+    ];
+    for (key, capacity, per_ms, description, refusal) in buckets {
+        let (taken, _) = store::ratelimit::take(tx, &key, capacity, per_ms, 1.0, now).await?;
+        if taken < 1.0 {
+            logs::record(
+                ctx,
+                LogEvent {
+                    kind: "gd_otp_rate_limit_exceed",
+                    description: Some(description.into()),
+                    ip: Some(p.ip.to_string()),
+                    ..log.clone()
+                },
+            );
+            return Err(refusal.into());
+        }
     }
     Ok(())
 }
@@ -196,7 +265,7 @@ pub async fn create(
 pub async fn start(ctx: &Ctx, c: &NewChallenge<'_>, log: &LogEvent) -> Result<String> {
     codes::current_key(ctx).await?;
     let mut tx = ctx.db.begin().await?;
-    charge_send_in(ctx, &mut tx, c.limit_key, log).await?;
+    charge_send_in(ctx, &mut tx, c.payer(), log).await?;
     let id = create(ctx, &mut tx, c, log).await?;
     tx.commit().await?;
     outbox::wake(ctx);
@@ -249,4 +318,23 @@ pub async fn verify_bucket(ctx: &Ctx, limit_key: &str, charge: bool) -> Result<(
         return Err(too_many_failures().into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ip_budget_key;
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_v4_as_v4() {
+        assert_eq!(ip_budget_key("203.0.113.7"), "sms-ip:203.0.113.7");
+        assert_eq!(
+            ip_budget_key("2001:db8:1:2:aaaa::1"),
+            ip_budget_key("2001:db8:1:2:ffff:1:2:3")
+        );
+        assert_ne!(
+            ip_budget_key("2001:db8:1:2::1"),
+            ip_budget_key("2001:db8:1:3::1")
+        );
+        assert_eq!(ip_budget_key("::ffff:203.0.113.7"), "sms-ip:203.0.113.7");
+    }
 }

@@ -58,13 +58,15 @@ fn number(ctx: &Ctx, raw: &str) -> Result<String> {
     Ok(e.as_str().to_string())
 }
 
-/// `POST /passwordless/start` with `connection: sms`.
+/// `POST /passwordless/start` with `connection: sms`, from client IP `ip` (whose send budget,
+/// with the client's and the number's, it charges).
 pub async fn start(
     ctx: &Ctx,
     creds: &ClientCredentials,
     connection: &str,
     phone_number: &str,
     send: Option<&str>,
+    ip: &str,
 ) -> Result<Value> {
     let client = token::authenticate_user_client(ctx, creds).await?;
     if send.is_some_and(|s| s != "code") {
@@ -95,6 +97,7 @@ pub async fn start(
             channel: "sms",
             client_id: &client.client_id,
             limit_key: &format!("phone:{to}"),
+            ip,
         },
         &log,
     )

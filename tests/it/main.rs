@@ -25,6 +25,7 @@ mod phone_templates;
 mod processes;
 mod profile_caps;
 mod security;
+mod sms_budget;
 mod ssrf;
 mod store_contract;
 mod support;

@@ -5,7 +5,7 @@
 use crate::ctx::Ctx;
 use crate::error::OAuthError;
 use crate::http::errors::AuthError;
-use crate::http::extract::AuthParams;
+use crate::http::extract::{AuthParams, ClientIp};
 use crate::service::mfa::{self, Associate};
 use crate::service::token::{self, ClientCredentials};
 use crate::service::{mfa_token, passwordless};
@@ -54,6 +54,7 @@ fn list(p: &AuthParams, k: &str) -> Result<Vec<String>, AuthError> {
 
 pub async fn associate(
     State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
     h: HeaderMap,
     p: AuthParams,
 ) -> Result<Json<Value>, AuthError> {
@@ -81,10 +82,14 @@ pub async fn associate(
         oob_channels: list(&p, "oob_channels")?,
         phone_number: p.str("phone_number")?.map(str::to_string),
     };
-    Ok(Json(mfa::associate(&ctx, &b, &client_id, &a).await?))
+    Ok(Json(mfa::associate(&ctx, &b, &client_id, &a, &ip).await?))
 }
 
-pub async fn challenge(State(ctx): State<Ctx>, p: AuthParams) -> Result<Json<Value>, AuthError> {
+pub async fn challenge(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    p: AuthParams,
+) -> Result<Json<Value>, AuthError> {
     let client = token::authenticate_user_client(&ctx, &creds(&p)?).await?;
     let t = mfa_token::open(&ctx, p.required("mfa_token")?, Some(&client.client_id))?;
     Ok(Json(
@@ -93,6 +98,7 @@ pub async fn challenge(State(ctx): State<Ctx>, p: AuthParams) -> Result<Json<Val
             &t,
             p.str("challenge_type")?,
             p.str("authenticator_id")?,
+            &ip,
         )
         .await?,
     ))
@@ -118,6 +124,7 @@ pub async fn delete_authenticator(
 
 pub async fn passwordless_start(
     State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
     p: AuthParams,
 ) -> Result<Json<Value>, AuthError> {
     let connection = p.required("connection")?;
@@ -131,6 +138,7 @@ pub async fn passwordless_start(
             connection,
             p.required("phone_number")?,
             p.str("send")?,
+            &ip,
         )
         .await?,
     ))

@@ -98,6 +98,9 @@ pub fn config(dir: &std::path::Path, url: &str) -> Config {
     // The fakes (webhook receivers, fake Twilio) listen on 127.0.0.1, which the outbound SSRF
     // policy refuses by default: allow it here as an operator would. `ssrf.rs` clears it.
     c.outbound_allow = callsign::domain::outbound::AllowList::parse(["127.0.0.1"]).expect("allow");
+    // the same for the SMS send budgets (every in-process request comes from one address)
+    c.sms_budget.per_ip_per_hour = 1_000_000;
+    c.sms_budget.per_client_per_hour = 1_000_000;
     c
 }
 
