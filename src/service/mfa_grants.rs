@@ -3,6 +3,10 @@
 //! user and client), checks the factor under the rules of `service::otp` (buckets shared by all
 //! nodes, attempts counted before comparing, one-winner consumption), confirms an enrolment
 //! when the challenge was one, and mints the tokens the original login asked for.
+//!
+//! The checks themselves ([`verify_oob`], [`verify_otp`], [`verify_recovery`]) take an opened
+//! token and end with the login recorded; the agent console's second step calls them too and
+//! opens a session instead of minting tokens, so both surfaces share one set of rules.
 
 use crate::ctx::Ctx;
 use crate::domain::grant_types;
@@ -38,12 +42,12 @@ fn log(t: &MfaToken, kind: &'static str, description: &str) -> LogEvent {
     }
 }
 
-/// Tokens for the login the mfa_token stands for.
-async fn finish(ctx: &Ctx, client: &ClientAuth, t: &MfaToken) -> Result<TokenResponse> {
+/// Records the login the mfa_token stands for (after the factor's own transaction).
+async fn finish(ctx: &Ctx, t: &MfaToken) -> Result<UserRow> {
     let mut tx = ctx.db.begin().await?;
     let user = record_login(ctx, &mut tx, t).await?;
     tx.commit().await?;
-    issue(ctx, client, t, &user).await
+    Ok(user)
 }
 
 /// The first half of [`finish`] in the caller's transaction (the one that consumed the factor,
@@ -127,6 +131,19 @@ pub async fn oob(
     binding_code: Option<&str>,
 ) -> Result<TokenResponse> {
     let (client, t) = open(ctx, creds, grant_types::MFA_OOB, mfa_token).await?;
+    let user = verify_oob(ctx, &t, oob_code, binding_code).await?;
+    issue(ctx, &client, &t, &user).await
+}
+
+/// The `mfa-oob` check: the SMS/voice code of challenge `oob_code`, which must belong to the
+/// token's user and client; confirms an enrolment when the challenge was one. Returns the
+/// user with the login recorded.
+pub async fn verify_oob(
+    ctx: &Ctx,
+    t: &MfaToken,
+    oob_code: &str,
+    binding_code: Option<&str>,
+) -> Result<UserRow> {
     let code = binding_code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("binding_code is required"))?;
@@ -151,7 +168,7 @@ pub async fn oob(
     };
     let invalid = || OAuthError::new(403, "invalid_grant", "Invalid binding_code.");
     if otp::check(ctx, &ch, code, &t.user_id).await? == otp::Check::Wrong {
-        logs::record(ctx, log(&t, "gd_auth_failed", "Wrong code"));
+        logs::record(ctx, log(t, "gd_auth_failed", "Wrong code"));
         return Err(invalid().into());
     }
     let mut tx = ctx.db.begin().await?;
@@ -159,21 +176,21 @@ pub async fn oob(
         return Err(invalid().into());
     }
     if ch.purpose == "enroll" {
-        confirm_enrolment(ctx, &mut tx, &t, &authenticator).await?;
+        confirm_enrolment(ctx, &mut tx, t, &authenticator).await?;
     } else {
         store::authenticators::touch(&mut tx, &authenticator.id, ctx.clock.now_ms()).await?;
         logs::record_tx(
             ctx,
             &mut tx,
-            log(&t, "gd_auth_succeed", "Second factor verified"),
+            log(t, "gd_auth_succeed", "Second factor verified"),
         )
         .await?;
     }
     // A user blocked since the login fails here, and the rollback leaves the code unused.
-    let user = record_login(ctx, &mut tx, &t).await?;
+    let user = record_login(ctx, &mut tx, t).await?;
     tx.commit().await?;
     outbox::wake(ctx);
-    issue(ctx, &client, &t, &user).await
+    Ok(user)
 }
 
 /// `grant_type=http://auth0.com/oauth/grant-type/mfa-otp`: a TOTP code (RFC 6238, SHA-1, 6
@@ -185,12 +202,20 @@ pub async fn otp_grant(
     code: &str,
 ) -> Result<TokenResponse> {
     let (client, t) = open(ctx, creds, grant_types::MFA_OTP, mfa_token).await?;
+    let user = verify_otp(ctx, &t, code, true).await?;
+    issue(ctx, &client, &t, &user).await
+}
+
+/// The `mfa-otp` check: a TOTP code of the token's user (confirming an unfinished TOTP
+/// enrolment only when `may_enrol`; the console passes false, it never enrols). Returns the
+/// user with the login recorded.
+pub async fn verify_otp(ctx: &Ctx, t: &MfaToken, code: &str, may_enrol: bool) -> Result<UserRow> {
     otp::verify_bucket(ctx, &t.user_id, false).await?;
     let wrong = || OAuthError::new(403, "invalid_grant", "Invalid otp_code.");
     let a = store::authenticators::of_user(&ctx.db, &t.user_id)
         .await?
         .into_iter()
-        .filter(|a| a.kind == "totp")
+        .filter(|a| a.kind == "totp" && (a.confirmed || may_enrol))
         .max_by_key(|a| (a.confirmed, a.created_at))
         .ok_or_else(wrong)?;
     let secret = match &a.secret {
@@ -208,7 +233,7 @@ pub async fn otp_grant(
     }
     let Some(s) = matched else {
         otp::verify_bucket(ctx, &t.user_id, true).await?;
-        logs::record(ctx, log(&t, "gd_auth_failed", "Wrong TOTP code"));
+        logs::record(ctx, log(t, "gd_auth_failed", "Wrong TOTP code"));
         return Err(wrong().into());
     };
     let mut tx = ctx.db.begin().await?;
@@ -219,12 +244,12 @@ pub async fn otp_grant(
     }
     if a.confirmed {
         store::authenticators::touch(&mut tx, &a.id, ctx.clock.now_ms()).await?;
-        logs::record_tx(ctx, &mut tx, log(&t, "gd_auth_succeed", "TOTP verified")).await?;
+        logs::record_tx(ctx, &mut tx, log(t, "gd_auth_succeed", "TOTP verified")).await?;
     } else {
-        confirm_enrolment(ctx, &mut tx, &t, &a).await?;
+        confirm_enrolment(ctx, &mut tx, t, &a).await?;
     }
     tx.commit().await?;
-    finish(ctx, &client, &t).await
+    finish(ctx, t).await
 }
 
 /// `grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code`: the used code dies and a
@@ -236,6 +261,15 @@ pub async fn recovery(
     code: &str,
 ) -> Result<TokenResponse> {
     let (client, t) = open(ctx, creds, grant_types::MFA_RECOVERY_CODE, mfa_token).await?;
+    let (user, next) = verify_recovery(ctx, &t, code).await?;
+    let mut out = issue(ctx, &client, &t, &user).await?;
+    out.recovery_code = Some(next);
+    Ok(out)
+}
+
+/// The `mfa-recovery-code` check: the used code dies; returns the user (login recorded) and
+/// the next recovery code, which the caller must show.
+pub async fn verify_recovery(ctx: &Ctx, t: &MfaToken, code: &str) -> Result<(UserRow, String)> {
     otp::verify_bucket(ctx, &t.user_id, false).await?;
     let wrong = || OAuthError::new(403, "invalid_grant", "Invalid recovery code.");
     let a = store::authenticators::of_user(&ctx.db, &t.user_id)
@@ -254,7 +288,7 @@ pub async fn recovery(
     };
     if !ok {
         otp::verify_bucket(ctx, &t.user_id, true).await?;
-        logs::record(ctx, log(&t, "gd_recovery_failed", "Wrong recovery code"));
+        logs::record(ctx, log(t, "gd_recovery_failed", "Wrong recovery code"));
         return Err(wrong().into());
     }
     let next = codes::new_recovery_code();
@@ -274,11 +308,9 @@ pub async fn recovery(
     logs::record_tx(
         ctx,
         &mut tx,
-        log(&t, "gd_recovery_succeed", "Recovery code used"),
+        log(t, "gd_recovery_succeed", "Recovery code used"),
     )
     .await?;
     tx.commit().await?;
-    let mut out = finish(ctx, &client, &t).await?;
-    out.recovery_code = Some(next);
-    Ok(out)
+    Ok((finish(ctx, t).await?, next))
 }

@@ -644,10 +644,10 @@ async fn callcenter_webhook_is_queued_and_signed() {
 
 // ---- the agent console ----
 
-/// A browser's cookie jar, just enough for one origin.
+/// A browser's cookie jar, just enough for one origin (also used by `console_mfa`).
 #[derive(Default)]
-struct Browser {
-    cookies: Vec<(String, String)>,
+pub(crate) struct Browser {
+    pub(crate) cookies: Vec<(String, String)>,
 }
 
 impl Browser {
@@ -662,21 +662,25 @@ impl Browser {
             }
         }
     }
-    fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join("; ")
     }
-    async fn get(&mut self, app: &TestApp, path: &str) -> (StatusCode, HeaderMap, String) {
+    pub(crate) async fn get(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+    ) -> (StatusCode, HeaderMap, String) {
         let req = Request::get(path)
             .header("cookie", self.header())
             .body(Body::empty())
             .unwrap();
         self.run(app, req).await
     }
-    async fn post(
+    pub(crate) async fn post(
         &mut self,
         app: &TestApp,
         path: &str,
@@ -696,7 +700,7 @@ impl Browser {
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         (s, h, String::from_utf8_lossy(&bytes).into())
     }
-    fn session(&self) -> Option<&str> {
+    pub(crate) fn session(&self) -> Option<&str> {
         self.cookies
             .iter()
             .find(|(k, _)| k == "callsign_console")
@@ -704,13 +708,17 @@ impl Browser {
     }
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let i =
         html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
     html[i..].split('"').next().unwrap().to_string()
 }
 
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> (Browser, StatusCode, String) {
+pub(crate) async fn sign_in(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> (Browser, StatusCode, String) {
     let mut br = Browser::default();
     let (s, h, html) = br.get(app, "/console").await;
     assert_eq!(s, StatusCode::OK);

@@ -6,6 +6,7 @@ mod api;
 mod architecture;
 mod bad_input;
 mod connections;
+mod console_mfa;
 mod guardian;
 mod inbound;
 mod limits;

@@ -5,15 +5,23 @@
 //! origin only.
 //!
 //! Routes: `GET /console` (sign-in form, or the console when signed in), `POST
-//! /console/login`, `POST /console/logout`, `POST /console/lookup` (a number, optional region
-//! → the accounts, through `service::lookup` with actor "console"), `GET /console/feed` (the
-//! live feed as SSE, `http::feed`), and the static `console.js` / `console.css`.
+//! /console/login`, `POST /console/mfa/send` and `POST /console/mfa/verify` (the second step,
+//! when the MFA decision requires one), `POST /console/logout`, `POST /console/lookup` (a
+//! number, optional region → the accounts, through `service::lookup` with actor "console"),
+//! `GET /console/feed` (the live feed as SSE, `http::feed`), and the static `console.js` /
+//! `console.css`.
 //!
 //! Sessions (`service::console`): cookie `callsign_console` (HttpOnly, SameSite=Strict, Path
 //! /console, Secure when the public URL is https, Max-Age = the session lifetime). Every POST
 //! carries a CSRF token: the session's own once signed in; before that a random token in a
 //! short-lived `callsign_console_login` cookie, echoed by the form (double submit), so a
 //! third-party page cannot sign a browser into someone else's account.
+//!
+//! Second step: a right password with MFA required sets no session but cookie
+//! `callsign_console_mfa` (the sealed console `mfa_token` of that sign-in: HttpOnly,
+//! SameSite=Strict, Path /console, 10 minutes) and shows the step page (TOTP code, a code sent
+//! to the enrolled phone, or a recovery code, whichever the user has); its forms carry a fresh
+//! login CSRF token. Only a completed challenge turns it into a session.
 
 mod page;
 
@@ -31,6 +39,7 @@ use axum::routing::{get, post};
 
 const SESSION_COOKIE: &str = "callsign_console";
 const LOGIN_COOKIE: &str = "callsign_console_login";
+const MFA_COOKIE: &str = "callsign_console_mfa";
 /// Accounts shown per lookup on the page (the API pages beyond).
 const PAGE_TAKE: u32 = 100;
 
@@ -38,6 +47,8 @@ pub fn router() -> Router<Ctx> {
     Router::new()
         .route("/console", get(show))
         .route("/console/login", post(login))
+        .route("/console/mfa/send", post(mfa_send))
+        .route("/console/mfa/verify", post(mfa_verify))
         .route("/console/logout", post(logout))
         .route("/console/lookup", post(lookup))
         .route("/console/feed", get(feed))
@@ -170,20 +181,14 @@ pub async fn login(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     match console::login(&ctx, email, password, &ip, ua).await {
-        Ok(Ok((id, s))) => {
-            let mut r = see_other("/console");
-            let max_age = (s.expires_at - ctx.clock.now_ms()) / 1000;
+        Ok(Ok(console::SignIn::Session(id, s))) => signed_in(&ctx, see_other("/console"), &id, &s),
+        Ok(Ok(console::SignIn::SecondFactor(token, factors))) => {
+            let mut r = step_page(&ctx, StatusCode::OK, &factors, None, None);
             set_cookie(
                 &mut r,
                 format!(
-                    "{SESSION_COOKIE}={id}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-                    secure(&ctx)
-                ),
-            );
-            set_cookie(
-                &mut r,
-                format!(
-                    "{LOGIN_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{}",
+                    "{MFA_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{}",
+                    crate::service::mfa_token::LIFETIME_MS / 1000,
                     secure(&ctx)
                 ),
             );
@@ -197,6 +202,186 @@ pub async fn login(
             };
             login_form(&ctx, status, email, Some(refusal.message()))
         }
+        Err(e) => failure(e),
+    }
+}
+
+/// `r` with the session cookie set and the sign-in cookies cleared.
+fn signed_in(ctx: &Ctx, mut r: Response, id: &str, s: &Session) -> Response {
+    let max_age = (s.expires_at - ctx.clock.now_ms()) / 1000;
+    set_cookie(
+        &mut r,
+        format!(
+            "{SESSION_COOKIE}={id}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+            secure(ctx)
+        ),
+    );
+    for name in [LOGIN_COOKIE, MFA_COOKIE] {
+        set_cookie(
+            &mut r,
+            format!(
+                "{name}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{}",
+                secure(ctx)
+            ),
+        );
+    }
+    r
+}
+
+/// The second-step page with a fresh login CSRF cookie; `oob_code`: the challenge of a code
+/// sent to the phone, whose form then asks for it.
+fn step_page(
+    ctx: &Ctx,
+    status: StatusCode,
+    factors: &console::Factors,
+    oob_code: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let token = crate::crypto::random_token();
+    let mut r = page::html(
+        status,
+        "Agent console: second step",
+        &page::second_step(&token, factors, oob_code, error),
+        false,
+    );
+    set_cookie(
+        &mut r,
+        format!(
+            "{LOGIN_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+            secure(ctx)
+        ),
+    );
+    r
+}
+
+/// The pending sign-in of a second-step POST whose login CSRF token matches, else the
+/// response to answer instead (the form expired, or there is no sign-in to complete).
+fn second_step_of(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    f: &[(String, String)],
+) -> Result<crate::service::mfa_token::MfaToken, Box<Response>> {
+    let expected = cookie(headers, LOGIN_COOKIE).unwrap_or("");
+    let pending = cookie(headers, MFA_COOKIE).and_then(|c| console::pending(ctx, c));
+    match pending {
+        Some(t)
+            if !expected.is_empty()
+                && crate::crypto::ct_eq(expected.as_bytes(), field(f, "csrf").as_bytes()) =>
+        {
+            Ok(t)
+        }
+        Some(_) => Err(Box::new(login_form(
+            ctx,
+            StatusCode::FORBIDDEN,
+            "",
+            Some("The form expired. Please sign in again."),
+        ))),
+        None => Err(Box::new(login_form(
+            ctx,
+            StatusCode::UNAUTHORIZED,
+            "",
+            Some("The sign-in expired. Please sign in again."),
+        ))),
+    }
+}
+
+fn status_of(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::FORBIDDEN)
+}
+
+pub async fn mfa_send(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = form(&body);
+    let t = match second_step_of(&ctx, &headers, &f) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let factors = match console::factors(&ctx, &t.user_id).await {
+        Ok(f) => f,
+        Err(e) => return failure(e),
+    };
+    match console::send_code(&ctx, &t, &ip).await {
+        Ok(Ok(oob)) => step_page(&ctx, StatusCode::OK, &factors, Some(&oob), None),
+        Ok(Err(refusal)) => step_page(
+            &ctx,
+            status_of(refusal.status),
+            &factors,
+            None,
+            Some(&refusal.message),
+        ),
+        Err(e) => failure(e),
+    }
+}
+
+pub async fn mfa_verify(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = form(&body);
+    let t = match second_step_of(&ctx, &headers, &f) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let factors = match console::factors(&ctx, &t.user_id).await {
+        Ok(f) => f,
+        Err(e) => return failure(e),
+    };
+    let code = field(&f, "code").trim();
+    let oob_code = field(&f, "oob_code");
+    // Keep the code field of a sent SMS on the page after a wrong answer.
+    let sent = Some(oob_code).filter(|o| !o.is_empty() && o.len() <= 64);
+    let answer = match field(&f, "method") {
+        "otp" if factors.totp => console::Answer::Totp(code),
+        "oob" if factors.phone.is_some() && sent.is_some() => {
+            console::Answer::Phone { oob_code, code }
+        }
+        "recovery-code" if factors.recovery_code => console::Answer::RecoveryCode(code),
+        _ => {
+            return step_page(
+                &ctx,
+                StatusCode::BAD_REQUEST,
+                &factors,
+                sent,
+                Some("Choose one of the ways below."),
+            );
+        }
+    };
+    if code.is_empty() || code.len() > 64 {
+        return step_page(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            &factors,
+            sent,
+            Some("Enter the code."),
+        );
+    }
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    match console::complete(&ctx, &t, answer, &ip, ua).await {
+        Ok(Ok((id, s, None))) => signed_in(&ctx, see_other("/console"), &id, &s),
+        Ok(Ok((id, s, Some(next)))) => {
+            let r = page::html(
+                StatusCode::OK,
+                "Agent console: new recovery code",
+                &page::new_recovery_code(&next),
+                false,
+            );
+            signed_in(&ctx, r, &id, &s)
+        }
+        Ok(Err(refusal)) => step_page(
+            &ctx,
+            status_of(refusal.status),
+            &factors,
+            sent,
+            Some(&refusal.message),
+        ),
         Err(e) => failure(e),
     }
 }

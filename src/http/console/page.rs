@@ -1,11 +1,11 @@
 //! The console's HTML: the page frame (with the console's CSP and headers), the sign-in form,
-//! and the console itself (lookup form, results table, live feed region). Every value from a
-//! user, the database or the lookup is escaped here with `pages::esc`; the script builds feed
-//! entries with `textContent` only.
+//! its second step (MFA), and the console itself (lookup form, results table, live feed
+//! region). Every value from a user, the database or the lookup is escaped here with
+//! `pages::esc`; the script builds feed entries with `textContent` only.
 
 use crate::clock::iso;
 use crate::http::pages::esc;
-use crate::service::console::Session;
+use crate::service::console::{Factors, Session};
 use crate::service::lookup::Lookup;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -95,6 +95,99 @@ phone agents can use the console.</p>{err}\
         err = alert(error),
         csrf = esc(csrf),
         email = esc(email),
+    )
+}
+
+/// The sign-in's second step: one form per factor the user has (TOTP code; a code sent to the
+/// phone, first a button that sends it; a recovery code). `oob_code`: a code was sent.
+pub fn second_step(csrf: &str, f: &Factors, oob_code: Option<&str>, error: Option<&str>) -> String {
+    let csrf = esc(csrf);
+    let described = if error.is_some() {
+        " aria-describedby=\"err\" aria-invalid=\"true\""
+    } else {
+        ""
+    };
+    let mut autofocus = " autofocus";
+    let mut ways = String::new();
+    let code_input = |id: &str, label: &str, numeric: bool, focus: &str| {
+        let kind = if numeric {
+            " inputmode=\"numeric\" autocomplete=\"one-time-code\" maxlength=\"6\""
+        } else {
+            " autocomplete=\"off\" maxlength=\"64\""
+        };
+        format!(
+            "<label for=\"{id}\">{label}</label>\
+<input id=\"{id}\" name=\"code\" type=\"text\"{kind} required{focus}{described}>"
+        )
+    };
+    if let Some((number, channel)) = &f.phone {
+        let by = if channel == "voice" {
+            "a voice call"
+        } else {
+            "text message"
+        };
+        if let Some(oob) = oob_code {
+            ways.push_str(&format!(
+                "<form method=\"post\" action=\"/console/mfa/verify\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<input type=\"hidden\" name=\"method\" value=\"oob\">\
+<input type=\"hidden\" name=\"oob_code\" value=\"{oob}\">\
+<p role=\"status\">A code was sent by {by} to {number}.</p>{input}\
+<button type=\"submit\">Verify</button></form>",
+                oob = esc(oob),
+                number = esc(number),
+                input = code_input("oob", "Code you received", true, autofocus),
+            ));
+            autofocus = "";
+        }
+        ways.push_str(&format!(
+            "<form method=\"post\" action=\"/console/mfa/send\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<button type=\"submit\">{again} by {by} to {number}</button></form>",
+            again = if oob_code.is_some() {
+                "Send a new code"
+            } else {
+                "Send a code"
+            },
+            number = esc(number),
+        ));
+    }
+    if f.totp {
+        ways.push_str(&format!(
+            "<form method=\"post\" action=\"/console/mfa/verify\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<input type=\"hidden\" name=\"method\" value=\"otp\">{input}\
+<button type=\"submit\">Verify</button></form>",
+            input = code_input("otp", "Code from your authenticator app", true, autofocus),
+        ));
+        autofocus = "";
+    }
+    if f.recovery_code {
+        ways.push_str(&format!(
+            "<details><summary>Use a recovery code</summary>\
+<form method=\"post\" action=\"/console/mfa/verify\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<input type=\"hidden\" name=\"method\" value=\"recovery-code\">{input}\
+<button type=\"submit\">Verify</button></form></details>",
+            input = code_input("recovery", "Recovery code", false, autofocus),
+        ));
+    }
+    format!(
+        "<main class=\"narrow\"><h1>Agent console</h1><p>Your password was right. Confirm it is \
+you with your second factor to finish signing in.</p>{err}{ways}\
+<p><a href=\"/console\">Start over</a></p></main>",
+        err = alert(error),
+    )
+}
+
+/// After a recovery code: the new one, shown once.
+pub fn new_recovery_code(code: &str) -> String {
+    format!(
+        "<main class=\"narrow\"><h1>Agent console</h1><p>You are signed in. Your recovery \
+code has been used up; this is your new one. Store it somewhere safe: it is shown only \
+once.</p><p><strong><code>{code}</code></strong></p>\
+<p><a href=\"/console\">Continue to the console</a></p></main>",
+        code = esc(code),
     )
 }
 
