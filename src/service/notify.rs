@@ -36,10 +36,11 @@ async fn enqueue_phone(
     tx: &mut store::Tx,
     m: Message,
     failure: Option<String>,
+    o: outbox::Options,
 ) -> Result<()> {
     match failure {
-        None => outbox::enqueue(ctx, tx, m).await?,
-        Some(reason) => outbox::record_failed(ctx, tx, m, &reason).await?,
+        None => outbox::enqueue_with(ctx, tx, m, o).await?,
+        Some(reason) => outbox::record_failed(ctx, tx, m, &reason, o).await?,
     };
     Ok(())
 }
@@ -105,7 +106,7 @@ pub async fn change_password(
             }
         }
     };
-    enqueue_phone(ctx, tx, m, failure).await?;
+    enqueue_phone(ctx, tx, m, failure, outbox::Options::default()).await?;
     Ok(true)
 }
 
@@ -170,13 +171,14 @@ pub async fn blocked_account(
             }
         }
     };
-    enqueue_phone(ctx, tx, m, failure).await?;
+    enqueue_phone(ctx, tx, m, failure, outbox::Options::default()).await?;
     Ok(true)
 }
 
 /// Queues a one-time code (`otp_enroll` or `otp_verify`) by SMS or voice, rendered from the
 /// tenant's phone template for that type (custom when enabled, else the built-in, per locale);
 /// the SMS text ends with the WebOTP line (`@host #code`) so browsers can offer to fill it in.
+/// `o` carries the code's expiry as the message's deadline and its supersede key (`service::otp`).
 pub async fn otp(
     ctx: &Ctx,
     tx: &mut store::Tx,
@@ -184,6 +186,7 @@ pub async fn otp(
     channel: &str,
     kind: &'static str,
     code: &str,
+    o: outbox::Options,
 ) -> Result<()> {
     let voice = channel == "voice";
     let r = phone_templates::render(
@@ -211,6 +214,7 @@ pub async fn otp(
             html: None,
         },
         r.failure,
+        o,
     )
     .await
 }

@@ -17,7 +17,9 @@
 //!   → one success).
 //!
 //! The message is written to the outbox in the same transaction as the challenge, so a code is
-//! sent if and only if its challenge exists.
+//! sent if and only if its challenge exists; it carries the code's expiry as its deadline
+//! (retried quickly inside it, never sent after it) and replaces a queued code for the same
+//! challenge owner (`service::outbox::Options`).
 
 use crate::crypto;
 use crate::ctx::Ctx;
@@ -242,7 +244,29 @@ pub async fn create(
         },
     )
     .await?;
-    notify::otp(ctx, tx, c.recipient, c.channel, c.purpose.kind(), &code).await?;
+    // The message lives as long as its code, and replaces a code for the same thing still
+    // waiting in the queue (a resend): an enrolment's older codes died with the unfinished
+    // authenticator the new association deleted; a verification's belong to the same factor;
+    // passwordless accepts only a number's newest code.
+    let supersede = match c.purpose {
+        Purpose::Enroll => format!("otp:enroll:{}", c.user_id.unwrap_or(c.recipient)),
+        Purpose::Verify => format!("otp:verify:{}", c.authenticator_id.unwrap_or(c.recipient)),
+        Purpose::Passwordless => format!("otp:passwordless:{}:{}", c.client_id, c.recipient),
+    };
+    let delivery = outbox::Options {
+        expires_at: Some(now + LIFETIME_MS),
+        supersede_key: Some(supersede),
+    };
+    notify::otp(
+        ctx,
+        tx,
+        c.recipient,
+        c.channel,
+        c.purpose.kind(),
+        &code,
+        delivery,
+    )
+    .await?;
     let kind = match c.purpose {
         Purpose::Enroll => "gd_start_enroll",
         Purpose::Verify => "gd_start_auth",

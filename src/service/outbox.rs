@@ -6,6 +6,13 @@
 //! sent, schedules a retry (exponential backoff with jitter), or gives up after
 //! [`MAX_ATTEMPTS`]. SMS and voice outcomes are logged (`gd_send_*`) and counted per node.
 //!
+//! A message with a deadline ([`Options::expires_at`]: a one-time code's expiry) lives by it
+//! instead: it is retried on a short schedule ([`deadline_backoff_ms`]: about 1 s, doubling up
+//! to 30 s) for as long as it can still arrive in time, and once the deadline has passed it is
+//! marked `expired` and never sent, because a dead code is worse than none (the user types it
+//! and is told it is wrong). A message enqueued with a [`Options::supersede_key`] replaces the
+//! pending ones with the same key (a user's resend): only the newest code goes out.
+//!
 //! The body (subject, text, html) is sealed with the secret box before it reaches the
 //! database, because it can hold a reset link or a one-time code; it is dropped once the
 //! message is sent or abandoned, and no log line or operator listing ever includes it.
@@ -67,6 +74,17 @@ pub struct Message {
     pub html: Option<String>,
 }
 
+/// What else the outbox keeps about a message (none of it is sent).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Epoch ms after which the message is useless (a code's expiry): retried only before it,
+    /// never sent after it (`expired`).
+    pub expires_at: Option<i64>,
+    /// Pending messages with the same key are superseded (`superseded`, body dropped) by this
+    /// one in the same transaction: a resend replaces the code still waiting to go out.
+    pub supersede_key: Option<String>,
+}
+
 /// A message as operators see it: status and bookkeeping, never the body.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxEntry {
@@ -76,7 +94,8 @@ pub struct OutboxEntry {
     #[serde(rename = "type")]
     pub kind: String,
     pub locale: String,
-    /// "pending", "sent" or "failed".
+    /// "pending", "sent", "failed", "expired" (its code died before it could be delivered;
+    /// never sent) or "superseded" (a newer code for the same challenge replaced it).
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -94,7 +113,8 @@ struct Body {
     html: Option<String>,
 }
 
-/// After this many failed attempts a message is marked `failed` (and logged at warn).
+/// After this many failed attempts a message without a deadline is marked `failed` (and logged
+/// at warn); one with a deadline is retried until it (see [`next_attempt_at`]).
 pub const MAX_ATTEMPTS: i64 = 8;
 /// Rows claimed per round, sent [`CONCURRENCY`] at a time; each send is bounded by
 /// [`SEND_TIMEOUT`], so a round (at most BATCH / CONCURRENCY × SEND_TIMEOUT = 4 min) always
@@ -107,22 +127,63 @@ const LEASE_MS: i64 = 10 * 60 * 1000;
 const MAX_ROUNDS: usize = 64;
 const BACKOFF_BASE_MS: i64 = 60 * 1000;
 const BACKOFF_CAP_MS: i64 = 60 * 60 * 1000;
+/// The schedule of messages with a deadline: a one-second provider blip must not cost a code
+/// that lives 5 minutes. 1 s, 2 s, 4 s … 30 s tries about 9 times in the first 2 minutes and
+/// about 14 times before a 5-minute deadline.
+const DEADLINE_BACKOFF_BASE_MS: i64 = 1000;
+const DEADLINE_BACKOFF_CAP_MS: i64 = 30 * 1000;
 
 /// Delay before the attempt after failed attempt `attempt` (1-based): 1 min doubling up to
 /// 1 h, scaled by a jitter factor in [0.8, 1.2) from `jitter` (uniform 0..=u16::MAX) so nodes
 /// that failed together do not retry together.
 pub fn backoff_ms(attempt: i64, jitter: u16) -> i64 {
+    scaled_backoff(BACKOFF_BASE_MS, BACKOFF_CAP_MS, attempt, jitter)
+}
+
+/// [`backoff_ms`] for a message with a deadline: 1 s doubling up to 30 s, same jitter. The
+/// deadline, not [`MAX_ATTEMPTS`], ends its retries (see [`next_attempt_at`]).
+pub fn deadline_backoff_ms(attempt: i64, jitter: u16) -> i64 {
+    scaled_backoff(
+        DEADLINE_BACKOFF_BASE_MS,
+        DEADLINE_BACKOFF_CAP_MS,
+        attempt,
+        jitter,
+    )
+}
+
+fn scaled_backoff(base_ms: i64, cap_ms: i64, attempt: i64, jitter: u16) -> i64 {
     let exp = (attempt - 1).clamp(0, 20) as u32;
-    let base = BACKOFF_BASE_MS
-        .saturating_mul(1i64 << exp)
-        .min(BACKOFF_CAP_MS);
+    let base = base_ms.saturating_mul(1i64 << exp).min(cap_ms);
     let factor = 0.8 + 0.4 * (jitter as f64 / 65536.0);
     (base as f64 * factor) as i64
+}
+
+/// When to try again after transient failure number `attempts` at `now`, or None when no
+/// further attempt is allowed: a message without a deadline has [`MAX_ATTEMPTS`]; one with a
+/// deadline may be retried only if the next attempt still comes before it.
+pub fn next_attempt_at(
+    attempts: i64,
+    expires_at: Option<i64>,
+    now: i64,
+    jitter: u16,
+) -> Option<i64> {
+    match expires_at {
+        Some(deadline) => {
+            let next = now + deadline_backoff_ms(attempts, jitter);
+            (next < deadline).then_some(next)
+        }
+        None => (attempts < MAX_ATTEMPTS).then(|| now + backoff_ms(attempts, jitter)),
+    }
 }
 
 /// Writes the message in the caller's transaction (so it exists iff the cause committed).
 /// Call [`wake`] after the commit so it goes out without waiting for the next tick.
 pub async fn enqueue(ctx: &Ctx, tx: &mut store::Tx, m: Message) -> Result<String> {
+    enqueue_with(ctx, tx, m, Options::default()).await
+}
+
+/// [`enqueue`] with a deadline or a supersede key.
+pub async fn enqueue_with(ctx: &Ctx, tx: &mut store::Tx, m: Message, o: Options) -> Result<String> {
     if m.to.trim().is_empty() {
         return Err(Error::invalid_body("a message needs a recipient"));
     }
@@ -133,6 +194,12 @@ pub async fn enqueue(ctx: &Ctx, tx: &mut store::Tx, m: Message) -> Result<String
     })
     .map_err(Error::internal)?;
     let id = format!("msg_{}", crypto::random_alnum(24));
+    if let Some(key) = &o.supersede_key {
+        let n = store::outbox::supersede(tx, key).await?;
+        if n > 0 {
+            tracing::info!(superseded = n, by = %id, "queued messages replaced by a newer one");
+        }
+    }
     store::outbox::insert(
         tx,
         &NewRow {
@@ -143,6 +210,8 @@ pub async fn enqueue(ctx: &Ctx, tx: &mut store::Tx, m: Message) -> Result<String
             locale: m.locale,
             body_sealed: ctx.secrets.seal(&body),
             created_at: ctx.clock.now_ms(),
+            expires_at: o.expires_at,
+            supersede_key: o.supersede_key,
         },
     )
     .await?;
@@ -158,8 +227,14 @@ pub async fn record_failed(
     tx: &mut store::Tx,
     m: Message,
     reason: &str,
+    o: Options,
 ) -> Result<String> {
     let id = format!("msg_{}", crypto::random_alnum(24));
+    // A resend whose text cannot be composed still replaces the queued code: the older code
+    // is no longer the one the user is asked for.
+    if let Some(key) = &o.supersede_key {
+        store::outbox::supersede(tx, key).await?;
+    }
     store::outbox::insert_failed(
         tx,
         &NewRow {
@@ -170,6 +245,8 @@ pub async fn record_failed(
             locale: m.locale,
             body_sealed: String::new(),
             created_at: ctx.clock.now_ms(),
+            expires_at: o.expires_at,
+            supersede_key: o.supersede_key,
         },
         reason,
     )
@@ -234,7 +311,25 @@ struct Outcome {
     channel: Option<Channel>,
     kind: String,
     attempts: i64,
-    result: Result<Option<String>, SendError>,
+    expires_at: Option<i64>,
+    attempt: Attempt,
+}
+
+/// What this claim did with a row.
+enum Attempt {
+    /// The provider took it (its message id, when it gives one).
+    Sent(Option<String>),
+    Failed(SendError),
+    /// Its deadline had passed when claimed: nothing was sent.
+    Dead,
+}
+
+/// How an outcome was recorded (what the log event says).
+enum Fate {
+    Sent,
+    Retry,
+    Failed,
+    Expired(String),
 }
 
 /// Sends a claimed batch, at most [`CONCURRENCY`] at a time, then records every outcome: the
@@ -269,6 +364,18 @@ async fn deliver_batch(
                 .map(|(_, s)| s.clone());
             async move {
                 let (id, kind, attempts) = (row.id.clone(), row.kind.clone(), row.attempts);
+                let expires_at = row.expires_at;
+                // Checked at the last moment: a code that died in the queue is never sent.
+                if expires_at.is_some_and(|e| e <= ctx.clock.now_ms()) {
+                    return Outcome {
+                        id,
+                        channel,
+                        kind,
+                        attempts,
+                        expires_at,
+                        attempt: Attempt::Dead,
+                    };
+                }
                 let result = match (open(ctx, row), sender) {
                     (Err(e), _) => Err(e),
                     (Ok(_), Some(Err(e))) => Err(SendError::Transient(format!(
@@ -288,7 +395,11 @@ async fn deliver_batch(
                     channel,
                     kind,
                     attempts,
-                    result,
+                    expires_at,
+                    attempt: match result {
+                        Ok(r) => Attempt::Sent(r),
+                        Err(e) => Attempt::Failed(e),
+                    },
                 }
             }
         })
@@ -299,52 +410,96 @@ async fn deliver_batch(
     let now = ctx.clock.now_ms();
     let sent_ids: Vec<String> = outcomes
         .iter()
-        .filter(|o| o.result.is_ok())
+        .filter(|o| matches!(o.attempt, Attempt::Sent(_)))
         .map(|o| o.id.clone())
         .collect();
     let kept_sent = store::outbox::mark_sent_many(&ctx.db, &sent_ids, claimer, now).await?;
     let mut sent = 0;
     for o in &outcomes {
-        let kept = match &o.result {
-            Ok(provider_ref) => {
+        let (kept, fate) = match &o.attempt {
+            Attempt::Sent(provider_ref) => {
                 tracing::info!(id = %o.id, attempts = o.attempts, provider_ref = provider_ref.as_deref().unwrap_or(""), "outbox message sent");
-                kept_sent.contains(&o.id)
+                (kept_sent.contains(&o.id), Fate::Sent)
             }
-            Err(SendError::Transient(e)) if o.attempts < MAX_ATTEMPTS => {
-                let next = now + backoff_ms(o.attempts, jitter());
-                tracing::info!(id = %o.id, attempts = o.attempts, error = %e, next_attempt_at = %iso(next), "outbox message will be retried");
-                store::outbox::mark_retry(&ctx.db, &o.id, claimer, next, e).await?
+            Attempt::Dead => {
+                let why = "the code expired before the message could be sent";
+                tracing::warn!(id = %o.id, attempts = o.attempts - 1, "outbox message expired unsent");
+                let kept = store::outbox::mark_expired(&ctx.db, &o.id, claimer, why, true).await?;
+                (kept, Fate::Expired(why.into()))
             }
-            Err(e) => {
+            Attempt::Failed(SendError::Transient(e)) => {
+                match next_attempt_at(o.attempts, o.expires_at, now, jitter()) {
+                    Some(next) => {
+                        tracing::info!(id = %o.id, attempts = o.attempts, error = %e, next_attempt_at = %iso(next), "outbox message will be retried");
+                        let kept =
+                            store::outbox::mark_retry(&ctx.db, &o.id, claimer, next, e).await?;
+                        (kept, Fate::Retry)
+                    }
+                    None if o.expires_at.is_some() => {
+                        let why = format!("the code expires before another attempt ({e})");
+                        tracing::warn!(id = %o.id, attempts = o.attempts, error = %e, "outbox message expired undelivered");
+                        let kept =
+                            store::outbox::mark_expired(&ctx.db, &o.id, claimer, &why, false)
+                                .await?;
+                        (kept, Fate::Expired(why))
+                    }
+                    None => {
+                        tracing::warn!(id = %o.id, attempts = o.attempts, error = %e, "outbox message failed; giving up");
+                        let kept = store::outbox::mark_failed(
+                            &ctx.db,
+                            &o.id,
+                            claimer,
+                            &format!("transient: {e}"),
+                        )
+                        .await?;
+                        (kept, Fate::Failed)
+                    }
+                }
+            }
+            Attempt::Failed(e) => {
                 tracing::warn!(id = %o.id, attempts = o.attempts, error = %e, "outbox message failed; giving up");
-                store::outbox::mark_failed(&ctx.db, &o.id, claimer, &e.to_string()).await?
+                let kept =
+                    store::outbox::mark_failed(&ctx.db, &o.id, claimer, &e.to_string()).await?;
+                (kept, Fate::Failed)
             }
         };
         if !kept {
+            if store::outbox::status(&ctx.db, &o.id).await?.as_deref()
+                == Some(store::outbox::SUPERSEDED)
+            {
+                // A resend replaced it while this attempt was on its way: it stays superseded
+                // and is not tried again; a failed attempt is still logged as final.
+                tracing::info!(id = %o.id, "outbox message superseded during its attempt");
+                if let Attempt::Failed(_) = o.attempt {
+                    phone_event(ctx, o, &Fate::Failed);
+                }
+                continue;
+            }
             // Our lease ran out and another node took the row over: it may send it again.
             tracing::warn!(id = %o.id, "outbox claim lost before the outcome was recorded");
             continue;
         }
-        if o.result.is_ok() {
+        if matches!(fate, Fate::Sent) {
             sent += 1;
         }
-        phone_event(ctx, o);
+        phone_event(ctx, o, &fate);
     }
     Ok(sent)
 }
 
 /// The tenant log entry and the counters for an SMS or voice outcome: `gd_send_sms` /
 /// `gd_send_voice` with the provider's message id, `gd_send_sms_failure` /
-/// `gd_send_voice_failure` with the classified reason. Never the text (it holds the code).
-fn phone_event(ctx: &Ctx, o: &Outcome) {
+/// `gd_send_voice_failure` with the classified reason (`permanent`, `transient`, or `expired`:
+/// the code died first). Never the text (it holds the code).
+fn phone_event(ctx: &Ctx, o: &Outcome, fate: &Fate) {
     let (ok_kind, fail_kind, what) = match o.channel {
         Some(Channel::Sms) => ("gd_send_sms", "gd_send_sms_failure", "SMS"),
         Some(Channel::Voice) => ("gd_send_voice", "gd_send_voice_failure", "Voice call"),
         _ => return,
     };
     let stats = &ctx.delivery.stats;
-    let (kind, description, details) = match &o.result {
-        Ok(provider_ref) => {
+    let (kind, description, details) = match (&o.attempt, fate) {
+        (Attempt::Sent(provider_ref), _) => {
             stats.sent();
             (
                 ok_kind,
@@ -353,8 +508,21 @@ fn phone_event(ctx: &Ctx, o: &Outcome) {
                        "provider_message_id": provider_ref}),
             )
         }
-        Err(e) => {
-            let retrying = matches!(e, SendError::Transient(_)) && o.attempts < MAX_ATTEMPTS;
+        (_, Fate::Expired(reason)) => {
+            stats.failed();
+            let attempts = match o.attempt {
+                Attempt::Dead => o.attempts - 1,
+                _ => o.attempts,
+            };
+            (
+                fail_kind,
+                format!("{what} not delivered: the code expired"),
+                json!({"message_id": o.id, "message_type": o.kind, "attempts": attempts,
+                       "failure": "expired", "reason": reason, "will_retry": false}),
+            )
+        }
+        (Attempt::Failed(e), _) => {
+            let retrying = matches!(fate, Fate::Retry);
             if retrying {
                 stats.retried();
             } else {
@@ -371,6 +539,8 @@ fn phone_event(ctx: &Ctx, o: &Outcome) {
                        "failure": class, "reason": reason, "will_retry": retrying}),
             )
         }
+        // A dead row is always recorded as expired.
+        (Attempt::Dead, _) => return,
     };
     logs::record(
         ctx,
@@ -480,6 +650,32 @@ mod tests {
         for a in 1..MAX_ATTEMPTS {
             assert!(backoff_ms(a + 1, 0) >= backoff_ms(a, 0));
         }
+    }
+
+    #[test]
+    fn a_deadline_bounds_a_short_schedule() {
+        assert_eq!(deadline_backoff_ms(1, 32768), 1_000);
+        assert_eq!(deadline_backoff_ms(2, 32768), 2_000);
+        assert_eq!(deadline_backoff_ms(3, 32768), 4_000);
+        assert_eq!(deadline_backoff_ms(30, 32768), 30_000);
+        assert!(deadline_backoff_ms(1, u16::MAX) < 1_200);
+        // three failures in a row: the fourth attempt comes within 10 s, jitter at its worst
+        let mut t = 0;
+        for a in 1..=3 {
+            t = next_attempt_at(a, Some(300_000), t, u16::MAX).unwrap();
+        }
+        assert!(t < 10_000, "{t}");
+        // every attempt falls before the deadline, and retries end with it, not at 8
+        let (mut t, mut a) = (0, 1);
+        while let Some(next) = next_attempt_at(a, Some(300_000), t, 0) {
+            assert!(next < 300_000);
+            (t, a) = (next, a + 1);
+        }
+        assert!(a > MAX_ATTEMPTS, "{a} attempts");
+        assert_eq!(next_attempt_at(1, Some(500), 0, 32768), None);
+        // without a deadline: the long schedule, 8 attempts
+        assert_eq!(next_attempt_at(1, None, 0, 32768), Some(60_000));
+        assert_eq!(next_attempt_at(MAX_ATTEMPTS, None, 0, 32768), None);
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0011_phone_identifier.sql",
         include_str!("../../migrations/sqlite/0011_phone_identifier.sql"),
     ),
+    (
+        "0012_outbox_deadline.sql",
+        include_str!("../../migrations/sqlite/0012_outbox_deadline.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -87,6 +91,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0011_phone_identifier.sql",
         include_str!("../../migrations/postgres/0011_phone_identifier.sql"),
+    ),
+    (
+        "0012_outbox_deadline.sql",
+        include_str!("../../migrations/postgres/0012_outbox_deadline.sql"),
     ),
 ];
 

@@ -2,8 +2,10 @@
 //! as their cause and sent later by the dispatcher (`service::outbox`). SQL only: the body
 //! arrives here already sealed, and nothing here decides about retries or senders.
 //!
-//! Status: `pending` (due at `next_attempt_at`), `sent`, `failed` (gave up). A pending row is
-//! being worked on while `claimed_until` lies in the future; a claim that outlives its lease
+//! Status: `pending` (due at `next_attempt_at`), `sent`, `failed` (gave up), `expired` (its
+//! deadline `expires_at`, the code's expiry, passed before it was delivered), `superseded` (a
+//! newer message with the same `supersede_key` replaced it before it was sent). A pending row
+//! is being worked on while `claimed_until` lies in the future; a claim that outlives its lease
 //! (a node died mid-send) simply expires and another node picks the row up.
 
 use super::{Db, Dialect, Row, StoreResult, Tx, Value};
@@ -11,6 +13,8 @@ use super::{Db, Dialect, Row, StoreResult, Tx, Value};
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
+pub const EXPIRED: &str = "expired";
+pub const SUPERSEDED: &str = "superseded";
 
 /// A message as enqueued.
 #[derive(Debug, Clone)]
@@ -22,6 +26,10 @@ pub struct NewRow {
     pub locale: String,
     pub body_sealed: String,
     pub created_at: i64,
+    /// When the content dies (a code's expiry): never sent after it. None: no deadline.
+    pub expires_at: Option<i64>,
+    /// Pending rows with the same key are superseded by this one.
+    pub supersede_key: Option<String>,
 }
 
 /// A row this node has claimed and may now send. `attempts` already counts this attempt.
@@ -35,6 +43,7 @@ pub struct ClaimedRow {
     pub body_sealed: Option<String>,
     pub attempts: i64,
     pub created_at: i64,
+    pub expires_at: Option<i64>,
 }
 
 /// A row as operators see it: everything but the body.
@@ -55,8 +64,8 @@ pub struct EntryRow {
 
 pub async fn insert(tx: &mut Tx, r: &NewRow) -> StoreResult<()> {
     tx.exec(
-        "INSERT INTO outbox (id, channel, recipient, type, locale, body, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
+        "INSERT INTO outbox (id, channel, recipient, type, locale, body, status, attempts, next_attempt_at, created_at, \
+         expires_at, supersede_key) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8, $9, $10)",
         &[
             r.id.clone().into(),
             r.channel.clone().into(),
@@ -66,6 +75,8 @@ pub async fn insert(tx: &mut Tx, r: &NewRow) -> StoreResult<()> {
             r.body_sealed.clone().into(),
             PENDING.into(),
             r.created_at.into(),
+            r.expires_at.into(),
+            r.supersede_key.clone().into(),
         ],
     )
     .await?;
@@ -91,6 +102,19 @@ pub async fn insert_failed(tx: &mut Tx, r: &NewRow, error: &str) -> StoreResult<
     )
     .await?;
     Ok(())
+}
+
+/// Marks the pending rows with `key` superseded and drops their bodies (in the transaction
+/// that enqueues their replacement, so the old code and the new one never both go out unless
+/// the old one was already on its way). Rows claimed right now are included: if their send
+/// succeeds they still become `sent` (see [`mark_sent_many`]); if it fails they are not retried.
+/// `'pending'` is written in the text so the partial index `outbox_supersede` applies.
+pub async fn supersede(tx: &mut Tx, key: &str) -> StoreResult<u64> {
+    tx.exec(
+        "UPDATE outbox SET status = $2, body = NULL WHERE supersede_key = $1 AND status = 'pending'",
+        &[key.into(), SUPERSEDED.into()],
+    )
+    .await
 }
 
 /// Claims up to `limit` due rows for `claimer` until `lease_until`, counting the attempt.
@@ -121,7 +145,7 @@ pub async fn claim(
              WHERE status = $3 AND next_attempt_at <= $4 AND (claimed_until IS NULL OR claimed_until <= $4) \
              ORDER BY next_attempt_at, id LIMIT {limit}{lock}) \
          AND status = $3 AND (claimed_until IS NULL OR claimed_until <= $4) \
-         RETURNING id, channel, recipient, type, locale, body, attempts, created_at"
+         RETURNING id, channel, recipient, type, locale, body, attempts, created_at, expires_at"
     );
     let rows = tx
         .query(
@@ -145,6 +169,7 @@ pub async fn claim(
                 body_sealed: r.opt_str(5)?,
                 attempts: r.i64(6)?,
                 created_at: r.i64(7)?,
+                expires_at: r.opt_i64(8)?,
             })
         })
         .collect()
@@ -170,7 +195,8 @@ pub async fn mark_sent(db: &Db, id: &str, claimer: &str, now: i64) -> StoreResul
 }
 
 /// [`mark_sent`] for many rows of one claimer in one statement (the dispatcher sends a batch
-/// concurrently, then records it with one write). Returns the ids whose claim still held.
+/// concurrently, then records it with one write). Returns the ids whose claim still held. A row
+/// superseded while it was being sent did go out: it is recorded as sent.
 pub async fn mark_sent_many(
     db: &Db,
     ids: &[String],
@@ -180,12 +206,18 @@ pub async fn mark_sent_many(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut params: Vec<Value> = vec![claimer.into(), PENDING.into(), SENT.into(), now.into()];
-    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 5)).collect();
+    let mut params: Vec<Value> = vec![
+        claimer.into(),
+        PENDING.into(),
+        SENT.into(),
+        now.into(),
+        SUPERSEDED.into(),
+    ];
+    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 6)).collect();
     params.extend(ids.iter().map(|id| Value::from(id.clone())));
     let sql = format!(
         "UPDATE outbox SET status = $3, body = NULL, sent_at = $4, last_error = NULL, claimed_until = NULL \
-         WHERE claimed_by = $1 AND status = $2 AND id IN ({}) RETURNING id",
+         WHERE claimed_by = $1 AND status IN ($2, $5) AND id IN ({}) RETURNING id",
         marks.join(", ")
     );
     let mut tx = db.begin().await?;
@@ -248,6 +280,40 @@ pub async fn mark_failed(db: &Db, id: &str, claimer: &str, error: &str) -> Store
         )
         .await?;
     Ok(n > 0)
+}
+
+/// Gives up on a claimed row whose deadline passed: it is never sent. `untried` when this
+/// claim found it already dead and sent nothing, so the attempt the claim counted is taken back.
+pub async fn mark_expired(
+    db: &Db,
+    id: &str,
+    claimer: &str,
+    error: &str,
+    untried: bool,
+) -> StoreResult<bool> {
+    let n = db
+        .exec(
+            "UPDATE outbox SET status = $3, body = NULL, last_error = $4, claimed_until = NULL, \
+             attempts = attempts - $6 WHERE id = $1 AND claimed_by = $2 AND status = $5",
+            &[
+                id.into(),
+                claimer.into(),
+                EXPIRED.into(),
+                error.into(),
+                PENDING.into(),
+                i64::from(untried).into(),
+            ],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// The status of one row (the dispatcher asks when an outcome could not be recorded).
+pub async fn status(db: &Db, id: &str) -> StoreResult<Option<String>> {
+    db.query_opt("SELECT status FROM outbox WHERE id = $1", &[id.into()])
+        .await?
+        .map(|r| r.str(0))
+        .transpose()
 }
 
 /// The newest `limit` rows, newest first, without bodies.

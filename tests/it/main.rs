@@ -19,6 +19,7 @@ mod mfa_delivery;
 mod mfa_hot_path;
 mod migrations;
 mod multinode;
+mod otp_delivery;
 mod outbox;
 mod phone;
 mod phone_providers;
