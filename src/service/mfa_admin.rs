@@ -136,6 +136,7 @@ pub(crate) async fn log_factor(
 async fn notify_phone_changed(
     ctx: &Ctx,
     tx: &mut store::Tx,
+    user_id: &str,
     app: &str,
     old: &str,
     new: &str,
@@ -143,7 +144,7 @@ async fn notify_phone_changed(
     let masked = phone::normalize(new, None)
         .map(|e| phone::mask(&e))
         .unwrap_or_else(|_| "a new number".into());
-    outbox::enqueue(
+    outbox::enqueue_with(
         ctx,
         tx,
         Message {
@@ -157,6 +158,10 @@ async fn notify_phone_changed(
                  If you did not ask for this, contact {app} support."
             ),
             html: None,
+        },
+        outbox::Options {
+            user_id: Some(user_id.to_string()),
+            ..Default::default()
         },
     )
     .await?;
@@ -210,7 +215,7 @@ async fn enrol(
             )
             && was != new_no
         {
-            notify_phone_changed(ctx, &mut tx, &app, was, new_no).await?;
+            notify_phone_changed(ctx, &mut tx, user_id, &app, was, new_no).await?;
             notified = true;
         }
     }

@@ -108,7 +108,7 @@ async fn confirm_enrolment(
             if let Some(old) = &other.phone_number
                 && Some(old) != a.phone_number.as_ref()
             {
-                notify::phone_changed(ctx, tx, old).await?;
+                notify::phone_changed(ctx, tx, &t.user_id, old).await?;
             }
         }
     }

@@ -106,8 +106,16 @@ pub async fn change_password(
             }
         }
     };
-    enqueue_phone(ctx, tx, m, failure, outbox::Options::default()).await?;
+    enqueue_phone(ctx, tx, m, failure, about(u)).await?;
     Ok(true)
+}
+
+/// The outbox options of a notification about `u` (its log events name the user).
+fn about(u: &UserRow) -> outbox::Options {
+    outbox::Options {
+        user_id: Some(u.user_id.clone()),
+        ..Default::default()
+    }
 }
 
 /// Queues the notice that brute-force protection blocked the account for an IP address, with
@@ -171,7 +179,7 @@ pub async fn blocked_account(
             }
         }
     };
-    enqueue_phone(ctx, tx, m, failure, outbox::Options::default()).await?;
+    enqueue_phone(ctx, tx, m, failure, about(u)).await?;
     Ok(true)
 }
 
@@ -221,9 +229,14 @@ pub async fn otp(
 
 /// Tells a phone number that it no longer receives the account's sign-in codes (a new MFA
 /// phone was enrolled), so an attacker's phone swap does not go unnoticed.
-pub async fn phone_changed(ctx: &Ctx, tx: &mut store::Tx, old_number: &str) -> Result<()> {
+pub async fn phone_changed(
+    ctx: &Ctx,
+    tx: &mut store::Tx,
+    user_id: &str,
+    old_number: &str,
+) -> Result<()> {
     let app = friendly_name(ctx).await?;
-    outbox::enqueue(
+    outbox::enqueue_with(
         ctx,
         tx,
         Message {
@@ -236,6 +249,10 @@ pub async fn phone_changed(ctx: &Ctx, tx: &mut store::Tx, old_number: &str) -> R
                 "The phone number used for {app} sign-in codes was changed. If you did not do this, contact support."
             ),
             html: None,
+        },
+        outbox::Options {
+            user_id: Some(user_id.to_string()),
+            ..Default::default()
         },
     )
     .await?;

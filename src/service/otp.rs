@@ -254,6 +254,7 @@ pub async fn create(
         Purpose::Passwordless => format!("otp:passwordless:{}:{}", c.client_id, c.recipient),
     };
     let delivery = outbox::Options {
+        user_id: c.user_id.map(str::to_string),
         expires_at: Some(now + LIFETIME_MS),
         supersede_key: Some(supersede),
     };

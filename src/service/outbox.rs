@@ -4,7 +4,8 @@
 //! dispatcher ([`deliver_due`], looped by [`run_dispatcher`]) claims a batch of due rows,
 //! sends them concurrently through the sender `delivery::phone_sender` picks, and marks each
 //! sent, schedules a retry (exponential backoff with jitter), or gives up after
-//! [`MAX_ATTEMPTS`]. SMS and voice outcomes are logged (`gd_send_*`) and counted per node.
+//! [`MAX_ATTEMPTS`]. SMS and voice outcomes are logged (`gd_send_*`, with the user's id when
+//! the message is about a user) and counted per node.
 //!
 //! A message with a deadline ([`Options::expires_at`]: a one-time code's expiry) lives by it
 //! instead: it is retried on a short schedule ([`deadline_backoff_ms`]: about 1 s, doubling up
@@ -77,6 +78,8 @@ pub struct Message {
 /// What else the outbox keeps about a message (none of it is sent).
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// The user the message is about: named in the `gd_send_*` log events.
+    pub user_id: Option<String>,
     /// Epoch ms after which the message is useless (a code's expiry): retried only before it,
     /// never sent after it (`expired`).
     pub expires_at: Option<i64>,
@@ -182,7 +185,7 @@ pub async fn enqueue(ctx: &Ctx, tx: &mut store::Tx, m: Message) -> Result<String
     enqueue_with(ctx, tx, m, Options::default()).await
 }
 
-/// [`enqueue`] with a deadline or a supersede key.
+/// [`enqueue`] with the user it is about, a deadline, or a supersede key.
 pub async fn enqueue_with(ctx: &Ctx, tx: &mut store::Tx, m: Message, o: Options) -> Result<String> {
     if m.to.trim().is_empty() {
         return Err(Error::invalid_body("a message needs a recipient"));
@@ -212,6 +215,7 @@ pub async fn enqueue_with(ctx: &Ctx, tx: &mut store::Tx, m: Message, o: Options)
             created_at: ctx.clock.now_ms(),
             expires_at: o.expires_at,
             supersede_key: o.supersede_key,
+            user_id: o.user_id,
         },
     )
     .await?;
@@ -247,6 +251,7 @@ pub async fn record_failed(
             created_at: ctx.clock.now_ms(),
             expires_at: o.expires_at,
             supersede_key: o.supersede_key,
+            user_id: o.user_id.clone(),
         },
         reason,
     )
@@ -264,6 +269,7 @@ pub async fn record_failed(
         LogEvent {
             kind,
             description: Some(format!("{what} delivery failed")),
+            user_id: o.user_id,
             details: Some(
                 json!({"message_id": id, "message_type": m.kind, "attempts": 0,
                                  "failure": "permanent", "reason": reason, "will_retry": false}),
@@ -311,6 +317,7 @@ struct Outcome {
     channel: Option<Channel>,
     kind: String,
     attempts: i64,
+    user_id: Option<String>,
     expires_at: Option<i64>,
     attempt: Attempt,
 }
@@ -364,7 +371,7 @@ async fn deliver_batch(
                 .map(|(_, s)| s.clone());
             async move {
                 let (id, kind, attempts) = (row.id.clone(), row.kind.clone(), row.attempts);
-                let expires_at = row.expires_at;
+                let (user_id, expires_at) = (row.user_id.clone(), row.expires_at);
                 // Checked at the last moment: a code that died in the queue is never sent.
                 if expires_at.is_some_and(|e| e <= ctx.clock.now_ms()) {
                     return Outcome {
@@ -372,6 +379,7 @@ async fn deliver_batch(
                         channel,
                         kind,
                         attempts,
+                        user_id,
                         expires_at,
                         attempt: Attempt::Dead,
                     };
@@ -395,6 +403,7 @@ async fn deliver_batch(
                     channel,
                     kind,
                     attempts,
+                    user_id,
                     expires_at,
                     attempt: match result {
                         Ok(r) => Attempt::Sent(r),
@@ -490,7 +499,8 @@ async fn deliver_batch(
 /// The tenant log entry and the counters for an SMS or voice outcome: `gd_send_sms` /
 /// `gd_send_voice` with the provider's message id, `gd_send_sms_failure` /
 /// `gd_send_voice_failure` with the classified reason (`permanent`, `transient`, or `expired`:
-/// the code died first). Never the text (it holds the code).
+/// the code died first). The user's id when the message is about a user; never the text (it
+/// holds the code).
 fn phone_event(ctx: &Ctx, o: &Outcome, fate: &Fate) {
     let (ok_kind, fail_kind, what) = match o.channel {
         Some(Channel::Sms) => ("gd_send_sms", "gd_send_sms_failure", "SMS"),
@@ -547,6 +557,7 @@ fn phone_event(ctx: &Ctx, o: &Outcome, fate: &Fate) {
         LogEvent {
             kind,
             description: Some(description),
+            user_id: o.user_id.clone(),
             details: Some(details),
             ..Default::default()
         },

@@ -30,6 +30,8 @@ pub struct NewRow {
     pub expires_at: Option<i64>,
     /// Pending rows with the same key are superseded by this one.
     pub supersede_key: Option<String>,
+    /// The user the message is about (for the log events).
+    pub user_id: Option<String>,
 }
 
 /// A row this node has claimed and may now send. `attempts` already counts this attempt.
@@ -44,6 +46,7 @@ pub struct ClaimedRow {
     pub attempts: i64,
     pub created_at: i64,
     pub expires_at: Option<i64>,
+    pub user_id: Option<String>,
 }
 
 /// A row as operators see it: everything but the body.
@@ -65,7 +68,7 @@ pub struct EntryRow {
 pub async fn insert(tx: &mut Tx, r: &NewRow) -> StoreResult<()> {
     tx.exec(
         "INSERT INTO outbox (id, channel, recipient, type, locale, body, status, attempts, next_attempt_at, created_at, \
-         expires_at, supersede_key) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8, $9, $10)",
+         expires_at, supersede_key, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8, $9, $10, $11)",
         &[
             r.id.clone().into(),
             r.channel.clone().into(),
@@ -77,6 +80,7 @@ pub async fn insert(tx: &mut Tx, r: &NewRow) -> StoreResult<()> {
             r.created_at.into(),
             r.expires_at.into(),
             r.supersede_key.clone().into(),
+            r.user_id.clone().into(),
         ],
     )
     .await?;
@@ -87,8 +91,8 @@ pub async fn insert(tx: &mut Tx, r: &NewRow) -> StoreResult<()> {
 /// its last error (`r.body_sealed` is ignored). The dispatcher only claims pending rows.
 pub async fn insert_failed(tx: &mut Tx, r: &NewRow, error: &str) -> StoreResult<()> {
     tx.exec(
-        "INSERT INTO outbox (id, channel, recipient, type, locale, body, status, attempts, next_attempt_at, created_at, last_error) \
-         VALUES ($1, $2, $3, $4, $5, NULL, $6, 0, $7, $7, $8)",
+        "INSERT INTO outbox (id, channel, recipient, type, locale, body, status, attempts, next_attempt_at, created_at, last_error, user_id) \
+         VALUES ($1, $2, $3, $4, $5, NULL, $6, 0, $7, $7, $8, $9)",
         &[
             r.id.clone().into(),
             r.channel.clone().into(),
@@ -98,6 +102,7 @@ pub async fn insert_failed(tx: &mut Tx, r: &NewRow, error: &str) -> StoreResult<
             FAILED.into(),
             r.created_at.into(),
             error.into(),
+            r.user_id.clone().into(),
         ],
     )
     .await?;
@@ -145,7 +150,7 @@ pub async fn claim(
              WHERE status = $3 AND next_attempt_at <= $4 AND (claimed_until IS NULL OR claimed_until <= $4) \
              ORDER BY next_attempt_at, id LIMIT {limit}{lock}) \
          AND status = $3 AND (claimed_until IS NULL OR claimed_until <= $4) \
-         RETURNING id, channel, recipient, type, locale, body, attempts, created_at, expires_at"
+         RETURNING id, channel, recipient, type, locale, body, attempts, created_at, expires_at, user_id"
     );
     let rows = tx
         .query(
@@ -170,6 +175,7 @@ pub async fn claim(
                 attempts: r.i64(6)?,
                 created_at: r.i64(7)?,
                 expires_at: r.opt_i64(8)?,
+                user_id: r.opt_str(9)?,
             })
         })
         .collect()
