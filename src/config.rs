@@ -4,6 +4,7 @@
 //! Secrets are wrapped in [`Secret`], whose `Debug` and serialisation print `<redacted>`.
 //! The flag and variable names are a fixed contract: `docs/operator.md`.
 
+use crate::domain::forwarded::{Cidr, ForwardedHeader, TrustedProxies};
 use crate::domain::outbound::{self, AllowList};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -143,6 +144,10 @@ pub struct Config {
     /// administrator-set URLs may reach after all (`domain::outbound`); empty by default.
     pub outbound_allow: AllowList,
     pub sms_budget: SmsBudget,
+    /// Reverse proxies / load balancers whose forwarding header names the client
+    /// (`[http] trusted_proxies`, `CALLSIGN_TRUSTED_PROXIES`); empty (the default): the TCP
+    /// peer is the client and forwarding headers are ignored.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// `[outbound]` in callsign.toml.
@@ -151,6 +156,16 @@ pub struct Config {
 pub struct OutboundFile {
     /// Entries as in `CALLSIGN_OUTBOUND_ALLOW` (`10.0.0.0/8`, `127.0.0.1:9000`, `relay.lan:8443`).
     pub allow: Vec<String>,
+}
+
+/// The `[http]` table of callsign.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpFile {
+    /// CIDRs (`10.0.0.0/8`, `192.0.2.7`, `fd00::/8`) of the proxies allowed to name the client.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// The header those proxies append to: `x-forwarded-for` (default) or `forwarded`.
+    pub forwarded_header: Option<String>,
 }
 
 /// The file layer: every key optional.
@@ -182,6 +197,7 @@ pub struct FileConfig {
     pub rate_limits: Option<RateLimits>,
     pub outbound: Option<OutboundFile>,
     pub sms_budget: Option<SmsBudget>,
+    pub http: Option<HttpFile>,
 }
 
 /// The flag + env layer (clap fills each from its flag, else its variable).
@@ -248,9 +264,12 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_OUTBOUND_ALLOW",
     "CALLSIGN_SMS_BUDGET_PER_IP",
     "CALLSIGN_SMS_BUDGET_PER_CLIENT",
+    "CALLSIGN_TRUSTED_PROXIES",
+    "CALLSIGN_FORWARDED_HEADER",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
     "CALLSIGN_TEST_SKIP_COMPAT",
+    "CALLSIGN_TEST_NGINX",
     "CALLSIGN_TEST_SKIP_LINT",
     "CALLSIGN_BENCH_SECONDS",
 ];
@@ -403,6 +422,11 @@ impl Config {
             outbound::check_url(u, &outbound_allow)
                 .map_err(|e| ConfigError::Invalid("CALLSIGN_CALLCENTER_WEBHOOK_URL", e))?;
         }
+        let trusted_proxies = trusted_proxies(
+            get("CALLSIGN_TRUSTED_PROXIES"),
+            get("CALLSIGN_FORWARDED_HEADER"),
+            file.http.unwrap_or_default(),
+        )?;
         let cfg = Config {
             data_dir,
             database_url,
@@ -444,6 +468,7 @@ impl Config {
             rate_limits: file.rate_limits.unwrap_or_default(),
             outbound_allow,
             sms_budget,
+            trusted_proxies,
         };
         Ok((cfg, warnings))
     }
@@ -456,6 +481,35 @@ impl Config {
     pub fn redacted_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
     }
+}
+
+/// `CALLSIGN_TRUSTED_PROXIES` (comma-separated) over `[http] trusted_proxies`; likewise the
+/// header. A malformed network stops start-up: silently dropping it would quietly attribute
+/// every request to the proxy again.
+fn trusted_proxies(
+    env_list: Option<String>,
+    env_header: Option<String>,
+    file: HttpFile,
+) -> Result<TrustedProxies, ConfigError> {
+    let list: Vec<String> = match env_list {
+        Some(v) => v
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        None => file.trusted_proxies.unwrap_or_default(),
+    };
+    let networks = list
+        .iter()
+        .map(|n| Cidr::parse(n).map_err(|e| ConfigError::Invalid("trusted_proxies", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let header = match env_header.or(file.forwarded_header) {
+        Some(h) => {
+            ForwardedHeader::parse(&h).map_err(|e| ConfigError::Invalid("forwarded_header", e))?
+        }
+        None => ForwardedHeader::default(),
+    };
+    Ok(TrustedProxies { networks, header })
 }
 
 /// The issuer must end with exactly one slash (`https://host/`), as Auth0's does.
@@ -688,5 +742,56 @@ mod tests {
             "{shown}"
         );
         assert!(!format!("{c:?}").contains("envpass"));
+    }
+
+    #[test]
+    fn trusted_proxies_default_empty_file_then_env() {
+        let (c, _) = Config::resolve(&ServeArgs::default(), &[]).unwrap();
+        assert!(c.trusted_proxies.is_empty(), "never trusted by default");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"fd00::/8\"]\nforwarded_header = \"forwarded\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(f.clone()),
+            ..Default::default()
+        };
+        let (c, _) = Config::resolve(&args, &[]).unwrap();
+        assert_eq!(c.trusted_proxies.networks.len(), 2);
+        assert_eq!(c.trusted_proxies.header, ForwardedHeader::Forwarded);
+        assert_eq!(
+            c.redacted_json()["trusted_proxies"],
+            serde_json::json!({"networks": ["10.0.0.0/8", "fd00::/8"], "header": "forwarded"})
+        );
+        let (c, w) = Config::resolve(
+            &args,
+            &env(&[
+                ("CALLSIGN_TRUSTED_PROXIES", " 192.0.2.7 , 198.51.100.0/24,"),
+                ("CALLSIGN_FORWARDED_HEADER", "x-forwarded-for"),
+            ]),
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let nets: Vec<String> = c
+            .trusted_proxies
+            .networks
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["192.0.2.7/32", "198.51.100.0/24"]);
+        assert_eq!(c.trusted_proxies.header, ForwardedHeader::XForwardedFor);
+        for (k, v) in [
+            ("CALLSIGN_TRUSTED_PROXIES", "10.0.0.1/8"),
+            ("CALLSIGN_TRUSTED_PROXIES", "proxy.internal"),
+            ("CALLSIGN_FORWARDED_HEADER", "x-real-ip"),
+        ] {
+            let e = Config::resolve(&args, &env(&[(k, v)])).unwrap_err();
+            assert!(matches!(e, ConfigError::Invalid(..)), "{k}={v}: {e}");
+        }
+        std::fs::write(&f, "[http]\ntrusted_pro = []\n").unwrap();
+        assert!(Config::resolve(&args, &[]).is_err(), "unknown [http] key");
     }
 }

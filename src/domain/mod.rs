@@ -3,6 +3,7 @@
 pub mod auth_methods; // users' MFA factors: kinds, wire ids, TOTP secrets, masking, `multifactor`
 pub mod claims; // access-token claims as Auth0 shapes them
 pub mod connections; // connection strategies, body and options rules, defaults, secret options
+pub mod forwarded; // trusted proxy CIDRs and the right-to-left X-Forwarded-For / Forwarded walk
 pub mod grant_types; // OAuth grant type names and which ones a client may hold
 pub mod inbound; // Twilio webhook signatures, empty TwiML, inbound channels, who is a phone agent
 pub mod logs; // event log: the `q` search subset, secret scrubbing, time-sorted log ids

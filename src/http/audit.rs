@@ -9,12 +9,11 @@
 
 use crate::ctx::Ctx;
 use crate::service::logs::{self, LogEvent};
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::json;
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 /// Where `Mgmt<R>` leaves the verified caller's client id for the audit middleware.
@@ -73,10 +72,9 @@ pub async fn mgmt_writes(State(ctx): State<Ctx>, mut req: Request, next: Next) -
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| path.clone());
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let ip = crate::http::client_addr::ClientAddr::of(req.extensions())
+        .0
+        .map(|i| i.to_string());
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)

@@ -312,18 +312,15 @@ impl FromRequest<Ctx> for AuthParams {
     }
 }
 
-/// The caller's IP address (brute-force protection, logs): the TCP peer. Forwarded-for
-/// headers are not trusted: a client could name any address and dodge its block.
+/// The caller's IP address (brute-force protection, logs): what `http::client_addr` resolved
+/// (the TCP peer, or the client a trusted proxy or trusted `auth0-forwarded-for` names).
 pub struct ClientIp(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "0.0.0.0".into());
-        Ok(ClientIp(ip))
+        Ok(ClientIp(
+            crate::http::client_addr::ClientAddr::of(&parts.extensions).text(),
+        ))
     }
 }

@@ -2,10 +2,12 @@
 //! API under `/api/v2`, and health checks; layers add request ids, tracing, a 1 MiB body
 //! limit, panic catching (a panic becomes a logged 500, never a dropped connection),
 //! rate-limit headers from the cross-node limiter, and the audit of Management API writes
-//! (`audit.rs`: `sapi`/`fapi` events).
+//! (`audit.rs`: `sapi`/`fapi` events). `client_addr.rs` works out the client address once per
+//! request (trusted proxies, `auth0-forwarded-for`) for every limiter, handler and log.
 
 pub mod audit;
 pub mod authn;
+pub mod client_addr;
 pub mod console;
 pub mod errors;
 pub mod extract;
@@ -17,15 +19,15 @@ pub mod webhooks;
 
 use crate::ctx::Ctx;
 use crate::error::Error;
+use crate::http::client_addr::ClientAddr;
 use crate::http::errors::{AuthError, MgmtError, mgmt_body};
 use crate::service::ratelimit::{Bucket, Decision};
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use std::net::SocketAddr;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -48,7 +50,12 @@ pub fn router(ctx: Ctx) -> Router {
             "/dbconnections/change_password",
             post(authn::dbconnections::change_password),
         )
-        .route_layer(middleware::from_fn_with_state(ctx.clone(), auth_limit));
+        .route_layer(middleware::from_fn_with_state(ctx.clone(), auth_limit))
+        // before the limiter: a trusted server's `auth0-forwarded-for` names whose bucket it is
+        .route_layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            client_addr::auth0_forwarded_for,
+        ));
     let mgmt = mgmt::router()
         .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(ctx.clone(), mgmt_limit))
@@ -74,6 +81,11 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // outermost of the app's own layers: every limiter, handler and log sees one address
+        .layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            client_addr::resolve,
+        ))
         .with_state(ctx)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(
@@ -213,23 +225,16 @@ async fn mgmt_limit(State(ctx): State<Ctx>, req: Request, next: Next) -> Respons
         }
         None => {
             let b = ctx.limiter.management_failures();
-            let key = format!("mgmt-fail:{}", peer_ip(&req));
+            let key = format!("mgmt-fail:{}", ClientAddr::of(req.extensions()).text());
             limited(&ctx, &key, b, req, next, true).await
         }
     }
 }
 
-/// The TCP peer's address (forwarded-for headers are not trusted; see `extract::ClientIp`).
-fn peer_ip(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "local".into())
-}
-
-/// Authentication API: one bucket per client IP.
+/// Authentication API: one bucket per client IP (`client_addr`: the peer, or the client a
+/// trusted proxy or a trusted `auth0-forwarded-for` names).
 async fn auth_limit(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
-    let ip = peer_ip(&req);
+    let ip = ClientAddr::of(req.extensions()).text();
     let b = ctx.limiter.auth();
     limited(&ctx, &format!("auth:{ip}"), b, req, next, false).await
 }

@@ -21,6 +21,9 @@ pub struct ClientAuth {
     pub grant_types: Vec<String>,
     /// `token_endpoint_auth_method: none`: a public client (SPA, native) that holds no secret.
     pub public: bool,
+    /// `is_token_endpoint_ip_header_trusted`: with its secret, the client may name its end
+    /// user's address in `auth0-forwarded-for` (`http::client_addr`).
+    pub ip_header_trusted: bool,
     /// `jwt_configuration.lifetime_in_seconds`: the ID token lifetime (Auth0 default 36000).
     pub id_token_lifetime: i64,
 }
@@ -91,12 +94,18 @@ impl Catalog {
             .and_then(|j| j.get("lifetime_in_seconds"))
             .and_then(|v| v.as_i64())
             .unwrap_or(36_000);
+        let ip_header_trusted = row
+            .data
+            .get("is_token_endpoint_ip_header_trusted")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         let c = Arc::new(ClientAuth {
             client_id: row.client_id,
             name: row.name,
             secret_sha256: crypto::sha256(&secret),
             grant_types,
             public,
+            ip_header_trusted,
             id_token_lifetime,
         });
         if let Ok(mut s) = self.state.write() {

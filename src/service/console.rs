@@ -138,6 +138,7 @@ fn as_client() -> ClientAuth {
         secret_sha256: [0; 32],
         grant_types: vec![],
         public: false,
+        ip_header_trusted: false,
         id_token_lifetime: 0,
     }
 }

@@ -26,6 +26,7 @@ mod phone_providers;
 mod phone_templates;
 mod processes;
 mod profile_caps;
+mod proxies;
 mod security;
 mod sms_budget;
 mod ssrf;

@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-fn credentials(p: &AuthParams) -> Result<ClientCredentials, AuthError> {
+pub(crate) fn credentials(p: &AuthParams) -> Result<ClientCredentials, AuthError> {
     let body_id = p.str("client_id")?.map(str::to_string);
     let body_secret = p.str("client_secret")?.map(str::to_string);
     match &p.basic {
