@@ -5,13 +5,12 @@
 //! wipe the verified-token cache. Both backends.
 
 use crate::phone_providers::scoped_token;
-use crate::support::{ADMIN_ID, Backend, ISSUER, TestApp, backends, config, fresh_url};
+use crate::support::{ADMIN_ID, Backend, ISSUER, TestApp, backends};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use callsign::clock::Clock;
 use callsign::config::Config;
 use callsign::service::keys::{FORCED_RELOAD_EVERY_MS, UNKNOWN_KID_TTL_MS};
 use serde_json::{Value, json};
@@ -19,20 +18,7 @@ use std::net::SocketAddr;
 
 /// A `TestApp` on backend `b` whose configuration `tune` adjusts first.
 async fn app_with(b: Backend, tune: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let url = fresh_url(b, dir.path()).await;
-    let mut cfg = config(dir.path(), &url);
-    tune(&mut cfg);
-    let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
-        .await
-        .unwrap();
-    TestApp {
-        router: callsign::http::router(ctx.clone()),
-        ctx,
-        backend: b,
-        url,
-        _dir: dir,
-    }
+    TestApp::tuned(b, tune).await
 }
 
 /// `method /api/v2{path}` from `ip`, with `Authorization: <auth>` when given.

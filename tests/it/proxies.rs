@@ -9,13 +9,12 @@
 //! puts a real nginx in front of a real listener (`CALLSIGN_TEST_NGINX`, set by scripts/test).
 
 use crate::login::{PASSWORD, login_client};
-use crate::support::{Backend, ISSUER, TestApp, backends, config, fresh_url};
+use crate::support::{Backend, TestApp, backends};
 use crate::users::{CONN, create_user};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use base64::Engine;
-use callsign::clock::Clock;
 use callsign::config::Config;
 use callsign::domain::forwarded::Cidr;
 use callsign::service::logs;
@@ -26,20 +25,7 @@ const WRONG: &str = "Wrong-Passw0rd!";
 
 /// A `TestApp` on backend `b` whose configuration `tune` adjusts first.
 async fn app_with(b: Backend, tune: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let url = fresh_url(b, dir.path()).await;
-    let mut cfg = config(dir.path(), &url);
-    tune(&mut cfg);
-    let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
-        .await
-        .unwrap();
-    TestApp {
-        router: callsign::http::router(ctx.clone()),
-        ctx,
-        backend: b,
-        url,
-        _dir: dir,
-    }
+    TestApp::tuned(b, tune).await
 }
 
 fn trust(c: &mut Config, nets: &[&str]) {

@@ -8,30 +8,18 @@
 
 use crate::login::{PASSWORD, post_from};
 use crate::mfa::{enable_mfa, mfa_client};
-use crate::support::{Backend, ISSUER, TestApp, backends, config, fresh_url};
+use crate::support::{Backend, TestApp, backends, fresh_url};
 use crate::users::CONN;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use callsign::clock::Clock;
 use callsign::config::SmsBudget;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
 /// An app with the given send budgets (the test default lifts them).
 async fn app_with(b: Backend, dir: tempfile::TempDir, url: String, budget: SmsBudget) -> TestApp {
-    let mut cfg = config(dir.path(), &url);
-    cfg.sms_budget = budget;
-    let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
-        .await
-        .unwrap();
-    TestApp {
-        router: callsign::http::router(ctx.clone()),
-        ctx,
-        backend: b,
-        url,
-        _dir: dir,
-    }
+    TestApp::on_tuned(b, dir, url, |c| c.sms_budget = budget).await
 }
 
 async fn default_budget_app(b: Backend) -> TestApp {

@@ -112,7 +112,25 @@ impl TestApp {
     }
 
     pub async fn on(b: Backend, dir: tempfile::TempDir, url: String) -> TestApp {
-        let cfg = config(dir.path(), &url);
+        Self::on_tuned(b, dir, url, |_| {}).await
+    }
+
+    /// An app on backend `b` whose test configuration `tune` adjusts first (small limits,
+    /// budgets, trusted proxies…).
+    pub async fn tuned(b: Backend, tune: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = fresh_url(b, dir.path()).await;
+        Self::on_tuned(b, dir, url, tune).await
+    }
+
+    pub async fn on_tuned(
+        b: Backend,
+        dir: tempfile::TempDir,
+        url: String,
+        tune: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let mut cfg = config(dir.path(), &url);
+        tune(&mut cfg);
         let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
             .await
             .expect("open");
