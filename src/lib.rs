@@ -11,7 +11,8 @@ pub mod crypto; // secret box (AES-256-GCM at rest), random ids and tokens, hash
 pub mod ctx; // `Ctx`: the handles every service function takes
 pub mod delivery; // message senders behind one trait: SMTP, development email and phone files
 pub mod domain; // pure rules: scopes, pagination, claims, wire-independent types
-pub mod error; // the domain error with a stable code per variant
+pub mod error;
+pub mod files; // private modes for the data directory and its files; the open-files limit // the domain error with a stable code per variant
 pub mod http; // router, extractors, error renderers, Authentication and Management API handlers
 pub mod password; // argon2id hashing; verifying imported bcrypt, argon2 and Auth0 custom hashes
 pub mod service; // use cases: bootstrap, keys, clients, grants, resource servers, tokens, limits, outbox

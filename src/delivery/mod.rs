@@ -326,12 +326,10 @@ pub(crate) fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir)?;
+        crate::files::private_dir(dir)?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)?;
+    // codes and reset links in clear (development): readable by the server's user only
+    let mut f = crate::files::open_append_private(path)?;
     f.write_all(&buf)
 }
 

@@ -95,7 +95,7 @@ async fn first_start(ctx: &Ctx, tx: &mut store::Tx) -> Result<Bootstrapped> {
     client_grants::insert(tx, ctx, &client_id, &mgmt, all, Default::default()).await?;
 
     let path = ctx.config.data_dir.join("bootstrap-client.json");
-    std::fs::create_dir_all(&ctx.config.data_dir)
+    crate::files::private_dir(&ctx.config.data_dir)
         .map_err(|e| Error::internal(format!("data dir: {e}")))?;
     let doc = json!({"client_id": client_id, "client_secret": secret, "audience": mgmt, "issuer": &*ctx.issuer});
     crate::crypto::write_private(&path, format!("{doc:#}\n").as_bytes())

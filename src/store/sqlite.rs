@@ -119,9 +119,16 @@ impl SqlitePool {
         if let Some(parent) = std::path::Path::new(path).parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).map_err(|e| {
+            crate::files::private_dir(parent).map_err(|e| {
                 StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
             })?;
+        }
+        // created 0600 before SQLite opens it: its WAL and shared-memory files copy this mode
+        if !path.starts_with(':') && !path.starts_with("file:") {
+            for p in [path.to_string(), activity_path(path)] {
+                crate::files::touch_private(std::path::Path::new(&p))
+                    .map_err(|e| StoreError::Unavailable(format!("cannot create {p}: {e}")))?;
+            }
         }
         let writer = Connection::open(path).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         configure(&writer)?;
