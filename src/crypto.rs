@@ -1,6 +1,7 @@
 //! Small, well-worn crypto building blocks over aws-lc-rs: the secret box that encrypts secrets
 //! at rest (AES-256-GCM, random nonce), CSPRNG ids and tokens, SHA-256 for looking up hashed
-//! tokens, and constant-time comparison. Nothing here invents a primitive.
+//! tokens, keyed fingerprints (HMAC-SHA256) for values an audit must match without holding
+//! them, and constant-time comparison. Nothing here invents a primitive.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -83,6 +84,9 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Clone)]
 pub struct SecretBox {
     key: std::sync::Arc<LessSafeKey>,
+    /// HMAC-SHA256 key for [`fingerprint`](Self::fingerprint), derived from the secret key
+    /// (never the AES key itself: one key, one use).
+    fingerprint_key: std::sync::Arc<aws_lc_rs::hmac::Key>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -103,9 +107,18 @@ pub enum SecretError {
 
 impl SecretBox {
     pub fn new(key: &[u8; 32]) -> Self {
+        use aws_lc_rs::hmac;
         let unbound = UnboundKey::new(&AES_256_GCM, key).expect("32-byte AES key");
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, key),
+            b"callsign fingerprint key v1",
+        );
         SecretBox {
             key: std::sync::Arc::new(LessSafeKey::new(unbound)),
+            fingerprint_key: std::sync::Arc::new(hmac::Key::new(
+                hmac::HMAC_SHA256,
+                derived.as_ref(),
+            )),
         }
     }
 
@@ -144,6 +157,15 @@ impl SecretBox {
             }
             Err(e) => Err(SecretError::KeyFile(shown, e.to_string())),
         }
+    }
+
+    /// A keyed fingerprint (hex HMAC-SHA256) of a low-entropy value such as a phone number:
+    /// equal values give equal fingerprints, so an audit can be searched for one number, but
+    /// without the secret key the few billion possible numbers cannot be tried against it, as
+    /// they can against a bare SHA-256 (issue 12, L3).
+    pub fn fingerprint(&self, data: &[u8]) -> String {
+        let tag = aws_lc_rs::hmac::sign(&self.fingerprint_key, data);
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn seal(&self, plaintext: &[u8]) -> String {

@@ -7,7 +7,6 @@
 //! numbers of other accounts are never returned (the caller already has the number).
 //! Not here: wire shapes (http/mgmt/phone_lookups.rs), SQL (store/phone_index.rs).
 
-use crate::crypto;
 use crate::ctx::Ctx;
 use crate::domain::{paging, phone};
 use crate::error::{Error, Result};
@@ -239,7 +238,7 @@ pub async fn lookup(
             description: Some("Phone number lookup".into()),
             details: Some(json!({
                 "actor": {"kind": actor.kind, "id": actor.id},
-                "number_sha256": crypto::sha256_hex(number.as_bytes()),
+                "number_hmac": ctx.secrets.fingerprint(number.as_bytes()),
                 "results": accounts.len(),
                 "page": from.is_some_and(|f| !f.is_empty()),
             })),

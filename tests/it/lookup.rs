@@ -356,10 +356,16 @@ async fn http_lookup_shapes_paging_spellings_and_audit() {
         let d = &first["details"];
         assert_eq!(d["actor"]["kind"], "api");
         assert_eq!(d["results"], 3);
+        // a keyed HMAC, not a bare SHA-256 that the number space could be tried against
         assert_eq!(
-            d["number_sha256"],
+            d["number_hmac"],
+            app.ctx.secrets.fingerprint(b"+14155550150")
+        );
+        assert_ne!(
+            d["number_hmac"],
             callsign::crypto::sha256_hex(b"+14155550150")
         );
+        assert!(d.get("number_sha256").is_none());
         assert!(!first.to_string().contains("5550150"), "{first}");
     }
 }
