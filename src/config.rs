@@ -103,6 +103,37 @@ impl Default for SmsBudget {
     }
 }
 
+/// The listener's bounds on slow and greedy clients (`http/conn.rs`, issue 12 M2): `[http]` in
+/// `callsign.toml`, or `CALLSIGN_HTTP_<NAME>` (upper case) for each field.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// A request head (line and headers) must arrive within this; it also bounds how long a
+    /// kept-alive connection waits for its next request.
+    pub header_read_timeout_ms: u64,
+    /// A request body must arrive whole within this, from when the handler starts reading it
+    /// (408 otherwise).
+    pub body_read_timeout_ms: u64,
+    /// A connection on which no byte moves either way for this long is closed (a client that
+    /// stops reading its response, a stalled stream).
+    pub idle_timeout_ms: u64,
+    /// Open connections per client address (IPv6: per /64); trusted proxies are exempt.
+    pub max_connections_per_ip: usize,
+    /// Open connections in all; 0: the soft open-files limit less 256, within 64..=10,000.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            max_connections_per_ip: 256,
+            max_connections: 0,
+        }
+    }
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
@@ -148,6 +179,7 @@ pub struct Config {
     /// (`[http] trusted_proxies`, `CALLSIGN_TRUSTED_PROXIES`); empty (the default): the TCP
     /// peer is the client and forwarding headers are ignored.
     pub trusted_proxies: TrustedProxies,
+    pub http_limits: HttpLimits,
 }
 
 /// `[outbound]` in callsign.toml.
@@ -166,6 +198,12 @@ pub struct HttpFile {
     pub trusted_proxies: Option<Vec<String>>,
     /// The header those proxies append to: `x-forwarded-for` (default) or `forwarded`.
     pub forwarded_header: Option<String>,
+    /// [`HttpLimits`], each optional.
+    pub header_read_timeout_ms: Option<u64>,
+    pub body_read_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
+    pub max_connections_per_ip: Option<usize>,
+    pub max_connections: Option<usize>,
 }
 
 /// The file layer: every key optional.
@@ -265,6 +303,11 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_SMS_BUDGET_PER_IP",
     "CALLSIGN_SMS_BUDGET_PER_CLIENT",
     "CALLSIGN_TRUSTED_PROXIES",
+    "CALLSIGN_HTTP_HEADER_READ_TIMEOUT_MS",
+    "CALLSIGN_HTTP_BODY_READ_TIMEOUT_MS",
+    "CALLSIGN_HTTP_IDLE_TIMEOUT_MS",
+    "CALLSIGN_HTTP_MAX_CONNECTIONS_PER_IP",
+    "CALLSIGN_HTTP_MAX_CONNECTIONS",
     "CALLSIGN_FORWARDED_HEADER",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
@@ -422,10 +465,12 @@ impl Config {
             outbound::check_url(u, &outbound_allow)
                 .map_err(|e| ConfigError::Invalid("CALLSIGN_CALLCENTER_WEBHOOK_URL", e))?;
         }
+        let http_file = file.http.unwrap_or_default();
+        let http_limits = http_limits(&get, &http_file)?;
         let trusted_proxies = trusted_proxies(
             get("CALLSIGN_TRUSTED_PROXIES"),
             get("CALLSIGN_FORWARDED_HEADER"),
-            file.http.unwrap_or_default(),
+            http_file,
         )?;
         let cfg = Config {
             data_dir,
@@ -469,6 +514,7 @@ impl Config {
             outbound_allow,
             sms_budget,
             trusted_proxies,
+            http_limits,
         };
         Ok((cfg, warnings))
     }
@@ -481,6 +527,55 @@ impl Config {
     pub fn redacted_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
     }
+}
+
+/// `CALLSIGN_HTTP_*` over `[http]` over the defaults. A zero timeout or per-IP cap would refuse
+/// every request, so it is an error rather than "off".
+fn http_limits(
+    get: &dyn Fn(&str) -> Option<String>,
+    file: &HttpFile,
+) -> Result<HttpLimits, ConfigError> {
+    let mut l = HttpLimits::default();
+    macro_rules! layer {
+        ($field:ident, $var:literal) => {
+            if let Some(v) = file.$field {
+                l.$field = v;
+            }
+            if let Some(v) = get($var) {
+                l.$field = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| ConfigError::Invalid($var, v))?;
+            }
+        };
+        ($field:ident, $var:literal, nonzero) => {
+            layer!($field, $var);
+            if l.$field == 0 {
+                return Err(ConfigError::Invalid(
+                    $var,
+                    format!("{} must be at least 1", stringify!($field)),
+                ));
+            }
+        };
+    }
+    layer!(
+        header_read_timeout_ms,
+        "CALLSIGN_HTTP_HEADER_READ_TIMEOUT_MS",
+        nonzero
+    );
+    layer!(
+        body_read_timeout_ms,
+        "CALLSIGN_HTTP_BODY_READ_TIMEOUT_MS",
+        nonzero
+    );
+    layer!(idle_timeout_ms, "CALLSIGN_HTTP_IDLE_TIMEOUT_MS", nonzero);
+    layer!(
+        max_connections_per_ip,
+        "CALLSIGN_HTTP_MAX_CONNECTIONS_PER_IP",
+        nonzero
+    );
+    layer!(max_connections, "CALLSIGN_HTTP_MAX_CONNECTIONS");
+    Ok(l)
 }
 
 /// `CALLSIGN_TRUSTED_PROXIES` (comma-separated) over `[http] trusted_proxies`; likewise the
@@ -546,6 +641,39 @@ mod tests {
         assert_eq!(c.email_from, "callsign <no-reply@localhost>");
         assert_eq!(c.log_retention_days, 30);
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn http_limits_default_then_file_then_env_and_zero_is_refused() {
+        let (c, _) = Config::resolve(&ServeArgs::default(), &[]).unwrap();
+        assert_eq!(c.http_limits, HttpLimits::default());
+        assert_eq!(c.http_limits.header_read_timeout_ms, 10_000);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "[http]\nidle_timeout_ms = 5000\nmax_connections_per_ip = 9\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(f),
+            ..Default::default()
+        };
+        let (c, w) = Config::resolve(
+            &args,
+            &env(&[("CALLSIGN_HTTP_MAX_CONNECTIONS_PER_IP", "12")]),
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.http_limits.idle_timeout_ms, 5000);
+        assert_eq!(c.http_limits.max_connections_per_ip, 12);
+        assert!(
+            Config::resolve(
+                &ServeArgs::default(),
+                &env(&[("CALLSIGN_HTTP_BODY_READ_TIMEOUT_MS", "0")])
+            )
+            .is_err()
+        );
     }
 
     #[test]

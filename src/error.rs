@@ -97,6 +97,8 @@ pub enum Error {
     },
     /// 413.
     PayloadTooLarge { limit: usize },
+    /// 408: the request body did not arrive within the server's deadline.
+    RequestTimeout,
     /// 5xx: a failure of ours (storage, a bug). The text goes to the log only.
     Internal(String),
     /// 503: a dependency (database) is unavailable.
@@ -148,6 +150,7 @@ impl Error {
             Error::MfaRequired { .. } => "mfa_required",
             Error::RateLimited { .. } => "rate_limited",
             Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::RequestTimeout => "request_timeout",
             Error::Internal(_) => "internal",
             Error::Unavailable(_) => "unavailable",
         }
@@ -174,6 +177,7 @@ impl fmt::Display for Error {
             Error::MfaRequired { .. } => f.write_str("mfa_required"),
             Error::RateLimited { .. } => f.write_str("rate limited"),
             Error::PayloadTooLarge { limit } => write!(f, "payload larger than {limit} bytes"),
+            Error::RequestTimeout => f.write_str("request body not received in time"),
             Error::Internal(m) => write!(f, "internal error: {m}"),
             Error::Unavailable(m) => write!(f, "unavailable: {m}"),
         }

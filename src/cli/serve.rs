@@ -1,7 +1,9 @@
 //! `callsign serve`: logging, database, bootstrap, TLS (given PEM files or a self-signed
 //! certificate generated once into `<data-dir>/tls/`), the listener (port 0 allowed; the
 //! chosen address is logged as `listening on <scheme>://<addr>`), and graceful shutdown on
-//! SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
+//! SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0. The listener carries the
+//! slow-client bounds (`http::conn`): hyper's header-read timeout, connection caps and the idle
+//! timeout; files it creates are private (`files`).
 
 use crate::clock::Clock;
 use crate::config::{Config, LogFormat};
@@ -73,7 +75,7 @@ fn self_signed(data_dir: &Path, host: &str) -> anyhow::Result<(PathBuf, PathBuf)
     if cert.exists() && key.exists() {
         return Ok((cert, key));
     }
-    std::fs::create_dir_all(&dir)?;
+    crate::files::private_dir(&dir)?;
     let mut names = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
@@ -83,12 +85,23 @@ fn self_signed(data_dir: &Path, host: &str) -> anyhow::Result<(PathBuf, PathBuf)
         names.push(host.to_string());
     }
     let ck = rcgen::generate_simple_self_signed(names)?;
-    std::fs::write(&cert, ck.cert.pem())?;
+    crate::crypto::write_private(&cert, ck.cert.pem().as_bytes())?;
     crate::crypto::write_private(&key, ck.signing_key.serialize_pem().as_bytes())?;
     Ok((cert, key))
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {
+    // an older version (or a hand-made directory) may have left the data wider than 0700/0600
+    match crate::files::narrow_data_dir(&cfg.data_dir) {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::warn!(path = %cfg.data_dir.display(), narrowed = n, "data directory entries were readable by others: narrowed to 0700/0600")
+        }
+        Err(e) => anyhow::bail!(
+            "cannot secure the data directory {}: {e}",
+            cfg.data_dir.display()
+        ),
+    }
     let addr: SocketAddr = cfg
         .listen
         .parse()
@@ -147,6 +160,16 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         h.graceful_shutdown(Some(Duration::from_secs(20)));
     });
 
+    let limits = cfg.http_limits;
+    let acceptor = crate::http::conn::Acceptor::new(&limits, cfg.trusted_proxies.clone());
+    tracing::info!(
+        header_read_timeout_ms = limits.header_read_timeout_ms,
+        body_read_timeout_ms = limits.body_read_timeout_ms,
+        idle_timeout_ms = limits.idle_timeout_ms,
+        max_connections_per_ip = limits.max_connections_per_ip,
+        max_connections = acceptor.total_cap(),
+        "connection limits"
+    );
     tracing::info!(issuer = %ctx.issuer, database = %redact_url(&cfg.database_url), "listening on {scheme}://{local}");
     if tls {
         let (cert, key) = match (&cfg.tls_cert, &cfg.tls_key) {
@@ -158,15 +181,20 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             }
         };
         let tls_cfg = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await?;
-        axum_server::from_tcp_rustls(listener, tls_cfg)
-            .handle(handle)
-            .serve(app)
-            .await?;
+        let tls_acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls_cfg)
+            .handshake_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+            .acceptor(acceptor);
+        let mut server = axum_server::from_tcp(listener)
+            .acceptor(tls_acceptor)
+            .handle(handle);
+        bound_reads(server.http_builder(), &limits);
+        server.serve(app).await?;
     } else {
-        axum_server::from_tcp(listener)
-            .handle(handle)
-            .serve(app)
-            .await?;
+        let mut server = axum_server::from_tcp(listener)
+            .acceptor(acceptor)
+            .handle(handle);
+        bound_reads(server.http_builder(), &limits);
+        server.serve(app).await?;
     }
     // events still queued in this node's batched writer would be lost with the process
     if let Err(e) = crate::service::logs::flush(&ctx).await {
@@ -174,6 +202,22 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// hyper's own bounds: a request head must arrive within the header timeout (Slowloris), and
+/// HTTP/2 pings an idle peer and drops it when it stops answering.
+fn bound_reads(
+    b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    limits: &crate::config::HttpLimits,
+) {
+    let head = Duration::from_millis(limits.header_read_timeout_ms);
+    b.http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(head);
+    b.http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Duration::from_millis(limits.idle_timeout_ms))
+        .keep_alive_timeout(head);
 }
 
 fn redact_url(u: &str) -> String {

@@ -16,7 +16,6 @@
 
 use crate::ctx::Ctx;
 use crate::domain::forwarded::parse_addr;
-use crate::error::Error;
 use crate::http::errors::AuthError;
 use crate::http::extract::{AuthParams, BODY_LIMIT};
 use crate::service::token;
@@ -96,9 +95,9 @@ pub async fn auth0_forwarded_for(State(ctx): State<Ctx>, req: Request, next: Nex
     // The client authenticates in the body (or with HTTP Basic): read it once, check the
     // client with a copy, and hand the same bytes on to the handler.
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+    let bytes = match super::body::read(body, BODY_LIMIT).await {
         Ok(b) => b,
-        Err(_) => return AuthError(Error::PayloadTooLarge { limit: BODY_LIMIT }).into_response(),
+        Err(e) => return AuthError(e).into_response(),
     };
     let mut probe = Request::new(Body::from(bytes.clone()));
     for h in [header::CONTENT_TYPE, header::AUTHORIZATION] {

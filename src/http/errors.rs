@@ -156,6 +156,14 @@ impl IntoResponse for MgmtError {
                     None,
                 ),
             ),
+            Error::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                mgmt_body(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "Request body was not received in time",
+                    None,
+                ),
+            ),
             Error::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 mgmt_body(
@@ -272,6 +280,11 @@ impl IntoResponse for AuthError {
                 "invalid_request",
                 format!("Request body larger than maximum allowed: {limit}"),
             ),
+            Error::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request",
+                "Request body was not received in time".into(),
+            ),
             Error::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -317,7 +330,8 @@ impl IntoResponse for LegacyHttpError {
             Error::RateLimited { .. }
             | Error::Internal(_)
             | Error::Unavailable(_)
-            | Error::PayloadTooLarge { .. } => {
+            | Error::PayloadTooLarge { .. }
+            | Error::RequestTimeout => {
                 return AuthError(e).into_response();
             }
             other => {

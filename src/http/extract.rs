@@ -154,9 +154,7 @@ async fn read_body(req: Request) -> Result<(Option<String>, bytes::Bytes), Error
                 .trim()
                 .to_ascii_lowercase()
         });
-    let body = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
-        .await
-        .map_err(|_| Error::PayloadTooLarge { limit: BODY_LIMIT })?;
+    let body = super::body::read(req.into_body(), BODY_LIMIT).await?;
     Ok((ct, body))
 }
 

@@ -7,7 +7,9 @@
 
 pub mod audit;
 pub mod authn;
+pub mod body;
 pub mod client_addr;
+pub mod conn;
 pub mod console;
 pub mod errors;
 pub mod extract;
@@ -65,7 +67,8 @@ pub fn router(ctx: Ctx) -> Router {
             audit::mgmt_writes,
         ));
     let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let hsts = serves_https(&ctx.config);
+    let app = Router::new()
         .merge(auth)
         .nest("/api/v2", mgmt)
         .route("/.well-known/openid-configuration", get(oidc::discovery))
@@ -81,22 +84,59 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(ctx.clone(), body::deadline))
         // outermost of the app's own layers: every limiter, handler and log sees one address
         .layer(middleware::from_fn_with_state(
             ctx.clone(),
             client_addr::resolve,
         ))
-        .with_state(ctx)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .with_state(ctx);
+    let app = if hsts {
+        app.layer(middleware::from_fn(strict_transport_security))
+    } else {
+        app
+    };
+    app.layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                tracing::info_span!("request", method = %req.method(), path = %log_path(req.uri().path()), request_id = %id)
             })
             .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, RandomId))
+}
+
+/// Browsers reach the server over HTTPS when it serves TLS itself or its public URL is
+/// `https://` (a TLS-terminating proxy in front): only then does HSTS mean anything.
+fn serves_https(cfg: &crate::config::Config) -> bool {
+    cfg.tls_enabled()
+        || cfg
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+}
+
+/// HSTS for a year (issue 12): a browser that once reached the server over HTTPS never tries
+/// plain HTTP for it again. No `includeSubDomains`: the operator's other hosts are not ours.
+async fn strict_transport_security(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    r.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    r
+}
+
+/// The path as the request log shows it: a phone number in a lookup path is replaced (issue
+/// 12, L3), so the log never holds one in clear.
+pub fn log_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const LOOKUPS: &str = "/api/v2/phone-lookups/";
+    match path.strip_prefix(LOOKUPS) {
+        Some("stream") | None => std::borrow::Cow::Borrowed(path),
+        Some(_) => std::borrow::Cow::Owned(format!("{LOOKUPS}<redacted>")),
+    }
 }
 
 #[derive(Clone)]

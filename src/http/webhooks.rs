@@ -7,7 +7,6 @@
 
 use crate::ctx::Ctx;
 use crate::domain::inbound::{EMPTY_TWIML, InboundChannel};
-use crate::error::Error;
 use crate::http::errors::{MgmtError, mgmt_body};
 use crate::service::inbound::{self, Outcome};
 use axum::extract::{Request, State};
@@ -58,9 +57,9 @@ async fn handle(ctx: Ctx, channel: InboundChannel, req: Request) -> Response {
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+    let body = match super::body::read(req.into_body(), MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => return MgmtError(Error::PayloadTooLarge { limit: MAX_BODY }).into_response(),
+        Err(e) => return MgmtError(e).into_response(),
     };
     let Ok(params) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
         return forbidden();

@@ -8,6 +8,7 @@ mod bad_input;
 mod connections;
 mod console_mfa;
 mod guardian;
+mod hardening;
 mod inbound;
 mod limits;
 mod login;

@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 pub struct Node {
     child: Child,
     pub base: String,
+    /// Every line the server wrote to stderr (its log), as it arrives.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Node {
@@ -21,6 +23,11 @@ impl Drop for Node {
 }
 
 pub fn start(url: &str, dir: &std::path::Path) -> Node {
+    start_with(url, dir, &[])
+}
+
+/// [`start`] with extra environment variables.
+pub fn start_with(url: &str, dir: &std::path::Path, env: &[(&str, &str)]) -> Node {
     let mut child = Command::new(env!("CARGO_BIN_EXE_callsign"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
         .arg("--data-dir")
@@ -30,6 +37,7 @@ pub fn start(url: &str, dir: &std::path::Path) -> Node {
         .env("CALLSIGN_BOOTSTRAP_CLIENT_SECRET", ADMIN_SECRET)
         .env("CALLSIGN_CACHE_POLL_MS", "100")
         .env("CALLSIGN_PUBLIC_URL", "http://callsign.cluster/")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -50,8 +58,14 @@ pub fn start(url: &str, dir: &std::path::Path) -> Node {
             break addr;
         }
     };
-    std::thread::spawn(move || for _ in lines {});
-    Node { child, base }
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    Node { child, base, log }
 }
 
 pub async fn call(
