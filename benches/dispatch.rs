@@ -16,7 +16,7 @@ use callsign::clock::Clock;
 use callsign::config::{Config, ServeArgs};
 use callsign::ctx::Ctx;
 use callsign::delivery::ProviderSpec;
-use callsign::service::outbox::{self, Channel, Message};
+use callsign::service::messaging::outbox::{self, Channel, Message};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -291,7 +291,7 @@ async fn run(name: &str, ctx: callsign::ctx::Ctx, n: usize, cores: usize, secs: 
     )
     .await;
     show(name, "search   q=phone_number        (32 conns)", &s);
-    callsign::service::logs::flush(&ctx).await.unwrap();
+    callsign::service::events::logs::flush(&ctx).await.unwrap();
     let audited = count("SELECT COUNT(*) FROM logs WHERE type = 'cs_phone_lookup'").await;
     println!("{name:9} audit entries written: {audited}");
 }

@@ -17,7 +17,7 @@
 //! - every limit stays on. The per-user send bucket (10/hour) would throttle one user, so the
 //!   load is spread over many users, each used at most 9 times (sequentially, by one client);
 //! - users and their confirmed phones are inserted directly (no argon2, no enrolment flow),
-//!   and each user's mfa_token is minted up front with `service::mfa_token::issue`, which is
+//!   and each user's mfa_token is minted up front with `service::oauth::mfa_token::issue`, which is
 //!   exactly what a password-realm login with MFA on returns (sealed, 10-minute lifetime);
 //! - codes are read the way a phone would: the tenant's phone provider is pinned to Twilio at
 //!   a fake Twilio on loopback, which hands each SMS body to the client waiting on that number.
@@ -91,7 +91,7 @@ async fn setup(url: &str, dir: &std::path::Path, twilio: &str) -> Ctx {
         mssid: None,
         delivery_methods: vec!["text".into()],
     }));
-    use callsign::service::guardian;
+    use callsign::service::mfa::guardian;
     guardian::set_factor(&ctx, "sms", true).await.unwrap();
     guardian::set_message_types(&ctx, &["sms".into()])
         .await
@@ -117,7 +117,7 @@ struct Enrolled {
 async fn mfa_client(ctx: &Ctx) -> (String, String) {
     let body = json!({"name": "mfa-bench", "app_type": "regular_web", "grant_types": [
         "http://auth0.com/oauth/grant-type/password-realm", OOB]});
-    let c = callsign::service::clients::create(ctx, body.as_object().unwrap().clone())
+    let c = callsign::service::tenant::clients::create(ctx, body.as_object().unwrap().clone())
         .await
         .unwrap();
     (c.client_id, c.secret)
@@ -126,7 +126,7 @@ async fn mfa_client(ctx: &Ctx) -> (String, String) {
 /// Inserts `n` users, each with a confirmed SMS phone, and mints their mfa_tokens.
 async fn enrol(ctx: &Ctx, n: usize, client_id: &str) -> Vec<Enrolled> {
     assert!(n <= 10_000, "phone numbers are unique up to 10,000 users");
-    let conn = callsign::service::connections::by_name(ctx, CONN)
+    let conn = callsign::service::tenant::connections::by_name(ctx, CONN)
         .await
         .unwrap()
         .unwrap();
@@ -135,22 +135,22 @@ async fn enrol(ctx: &Ctx, n: usize, client_id: &str) -> Vec<Enrolled> {
     for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
         let mut tx = ctx.db.begin().await.unwrap();
         for &i in chunk {
-            let row = callsign::service::users::new_row(
+            let row = callsign::service::users::manage::new_row(
                 ctx,
                 &conn,
-                callsign::service::users::NewUser {
+                callsign::service::users::manage::NewUser {
                     email: Some(format!("mfa{i}@bench.test")),
                     ..Default::default()
                 },
             );
-            callsign::service::users::insert(&mut tx, &row)
+            callsign::service::users::manage::insert(&mut tx, &row)
                 .await
                 .unwrap();
             let number = phone(i);
             callsign::store::authenticators::insert(
                 &mut tx,
                 &AuthenticatorRow {
-                    id: callsign::service::mfa::new_id(),
+                    id: callsign::service::mfa::api::new_id(),
                     user_id: row.user_id.clone(),
                     kind: "phone".into(),
                     confirmed: true,
@@ -166,7 +166,7 @@ async fn enrol(ctx: &Ctx, n: usize, client_id: &str) -> Vec<Enrolled> {
             )
             .await
             .unwrap();
-            let mfa_token = callsign::service::mfa_token::issue(
+            let mfa_token = callsign::service::oauth::mfa_token::issue(
                 ctx,
                 &row.user_id,
                 client_id,
@@ -185,7 +185,7 @@ async fn enrol(ctx: &Ctx, n: usize, client_id: &str) -> Vec<Enrolled> {
 }
 
 fn raw_signs(ctx: &Ctx, threads: usize, secs: u64) -> f64 {
-    let key = callsign::service::keys::current_key(&ctx.keys).unwrap();
+    let key = callsign::service::tenant::keys::current_key(&ctx.keys).unwrap();
     let claims = json!({"iss": "http://127.0.0.1/", "sub": "auth0|bench", "aud": "http://127.0.0.1/userinfo",
         "iat": 1, "exp": 2, "scope": "openid", "gty": "mfa", "azp": "bench"});
     let stop = Arc::new(AtomicBool::new(false));
@@ -198,7 +198,7 @@ fn raw_signs(ctx: &Ctx, threads: usize, secs: u64) -> f64 {
             std::thread::spawn(move || {
                 let rng = aws_lc_rs::rand::SystemRandom::new();
                 while !stop.load(Ordering::Relaxed) {
-                    callsign::service::keys::sign_with(&key, &rng, &claims).unwrap();
+                    callsign::service::tenant::keys::sign_with(&key, &rng, &claims).unwrap();
                     count.fetch_add(1, Ordering::Relaxed);
                 }
             })

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 fn raw_signs(ctx: &callsign::ctx::Ctx, threads: usize, secs: u64) -> f64 {
-    let key = callsign::service::keys::current_key(&ctx.keys).unwrap();
+    let key = callsign::service::tenant::keys::current_key(&ctx.keys).unwrap();
     let claims = serde_json::json!({"iss": "http://127.0.0.1/", "sub": format!("{ID}@clients"), "aud": "http://127.0.0.1/api/v2/",
         "iat": 1, "exp": 2, "scope": "read:clients", "gty": "client-credentials", "azp": ID});
     let stop = Arc::new(AtomicBool::new(false));
@@ -29,7 +29,7 @@ fn raw_signs(ctx: &callsign::ctx::Ctx, threads: usize, secs: u64) -> f64 {
             std::thread::spawn(move || {
                 let rng = aws_lc_rs::rand::SystemRandom::new();
                 while !stop.load(Ordering::Relaxed) {
-                    callsign::service::keys::sign_with(&key, &rng, &claims).unwrap();
+                    callsign::service::tenant::keys::sign_with(&key, &rng, &claims).unwrap();
                     count.fetch_add(1, Ordering::Relaxed);
                 }
             })

@@ -38,7 +38,7 @@ pub enum LogFormat {
 }
 
 /// Token buckets guarding the two APIs. State lives in the database (see
-/// `service::ratelimit`), so a limit holds across every node sharing it.
+/// `service::events::ratelimit`), so a limit holds across every node sharing it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimits {
@@ -81,7 +81,7 @@ impl Default for RateLimits {
 
 /// Budgets for codes sent by SMS or voice on requests from outside (passwordless start, MFA
 /// associate and challenge, the console's second step), against toll fraud (SMS pumping):
-/// the per-user and per-number buckets of `service::otp` do not stop one caller spraying many
+/// the per-user and per-number buckets of `service::mfa::otp` do not stop one caller spraying many
 /// numbers or many fresh accounts. Each budget is a bucket in `rate_buckets` (shared by every
 /// node) holding this many sends and refilling the same number per hour. `[sms_budget]` in
 /// `callsign.toml`, or `CALLSIGN_SMS_BUDGET_PER_IP` / `CALLSIGN_SMS_BUDGET_PER_CLIENT`.
@@ -160,7 +160,7 @@ pub struct Config {
     pub cache_poll_ms: u64,
     /// Days the event log keeps an entry (0: forever). Auth0 keeps 1 to 30 by plan.
     pub log_retention_days: u64,
-    /// Days an inbound call/SMS event (`service::inbound`) is kept (0: forever).
+    /// Days an inbound call/SMS event (`service::callcenter::inbound`) is kept (0: forever).
     pub inbound_retention_days: u64,
     /// Where inbound calls/SMS and their matched accounts are POSTed (signed, through the
     /// outbox); unset, no call-centre webhook is sent.

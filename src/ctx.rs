@@ -11,7 +11,10 @@ use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::delivery::Senders;
 use crate::domain::phone_templates::Renderer as PhoneTemplates;
-use crate::service::{catalog::Catalog, keys::KeyRing, logs::LogWriter, ratelimit::Limiter};
+use crate::service::{
+    events::logs::LogWriter, events::ratelimit::Limiter, tenant::catalog::Catalog,
+    tenant::keys::KeyRing,
+};
 use crate::store::Db;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -39,14 +42,14 @@ pub struct Node {
     pub limiter: Arc<Limiter>,
     /// Email and phone senders, built once from the configuration (`delivery::senders`).
     pub delivery: Arc<Senders>,
-    /// Wakes this node's outbox dispatcher (`service::outbox::wake`).
+    /// Wakes this node's outbox dispatcher (`service::messaging::outbox::wake`).
     pub outbox_wake: Arc<Notify>,
-    /// This node's queue of events awaiting a batched write (`service::logs::record`).
+    /// This node's queue of events awaiting a batched write (`service::events::logs::record`).
     pub logs: Arc<LogWriter>,
     /// This node's parsed phone templates, keyed by content hash (never stale).
     pub phone_templates: Arc<PhoneTemplates>,
-    /// This node's live feed of inbound calls and SMS (`service::inbound`).
-    pub inbound: Arc<crate::service::inbound::Feed>,
+    /// This node's live feed of inbound calls and SMS (`service::callcenter::inbound`).
+    pub inbound: Arc<crate::service::callcenter::inbound::Feed>,
 }
 
 impl Ctx {
@@ -65,7 +68,7 @@ impl Ctx {
             catalog: Arc::new(Catalog::default()),
             logs: Arc::new(LogWriter::default()),
             phone_templates: Arc::new(PhoneTemplates::new()),
-            inbound: Arc::new(crate::service::inbound::Feed::default()),
+            inbound: Arc::new(crate::service::callcenter::inbound::Feed::default()),
         }))
     }
 
@@ -92,7 +95,7 @@ pub async fn open(
     config: Config,
     clock: Clock,
     issuer: &str,
-) -> anyhow::Result<(Ctx, Option<crate::service::bootstrap::Bootstrapped>)> {
+) -> anyhow::Result<(Ctx, Option<crate::service::tenant::bootstrap::Bootstrapped>)> {
     let secrets = match &config.secret_key {
         Some(k) => SecretBox::from_text(k.expose())?,
         None => SecretBox::from_key_file(&config.data_dir)?,
@@ -102,7 +105,7 @@ pub async fn open(
     if let Some(e) = &ctx.delivery.config_error {
         anyhow::bail!("{e}");
     }
-    let boot = crate::service::bootstrap::run(&ctx)
+    let boot = crate::service::tenant::bootstrap::run(&ctx)
         .await
         .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
     Ok((ctx, boot))

@@ -12,7 +12,7 @@ use crate::crypto::{self, SecretBox};
 use crate::ctx::Ctx;
 use crate::delivery::http::SafeClient;
 use crate::error::Error;
-use crate::service::lookup::{self, Actor, DEFAULT_TAKE};
+use crate::service::callcenter::lookup::{self, Actor, DEFAULT_TAKE};
 use crate::store::Db;
 use clap::Args;
 use std::process::ExitCode;
@@ -85,7 +85,7 @@ async fn local(args: &LookupArgs, cfg: Config) -> ExitCode {
     )
     .await;
     // The audit entry is queued; write it before the process exits.
-    if let Err(e) = crate::service::logs::flush(&ctx).await {
+    if let Err(e) = crate::service::events::logs::flush(&ctx).await {
         return fail(1, format!("writing the audit entry failed: {e}"));
     }
     match found {

@@ -197,7 +197,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         server.serve(app).await?;
     }
     // events still queued in this node's batched writer would be lost with the process
-    if let Err(e) = crate::service::logs::flush(&ctx).await {
+    if let Err(e) = crate::service::events::logs::flush(&ctx).await {
         tracing::warn!(error = %e, "writing queued event log entries at shutdown failed");
     }
     tracing::info!("stopped");

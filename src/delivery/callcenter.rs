@@ -1,5 +1,5 @@
 //! The call-centre webhook: inbound calls and SMS with their matched accounts, POSTed as JSON
-//! to `callcenter_webhook_url` (`service::inbound` enqueues them on the outbox `webhook`
+//! to `callcenter_webhook_url` (`service::callcenter::inbound` enqueues them on the outbox `webhook`
 //! channel, so they are retried like every other message).
 //!
 //! Signed like the custom phone provider's webhook (Standard Webhooks: `webhook-id` = the

@@ -69,7 +69,7 @@ impl Sender for EmailFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::outbox::Channel;
+    use crate::service::messaging::outbox::Channel;
 
     #[test]
     fn line_shape() {

@@ -78,7 +78,7 @@ impl Sender for SmtpSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::outbox::Channel;
+    use crate::service::messaging::outbox::Channel;
 
     #[test]
     fn urls_and_addresses() {

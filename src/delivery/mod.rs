@@ -4,7 +4,7 @@
 //! custom provider reached through a signed webhook ([`webhook`]) — or, with none configured,
 //! to the development phone file; [`phone_sender`] is the one place that chooses.
 //!
-//! No storage, retries or scheduling here: the dispatcher in `service::outbox` claims rows,
+//! No storage, retries or scheduling here: the dispatcher in `service::messaging::outbox` claims rows,
 //! calls a sender, and records the outcome. A sender only says whether a failure is worth
 //! retrying ([`SendError::Transient`]) or not ([`SendError::Permanent`]).
 
@@ -18,7 +18,7 @@ pub mod webhook;
 
 use crate::config::Config;
 use crate::ctx::Ctx;
-use crate::service::outbox::Channel;
+use crate::service::messaging::outbox::Channel;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -157,7 +157,7 @@ pub fn senders(ctx: &Ctx, channel: Channel) -> Arc<dyn Sender> {
 }
 
 /// The tenant's phone provider as the delivery layer needs it: credentials opened. Mirrors
-/// `service::phone_providers::ActiveProvider` field for field, so that one maps onto this with
+/// `service::phone::providers::ActiveProvider` field for field, so that one maps onto this with
 /// a plain `From`; the senders do not depend on the Management API's types.
 #[derive(Clone, PartialEq, Eq)]
 pub enum ProviderSpec {
@@ -257,7 +257,7 @@ pub async fn phone_sender(ctx: &Ctx, channel: Channel) -> crate::error::Result<A
         return Ok(from_provider(ctx, p));
     }
     // The tenant-level provider (`/branding/phone/providers`), when one is enabled.
-    let tenant: Option<ProviderSpec> = crate::service::phone_providers::active(ctx)
+    let tenant: Option<ProviderSpec> = crate::service::phone::providers::active(ctx)
         .await?
         .map(ProviderSpec::from);
     Ok(match tenant {

@@ -2,7 +2,7 @@
 //! authenticator row can be, the wire ids built from its `dev_` id (`phone|dev_X` with the
 //! `sms|dev_X` and `voice|dev_X` entries, `totp|dev_X`, `email|dev_X`, `recovery-code|dev_X`),
 //! which kinds make a user `multifactor: ["guardian"]`, TOTP secret decoding and email masking.
-//! Pure rules only: rows, randomness and sealing live in `service::mfa_admin`.
+//! Pure rules only: rows, randomness and sealing live in `service::mfa::admin`.
 
 use data_encoding::BASE32_NOPAD;
 

@@ -1,6 +1,6 @@
 //! Pure rules for inbound calls and SMS and the agent console: Twilio's request signature
 //! (`X-Twilio-Signature`), the empty TwiML answer, the inbound channels, and who counts as a
-//! phone agent. No I/O here; `service::inbound` and `service::console` apply them.
+//! phone agent. No I/O here; `service::callcenter::inbound` and `service::callcenter::console` apply them.
 //!
 //! Agents are a documented callsign extension until the RBAC issue lands: a user is an agent
 //! when `app_metadata.callsign_roles` contains `"phone-agent"`, or `app_metadata.permissions`

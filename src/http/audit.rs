@@ -8,7 +8,7 @@
 //! fills it once the token checks out; an unauthenticated write is recorded without a client.
 
 use crate::ctx::Ctx;
-use crate::service::logs::{self, LogEvent};
+use crate::service::events::logs::{self, LogEvent};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;

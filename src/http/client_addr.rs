@@ -18,7 +18,7 @@ use crate::ctx::Ctx;
 use crate::domain::forwarded::parse_addr;
 use crate::http::errors::AuthError;
 use crate::http::extract::{AuthParams, BODY_LIMIT};
-use crate::service::token;
+use crate::service::oauth::token;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::header;

@@ -3,23 +3,23 @@
 //! agent console's stream (session cookie). Each `inbound` event's data is
 //! `{number, channel, accounts, received_at}` and its `id` is the event's sequence number; a
 //! comment line keeps idle connections open through proxies. Events come from this node's
-//! broadcast (`service::inbound::Feed`), which also carries other nodes' events within about a
+//! broadcast (`service::callcenter::inbound::Feed`), which also carries other nodes' events within about a
 //! second. A stream that falls behind by more than the broadcast's capacity skips ahead and
 //! gets a `lagged` comment.
 //!
 //! Reconnecting clients (EventSource does it on its own) send `Last-Event-ID`; the stream then
 //! first replays the stored events after that id from the feed window
-//! (`service::inbound::FEED_WINDOW_MS`), so a call that arrived during the gap is not lost.
+//! (`service::callcenter::inbound::FEED_WINDOW_MS`), so a call that arrived during the gap is not lost.
 //!
 //! A stream outlives the request that opened it, so it re-checks its caller's [`Access`] on
-//! every keep-alive tick (`service::inbound::Feed::keep_alive`, 15 s) and before every event:
+//! every keep-alive tick (`service::callcenter::inbound::Feed::keep_alive`, 15 s) and before every event:
 //! once the bearer token expired, lost its key or scope, or the console session ended (signed
 //! out, expired, the user blocked or no longer an agent), the stream sends a `revoked`
 //! comment and ends, and the event that found out is not sent. A reconnect then gets the 401
 //! (an EventSource stops on it).
 
 use crate::ctx::Ctx;
-use crate::service::inbound::{self, InboundEvent};
+use crate::service::callcenter::inbound::{self, InboundEvent};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
 use futures_util::{Stream, StreamExt};
@@ -35,7 +35,7 @@ pub enum Access {
         token: String,
         any_of: &'static [&'static str],
     },
-    /// An agent console session cookie (`service::console::session`).
+    /// An agent console session cookie (`service::callcenter::console::session`).
     Console { cookie: String },
 }
 
@@ -49,7 +49,7 @@ impl Access {
             }
             Access::Console { cookie } => {
                 matches!(
-                    crate::service::console::session(ctx, cookie).await,
+                    crate::service::callcenter::console::session(ctx, cookie).await,
                     Ok(Some(_))
                 )
             }

@@ -23,7 +23,7 @@ use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::http::client_addr::ClientAddr;
 use crate::http::errors::{AuthError, MgmtError, mgmt_body};
-use crate::service::ratelimit::{Bucket, Decision};
+use crate::service::events::ratelimit::{Bucket, Decision};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};

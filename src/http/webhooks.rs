@@ -1,6 +1,6 @@
 //! `POST /webhooks/twilio/voice` and `POST /webhooks/twilio/sms`: Twilio's inbound webhooks
 //! (form encoded). The service verifies `X-Twilio-Signature` and does the work
-//! (`service::inbound`); here the body is read (at most [`MAX_BODY`]) and the answer shaped:
+//! (`service::callcenter::inbound`); here the body is read (at most [`MAX_BODY`]) and the answer shaped:
 //! the empty TwiML as `text/xml` for every accepted request (known number or not, replay or
 //! not), 403 with nothing stored for a missing or wrong signature, an unreadable body or no
 //! Twilio provider, 413 for an oversized body.
@@ -8,7 +8,7 @@
 use crate::ctx::Ctx;
 use crate::domain::inbound::{EMPTY_TWIML, InboundChannel};
 use crate::http::errors::{MgmtError, mgmt_body};
-use crate::service::inbound::{self, Outcome};
+use crate::service::callcenter::inbound::{self, Outcome};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,5 +1,5 @@
 //! `inbound_contacts`: inbound calls and SMS with the accounts their caller's number matched
-//! (`service::inbound`). SQL only: signature checks, number normalisation and publishing
+//! (`service::callcenter::inbound`). SQL only: signature checks, number normalisation and publishing
 //! live in the service. `seq` is the feed order the cross-node poll follows; `sid` (Twilio's
 //! CallSid / MessageSid) is unique so a replayed webhook inserts nothing.
 

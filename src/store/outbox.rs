@@ -1,5 +1,5 @@
 //! `outbox`: messages (email, SMS, voice) waiting to be sent, written in the same transaction
-//! as their cause and sent later by the dispatcher (`service::outbox`). SQL only: the body
+//! as their cause and sent later by the dispatcher (`service::messaging::outbox`). SQL only: the body
 //! arrives here already sealed, and nothing here decides about retries or senders.
 //!
 //! Status: `pending` (due at `next_attempt_at`), `sent`, `failed` (gave up), `expired` (its

@@ -1,5 +1,5 @@
 //! `rate_buckets`: token buckets shared by every node. A node takes a small batch of tokens
-//! from a bucket in one short transaction and spends them locally (`service::ratelimit`), so
+//! from a bucket in one short transaction and spends them locally (`service::events::ratelimit`), so
 //! the database sees a write per batch, not per request, and the sum spent by all nodes can
 //! never exceed what the bucket held.
 

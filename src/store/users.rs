@@ -33,7 +33,7 @@ pub struct UserRow {
     pub created_at: i64,
     pub updated_at: i64,
     /// `phone_number` when it is a login identifier in its connection, else `None`; unique
-    /// per connection (set by `service::users`, see migration 0011).
+    /// per connection (set by `service::users::manage`, see migration 0011).
     pub phone_identifier: Option<String>,
 }
 

@@ -254,7 +254,7 @@ async fn management_tokens_are_verified_and_scoped() {
     }
 }
 
-/// The verified-token cache (service::keys) answers exactly as a fresh verification would:
+/// The verified-token cache (service::tenant::keys) answers exactly as a fresh verification would:
 /// only for the audience the token was verified for, and never past `exp`.
 #[tokio::test]
 async fn verified_token_cache_keeps_audience_and_expiry() {
@@ -595,7 +595,7 @@ async fn key_rotation_keeps_old_tokens_valid_until_revoked() {
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
-    use callsign::service::token::{self, ClientCredentials, RefreshGrant};
+    use callsign::service::oauth::token::{self, ClientCredentials, RefreshGrant};
     for b in backends() {
         let app = TestApp::new(b).await;
         let tok = app.admin_token().await;

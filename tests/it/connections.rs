@@ -5,7 +5,7 @@
 
 use crate::support::{TestApp, backends};
 use axum::http::StatusCode;
-use callsign::service::connections as svc;
+use callsign::service::tenant::connections as svc;
 use callsign::store::Value as DbValue;
 use serde_json::{Value, json};
 

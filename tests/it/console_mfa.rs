@@ -245,7 +245,7 @@ async fn console_requires_the_totp_step_when_mfa_is_required() {
         let (mut late, _, html) = sign_in(&app, AGENT, PASSWORD).await;
         app.ctx
             .clock
-            .advance_ms(callsign::service::mfa_token::LIFETIME_MS + 1);
+            .advance_ms(callsign::service::oauth::mfa_token::LIFETIME_MS + 1);
         let (s, _, _) = late
             .post(
                 &app,
@@ -293,7 +293,7 @@ async fn console_sms_step_sends_one_code_and_accepts_it() {
         assert_eq!(s, StatusCode::OK, "{html}");
         assert!(br.session().is_none());
         assert!(html.contains("Send a code by text message to"), "{html}");
-        callsign::service::outbox::deliver_due(&app.ctx)
+        callsign::service::messaging::outbox::deliver_due(&app.ctx)
             .await
             .unwrap();
         assert_eq!(outbox_to(&app, PHONE), before, "nothing sent before asked");
@@ -394,7 +394,7 @@ async fn console_refuses_mfa_required_without_a_factor() {
         assert_eq!(sessions(&app).await, 0);
 
         // With the policy off, the password is enough (as for the password grant).
-        callsign::service::guardian::set_policies(&app.ctx, &[])
+        callsign::service::mfa::guardian::set_policies(&app.ctx, &[])
             .await
             .unwrap();
         let (br, s, _) = sign_in(&app, AGENT, PASSWORD).await;

@@ -488,18 +488,22 @@ async fn other_nodes_see_every_event_through_the_poll() {
         assert_eq!(rx1.try_recv().unwrap().sid, "SMX");
         assert!(rx2.try_recv().is_err());
         assert_eq!(
-            callsign::service::inbound::poll_once(&node2).await.unwrap(),
+            callsign::service::callcenter::inbound::poll_once(&node2)
+                .await
+                .unwrap(),
             1
         );
         let ev = rx2.try_recv().unwrap();
         assert_eq!((ev.sid.as_str(), ev.number.as_str()), ("SMX", SHARED));
         // Neither node publishes an event twice.
         assert_eq!(
-            callsign::service::inbound::poll_once(&node2).await.unwrap(),
+            callsign::service::callcenter::inbound::poll_once(&node2)
+                .await
+                .unwrap(),
             0
         );
         assert_eq!(
-            callsign::service::inbound::poll_once(&app.ctx)
+            callsign::service::callcenter::inbound::poll_once(&app.ctx)
                 .await
                 .unwrap(),
             0
@@ -522,12 +526,16 @@ async fn retention_sweeps_old_events() {
         .await;
         app.ctx.clock.advance_ms(29 * 86_400_000);
         assert_eq!(
-            callsign::service::inbound::sweep(&app.ctx).await.unwrap(),
+            callsign::service::callcenter::inbound::sweep(&app.ctx)
+                .await
+                .unwrap(),
             0
         );
         app.ctx.clock.advance_ms(2 * 86_400_000);
         assert_eq!(
-            callsign::service::inbound::sweep(&app.ctx).await.unwrap(),
+            callsign::service::callcenter::inbound::sweep(&app.ctx)
+                .await
+                .unwrap(),
             1
         );
         assert!(inbound_rows(&app).await.is_empty());
@@ -598,7 +606,7 @@ async fn callcenter_webhook_is_queued_and_signed() {
         );
 
         assert_eq!(
-            callsign::service::outbox::deliver_due(&app.ctx)
+            callsign::service::messaging::outbox::deliver_due(&app.ctx)
                 .await
                 .unwrap(),
             1
@@ -906,7 +914,9 @@ async fn console_session_csrf_lookup_feed_and_sign_out() {
         assert!(html.contains(&ann) && html.contains(&bob));
         assert!(html.contains("a***@example.com") && !html.contains("ann@example.com"));
         // Audited with the agent as actor.
-        callsign::service::logs::flush(&app.ctx).await.unwrap();
+        callsign::service::events::logs::flush(&app.ctx)
+            .await
+            .unwrap();
         let audit = app
             .ctx
             .db
@@ -1202,11 +1212,13 @@ async fn console_session_ends_with_the_role_or_the_clock() {
         assert_eq!(s, StatusCode::SEE_OTHER);
         app.ctx
             .clock
-            .advance_ms(callsign::service::console::SESSION_TTL_MS + 1);
+            .advance_ms(callsign::service::callcenter::console::SESSION_TTL_MS + 1);
         let (_, _, html) = br.get(&app, "/console").await;
         assert!(html.contains("Sign in"), "{html}");
         assert_eq!(
-            callsign::service::console::sweep(&app.ctx).await.unwrap(),
+            callsign::service::callcenter::console::sweep(&app.ctx)
+                .await
+                .unwrap(),
             1
         );
     }

@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use callsign::config::Config;
-use callsign::service::keys::{FORCED_RELOAD_EVERY_MS, UNKNOWN_KID_TTL_MS};
+use callsign::service::tenant::keys::{FORCED_RELOAD_EVERY_MS, UNKNOWN_KID_TTL_MS};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
@@ -143,7 +143,9 @@ async fn garbage_tokens_never_exhaust_a_clients_management_bucket() {
         )
         .await;
         assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
-        callsign::service::logs::flush(&app.ctx).await.unwrap();
+        callsign::service::events::logs::flush(&app.ctx)
+            .await
+            .unwrap();
         let rows = app
             .ctx
             .db

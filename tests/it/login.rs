@@ -267,7 +267,7 @@ async fn change_password_by_email_and_page() {
                 json!("We've just sent you an email to reset your password.")
             );
         }
-        callsign::service::outbox::deliver_due(&app.ctx)
+        callsign::service::messaging::outbox::deliver_due(&app.ctx)
             .await
             .unwrap();
         let mails = outbox_lines(&app, "email-outbox.ndjson");
@@ -401,7 +401,7 @@ async fn phone_user_gets_the_link_by_sms() {
         )
         .await;
         assert_eq!(s, StatusCode::OK);
-        callsign::service::outbox::deliver_due(&app.ctx)
+        callsign::service::messaging::outbox::deliver_due(&app.ctx)
             .await
             .unwrap();
         let sms = outbox_lines(&app, "phone-outbox.ndjson");
@@ -414,7 +414,7 @@ async fn phone_user_gets_the_link_by_sms() {
             "10.0.0.4",
         )
         .await;
-        callsign::service::outbox::deliver_due(&app.ctx)
+        callsign::service::messaging::outbox::deliver_due(&app.ctx)
             .await
             .unwrap();
         let sms = outbox_lines(&app, "phone-outbox.ndjson");
@@ -459,7 +459,7 @@ async fn ten_failures_block_the_user_for_that_ip() {
         let (s, _) = realm_login(&app, &c, "bf@x.co", PASSWORD, "10.1.1.1").await;
         assert_eq!(s, StatusCode::OK, "another IP is not blocked");
 
-        callsign::service::outbox::deliver_due(&app.ctx)
+        callsign::service::messaging::outbox::deliver_due(&app.ctx)
             .await
             .unwrap();
         let mails = outbox_lines(&app, "email-outbox.ndjson");

@@ -4,7 +4,7 @@
 
 use crate::support::{ADMIN_ID, Backend, TestApp, backends};
 use axum::http::StatusCode;
-use callsign::service::logs::{self, LogEvent};
+use callsign::service::events::logs::{self, LogEvent};
 use serde_json::{Value, json};
 
 fn qs(pairs: &[(&str, &str)]) -> String {
@@ -425,7 +425,7 @@ async fn unknown_log_is_404_and_a_full_queue_drops() {
         assert_eq!(s, StatusCode::NOT_FOUND);
         if b == Backend::Sqlite {
             // nothing flushes while this loop runs (single-threaded test runtime)
-            let cap = callsign::service::log_writer::QUEUE_CAP;
+            let cap = callsign::service::events::log_writer::QUEUE_CAP;
             let queued = app.ctx.logs.queued();
             for _ in 0..(cap - queued + 5) {
                 logs::record(&app.ctx, ev("s"));

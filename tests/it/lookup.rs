@@ -10,7 +10,7 @@ use crate::mfa::{enable_mfa, enrol, last_code, mfa_client, post_json};
 use crate::support::{TestApp, backends};
 use crate::users::{CONN, create_user};
 use axum::http::StatusCode;
-use callsign::service::{logs, lookup};
+use callsign::service::{callcenter::lookup, events::logs};
 use callsign::store::phone_index;
 use serde_json::{Value, json};
 

@@ -16,7 +16,7 @@ pub const RECOVERY: &str = "http://auth0.com/oauth/grant-type/mfa-recovery-code"
 
 /// Turns on the sms (sms + voice), otp and recovery-code factors and the all-applications policy.
 pub async fn enable_mfa(app: &TestApp) {
-    use callsign::service::guardian;
+    use callsign::service::mfa::guardian;
     for f in ["sms", "otp", "recovery-code"] {
         guardian::set_factor(&app.ctx, f, true).await.unwrap();
     }
@@ -49,7 +49,7 @@ async fn login(app: &TestApp, c: &Value, email: &str) -> (StatusCode, Value) {
 
 /// The newest code sent to `to` through the development phone outbox.
 pub async fn last_code(app: &TestApp, to: &str) -> (String, Value) {
-    callsign::service::outbox::deliver_due(&app.ctx)
+    callsign::service::messaging::outbox::deliver_due(&app.ctx)
         .await
         .unwrap();
     let text =
@@ -561,7 +561,7 @@ async fn totp_and_passwordless() {
 }
 
 async fn guardian_off(app: &TestApp) {
-    callsign::service::guardian::set_policies(&app.ctx, &[])
+    callsign::service::mfa::guardian::set_policies(&app.ctx, &[])
         .await
         .unwrap();
 }

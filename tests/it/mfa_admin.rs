@@ -8,7 +8,9 @@
 use crate::support::{TestApp, backends};
 use crate::users::{CONN, create_user};
 use axum::http::StatusCode;
-use callsign::service::{codes, mfa_admin, outbox, recovery_codes};
+use callsign::service::{
+    messaging::outbox, mfa::admin as mfa_admin, mfa::codes, mfa::recovery_codes,
+};
 use serde_json::{Value, json};
 
 fn enc(s: &str) -> String {

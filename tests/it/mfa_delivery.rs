@@ -61,7 +61,7 @@ async fn enrol_and_relogin(
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{a}");
-    callsign::service::outbox::deliver_due(&app.ctx)
+    callsign::service::messaging::outbox::deliver_due(&app.ctx)
         .await
         .unwrap();
     let code = code_of();
@@ -137,7 +137,7 @@ async fn mfa_through_twilio_sms_and_voice() {
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{ch}");
-        callsign::service::outbox::deliver_due(&app.ctx)
+        callsign::service::messaging::outbox::deliver_due(&app.ctx)
             .await
             .unwrap();
         let created = fake.created();
@@ -211,10 +211,10 @@ async fn mfa_through_the_custom_webhook_provider() {
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{p}");
-        callsign::service::guardian::set_factor(&app.ctx, "sms", true)
+        callsign::service::mfa::guardian::set_factor(&app.ctx, "sms", true)
             .await
             .unwrap();
-        callsign::service::guardian::set_policies(&app.ctx, &["all-applications".into()])
+        callsign::service::mfa::guardian::set_policies(&app.ctx, &["all-applications".into()])
             .await
             .unwrap();
         let c = mfa_client(&app, &tok).await;

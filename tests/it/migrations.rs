@@ -57,7 +57,9 @@ async fn sqlite_reads_write_only_the_activity_file() {
     for _ in 0..3 {
         app.admin_token().await; // a seccft event and a rate-limit lease each
     }
-    callsign::service::logs::flush(&app.ctx).await.unwrap();
+    callsign::service::events::logs::flush(&app.ctx)
+        .await
+        .unwrap();
     assert_eq!(version(&watch), before, "the main file was committed to");
 
     let activity =

@@ -59,7 +59,7 @@ async fn two_nodes_share_state_and_limits() {
     );
 
     // a shared bucket: 40 tokens in total across both nodes
-    let bucket = callsign::service::ratelimit::Bucket {
+    let bucket = callsign::service::events::ratelimit::Bucket {
         burst: 40.0,
         per_second: 0.0,
     };

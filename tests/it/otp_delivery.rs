@@ -12,7 +12,7 @@ use crate::users::{CONN, create_user};
 use axum::http::StatusCode;
 use callsign::clock::Clock;
 use callsign::delivery::ProviderSpec;
-use callsign::service::outbox;
+use callsign::service::messaging::outbox;
 use serde_json::{Value, json};
 
 const EMAIL: &str = "otp@x.co";
@@ -198,7 +198,9 @@ impl Setup {
 
     /// Tenant log entries of `kind`, newest first.
     async fn logs_of(&self, kind: &str) -> Vec<Value> {
-        callsign::service::logs::flush(&self.app.ctx).await.unwrap();
+        callsign::service::events::logs::flush(&self.app.ctx)
+            .await
+            .unwrap();
         let (s, _, v) = self
             .app
             .mgmt("GET", "/logs?per_page=100", &self.tok, None)

@@ -6,7 +6,7 @@
 use crate::support::{Backend, ISSUER, TestApp, backends, config, fresh_url};
 use callsign::clock::Clock;
 use callsign::ctx::Ctx;
-use callsign::service::outbox::{self, Channel, Message};
+use callsign::service::messaging::outbox::{self, Channel, Message};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

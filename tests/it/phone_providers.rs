@@ -5,7 +5,7 @@
 
 use crate::support::{TestApp, backends};
 use axum::http::StatusCode;
-use callsign::service::phone_providers::{self as svc, ActiveProvider};
+use callsign::service::phone::providers::{self as svc, ActiveProvider};
 use serde_json::{Value, json};
 
 pub const SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -446,7 +446,7 @@ async fn try_queues_a_test_message() {
             .await;
         assert_eq!(s, StatusCode::ACCEPTED, "{v}");
         insta::assert_json_snapshot!("provider_try", v);
-        let recent = callsign::service::outbox::recent(&app.ctx, 10)
+        let recent = callsign::service::messaging::outbox::recent(&app.ctx, 10)
             .await
             .unwrap();
         assert_eq!(recent.len(), 1);
@@ -478,7 +478,7 @@ async fn try_queues_a_test_message() {
             .await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
         assert_eq!(
-            callsign::service::outbox::recent(&app.ctx, 10)
+            callsign::service::messaging::outbox::recent(&app.ctx, 10)
                 .await
                 .unwrap()
                 .len(),

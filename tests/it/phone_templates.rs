@@ -1,11 +1,11 @@
 //! Phone message templates: `/api/v2/branding/phone/templates` (defaults listed without ids,
 //! create/read/patch/delete/reset, 409 per type, Liquid and variable validation with the
-//! line, scopes), the test send through the outbox, and `service::phone_templates::render`
+//! line, scopes), the test send through the outbox, and `service::phone::templates::render`
 //! (custom vs built-in, per-locale bodies and fallback, WebOTP line, parse-once cache).
 
 use crate::support::{TestApp, backends};
 use axum::http::StatusCode;
-use callsign::service::phone_templates::{self as svc, Channel};
+use callsign::service::phone::templates::{self as svc, Channel};
 use serde_json::{Value, json};
 
 const BASE: &str = "/branding/phone/templates";
@@ -667,7 +667,7 @@ async fn a_template_too_long_at_send_fails_its_message() {
         );
         assert_eq!(r.str(4).unwrap(), "change_password");
         assert_eq!(
-            callsign::service::outbox::deliver_due(&app.ctx)
+            callsign::service::messaging::outbox::deliver_due(&app.ctx)
                 .await
                 .unwrap(),
             0,

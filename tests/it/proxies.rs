@@ -17,7 +17,7 @@ use axum::http::{Request, StatusCode};
 use base64::Engine;
 use callsign::config::Config;
 use callsign::domain::forwarded::Cidr;
-use callsign::service::logs;
+use callsign::service::events::logs;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 

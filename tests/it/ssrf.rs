@@ -11,7 +11,7 @@ use callsign::clock::Clock;
 use callsign::delivery::ProviderSpec;
 use callsign::delivery::http::{REDIRECT_NOT_FOLLOWED, REFUSED_BY_POLICY};
 use callsign::domain::outbound::AllowList;
-use callsign::service::outbox::{self, Channel, Message};
+use callsign::service::messaging::outbox::{self, Channel, Message};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 

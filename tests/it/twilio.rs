@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use callsign::clock::Clock;
 use callsign::delivery::ProviderSpec;
-use callsign::service::outbox::{self, Channel, Message};
+use callsign::service::messaging::outbox::{self, Channel, Message};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use std::collections::HashSet;

@@ -5,7 +5,7 @@ use crate::ctx::Ctx;
 use crate::error::LegacyError;
 use crate::http::errors::LegacyHttpError;
 use crate::http::extract::AuthParams;
-use crate::service::{passwords, signup};
+use crate::service::{users::passwords, users::signup};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};

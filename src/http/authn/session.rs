@@ -6,7 +6,7 @@ use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::http::errors::AuthError;
 use crate::http::extract::AuthParams;
-use crate::service::{token, user_tokens};
+use crate::service::{oauth::token, oauth::user_tokens};
 use crate::store;
 use axum::Json;
 use axum::extract::State;

@@ -7,11 +7,11 @@
 //! Routes: `GET /console` (sign-in form, or the console when signed in), `POST
 //! /console/login`, `POST /console/mfa/send` and `POST /console/mfa/verify` (the second step,
 //! when the MFA decision requires one), `POST /console/logout`, `POST /console/lookup` (a
-//! number, optional region → the accounts, through `service::lookup` with actor "console"),
+//! number, optional region → the accounts, through `service::callcenter::lookup` with actor "console"),
 //! `GET /console/feed` (the live feed as SSE, `http::feed`), and the static `console.js` /
 //! `console.css`.
 //!
-//! Sessions (`service::console`): cookie `callsign_console` (HttpOnly, SameSite=Strict, Path
+//! Sessions (`service::callcenter::console`): cookie `callsign_console` (HttpOnly, SameSite=Strict, Path
 //! /console, Secure when the public URL is https, Max-Age = the session lifetime). Every POST
 //! carries a CSRF token: the session's own once signed in; before that a random token in a
 //! short-lived `callsign_console_login` cookie, echoed by the form (double submit), so a
@@ -28,8 +28,8 @@ mod page;
 use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::http::extract::ClientIp;
-use crate::service::console::{self, Session};
-use crate::service::lookup::{self, Actor};
+use crate::service::callcenter::console::{self, Session};
+use crate::service::callcenter::lookup::{self, Actor};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -188,7 +188,7 @@ pub async fn login(
                 &mut r,
                 format!(
                     "{MFA_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{}",
-                    crate::service::mfa_token::LIFETIME_MS / 1000,
+                    crate::service::oauth::mfa_token::LIFETIME_MS / 1000,
                     secure(&ctx)
                 ),
             );
@@ -260,7 +260,7 @@ fn second_step_of(
     ctx: &Ctx,
     headers: &HeaderMap,
     f: &[(String, String)],
-) -> Result<crate::service::mfa_token::MfaToken, Box<Response>> {
+) -> Result<crate::service::oauth::mfa_token::MfaToken, Box<Response>> {
     let expected = cookie(headers, LOGIN_COOKIE).unwrap_or("");
     let pending = cookie(headers, MFA_COOKIE).and_then(|c| console::pending(ctx, c));
     match pending {

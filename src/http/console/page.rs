@@ -5,8 +5,8 @@
 
 use crate::clock::iso;
 use crate::http::pages::esc;
-use crate::service::console::{Factors, Session};
-use crate::service::lookup::Lookup;
+use crate::service::callcenter::console::{Factors, Session};
+use crate::service::callcenter::lookup::Lookup;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 

@@ -2,7 +2,7 @@
 //! `/api/v2/users/{id}/recovery-code-regeneration`: the authentication-method object on the wire
 //! (spec 2.2). Phone numbers and email addresses are masked on every read; a TOTP secret or
 //! recovery-code HMAC never leaves the server. Rules and transactions are in
-//! `service::mfa_admin` and `service::recovery_codes`; nothing here touches storage.
+//! `service::mfa::admin` and `service::mfa::recovery_codes`; nothing here touches storage.
 
 use super::paging;
 use crate::clock::iso;
@@ -13,7 +13,7 @@ use crate::domain::scopes::*;
 use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, MgmtJson, Query};
-use crate::service::mfa_admin as svc;
+use crate::service::mfa::admin as svc;
 use crate::store::authenticators::AuthenticatorRow;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -160,6 +160,7 @@ pub async fn regenerate_recovery_code(
     _: Mgmt<RegenerateRecoveryCode>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, MgmtError> {
-    let code = crate::service::recovery_codes::regenerate_recovery_code(&ctx, &user_id).await?;
+    let code =
+        crate::service::mfa::recovery_codes::regenerate_recovery_code(&ctx, &user_id).await?;
     Ok(Json(json!({"recovery_code": code})))
 }

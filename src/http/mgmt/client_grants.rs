@@ -7,7 +7,7 @@ use crate::domain::paging::Paging;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
-use crate::service::client_grants as svc;
+use crate::service::tenant::client_grants as svc;
 use crate::store::grants::{GrantFilter, GrantRow};
 use axum::Json;
 use axum::extract::{Path, State};

@@ -6,7 +6,7 @@ use crate::ctx::Ctx;
 use crate::domain::scopes::{self, *};
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
-use crate::service::clients::{self as svc, Client, ClientFilter};
+use crate::service::tenant::clients::{self as svc, Client, ClientFilter};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,6 +1,6 @@
 //! `/api/v2/keys/callsign-code-hmac` (a callsign extension; Auth0 has no equivalent): the
 //! server keys under which one-time codes and recovery codes are stored as HMACs
-//! (`service::codes`). `GET` lists them (id, creation time, which is current; never the key),
+//! (`service::mfa::codes`). `GET` lists them (id, creation time, which is current; never the key),
 //! `POST …/rotate` makes a new current key. Older keys stay so that codes already sent and
 //! recovery codes already shown keep verifying. The scopes are the signing keys' ones
 //! (`read:signing_keys`, `create:signing_keys`): the same people guard both kinds of key.
@@ -9,7 +9,7 @@ use crate::clock::iso;
 use crate::domain::scopes::{CreateSigningKeys, ReadSigningKeys};
 use crate::http::errors::MgmtError;
 use crate::http::extract::Mgmt;
-use crate::service::codes::{self, KeyInfo};
+use crate::service::mfa::codes::{self, KeyInfo};
 use crate::{ctx::Ctx, error::Error};
 use axum::Json;
 use axum::extract::State;

@@ -12,7 +12,7 @@ use crate::domain::paging::{DEFAULT_PER_PAGE, Paging};
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, MgmtJson, Query};
-use crate::service::connections::{self as svc, Connection};
+use crate::service::tenant::connections::{self as svc, Connection};
 use crate::store::connections::ConnectionFilter;
 use axum::Json;
 use axum::extract::{Path, State};

@@ -1,15 +1,15 @@
 //! `/api/v2/guardian/*` configuration: factors, the phone factor's message types, selected
 //! provider, Twilio settings and templates (each under `phone/` and its legacy `sms/` alias),
 //! and MFA policies. Enrollments and tickets live elsewhere. Bodies are validated by
-//! `service::guardian`; the Twilio settings are a view of the tenant phone provider
-//! (`service::guardian_twilio`), so `auth_token` always reads as `null`.
+//! `service::mfa::guardian`; the Twilio settings are a view of the tenant phone provider
+//! (`service::phone::guardian_twilio`), so `auth_token` always reads as `null`.
 
 use crate::ctx::Ctx;
 use crate::domain::scopes::*;
 use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtJson};
-use crate::service::{guardian as svc, guardian_twilio};
+use crate::service::{mfa::guardian as svc, phone::guardian_twilio};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 //! and `DELETE /api/v2/users/{id}/authenticators`. An enrolment is a phone or TOTP
 //! authenticator seen through the older Guardian API: `id` is the bare `dev_…` id (the
 //! `sms|dev_…` spelling is accepted too), phone numbers are masked. Rules live in
-//! `service::guardian_enrollments` and `service::mfa_admin`.
+//! `service::mfa::enrollments` and `service::mfa::admin`.
 
 use crate::clock::iso;
 use crate::ctx::Ctx;
@@ -11,7 +11,7 @@ use crate::domain::auth_methods::{self as am, Kind};
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody};
-use crate::service::{guardian_enrollments as svc, mfa_admin};
+use crate::service::{mfa::admin as mfa_admin, mfa::enrollments as svc};
 use crate::store::authenticators::AuthenticatorRow;
 use axum::Json;
 use axum::extract::{Path, State};

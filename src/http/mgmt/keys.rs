@@ -5,7 +5,7 @@ use crate::ctx::Ctx;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::Mgmt;
-use crate::service::keys::{self as svc, KeyInfo};
+use crate::service::tenant::keys::{self as svc, KeyInfo};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

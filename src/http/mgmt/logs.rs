@@ -13,7 +13,7 @@ use crate::domain::scopes::{ReadLogs, ReadLogsUsers};
 use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, Query};
-use crate::service::logs::{self as svc, Search};
+use crate::service::events::logs::{self as svc, Search};
 use crate::store::logs::LogRow;
 use axum::Json;
 use axum::extract::{Path, State};

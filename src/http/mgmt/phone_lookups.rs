@@ -2,14 +2,14 @@
 //! equivalent) for call centres. Needs only `read:phone_lookups`, so a least-privilege agent
 //! client can resolve a caller without `read:users`. The number may be in any spelling (URL
 //! encoded); the body is `{"number", "accounts": [...], "next"?}` in snake_case, exactly the
-//! serialisation of `service::lookup::Lookup`. Rules live in the service; nothing else here.
+//! serialisation of `service::callcenter::lookup::Lookup`. Rules live in the service; nothing else here.
 
 use crate::ctx::Ctx;
 use crate::domain::scopes::ReadPhoneLookups;
 use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, Query};
-use crate::service::lookup::{self, Actor, DEFAULT_TAKE, Lookup};
+use crate::service::callcenter::lookup::{self, Actor, DEFAULT_TAKE, Lookup};
 use axum::Json;
 use axum::extract::{Path, State};
 

@@ -9,7 +9,7 @@ use crate::domain::scopes::ReadPhoneProviders;
 use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, Query};
-use crate::service::outbox;
+use crate::service::messaging::outbox;
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};

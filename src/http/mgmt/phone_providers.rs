@@ -7,7 +7,7 @@ use crate::ctx::Ctx;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
-use crate::service::phone_providers::{self as svc, Written};
+use crate::service::phone::providers::{self as svc, Written};
 use crate::store::phone_providers::ProviderRow;
 use crate::store::tenant::TENANT_ID;
 use axum::Json;

@@ -9,7 +9,7 @@ use crate::ctx::Ctx;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
-use crate::service::phone_templates::{self as svc, Template};
+use crate::service::phone::templates::{self as svc, Template};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};

@@ -5,7 +5,7 @@ use crate::ctx::Ctx;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
-use crate::service::resource_servers as svc;
+use crate::service::tenant::resource_servers as svc;
 use crate::store::resource_servers::ResourceServerRow;
 use axum::Json;
 use axum::extract::{Path, State};

@@ -5,7 +5,7 @@ use crate::ctx::Ctx;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
-use crate::service::tenant as svc;
+use crate::service::tenant::settings as svc;
 use axum::Json;
 use axum::extract::State;
 use serde_json::Value;

@@ -6,7 +6,7 @@ use crate::domain::scopes::*;
 use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, Query};
-use crate::service::blocks::{self, Blocked};
+use crate::service::users::blocks::{self, Blocked};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -10,7 +10,7 @@ use crate::domain::scopes::*;
 use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
-use crate::service::{passwords, users as svc, users_search};
+use crate::service::{users::manage as svc, users::passwords, users::search as users_search};
 use crate::store::users::UserRow;
 use axum::Json;
 use axum::extract::{Path, State};

@@ -8,7 +8,7 @@ use super::{esc, page};
 use crate::ctx::Ctx;
 use crate::domain::password_policy;
 use crate::http::extract::Query;
-use crate::service::passwords::{self, ResetError};
+use crate::service::users::passwords::{self, ResetError};
 use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};

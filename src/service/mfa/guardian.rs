@@ -1,0 +1,341 @@
+//! Tenant MFA configuration as Auth0's Guardian API shows it: which factors are on, the phone
+//! factor's message types (sms, voice), the MFA policies, the Guardian (legacy) SMS templates and
+//! the selected phone provider. Each is a settings document with Auth0's default when unset.
+//! Readers on the login path (the MFA decision, challenges) call these getters.
+//!
+//! Two kinds of writers: the plain setters (`set_*`) write what they are given (bootstrap,
+//! tests); the Management endpoints call the `update_*` functions, which validate values and,
+//! for the phone factor, keep the rule of `domain::phone_rules` (message types ⊆ the enabled
+//! tenant provider's delivery methods) inside one transaction that first bumps the cache
+//! epoch, the same lock order as `service::phone::providers` (see its module doc).
+
+use crate::ctx::Ctx;
+use crate::domain::phone_rules::{self, Change, Coverage, MESSAGE_TYPES};
+use crate::error::{Error, Result};
+use crate::service::phone::providers as phone_providers;
+use crate::store;
+use serde_json::{Value, json};
+
+/// The eight factor names Auth0 always lists, in its order.
+pub const FACTORS: &[&str] = &[
+    "sms",
+    "push-notification",
+    "otp",
+    "email",
+    "duo",
+    "webauthn-roaming",
+    "webauthn-platform",
+    "recovery-code",
+];
+
+const K_FACTORS: &str = "guardian.factors";
+const K_MESSAGE_TYPES: &str = "guardian.phone.message_types";
+const K_POLICIES: &str = "guardian.policies";
+const K_TEMPLATES: &str = "guardian.phone.templates";
+const K_SELECTED_PROVIDER: &str = "guardian.phone.selected_provider";
+
+async fn get(ctx: &Ctx, key: &str) -> Result<Option<Value>> {
+    Ok(store::settings::get(&ctx.db, key).await?)
+}
+
+async fn put(ctx: &Ctx, key: &str, v: &Value) -> Result<()> {
+    let mut tx = ctx.db.begin().await?;
+    store::settings::put(&mut tx, key, v, ctx.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// MFA policy values Auth0 accepts.
+pub const POLICIES: &[&str] = &["all-applications", "confidence-score"];
+/// Values of the Guardian selected phone provider.
+pub const SELECTABLE_PROVIDERS: &[&str] = &["auth0", "twilio", "phone-message-hook"];
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn message_types_of(v: Option<Value>) -> Vec<String> {
+    match v {
+        Some(v @ Value::Array(_)) => strings(&v),
+        _ => vec!["sms".to_string()],
+    }
+}
+
+/// Whether a factor is enabled (all off by default, as on a new Auth0 tenant).
+pub async fn factor_enabled(ctx: &Ctx, name: &str) -> Result<bool> {
+    Ok(get(ctx, K_FACTORS)
+        .await?
+        .and_then(|v| v.get(name).and_then(Value::as_bool))
+        .unwrap_or(false))
+}
+
+/// Every factor with its state, in Auth0's order.
+pub async fn factors(ctx: &Ctx) -> Result<Vec<(&'static str, bool)>> {
+    let v = get(ctx, K_FACTORS).await?.unwrap_or(json!({}));
+    Ok(FACTORS
+        .iter()
+        .map(|f| (*f, v.get(*f).and_then(Value::as_bool).unwrap_or(false)))
+        .collect())
+}
+
+/// Turns a factor on or off; the caller has checked `name` is one of [`FACTORS`].
+pub async fn set_factor(ctx: &Ctx, name: &str, enabled: bool) -> Result<()> {
+    let mut v = get(ctx, K_FACTORS).await?.unwrap_or(json!({}));
+    if let Some(o) = v.as_object_mut() {
+        o.insert(name.to_string(), json!(enabled));
+    }
+    put(ctx, K_FACTORS, &v).await
+}
+
+/// The phone factor's message types (`sms`, `voice`); Auth0's default is `["sms"]`.
+pub async fn message_types(ctx: &Ctx) -> Result<Vec<String>> {
+    Ok(message_types_of(get(ctx, K_MESSAGE_TYPES).await?))
+}
+
+pub async fn set_message_types(ctx: &Ctx, types: &[String]) -> Result<()> {
+    put(ctx, K_MESSAGE_TYPES, &json!(types)).await
+}
+
+/// MFA policies: `[]` (never), `["all-applications"]`, `["confidence-score"]`.
+pub async fn policies(ctx: &Ctx) -> Result<Vec<String>> {
+    Ok(match get(ctx, K_POLICIES).await? {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => vec![],
+    })
+}
+
+pub async fn set_policies(ctx: &Ctx, p: &[String]) -> Result<()> {
+    put(ctx, K_POLICIES, &json!(p)).await
+}
+
+/// Guardian's legacy SMS templates (`{{code}}`, `{{tenant.friendly_name}}` style).
+pub async fn templates(ctx: &Ctx) -> Result<(String, String)> {
+    let v = get(ctx, K_TEMPLATES).await?.unwrap_or(Value::Null);
+    let s = |k: &str, d: &str| v.get(k).and_then(Value::as_str).unwrap_or(d).to_string();
+    Ok((
+        s(
+            "enrollment_message",
+            "{{code}} is your verification code for {{tenant.friendly_name}}. Please enter this code to verify your enrollment.",
+        ),
+        s(
+            "verification_message",
+            "{{code}} is your verification code for {{tenant.friendly_name}}",
+        ),
+    ))
+}
+
+pub async fn set_templates(ctx: &Ctx, enrollment: &str, verification: &str) -> Result<()> {
+    put(
+        ctx,
+        K_TEMPLATES,
+        &json!({"enrollment_message": enrollment, "verification_message": verification}),
+    )
+    .await
+}
+
+/// `auth0` (built-in delivery or a custom tenant provider), `twilio` or `phone-message-hook`.
+/// A view kept consistent with the tenant provider: `twilio` exactly when the tenant provider
+/// is an enabled Twilio one; otherwise the stored choice, where `twilio` reads as `auth0`.
+pub async fn selected_provider(ctx: &Ctx) -> Result<String> {
+    if let Some(p) = store::phone_providers::first(&ctx.db).await?
+        && !p.disabled
+        && p.name == "twilio"
+    {
+        return Ok("twilio".to_string());
+    }
+    let stored = get(ctx, K_SELECTED_PROVIDER)
+        .await?
+        .and_then(|v| v.as_str().map(str::to_string));
+    Ok(match stored.as_deref() {
+        Some("phone-message-hook") => "phone-message-hook".to_string(),
+        _ => "auth0".to_string(),
+    })
+}
+
+pub async fn set_selected_provider(ctx: &Ctx, p: &str) -> Result<()> {
+    put(ctx, K_SELECTED_PROVIDER, &json!(p)).await
+}
+
+fn payload(msg: impl Into<String>) -> Error {
+    Error::invalid_body(format!("Payload validation error: {}", msg.into()))
+}
+
+/// The phone factor's state inside a transaction: whether `sms` is on, and the message types.
+pub(crate) async fn phone_state_tx(tx: &mut store::Tx) -> Result<(bool, Vec<String>)> {
+    let factors = store::settings::get_tx(tx, K_FACTORS).await?;
+    let sms = factors
+        .as_ref()
+        .and_then(|v| v.get("sms"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let types = message_types_of(store::settings::get_tx(tx, K_MESSAGE_TYPES).await?);
+    Ok((sms, types))
+}
+
+/// The rule after a change to the phone factor, against the current tenant provider.
+async fn check_factor_tx(
+    tx: &mut store::Tx,
+    sms: bool,
+    types: &[String],
+    change: Change,
+) -> Result<()> {
+    let provider = store::phone_providers::first_tx(tx)
+        .await?
+        .filter(|p| !p.disabled);
+    let methods =
+        provider.map(|p| crate::domain::phone_provider::delivery_methods(&p.configuration));
+    let coverage = match &methods {
+        Some(m) => Coverage::Provider(m),
+        None => Coverage::BuiltIn,
+    };
+    phone_rules::check(sms, types, coverage, change).map_err(phone_providers::rule_error)
+}
+
+/// `PUT /guardian/factors/{name}`. `name` must be one of [`FACTORS`] (`phone` is not a
+/// factor: the phone factor is `sms`). Enabling `sms` is checked against the provider.
+pub async fn update_factor(ctx: &Ctx, name: &str, enabled: bool) -> Result<()> {
+    if !FACTORS.contains(&name) {
+        return Err(Error::Invalid {
+            message: format!(
+                "Path validation error: 'No enum match for: \"{}\"' on property name (Factor name).",
+                name.chars().take(64).collect::<String>()
+            ),
+            error_code: "invalid_uri",
+        });
+    }
+    let mut tx = ctx.db.begin().await?;
+    store::bump_epoch(&mut tx).await?;
+    if name == "sms" && enabled {
+        let (_, types) = phone_state_tx(&mut tx).await?;
+        check_factor_tx(&mut tx, true, &types, Change::EnableFactor).await?;
+    }
+    let mut v = store::settings::get_tx(&mut tx, K_FACTORS)
+        .await?
+        .filter(Value::is_object)
+        .unwrap_or(json!({}));
+    if let Some(o) = v.as_object_mut() {
+        o.insert(name.to_string(), json!(enabled));
+    }
+    store::settings::put(&mut tx, K_FACTORS, &v, ctx.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `PUT /guardian/factors/phone/message-types`: a subset of `sms`/`voice` (`[]` allowed),
+/// stored in canonical order; refused when the enabled `sms` factor would be left with a
+/// type nothing delivers.
+pub async fn update_message_types(ctx: &Ctx, body: &Value) -> Result<Vec<String>> {
+    let arr = body
+        .get("message_types")
+        .ok_or_else(|| payload("'Missing required property: message_types'"))?
+        .as_array()
+        .ok_or_else(|| payload("'Expected type array' on property message_types"))?;
+    if arr
+        .iter()
+        .any(|x| !x.as_str().is_some_and(|s| MESSAGE_TYPES.contains(&s)))
+    {
+        return Err(payload(
+            "'No enum match (expected sms or voice)' on property message_types",
+        ));
+    }
+    let given = strings(&json!(arr));
+    let types: Vec<String> = MESSAGE_TYPES
+        .iter()
+        .filter(|t| given.iter().any(|g| g == *t))
+        .map(|t| t.to_string())
+        .collect();
+    let mut tx = ctx.db.begin().await?;
+    store::bump_epoch(&mut tx).await?;
+    let (sms, _) = phone_state_tx(&mut tx).await?;
+    check_factor_tx(&mut tx, sms, &types, Change::MessageTypes).await?;
+    store::settings::put(&mut tx, K_MESSAGE_TYPES, &json!(types), ctx.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(types)
+}
+
+/// `PUT /guardian/policies`: a JSON array of [`POLICIES`] values (`[]` allowed).
+pub async fn update_policies(ctx: &Ctx, body: &Value) -> Result<Vec<String>> {
+    let arr = body
+        .as_array()
+        .ok_or_else(|| payload("'Expected type array but found type object'"))?;
+    let mut out: Vec<String> = Vec::new();
+    for x in arr {
+        match x.as_str() {
+            Some(s) if POLICIES.contains(&s) => {
+                if !out.iter().any(|o| o == s) {
+                    out.push(s.to_string());
+                }
+            }
+            _ => {
+                return Err(payload(
+                    "'No enum match (expected all-applications or confidence-score)'",
+                ));
+            }
+        }
+    }
+    set_policies(ctx, &out).await?;
+    Ok(out)
+}
+
+/// `PUT /guardian/factors/{phone|sms}/templates`: both messages required, non-empty strings.
+pub async fn update_templates(ctx: &Ctx, body: &Value) -> Result<(String, String)> {
+    let o = body
+        .as_object()
+        .ok_or_else(|| payload("'Expected type object'"))?;
+    if let Some(k) = o
+        .keys()
+        .find(|k| !["enrollment_message", "verification_message"].contains(&k.as_str()))
+    {
+        return Err(payload(format!("'Additional properties not allowed: {k}'")));
+    }
+    let field = |k: &str| -> Result<String> {
+        match o.get(k) {
+            Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 1000 => Ok(s.clone()),
+            Some(_) => Err(payload(format!(
+                "'Expected a non-empty string of at most 1000 characters' on property {k}"
+            ))),
+            None => Err(payload(format!("'Missing required property: {k}'"))),
+        }
+    };
+    let (e, v) = (field("enrollment_message")?, field("verification_message")?);
+    set_templates(ctx, &e, &v).await?;
+    Ok((e, v))
+}
+
+/// `PUT /guardian/factors/{phone|sms}/selected-provider`. `twilio` needs an enabled Twilio
+/// tenant provider (configure it through the Twilio view or the phone provider API first);
+/// `auth0` and `phone-message-hook` are stored, and read back as such unless an enabled
+/// Twilio tenant provider takes precedence. Returns the resulting view.
+pub async fn update_selected_provider(ctx: &Ctx, body: &Value) -> Result<String> {
+    let p = match body.get("provider") {
+        Some(Value::String(s)) if SELECTABLE_PROVIDERS.contains(&s.as_str()) => s.clone(),
+        Some(_) => {
+            return Err(payload(
+                "'No enum match (expected auth0, twilio or phone-message-hook)' on property provider",
+            ));
+        }
+        None => return Err(payload("'Missing required property: provider'")),
+    };
+    if p == "twilio" {
+        let twilio_on = store::phone_providers::first(&ctx.db)
+            .await?
+            .is_some_and(|r| !r.disabled && r.name == "twilio");
+        if !twilio_on {
+            return Err(Error::Invalid {
+                message: "There is no enabled Twilio phone provider: configure one (PUT /api/v2/guardian/factors/phone/providers/twilio or POST /api/v2/branding/phone/providers) before selecting twilio".into(),
+                error_code: "invalid_body",
+            });
+        }
+    }
+    set_selected_provider(ctx, &p).await?;
+    selected_provider(ctx).await
+}

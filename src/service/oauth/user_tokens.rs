@@ -1,0 +1,208 @@
+//! Tokens for an authenticated user, shared by every user grant (password, password-realm, and
+//! the MFA and passwordless grants to come) and by refresh: the access token (Auth0's profile:
+//! `aud` is the API, plus `/userinfo` when `openid` is asked), the ID token (`openid`; profile,
+//! email and phone claims by scope; `nonce` when given) and, with `offline_access`, a refresh
+//! token. Nothing here decides *whether* the user may have tokens: callers do that first.
+
+use crate::ctx::Ctx;
+use crate::domain::{claims::AccessClaims, claims::Audience, grant_types, scopes};
+use crate::error::{OAuthError, Result};
+use crate::service::oauth::token::{self, RefreshGrant, TokenResponse};
+use crate::service::tenant::catalog::ClientAuth;
+use crate::store::users::UserRow;
+use serde_json::{Map, Value, json};
+
+/// What the user grant asked for, after the client was authenticated.
+#[derive(Debug, Clone, Default)]
+pub struct Request<'a> {
+    pub audience: Option<&'a str>,
+    pub scope: Option<&'a str>,
+    /// `gty` of the access token (`password`, `refresh_token`, `mfa`, `passwordless`…).
+    pub gty: &'a str,
+    pub nonce: Option<&'a str>,
+}
+
+/// Auth0's scope for a password grant that names none.
+pub const DEFAULT_USER_SCOPE: &str = "openid profile email address phone";
+
+const OIDC_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
+
+/// Scopes of the MFA API audience.
+pub const MFA_SCOPES: &[&str] = &["enroll", "read:authenticators", "remove:authenticators"];
+
+pub fn mfa_audience(ctx: &Ctx) -> String {
+    ctx.url("mfa/")
+}
+
+pub fn userinfo_audience(ctx: &Ctx) -> String {
+    ctx.url("userinfo")
+}
+
+/// The scope a user token carries: OIDC scopes asked for, plus the API scopes asked for that
+/// a user grant may reach (`scopes::user_grantable`: every scope the API defines, as Auth0
+/// without RBAC, but never a Management API scope).
+fn effective_scope(requested: &str, api_scopes: &[String]) -> String {
+    scopes::split(requested)
+        .into_iter()
+        .filter(|s| OIDC_SCOPES.contains(&s.as_str()) || api_scopes.iter().any(|a| a == s))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The ID token's claims for a user, chosen by scope as OIDC says.
+pub fn id_claims(u: &UserRow, scope: &str) -> Map<String, Value> {
+    let has = |s: &str| scope.split_ascii_whitespace().any(|x| x == s);
+    let mut c = Map::new();
+    if has("profile") {
+        for (k, v) in [
+            ("name", &u.name),
+            ("nickname", &u.nickname),
+            ("picture", &u.picture),
+            ("given_name", &u.given_name),
+            ("family_name", &u.family_name),
+        ] {
+            if let Some(v) = v {
+                c.insert(k.into(), json!(v));
+            }
+        }
+        c.insert("updated_at".into(), json!(crate::clock::iso(u.updated_at)));
+    }
+    if has("email")
+        && let Some(e) = &u.email
+    {
+        c.insert("email".into(), json!(e));
+        c.insert("email_verified".into(), json!(u.email_verified));
+    }
+    if has("phone")
+        && let Some(p) = &u.phone_number
+    {
+        c.insert("phone_number".into(), json!(p));
+        c.insert("phone_number_verified".into(), json!(u.phone_verified));
+    }
+    c
+}
+
+/// Mints the tokens. `refresh` is `Some(family)` when exchanging a refresh token (its rotated
+/// successor is issued by the caller), `None` for a fresh login.
+pub async fn issue(
+    ctx: &Ctx,
+    client: &ClientAuth,
+    user: &UserRow,
+    req: &Request<'_>,
+    refresh_from: Option<String>,
+) -> Result<TokenResponse> {
+    let audience = match req.audience.filter(|a| !a.is_empty()) {
+        Some(a) => Some(a.to_string()),
+        None => token::tenant_default_audience(ctx).await?,
+    };
+    let (api_scopes, lifetime, offline_ok) = match &audience {
+        // The MFA API: Auth0's three scopes, 10-minute tokens, never a refresh token.
+        Some(a) if *a == mfa_audience(ctx) => (
+            MFA_SCOPES.iter().map(|s| s.to_string()).collect(),
+            600,
+            false,
+        ),
+        Some(a) if *a != userinfo_audience(ctx) => {
+            let api = ctx.catalog.api(ctx, a).await?.ok_or_else(|| {
+                OAuthError::new(403, "access_denied", format!("Service not found: {a}"))
+            })?;
+            let is_mgmt = *a == ctx.mgmt_audience();
+            (
+                scopes::user_grantable(is_mgmt, &api.scopes),
+                api.token_lifetime,
+                api.allow_offline_access && !is_mgmt,
+            )
+        }
+        _ => (vec![], 86_400, true),
+    };
+    let scope = effective_scope(req.scope.unwrap_or(DEFAULT_USER_SCOPE), &api_scopes);
+    let has = |s: &str| scope.split_ascii_whitespace().any(|x| x == s);
+    let ui = userinfo_audience(ctx);
+    let aud = match &audience {
+        Some(a) if *a != ui && has("openid") => Audience::Many(vec![a.clone(), ui.clone()]),
+        Some(a) => Audience::One(a.clone()),
+        None => Audience::One(ui.clone()),
+    };
+    let iat = ctx.clock.now_secs();
+    let access = AccessClaims {
+        iss: ctx.issuer.to_string(),
+        sub: user.user_id.clone(),
+        aud,
+        iat,
+        exp: iat + lifetime,
+        scope: Some(scope.clone()),
+        gty: Some(req.gty.to_string()),
+        azp: Some(client.client_id.clone()),
+    };
+    let access_token = ctx.keys.sign(&access)?;
+    let id_token = if has("openid") {
+        let mut c = id_claims(user, &scope);
+        c.insert("iss".into(), json!(ctx.issuer.to_string()));
+        c.insert("sub".into(), json!(user.user_id));
+        c.insert("aud".into(), json!(client.client_id));
+        c.insert("iat".into(), json!(iat));
+        c.insert("exp".into(), json!(iat + client.id_token_lifetime));
+        if let Some(n) = req.nonce {
+            c.insert("nonce".into(), json!(n));
+        }
+        Some(ctx.keys.sign(&Value::Object(c))?)
+    } else {
+        None
+    };
+    let wants_refresh = has("offline_access")
+        && offline_ok
+        && client
+            .grant_types
+            .iter()
+            .any(|g| g == grant_types::REFRESH_TOKEN);
+    let refresh_token = match (refresh_from, wants_refresh) {
+        (Some(next), _) => Some(next),
+        (None, true) => {
+            let mut tx = ctx.db.begin().await?;
+            let t = token::issue_refresh(
+                ctx,
+                &mut tx,
+                &RefreshGrant {
+                    client_id: client.client_id.clone(),
+                    user_id: user.user_id.clone(),
+                    audience: audience.clone(),
+                    scope: scope.clone(),
+                },
+                None,
+            )
+            .await?;
+            tx.commit().await?;
+            Some(t)
+        }
+        (None, false) => None,
+    };
+    Ok(TokenResponse {
+        access_token,
+        expires_in: lifetime,
+        scope: Some(scope),
+        refresh_token,
+        id_token,
+        recovery_code: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_keeps_oidc_and_api_scopes_only() {
+        let api = vec!["read:things".to_string()];
+        assert_eq!(
+            effective_scope("openid read:things write:things offline_access", &api),
+            "openid read:things offline_access"
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! Guardian's Twilio settings (`/api/v2/guardian/factors/{phone,sms}/providers/twilio`) as a
+//! view of the tenant phone provider: under the Unified Phone Experience there is one provider
+//! per tenant, so a PUT here creates or updates the tenant `twilio` provider (sid,
+//! default_from ← `from`, mssid ← `messaging_service_sid`, auth_token) and a GET reads it
+//! back. Auth0 echoes `auth_token`; callsign never returns a secret, so it reads as `null`
+//! (a `null` auth_token in a PUT keeps the stored one, so GET → PUT round trips work).
+//! A new provider gets the delivery methods the MFA message types need (at least `text`).
+//! A custom tenant provider is not silently replaced: that PUT is a 409.
+
+use crate::crypto;
+use crate::ctx::Ctx;
+use crate::domain::phone_provider::{self as pp, Credentials, ProviderName};
+use crate::domain::phone_rules::{Change, method_for};
+use crate::error::{Error, Result};
+use crate::service::mfa::guardian;
+use crate::service::phone::providers::{check_rule_tx, complete, open_credentials, payload, seal};
+use crate::store::{self, phone_providers::ProviderRow};
+use serde_json::{Map, Value, json};
+
+/// What Guardian shows; `auth_token` is always `null` on the wire.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TwilioView {
+    pub sid: Option<String>,
+    pub from: Option<String>,
+    pub messaging_service_sid: Option<String>,
+}
+
+const KEYS: &[&str] = &["from", "messaging_service_sid", "auth_token", "sid"];
+
+fn view_of(p: Option<&ProviderRow>) -> TwilioView {
+    let Some(p) = p.filter(|p| p.name == "twilio") else {
+        return TwilioView::default();
+    };
+    let s = |k: &str| {
+        p.configuration
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    TwilioView {
+        sid: s("sid"),
+        from: s("default_from"),
+        messaging_service_sid: s("mssid"),
+    }
+}
+
+pub async fn get(ctx: &Ctx) -> Result<TwilioView> {
+    Ok(view_of(
+        store::phone_providers::first(&ctx.db).await?.as_ref(),
+    ))
+}
+
+fn nullable<'a>(o: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>> {
+    match o.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(payload(format!("'Expected type string' on property {k}"))),
+    }
+}
+
+pub async fn put(ctx: &Ctx, body: &Value) -> Result<TwilioView> {
+    let o = body
+        .as_object()
+        .ok_or_else(|| payload("'Expected type object'"))?;
+    if let Some(k) = o.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(payload(format!("'Additional properties not allowed: {k}'")));
+    }
+    let (sid, from, mssid, token) = (
+        nullable(o, "sid")?,
+        nullable(o, "from")?,
+        nullable(o, "messaging_service_sid")?,
+        nullable(o, "auth_token")?,
+    );
+    let mut tx = ctx.db.begin().await?;
+    store::bump_epoch(&mut tx).await?; // serialises with the provider API (its module doc)
+    let existing = store::phone_providers::first_tx(&mut tx).await?;
+    if existing.as_ref().is_some_and(|p| p.name != "twilio") {
+        return Err(Error::conflict(
+            "The tenant phone provider is a custom provider: change it through /api/v2/branding/phone/providers",
+            "conflict",
+        ));
+    }
+    if existing.is_none() && [sid, from, mssid, token].iter().all(Option::is_none) {
+        return Ok(TwilioView::default()); // nothing configured, nothing to configure
+    }
+    let methods: Vec<String> = match &existing {
+        Some(p) => pp::delivery_methods(&p.configuration),
+        None => {
+            let (_, types) = guardian::phone_state_tx(&mut tx).await?;
+            let mut m: Vec<String> = ["text", "voice"]
+                .iter()
+                .filter(|d| **d == "text" || types.iter().any(|t| method_for(t) == Some(**d)))
+                .map(|d| d.to_string())
+                .collect();
+            m.dedup();
+            m
+        }
+    };
+    let old_sid = existing
+        .as_ref()
+        .and_then(|p| p.configuration.get("sid"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut config = json!({"delivery_methods": methods});
+    if let Some(s) = sid.map(str::to_string).or(old_sid) {
+        config["sid"] = json!(s);
+    }
+    if let Some(f) = from {
+        config["default_from"] = json!(f);
+    }
+    if let Some(m) = mssid {
+        config["mssid"] = json!(m);
+    }
+    let configuration = pp::parse_configuration(ProviderName::Twilio, &config).map_err(payload)?;
+    let mut creds = match &existing {
+        Some(p) => open_credentials(ctx, p)?,
+        None => Credentials::default(),
+    };
+    if let Some(t) = token {
+        let given = pp::parse_credentials(ProviderName::Twilio, &json!({"auth_token": t}))
+            .map_err(payload)?;
+        creds.auth_token = given.auth_token;
+    }
+    complete(ProviderName::Twilio, &configuration, &mut creds)?;
+    let now = ctx.clock.now_ms();
+    let row = ProviderRow {
+        id: existing
+            .as_ref()
+            .map(|p| p.id.clone())
+            .unwrap_or_else(|| format!("pro_{}", crypto::random_alnum(22))),
+        name: "twilio".into(),
+        disabled: existing.as_ref().is_some_and(|p| p.disabled),
+        configuration,
+        credentials_sealed: seal(ctx, &creds)?,
+        created_at: existing.as_ref().map_or(now, |p| p.created_at),
+        updated_at: now,
+    };
+    check_rule_tx(&mut tx, Some(&row), Change::Provider).await?;
+    if existing.is_some() {
+        store::phone_providers::update(&mut tx, &row).await?;
+    } else {
+        store::phone_providers::insert(&mut tx, &row).await?;
+    }
+    tx.commit().await?;
+    Ok(view_of(Some(&row)))
+}

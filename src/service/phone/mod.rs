@@ -1,0 +1,6 @@
+//! The tenant's phone delivery configuration: the one phone provider, message templates and
+//! their bounded renderer, and Guardian's Twilio view of the provider.
+
+pub mod guardian_twilio; // Guardian's Twilio settings as a view of the tenant phone provider
+pub mod providers; // the tenant phone provider: CRUD, test send, `active` for delivery
+pub mod templates; // phone message templates: Management API use cases and `render` for senders

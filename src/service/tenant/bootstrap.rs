@@ -1,0 +1,139 @@
+//! First start (spec: docs/operator.md): on an empty database create the tenant, signing keys, the
+//! Management API resource server, the `Username-Password-Authentication` connection and an
+//! admin machine-to-machine application granted every Management API scope; print its
+//! credentials once (unless they came from the environment) and write them to
+//! `<data-dir>/bootstrap-client.json` (0600). Idempotent: later starts change nothing except
+//! following a new public URL (the Management API identifier is `<public-url>api/v2/`).
+//! On PostgreSQL an advisory lock makes nodes that start together bootstrap once.
+
+use crate::ctx::Ctx;
+use crate::domain::{grant_types, scopes::MANAGEMENT_SCOPES};
+use crate::error::{Error, Result};
+use crate::service::{
+    tenant::client_grants, tenant::clients, tenant::connections, tenant::keys,
+    tenant::resource_servers, tenant::settings as tenant,
+};
+use crate::store::{self, Dialect};
+use serde_json::{Value, json};
+
+pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
+
+#[derive(Debug)]
+pub struct Bootstrapped {
+    pub client_id: String,
+    /// Present only when generated here (and so to be shown once).
+    pub generated_secret: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx) -> Result<Option<Bootstrapped>> {
+    let mut tx = ctx.db.begin().await?;
+    if tx.dialect() == Dialect::Postgres {
+        tx.query("SELECT 1 FROM pg_advisory_xact_lock(7391002)", &[])
+            .await?;
+    }
+    let result = if store::tenant::exists_tx(&mut tx).await? {
+        follow_public_url(ctx, &mut tx).await?;
+        None
+    } else {
+        Some(first_start(ctx, &mut tx).await?)
+    };
+    keys::ensure(ctx, &mut tx).await?;
+    store::bump_epoch(&mut tx).await?;
+    tx.commit().await?;
+    ctx.config_changed().await?;
+    Ok(result)
+}
+
+async fn first_start(ctx: &Ctx, tx: &mut store::Tx) -> Result<Bootstrapped> {
+    let now = ctx.clock.now_ms();
+    let host = ctx
+        .issuer
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    store::tenant::insert(tx, &tenant::defaults(host), now).await?;
+
+    let mgmt = ctx.mgmt_audience();
+    let scopes: Vec<Value> = MANAGEMENT_SCOPES
+        .iter()
+        .map(|s| json!({"value": s, "description": s}))
+        .collect();
+    let body = json!({
+        "name": resource_servers::MANAGEMENT_API_NAME,
+        "identifier": mgmt,
+        "scopes": scopes,
+        "token_lifetime": 86400,
+        "allow_offline_access": false,
+        "skip_consent_for_verifiable_first_party_clients": false,
+    });
+    resource_servers::insert(ctx, tx, body.as_object().cloned().unwrap_or_default(), true).await?;
+
+    let conn = json!({"name": DEFAULT_CONNECTION, "strategy": "auth0"});
+    connections::insert(ctx, tx, conn.as_object().cloned().unwrap_or_default()).await?;
+
+    let client_id = ctx
+        .config
+        .bootstrap_client_id
+        .clone()
+        .unwrap_or_else(clients::new_client_id);
+    let (secret, generated) = match &ctx.config.bootstrap_client_secret {
+        Some(s) => (s.expose().to_string(), false),
+        None => (clients::new_secret(), true),
+    };
+    let attrs = json!({
+        "name": "callsign admin (bootstrap)",
+        "app_type": "non_interactive",
+        "grant_types": [grant_types::CLIENT_CREDENTIALS],
+        "description": "Machine-to-machine application created on first start with every Management API scope.",
+    });
+    clients::insert(
+        ctx,
+        tx,
+        client_id.clone(),
+        secret.clone(),
+        attrs.as_object().cloned().unwrap_or_default(),
+    )
+    .await?;
+    let all: Vec<String> = MANAGEMENT_SCOPES.iter().map(|s| s.to_string()).collect();
+    client_grants::insert(tx, ctx, &client_id, &mgmt, all, Default::default()).await?;
+
+    let path = ctx.config.data_dir.join("bootstrap-client.json");
+    crate::files::private_dir(&ctx.config.data_dir)
+        .map_err(|e| Error::internal(format!("data dir: {e}")))?;
+    let doc = json!({"client_id": client_id, "client_secret": secret, "audience": mgmt, "issuer": &*ctx.issuer});
+    crate::crypto::write_private(&path, format!("{doc:#}\n").as_bytes())
+        .map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?;
+    Ok(Bootstrapped {
+        client_id,
+        generated_secret: generated.then_some(secret),
+    })
+}
+
+/// When the server now answers at another public URL, move the Management API (and grants
+/// for it) to the new audience so existing admin applications keep working.
+async fn follow_public_url(ctx: &Ctx, tx: &mut store::Tx) -> Result<()> {
+    let mgmt = ctx.mgmt_audience();
+    let rows = tx
+        .query(
+            "SELECT id, identifier FROM resource_servers WHERE is_system = $1",
+            &[true.into()],
+        )
+        .await?;
+    for r in rows {
+        let (id, old) = (r.str(0)?, r.str(1)?);
+        if old != mgmt {
+            tx.exec(
+                "UPDATE resource_servers SET identifier = $2 WHERE id = $1",
+                &[id.into(), mgmt.clone().into()],
+            )
+            .await?;
+            tx.exec(
+                "UPDATE client_grants SET audience = $2 WHERE audience = $1",
+                &[old.clone().into(), mgmt.clone().into()],
+            )
+            .await?;
+            tracing::info!(from = %old, to = %mgmt, "Management API audience follows the public URL");
+        }
+    }
+    Ok(())
+}

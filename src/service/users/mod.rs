@@ -1,0 +1,8 @@
+//! Users and their lifecycle: Management API create/read/patch/delete and search, signup,
+//! password-change tickets and resets, brute-force blocks.
+
+pub mod blocks; // brute-force blocks as the user-blocks API shows and lifts them
+pub mod manage; // Management API users: create, read, patch, delete
+pub mod passwords; // change-password tickets and the reset itself
+pub mod search; // GET /users: q, sort, paging
+pub mod signup; // /dbconnections/signup

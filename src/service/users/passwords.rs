@@ -1,0 +1,330 @@
+//! Self-service password change: `/dbconnections/change_password` (answers the same whether or
+//! not the user exists, and sends the link only when they do), `POST /api/v2/tickets/password-change`
+//! (returns the link to the operator, sends nothing), and the reset itself from the hosted page.
+//!
+//! A ticket is 256 random bits shown once in the link; only its SHA-256 is stored. It expires
+//! (Auth0's default: 5 days, `ttl_sec` on the Management ticket) and is consumed by a
+//! conditional update exactly one request can win. A successful reset also revokes the user's
+//! refresh tokens, lifts brute-force blocks (as Auth0 does) and kills the user's other tickets.
+
+use crate::crypto;
+use crate::ctx::Ctx;
+use crate::domain::{password_policy, user_profile};
+use crate::error::{Error, LegacyError, Result};
+use crate::service::events::logs::{self, LogEvent};
+use crate::service::tenant::connections::{self, Connection};
+use crate::service::{messaging::notify, messaging::outbox, users::manage as users};
+use crate::store::{self, tickets::TicketRow, users::Identifier, users::UserRow};
+use serde_json::{Map, Value, json};
+
+pub const KIND: &str = "password_change";
+pub const DEFAULT_TTL_SECS: i64 = 5 * 24 * 3600;
+pub const MAX_TTL_SECS: i64 = 30 * 24 * 3600;
+
+/// The text `/dbconnections/change_password` answers in every case.
+pub const SENT_TEXT: &str = "We've just sent you an email to reset your password.";
+
+pub fn ticket_url(ctx: &Ctx, token: &str) -> String {
+    ctx.url(&format!("lo/reset?ticket={token}#"))
+}
+
+/// Creates a ticket in `tx`; returns the link (the only place the token ever appears).
+pub async fn create_ticket(
+    ctx: &Ctx,
+    tx: &mut store::Tx,
+    user_id: &str,
+    ttl_secs: i64,
+    data: Map<String, Value>,
+) -> Result<String> {
+    let token = crypto::random_token();
+    let now = ctx.clock.now_ms();
+    store::tickets::insert(
+        tx,
+        &TicketRow {
+            id: format!("tkt_{}", crypto::random_alnum(20)),
+            kind: KIND.into(),
+            user_id: user_id.to_string(),
+            data,
+            created_at: now,
+            expires_at: now + ttl_secs * 1000,
+            used_at: None,
+        },
+        &crypto::sha256_hex(token.as_bytes()),
+    )
+    .await?;
+    Ok(ticket_url(ctx, &token))
+}
+
+/// `POST /dbconnections/change_password` after the client is known. The identifier is an email
+/// or, for users who sign in with a phone number, `phone_number`. Unknown users, users of other
+/// connections, and users with no way to be reached get the same answer and nothing is sent.
+pub async fn request_change(
+    ctx: &Ctx,
+    client_id: &str,
+    connection: &str,
+    email: Option<&str>,
+    phone_number: Option<&str>,
+) -> Result<&'static str> {
+    let c = connections::by_name(ctx, connection)
+        .await?
+        .filter(|c| c.is_database())
+        .ok_or_else(|| LegacyError::bad_request("invalid_request", "connection not found"))?;
+    if !c.enabled_for(client_id) {
+        return Err(LegacyError::bad_request(
+            "invalid_request",
+            "connection is not enabled for this client",
+        )
+        .into());
+    }
+    if c.opt_bool("disable_self_service_change_password", false) {
+        return Err(LegacyError::bad_request(
+            "operation_not_allowed",
+            "Self-service password change is disabled for this connection.",
+        )
+        .into());
+    }
+    let id = match (email, phone_number) {
+        (Some(e), _) => Identifier::Email(user_profile::normalize_email(e)),
+        (None, Some(p)) => match users::normalize_phone(ctx, p, "phone_number") {
+            Ok(p) => Identifier::Phone(p),
+            // A number that cannot exist has no user: same answer as an unknown user.
+            Err(_) => return Ok(SENT_TEXT),
+        },
+        (None, None) => {
+            return Err(LegacyError::bad_request("invalid_request", "email is required").into());
+        }
+    };
+    let Some(u) = store::users::find(&ctx.db, &c.id, &id).await? else {
+        return Ok(SENT_TEXT);
+    };
+    let mut tx = ctx.db.begin().await?;
+    let url = create_ticket(ctx, &mut tx, &u.user_id, DEFAULT_TTL_SECS, Map::new()).await?;
+    let sent = notify::change_password(ctx, &mut tx, &u, &url).await?;
+    logs::record_tx(
+        ctx,
+        &mut tx,
+        LogEvent {
+            kind: if sent { "scpr" } else { "fcpr" },
+            description: Some(if sent {
+                "Change password request".into()
+            } else {
+                "The user has no email or phone number to send the link to".into()
+            }),
+            user_id: Some(u.user_id.clone()),
+            user_name: u.email.clone().or(u.phone_number.clone()),
+            client_id: Some(client_id.to_string()),
+            connection: Some(c.name.clone()),
+            connection_id: Some(c.id.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    outbox::wake(ctx);
+    Ok(SENT_TEXT)
+}
+
+/// `POST /api/v2/tickets/password-change`: `user_id`, or `email` + `connection_id`; `result_url`,
+/// `ttl_sec`, `mark_email_as_verified`, `includeEmailInRedirect`, `client_id`.
+pub async fn management_ticket(ctx: &Ctx, b: Map<String, Value>) -> Result<String> {
+    const PROPS: &[&str] = &[
+        "user_id",
+        "email",
+        "connection_id",
+        "result_url",
+        "ttl_sec",
+        "mark_email_as_verified",
+        "includeEmailInRedirect",
+        "client_id",
+        "organization_id",
+        "new_password",
+    ];
+    let bad = |m: &str| Error::invalid_body(format!("Payload validation error: {m}"));
+    if let Some(k) = b.keys().find(|k| !PROPS.contains(&k.as_str())) {
+        return Err(bad(&format!("Additional properties not allowed: {k}")));
+    }
+    if b.contains_key("new_password") {
+        return Err(bad(
+            "new_password is deprecated and not supported; let the user choose",
+        ));
+    }
+    let s = |k: &str| -> Result<Option<String>> {
+        match b.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(v)) => Ok(Some(v.clone())),
+            Some(_) => Err(bad(&format!("'Expected type string' on property {k}."))),
+        }
+    };
+    let user = match (s("user_id")?, s("email")?, s("connection_id")?) {
+        (Some(id), None, _) => users::get(ctx, &id).await?,
+        (None, Some(email), Some(cid)) => {
+            let c = connections::get(ctx, &cid).await?;
+            store::users::find(
+                &ctx.db,
+                &c.id,
+                &Identifier::Email(user_profile::normalize_email(&email)),
+            )
+            .await?
+            .ok_or_else(users::not_found)?
+        }
+        _ => {
+            return Err(bad(
+                "Either user_id, or email and connection_id, must be given (not both)",
+            ));
+        }
+    };
+    let ttl = match b.get("ttl_sec") {
+        None | Some(Value::Null) => DEFAULT_TTL_SECS,
+        Some(v) => match v.as_i64() {
+            Some(0) => DEFAULT_TTL_SECS,
+            Some(t) if (1..=MAX_TTL_SECS).contains(&t) => t,
+            _ => return Err(bad(&format!("ttl_sec must be 0..{MAX_TTL_SECS}"))),
+        },
+    };
+    let mut data = Map::new();
+    if let Some(u) = s("result_url")? {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            return Err(bad("result_url must be an absolute http(s) URL"));
+        }
+        data.insert("result_url".into(), json!(u));
+    }
+    for k in ["mark_email_as_verified", "includeEmailInRedirect"] {
+        match b.get(k) {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(v)) => {
+                data.insert(k.into(), json!(v));
+            }
+            Some(_) => return Err(bad(&format!("'Expected type boolean' on property {k}."))),
+        }
+    }
+    if let Some(cid) = s("client_id")? {
+        data.insert("client_id".into(), json!(cid));
+    }
+    let mut tx = ctx.db.begin().await?;
+    let url = create_ticket(ctx, &mut tx, &user.user_id, ttl, data).await?;
+    tx.commit().await?;
+    Ok(url)
+}
+
+/// A usable ticket and what the reset page needs to show: the user and their connection.
+pub struct Pending {
+    pub ticket: TicketRow,
+    pub user: UserRow,
+    pub connection: Connection,
+}
+
+/// The ticket behind a link, if it can still be used.
+pub async fn pending(ctx: &Ctx, token: &str) -> Result<Option<Pending>> {
+    let hash = crypto::sha256_hex(token.as_bytes());
+    let Some(ticket) = store::tickets::usable(&ctx.db, KIND, &hash, ctx.clock.now_ms()).await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = store::users::get(&ctx.db, &ticket.user_id).await? else {
+        return Ok(None);
+    };
+    let Some(connection) = connections::by_id(ctx, &user.connection_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Pending {
+        ticket,
+        user,
+        connection,
+    }))
+}
+
+/// Why a reset did not happen (the page shows each differently).
+#[derive(Debug)]
+pub enum ResetError {
+    /// Unknown, used or expired ticket.
+    Invalid,
+    /// The new password breaks the connection's policy; the ticket stays usable.
+    Weak(password_policy::PolicyViolation),
+    Failed(Error),
+}
+
+impl From<Error> for ResetError {
+    fn from(e: Error) -> Self {
+        ResetError::Failed(e)
+    }
+}
+impl From<crate::store::StoreError> for ResetError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ResetError::Failed(e.into())
+    }
+}
+
+/// Sets the new password from a ticket. Returns where to send the browser afterwards, if the
+/// ticket named a `result_url`.
+pub async fn reset(ctx: &Ctx, token: &str, password: &str) -> Result<Option<String>, ResetError> {
+    let Some(p) = pending(ctx, token).await? else {
+        return Err(ResetError::Invalid);
+    };
+    let personal = users::personal_info(
+        p.user.email.as_deref(),
+        p.user.username.as_deref(),
+        &[p.user.given_name.as_deref(), p.user.family_name.as_deref()],
+    );
+    let refs: Vec<&str> = personal.iter().map(String::as_str).collect();
+    password_policy::check(&p.connection.options, password, &refs).map_err(ResetError::Weak)?;
+    let hash = crate::password::hash_blocking(password.to_string())
+        .await
+        .map_err(|e| ResetError::Failed(Error::internal(e)))?;
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.db.begin().await?;
+    let Some(t) =
+        store::tickets::consume(&mut tx, KIND, &crypto::sha256_hex(token.as_bytes()), now).await?
+    else {
+        return Err(ResetError::Invalid);
+    };
+    if !store::users::set_password(&mut tx, &t.user_id, &hash, now, true).await? {
+        return Err(ResetError::Invalid);
+    }
+    if t.data
+        .get("mark_email_as_verified")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        tx.exec(
+            "UPDATE users SET email_verified = $2 WHERE user_id = $1",
+            &[t.user_id.clone().into(), true.into()],
+        )
+        .await?;
+    }
+    store::refresh::revoke_user(&mut tx, &t.user_id, now).await?;
+    store::blocks::clear(&mut tx, &t.user_id).await?;
+    store::tickets::expire_others(&mut tx, &t.user_id, KIND, now).await?;
+    logs::record_tx(
+        ctx,
+        &mut tx,
+        LogEvent {
+            kind: "scp",
+            description: Some("Password changed through a reset ticket".into()),
+            user_id: Some(t.user_id.clone()),
+            user_name: p.user.email.clone().or(p.user.phone_number.clone()),
+            connection: Some(p.connection.name.clone()),
+            connection_id: Some(p.connection.id.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let mut next = t
+        .data
+        .get("result_url")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let (Some(u), Some(true), Some(e)) = (
+        next.as_mut(),
+        t.data
+            .get("includeEmailInRedirect")
+            .and_then(Value::as_bool),
+        p.user.email.as_deref(),
+    ) {
+        let sep = if u.contains('?') { '&' } else { '?' };
+        let enc: String = serde_urlencoded::to_string([("email", e)]).unwrap_or_default();
+        u.push(sep);
+        u.push_str(&enc);
+    }
+    Ok(next)
+}
