@@ -197,12 +197,3 @@ impl From<LegacyError> for Error {
         Error::Legacy(e)
     }
 }
-
-impl From<crate::store::StoreError> for Error {
-    fn from(e: crate::store::StoreError) -> Self {
-        match e {
-            crate::store::StoreError::Unavailable(m) => Error::Unavailable(m),
-            other => Error::Internal(other.to_string()),
-        }
-    }
-}

@@ -9,6 +9,7 @@ mod db;
 mod migrate;
 mod postgres;
 mod sqlite;
+mod value;
 
 pub mod authenticators;
 pub mod blocks;
@@ -53,6 +54,18 @@ pub enum StoreError {
     /// Any other backend failure (a bug in our SQL, a corrupt row, …).
     #[error("database error: {0}")]
     Backend(String),
+}
+
+/// A storage failure as the domain error: unavailable stays unavailable (503), anything else is
+/// ours (500). Here rather than in `error.rs`, so the domain's error type knows nothing of
+/// storage.
+impl From<StoreError> for crate::error::Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => crate::error::Error::Unavailable(m),
+            other => crate::error::Error::Internal(other.to_string()),
+        }
+    }
 }
 
 impl StoreError {

@@ -2,7 +2,7 @@
 //! connection and cached. Values convert to whatever type the server inferred for a parameter,
 //! so the shared SQL can pass an integer where PostgreSQL wants a BOOLEAN or INT4.
 
-use super::db::{Row, Value};
+use super::value::{Row, Value};
 use super::{StoreError, StoreResult};
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};

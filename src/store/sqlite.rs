@@ -12,7 +12,7 @@
 //! the activity file and leave the main file's readers warm (measured: a third of a lookup's
 //! CPU time went to re-mapping and re-reading pages). Schema: migrations/sqlite_activity.sql.
 
-use super::db::{Row, Value};
+use super::value::{Row, Value};
 use super::{StoreError, StoreResult};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
