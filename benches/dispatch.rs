@@ -73,7 +73,7 @@ async fn setup(url: &str, dir: &std::path::Path, twilio: &str) -> Ctx {
     let env = vec![("CALLSIGN_SECRET_KEY".to_string(), "22".repeat(32))];
     let (mut cfg, _): (Config, _) = Config::resolve(&args, &env).unwrap();
     cfg.twilio_base_url = twilio.into();
-    let ctx = callsign::ctx::open(cfg, Clock::system(), "http://127.0.0.1/")
+    let ctx = callsign::service::tenant::bootstrap::open(cfg, Clock::system(), "http://127.0.0.1/")
         .await
         .unwrap()
         .0;

@@ -17,7 +17,7 @@
 //! - every limit stays on. The per-user send bucket (10/hour) would throttle one user, so the
 //!   load is spread over many users, each used at most 9 times (sequentially, by one client);
 //! - users and their confirmed phones are inserted directly (no argon2, no enrolment flow),
-//!   and each user's mfa_token is minted up front with `service::oauth::mfa_token::issue`, which is
+//!   and each user's mfa_token is minted up front with `service::mfa::token::issue`, which is
 //!   exactly what a password-realm login with MFA on returns (sealed, 10-minute lifetime);
 //! - codes are read the way a phone would: the tenant's phone provider is pinned to Twilio at
 //!   a fake Twilio on loopback, which hands each SMS body to the client waiting on that number.
@@ -166,7 +166,7 @@ async fn enrol(ctx: &Ctx, n: usize, client_id: &str) -> Vec<Enrolled> {
             )
             .await
             .unwrap();
-            let mfa_token = callsign::service::oauth::mfa_token::issue(
+            let mfa_token = callsign::service::mfa::token::issue(
                 ctx,
                 &row.user_id,
                 client_id,

@@ -40,7 +40,7 @@ pub struct Node {
     pub keys: Arc<KeyRing>,
     pub catalog: Arc<Catalog>,
     pub limiter: Arc<Limiter>,
-    /// Email and phone senders, built once from the configuration (`delivery::senders`).
+    /// Email and phone senders, built once from the configuration (`delivery::Senders::from_config`).
     pub delivery: Arc<Senders>,
     /// Wakes this node's outbox dispatcher (`service::messaging::outbox::wake`).
     pub outbox_wake: Arc<Notify>,
@@ -87,26 +87,4 @@ impl Ctx {
         self.catalog.clear();
         self.keys.reload(self).await
     }
-}
-
-/// Opens the database (applying migrations), loads the secret box, builds the `Ctx` and runs
-/// the idempotent bootstrap. Used by `serve`, the CLI and the test harness alike.
-pub async fn open(
-    config: Config,
-    clock: Clock,
-    issuer: &str,
-) -> anyhow::Result<(Ctx, Option<crate::service::tenant::bootstrap::Bootstrapped>)> {
-    let secrets = match &config.secret_key {
-        Some(k) => SecretBox::from_text(k.expose())?,
-        None => SecretBox::from_key_file(&config.data_dir)?,
-    };
-    let db = Db::open(&config.database_url).await?;
-    let ctx = Ctx::new(db, clock, secrets, issuer, config);
-    if let Some(e) = &ctx.delivery.config_error {
-        anyhow::bail!("{e}");
-    }
-    let boot = crate::service::tenant::bootstrap::run(&ctx)
-        .await
-        .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
-    Ok((ctx, boot))
 }

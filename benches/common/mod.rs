@@ -122,7 +122,7 @@ pub fn config(url: &str, dir: &std::path::Path) -> Config {
 
 /// Opens a node on `config`.
 pub async fn open(cfg: Config) -> callsign::ctx::Ctx {
-    callsign::ctx::open(cfg, Clock::system(), "http://127.0.0.1/")
+    callsign::service::tenant::bootstrap::open(cfg, Clock::system(), "http://127.0.0.1/")
         .await
         .unwrap()
         .0

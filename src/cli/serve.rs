@@ -123,7 +123,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{local}/"));
 
-    let (ctx, boot) = crate::ctx::open(cfg.clone(), Clock::system(), &issuer).await?;
+    let (ctx, boot) =
+        crate::service::tenant::bootstrap::open(cfg.clone(), Clock::system(), &issuer).await?;
     if let Some(b) = boot {
         let file = cfg.data_dir.join("bootstrap-client.json");
         match b.generated_secret {

@@ -12,7 +12,6 @@ use super::http::SafeClient;
 use super::webhook::{classify, secret_key, sign};
 use super::{Delivered, OutgoingMessage, SendError, Sender};
 use crate::clock::Clock;
-use crate::ctx::Ctx;
 use bytes::Bytes;
 
 /// No `Debug`: it holds the signing secret.
@@ -23,16 +22,12 @@ pub struct CallcenterSender {
 }
 
 impl CallcenterSender {
-    pub fn new(ctx: &Ctx) -> CallcenterSender {
+    /// `secret`: the configured `callcenter_webhook_secret` (`whsec_<base64>`), if any.
+    pub fn new(http: SafeClient, clock: Clock, secret: Option<String>) -> CallcenterSender {
         CallcenterSender {
-            http: ctx.delivery.http.clone(),
-            clock: ctx.clock.clone(),
-            secret: ctx
-                .config
-                .callcenter_webhook_secret
-                .as_ref()
-                .map(|s| s.expose().to_string())
-                .filter(|s| !s.is_empty()),
+            http,
+            clock,
+            secret,
         }
     }
 }

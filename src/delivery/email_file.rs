@@ -69,7 +69,7 @@ impl Sender for EmailFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::messaging::outbox::Channel;
+    use crate::delivery::Channel;
 
     #[test]
     fn line_shape() {

@@ -78,7 +78,7 @@ impl Sender for SmtpSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::messaging::outbox::Channel;
+    use crate::delivery::Channel;
 
     #[test]
     fn urls_and_addresses() {

@@ -1,8 +1,10 @@
 //! Delivery: the senders that hand one message to the outside world, behind the [`Sender`]
 //! seam. Email goes over SMTP when `smtp_url` is configured, else to the development file
-//! ([`senders`]). SMS and voice go to the tenant's phone provider — Twilio ([`twilio`]) or a
+//! ([`email_file`]). SMS and voice go to the tenant's phone provider — Twilio ([`twilio`]) or a
 //! custom provider reached through a signed webhook ([`webhook`]) — or, with none configured,
-//! to the development phone file; [`phone_sender`] is the one place that chooses.
+//! to the development phone file; `service::messaging::senders` is the one place that chooses.
+//! Senders are built from what they need (an HTTP client, the clock, URLs, secrets), never from
+//! the node's `Ctx`, so nothing here reaches up into the services.
 //!
 //! No storage, retries or scheduling here: the dispatcher in `service::messaging::outbox` claims rows,
 //! calls a sender, and records the outcome. A sender only says whether a failure is worth
@@ -17,12 +19,55 @@ pub mod twilio;
 pub mod webhook;
 
 use crate::config::Config;
-use crate::ctx::Ctx;
-use crate::service::messaging::outbox::Channel;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+
+/// How a message travels; the outbox stores it as its `channel` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+    Voice,
+    /// A signed JSON POST to the call-centre software (`service::callcenter::inbound`): `to` is the URL,
+    /// the text is the JSON body.
+    Webhook,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Voice => "voice",
+            Channel::Webhook => "webhook",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "email" => Some(Channel::Email),
+            "sms" => Some(Channel::Sms),
+            "voice" => Some(Channel::Voice),
+            "webhook" => Some(Channel::Webhook),
+            _ => None,
+        }
+    }
+}
+
+/// A rendered message, as the outbox takes it (`service::messaging::outbox::enqueue`).
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub channel: Channel,
+    pub to: String,
+    /// "change_password" | "blocked_account" | "verify_email" | "otp_enroll" | "otp_verify" |
+    /// "password_breach"
+    pub kind: &'static str,
+    pub locale: String,
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+}
 
 /// A message ready to go, body opened. Lives only for the duration of one send.
 #[derive(Clone)]
@@ -90,7 +135,7 @@ pub struct Senders {
     pub phone: Arc<dyn Sender>,
     /// Whether email goes over SMTP (false: the development file).
     pub smtp: bool,
-    /// Why the configured SMTP transport could not be built; `ctx::open` refuses to start on
+    /// Why the configured SMTP transport could not be built; `tenant::bootstrap::open` refuses to start on
     /// it. Until then email sends fail transiently rather than fall back to a file silently.
     pub config_error: Option<String>,
     /// The SSRF-guarded client for administrator-set URLs (the custom provider's webhook, the
@@ -139,7 +184,7 @@ impl Senders {
         *self.pinned.write().unwrap_or_else(|p| p.into_inner()) = provider;
     }
 
-    fn pinned_phone_provider(&self) -> Option<ProviderSpec> {
+    pub fn pinned_phone_provider(&self) -> Option<ProviderSpec> {
         self.pinned
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -147,18 +192,8 @@ impl Senders {
     }
 }
 
-/// Which sender carries an email. (Phone channels: [`phone_sender`].)
-pub fn senders(ctx: &Ctx, channel: Channel) -> Arc<dyn Sender> {
-    match channel {
-        Channel::Email => ctx.delivery.email.clone(),
-        Channel::Sms | Channel::Voice => ctx.delivery.phone.clone(),
-        Channel::Webhook => Arc::new(callcenter::CallcenterSender::new(ctx)),
-    }
-}
-
-/// The tenant's phone provider as the delivery layer needs it: credentials opened. Mirrors
-/// `service::phone::providers::ActiveProvider` field for field, so that one maps onto this with
-/// a plain `From`; the senders do not depend on the Management API's types.
+/// The tenant's phone provider as the senders need it: credentials opened
+/// (`service::phone::providers::active` builds it from the stored provider).
 #[derive(Clone, PartialEq, Eq)]
 pub enum ProviderSpec {
     Twilio {
@@ -203,67 +238,6 @@ impl std::fmt::Debug for ProviderSpec {
                 .finish_non_exhaustive(),
         }
     }
-}
-
-/// The sender for a configured provider. Cheap (the HTTP pool is the node's): the dispatcher
-/// builds one per batch, so a provider change applies from the next batch on.
-pub fn from_provider(ctx: &Ctx, provider: ProviderSpec) -> Arc<dyn Sender> {
-    match provider {
-        ProviderSpec::Twilio {
-            sid,
-            auth_token,
-            default_from,
-            mssid,
-            delivery_methods,
-        } => Arc::new(twilio::TwilioSender::new(
-            ctx.delivery.operator_http.clone(),
-            &ctx.config.twilio_base_url,
-            sid,
-            auth_token,
-            default_from,
-            mssid,
-            delivery_methods,
-        )),
-        // A custom provider without a webhook stands for a custom-phone-provider Action, which
-        // needs the coming sandbox: until then its messages go to the development phone file.
-        ProviderSpec::Custom {
-            webhook_url: None, ..
-        } => ctx.delivery.phone.clone(),
-        ProviderSpec::Custom {
-            webhook_url,
-            webhook_secret,
-            delivery_methods,
-        } => Arc::new(webhook::WebhookSender::new(
-            ctx.delivery.http.clone(),
-            ctx.clock.clone(),
-            webhook_url,
-            webhook_secret,
-            delivery_methods,
-        )),
-    }
-}
-
-/// Which sender carries SMS and voice: the pinned provider, else the tenant's enabled phone
-/// provider, else the development phone file. The one place that decides.
-pub async fn phone_sender(ctx: &Ctx, channel: Channel) -> crate::error::Result<Arc<dyn Sender>> {
-    if channel == Channel::Email {
-        return Ok(ctx.delivery.email.clone());
-    }
-    if channel == Channel::Webhook {
-        // Not a phone message: the call-centre webhook always goes to its configured URL.
-        return Ok(Arc::new(callcenter::CallcenterSender::new(ctx)));
-    }
-    if let Some(p) = ctx.delivery.pinned_phone_provider() {
-        return Ok(from_provider(ctx, p));
-    }
-    // The tenant-level provider (`/branding/phone/providers`), when one is enabled.
-    let tenant: Option<ProviderSpec> = crate::service::phone::providers::active(ctx)
-        .await?
-        .map(ProviderSpec::from);
-    Ok(match tenant {
-        Some(p) => from_provider(ctx, p),
-        None => ctx.delivery.phone.clone(),
-    })
 }
 
 /// Dispatcher counters for SMS and voice on this node since it started: messages handed to a

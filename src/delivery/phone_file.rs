@@ -5,7 +5,7 @@
 //! a message was written, never what it says.
 
 use super::{Delivered, OutgoingMessage, SendError, Sender, append_line};
-use crate::service::messaging::outbox::Channel;
+use crate::delivery::Channel;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

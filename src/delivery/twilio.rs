@@ -18,7 +18,7 @@
 
 use super::http::SafeClient;
 use super::{Delivered, OutgoingMessage, SendError, Sender};
-use crate::service::messaging::outbox::Channel;
+use crate::delivery::Channel;
 use bytes::Bytes;
 use serde::Deserialize;
 

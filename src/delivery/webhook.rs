@@ -17,7 +17,7 @@
 use super::http::SafeClient;
 use super::{Delivered, OutgoingMessage, SendError, Sender};
 use crate::clock::Clock;
-use crate::service::messaging::outbox::Channel;
+use crate::delivery::Channel;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;

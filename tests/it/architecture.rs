@@ -1,5 +1,8 @@
 //! Layering guard: `domain/` is pure (no web, SQL or HTTP-client crates, no async), `store/`
-//! knows nothing of HTTP, and every source file opens with a `//!` paragraph.
+//! knows nothing of HTTP, every source file opens with a `//!` paragraph, modules import only
+//! lower layers (so no import circle can form), service capabilities likewise, `store/` has no
+//! circle, and two ratchets record what issue 13 has left: handlers using storage types and
+//! services building wire JSON.
 
 fn files(dir: &str) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -56,4 +59,334 @@ fn every_file_opens_with_a_module_doc() {
             f.display()
         );
     }
+}
+
+/// A source file's code without comment lines and without its `#[cfg(test)]` module (tests may
+/// reach anywhere).
+fn code_of(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = match text.find("#[cfg(test)]\nmod tests") {
+        Some(i) => &text[..i],
+        None => &text[..],
+    };
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every `crate::a::b…` path in `code`, as its segments; `crate::{a, b::c}` and
+/// `crate::a::{b, c::d}` groups are expanded one level.
+fn crate_paths(code: &str) -> Vec<Vec<String>> {
+    fn segments(s: &str) -> Vec<String> {
+        s.split("::")
+            .map(|p| {
+                p.trim()
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .take_while(|p| !p.is_empty())
+            .collect()
+    }
+    let mut out = Vec::new();
+    for (i, _) in code.match_indices("crate::") {
+        let rest = &code[i + "crate::".len()..];
+        let head_end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(rest.len());
+        let head = rest[..head_end].trim_end_matches(':');
+        let prefix = segments(head);
+        if rest[head_end..].starts_with('{') {
+            let inner = &rest[head_end + 1
+                ..rest[head_end..]
+                    .find('}')
+                    .map_or(rest.len(), |j| head_end + j)];
+            for item in inner.split(',') {
+                let mut p = prefix.clone();
+                p.extend(segments(item));
+                if p.len() > prefix.len() && p.last().is_some_and(|s| s != "self") {
+                    out.push(p);
+                }
+            }
+        } else if !prefix.is_empty() {
+            out.push(prefix);
+        }
+    }
+    out
+}
+
+/// The layers, lowest first: a module may import only modules of a lower layer. `ctx` counts as
+/// `service`: it is the handle every use case takes and holds each capability's per-node state.
+const LAYERS: &[&[&str]] = &[
+    &["error", "clock", "crypto", "files"],
+    &["domain", "password"],
+    &["config"],
+    &["store", "delivery"],
+    &["service"],
+    &["http"],
+    &["cli"],
+];
+
+/// The service capabilities, lowest first (the same rule inside `service/`).
+const SERVICE_LAYERS: &[&[&str]] = &[
+    &["events"],
+    &["tenant"],
+    &["phone"],
+    &["messaging"],
+    &["users"],
+    &["mfa"],
+    &["oauth"],
+    &["callcenter"],
+];
+
+fn layer_of(layers: &[&[&str]], unit: &str) -> Option<usize> {
+    layers.iter().position(|l| l.contains(&unit))
+}
+
+fn top_unit(path: &std::path::Path) -> String {
+    let rel = path.strip_prefix("src").unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    let first = first.trim_end_matches(".rs").to_string();
+    if first == "ctx" {
+        "service".into()
+    } else {
+        first
+    }
+}
+
+/// Upward imports and import circles between the crate's modules: each module imports only
+/// modules of a lower layer, so no circle can form.
+#[test]
+fn modules_import_only_lower_layers() {
+    let mut bad = Vec::new();
+    for f in files("src") {
+        let unit = top_unit(&f);
+        if unit == "lib" || unit == "main" {
+            continue;
+        }
+        let Some(mine) = layer_of(LAYERS, &unit) else {
+            bad.push(format!("{}: module {unit} is in no layer", f.display()));
+            continue;
+        };
+        for p in crate_paths(&code_of(&f)) {
+            let target = if p[0] == "ctx" {
+                "service".to_string()
+            } else {
+                p[0].clone()
+            };
+            if target == unit {
+                continue;
+            }
+            match layer_of(LAYERS, &target) {
+                Some(l) if l < mine => {}
+                _ => bad.push(format!("{}: {unit} imports {}", f.display(), p.join("::"))),
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "upward or unknown imports:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// The same inside `service/`: a capability imports only lower capabilities (`ctx` and
+/// `service/mod.rs`, which starts the background tasks, stand outside the order).
+#[test]
+fn service_capabilities_import_only_lower_ones() {
+    let mut bad = Vec::new();
+    for f in files("src/service") {
+        let rel = f.strip_prefix("src/service").unwrap();
+        if rel.components().count() < 2 {
+            continue; // service/mod.rs
+        }
+        let unit = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .to_string();
+        let Some(mine) = layer_of(SERVICE_LAYERS, &unit) else {
+            bad.push(format!("{}: capability {unit} is in no layer", f.display()));
+            continue;
+        };
+        for p in crate_paths(&code_of(&f)) {
+            if p[0] != "service" || p.len() < 2 || p[1] == unit {
+                continue;
+            }
+            match layer_of(SERVICE_LAYERS, &p[1]) {
+                Some(l) if l < mine => {}
+                _ => bad.push(format!("{}: {unit} imports {}", f.display(), p.join("::"))),
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "upward or unknown imports between capabilities:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// `store/`: the backends and the portable interface share their value types through
+/// `store/value.rs` rather than importing each other in a circle.
+#[test]
+fn store_modules_form_no_circle() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in files("src/store") {
+        let name = f.file_stem().unwrap().to_string_lossy().to_string();
+        if name == "mod" {
+            continue; // re-exports only
+        }
+        let code = code_of(&f);
+        let mut targets: Vec<String> = crate_paths(&code)
+            .into_iter()
+            .filter(|p| p[0] == "store" && p.len() > 1)
+            .map(|p| p[1].clone())
+            .collect();
+        for (i, _) in code.match_indices("super::") {
+            let rest = &code[i + 7..];
+            if let Some(body) = rest.strip_prefix('{') {
+                let inner = &body[..body.find('}').unwrap_or(body.len())];
+                targets.extend(inner.split(',').filter_map(|t| {
+                    let t = t.trim();
+                    t.contains("::")
+                        .then(|| t.split("::").next().unwrap().to_string())
+                }));
+            } else {
+                let seg: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if rest[seg.len()..].starts_with("::") {
+                    targets.push(seg);
+                }
+            }
+        }
+        edges
+            .entry(name.clone())
+            .or_default()
+            .extend(targets.into_iter().filter(|t| *t != name));
+    }
+    // depth-first search for a back edge
+    fn visit(
+        n: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == n) {
+            let mut c = path[i..].to_vec();
+            c.push(n.to_string());
+            return Some(c);
+        }
+        if done.contains(n) {
+            return None;
+        }
+        path.push(n.to_string());
+        for m in edges.get(n).into_iter().flatten() {
+            if let Some(c) = visit(m, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(n.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for n in edges.keys() {
+        if let Some(c) = visit(n, &edges, &mut Vec::new(), &mut done) {
+            panic!("import circle in store/: {}", c.join(" → "));
+        }
+    }
+}
+
+/// Issue 13 moves wire shapes out of services and storage types out of handlers. Until that
+/// is done these lists record what is left: they may only shrink (a file that no longer needs
+/// its entry must leave the list too, so the ratchet tightens).
+const HTTP_FILES_USING_STORE: &[&str] = &[
+    "src/http/authn/session.rs",
+    "src/http/errors.rs",
+    "src/http/mgmt/authentication_methods.rs",
+    "src/http/mgmt/client_grants.rs",
+    "src/http/mgmt/clients.rs",
+    "src/http/mgmt/connections.rs",
+    "src/http/mgmt/guardian_enrollments.rs",
+    "src/http/mgmt/logs.rs",
+    "src/http/mgmt/phone_providers.rs",
+    "src/http/mgmt/phone_templates.rs",
+    "src/http/mgmt/resource_servers.rs",
+    "src/http/mgmt/users.rs",
+];
+
+/// Service files still building JSON with `json!`, with how many calls each may keep.
+const SERVICE_JSON: &[(&str, usize)] = &[
+    ("src/service/callcenter/inbound.rs", 2),
+    ("src/service/callcenter/lookup.rs", 1),
+    ("src/service/events/logs.rs", 1),
+    ("src/service/messaging/notify.rs", 3),
+    ("src/service/messaging/outbox.rs", 4),
+    ("src/service/mfa/admin.rs", 2),
+    ("src/service/mfa/api.rs", 9),
+    ("src/service/mfa/enrollments.rs", 4),
+    ("src/service/mfa/guardian.rs", 11),
+    ("src/service/mfa/policy.rs", 7),
+    ("src/service/oauth/passwordless.rs", 1),
+    ("src/service/oauth/user_tokens.rs", 12),
+    ("src/service/phone/guardian_twilio.rs", 5),
+    ("src/service/phone/templates.rs", 7),
+    ("src/service/tenant/bootstrap.rs", 5),
+    ("src/service/tenant/clients.rs", 1),
+    ("src/service/tenant/connections.rs", 3),
+    ("src/service/tenant/keys.rs", 3),
+    ("src/service/tenant/resource_servers.rs", 1),
+    ("src/service/tenant/settings.rs", 1),
+    ("src/service/users/passwords.rs", 3),
+];
+
+#[test]
+fn http_reaches_the_store_only_where_still_recorded() {
+    let mut using: Vec<String> = files("src/http")
+        .into_iter()
+        .filter(|f| crate_paths(&code_of(f)).iter().any(|p| p[0] == "store"))
+        .map(|f| f.display().to_string())
+        .collect();
+    using.sort();
+    let allowed: Vec<String> = HTTP_FILES_USING_STORE
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        using, allowed,
+        "http files importing store (new ones are refused; one that stopped must leave the list)"
+    );
+}
+
+#[test]
+fn services_build_no_more_wire_json_than_recorded() {
+    let mut found: Vec<(String, usize)> = files("src/service")
+        .into_iter()
+        .map(|f| {
+            let n = code_of(&f).matches("json!").count();
+            (f.display().to_string(), n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    found.sort();
+    let allowed: Vec<(String, usize)> = SERVICE_JSON
+        .iter()
+        .map(|(f, n)| (f.to_string(), *n))
+        .collect();
+    assert_eq!(
+        found, allowed,
+        "json! in services (may only shrink; update the list when it does)"
+    );
 }

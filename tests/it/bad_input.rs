@@ -204,7 +204,7 @@ async fn rate_limit_answers_429_with_headers() {
     let mut cfg = crate::support::config(dir.path(), &url);
     cfg.rate_limits.management_burst = 3.0;
     cfg.rate_limits.management_per_second = 0.001;
-    let (ctx, _) = callsign::ctx::open(
+    let (ctx, _) = callsign::service::tenant::bootstrap::open(
         cfg,
         callsign::clock::Clock::manual(1_800_000_000_000),
         crate::support::ISSUER,

@@ -245,7 +245,7 @@ async fn console_requires_the_totp_step_when_mfa_is_required() {
         let (mut late, _, html) = sign_in(&app, AGENT, PASSWORD).await;
         app.ctx
             .clock
-            .advance_ms(callsign::service::oauth::mfa_token::LIFETIME_MS + 1);
+            .advance_ms(callsign::service::mfa::token::LIFETIME_MS + 1);
         let (s, _, _) = late
             .post(
                 &app,

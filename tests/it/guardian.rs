@@ -545,7 +545,7 @@ async fn twilio_view_is_the_tenant_provider() {
         .await;
         assert!(matches!(
             callsign::service::phone::providers::active(&app.ctx).await.unwrap(),
-            Some(callsign::service::phone::providers::ActiveProvider::Twilio { auth_token, .. }) if auth_token == "guardian-token"
+            Some(callsign::delivery::ProviderSpec::Twilio { auth_token, .. }) if auth_token == "guardian-token"
         ));
         // the provider API and the view stay one object
         let path = format!("/branding/phone/providers/{}", p["id"].as_str().unwrap());

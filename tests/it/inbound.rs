@@ -154,9 +154,10 @@ async fn app_with_webhook(b: crate::support::Backend, url: &str) -> TestApp {
     let mut cfg = config(dir.path(), &db);
     cfg.callcenter_webhook_url = Some(url.into());
     cfg.callcenter_webhook_secret = Some(callsign::config::Secret(WHSEC.into()));
-    let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
-        .await
-        .unwrap();
+    let (ctx, _) =
+        callsign::service::tenant::bootstrap::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
+            .await
+            .unwrap();
     let router = callsign::http::router(ctx.clone());
     TestApp {
         ctx,
@@ -469,7 +470,7 @@ async fn other_nodes_see_every_event_through_the_poll() {
         with_provider(&app).await;
         // A second node on the same database.
         let dir2 = tempfile::tempdir().unwrap();
-        let (node2, _) = callsign::ctx::open(
+        let (node2, _) = callsign::service::tenant::bootstrap::open(
             config(dir2.path(), &app.url),
             Clock::manual(1_800_000_000_000),
             ISSUER,

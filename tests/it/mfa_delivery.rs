@@ -18,9 +18,10 @@ async fn app_with_twilio_base(b: Backend, base: &str) -> TestApp {
     let url = fresh_url(b, dir.path()).await;
     let mut cfg = config(dir.path(), &url);
     cfg.twilio_base_url = base.into();
-    let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
-        .await
-        .unwrap();
+    let (ctx, _) =
+        callsign::service::tenant::bootstrap::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
+            .await
+            .unwrap();
     let router = callsign::http::router(ctx.clone());
     TestApp {
         ctx,

@@ -38,9 +38,10 @@ async fn setup(b: Backend) -> Setup {
     let url = fresh_url(b, dir.path()).await;
     let mut cfg = config(dir.path(), &url);
     cfg.twilio_base_url = fake.base.clone();
-    let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
-        .await
-        .unwrap();
+    let (ctx, _) =
+        callsign::service::tenant::bootstrap::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
+            .await
+            .unwrap();
     ctx.delivery.pin_phone_provider(Some(ProviderSpec::Twilio {
         sid: fake_twilio::SID.into(),
         auth_token: fake_twilio::TOKEN.into(),

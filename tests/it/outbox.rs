@@ -310,9 +310,10 @@ async fn smtp_node(b: Backend, dir: &Path, port: u16) -> Ctx {
     let mut cfg = config(dir, &url);
     cfg.smtp_url = Some(callsign::config::Secret(format!("smtp://127.0.0.1:{port}")));
     cfg.email_from = "Acme <no-reply@acme.test>".into();
-    let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
-        .await
-        .unwrap();
+    let (ctx, _) =
+        callsign::service::tenant::bootstrap::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
+            .await
+            .unwrap();
     ctx
 }
 
@@ -428,7 +429,8 @@ async fn a_bad_smtp_url_stops_the_start() {
     cfg.smtp_url = Some(callsign::config::Secret(
         "http://user:hunter2@mail.example.com".into(),
     ));
-    let err = match callsign::ctx::open(cfg, Clock::manual(0), ISSUER).await {
+    let err = match callsign::service::tenant::bootstrap::open(cfg, Clock::manual(0), ISSUER).await
+    {
         Ok(_) => panic!("started with a bad smtp_url"),
         Err(e) => e.to_string(),
     };

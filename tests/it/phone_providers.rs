@@ -5,7 +5,8 @@
 
 use crate::support::{TestApp, backends};
 use axum::http::StatusCode;
-use callsign::service::phone::providers::{self as svc, ActiveProvider};
+use callsign::delivery::ProviderSpec;
+use callsign::service::phone::providers as svc;
 use serde_json::{Value, json};
 
 pub const SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -161,7 +162,7 @@ async fn credentials_are_write_only_and_sealed() {
         let active = svc::active(&app.ctx).await.unwrap();
         assert_eq!(
             active,
-            Some(ActiveProvider::Twilio {
+            Some(ProviderSpec::Twilio {
                 sid: SID.into(),
                 auth_token: TOKEN.into(),
                 default_from: Some(FROM.into()),
@@ -183,7 +184,7 @@ async fn credentials_are_write_only_and_sealed() {
             .await;
         assert_eq!(s, StatusCode::OK);
         match svc::active(&app.ctx).await.unwrap() {
-            Some(ActiveProvider::Twilio {
+            Some(ProviderSpec::Twilio {
                 auth_token,
                 default_from,
                 mssid,
@@ -207,7 +208,7 @@ async fn credentials_are_write_only_and_sealed() {
         assert!(!u.to_string().contains("rotated-token"));
         assert!(matches!(
             svc::active(&app.ctx).await.unwrap(),
-            Some(ActiveProvider::Twilio { auth_token, .. }) if auth_token == "rotated-token"
+            Some(ProviderSpec::Twilio { auth_token, .. }) if auth_token == "rotated-token"
         ));
         // a disabled provider is not active
         app.mgmt("PATCH", &path, &tok, Some(json!({"disabled": true})))
@@ -385,7 +386,7 @@ async fn custom_provider_webhook() {
         assert!(!raw_rows(&app).await[0].1.contains(&secret));
         assert_eq!(
             svc::active(&app.ctx).await.unwrap(),
-            Some(ActiveProvider::Custom {
+            Some(ProviderSpec::Custom {
                 webhook_url: Some("https://hooks.example.com/sms".into()),
                 webhook_secret: Some(secret.clone()),
                 delivery_methods: vec!["text".into(), "voice".into()],
@@ -404,7 +405,7 @@ async fn custom_provider_webhook() {
         assert!(u.get("credentials").is_none());
         assert!(matches!(
             svc::active(&app.ctx).await.unwrap(),
-            Some(ActiveProvider::Custom { webhook_secret: Some(s), .. }) if s == secret
+            Some(ProviderSpec::Custom { webhook_secret: Some(s), .. }) if s == secret
         ));
         // a custom provider without a webhook: the development phone file delivers
         app.mgmt("DELETE", &path, &tok, None).await;
@@ -417,7 +418,7 @@ async fn custom_provider_webhook() {
         assert!(p.get("credentials").is_none());
         assert_eq!(
             svc::active(&app.ctx).await.unwrap(),
-            Some(ActiveProvider::Custom {
+            Some(ProviderSpec::Custom {
                 webhook_url: None,
                 webhook_secret: None,
                 delivery_methods: vec!["text".into()],

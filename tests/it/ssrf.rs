@@ -26,9 +26,10 @@ async fn app(b: crate::support::Backend, allow: &[&str], callcenter: Option<&str
     cfg.outbound_allow = AllowList::parse(allow.iter().copied()).unwrap();
     cfg.callcenter_webhook_url = callcenter.map(Into::into);
     cfg.callcenter_webhook_secret = Some(callsign::config::Secret(WHSEC.into()));
-    let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
-        .await
-        .unwrap();
+    let (ctx, _) =
+        callsign::service::tenant::bootstrap::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
+            .await
+            .unwrap();
     let router = callsign::http::router(ctx.clone());
     TestApp {
         ctx,

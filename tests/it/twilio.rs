@@ -52,9 +52,10 @@ async fn app(b: Backend, base: &str, provider: ProviderSpec) -> TestApp {
     let url = fresh_url(b, dir.path()).await;
     let mut cfg = config(dir.path(), &url);
     cfg.twilio_base_url = base.into();
-    let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
-        .await
-        .unwrap();
+    let (ctx, _) =
+        callsign::service::tenant::bootstrap::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
+            .await
+            .unwrap();
     ctx.delivery.pin_phone_provider(Some(provider));
     let router = callsign::http::router(ctx.clone());
     TestApp {

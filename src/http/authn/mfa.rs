@@ -8,7 +8,7 @@ use crate::http::errors::AuthError;
 use crate::http::extract::{AuthParams, ClientIp};
 use crate::service::mfa::api::{self as mfa, Associate};
 use crate::service::oauth::token::{self, ClientCredentials};
-use crate::service::{oauth::mfa_token, oauth::passwordless};
+use crate::service::{mfa::token as mfa_token, oauth::passwordless};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};

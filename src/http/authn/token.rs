@@ -7,7 +7,7 @@ use crate::error::OAuthError;
 use crate::http::errors::AuthError;
 use crate::http::extract::{AuthParams, ClientIp};
 use crate::service::oauth::token::{self, ClientCredentials, TokenResponse};
-use crate::service::{mfa::grants as mfa_grants, oauth::login, oauth::passwordless};
+use crate::service::{oauth::login, oauth::mfa_grants, oauth::passwordless};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};

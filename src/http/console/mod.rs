@@ -188,7 +188,7 @@ pub async fn login(
                 &mut r,
                 format!(
                     "{MFA_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{}",
-                    crate::service::oauth::mfa_token::LIFETIME_MS / 1000,
+                    crate::service::mfa::token::LIFETIME_MS / 1000,
                     secure(&ctx)
                 ),
             );
@@ -260,7 +260,7 @@ fn second_step_of(
     ctx: &Ctx,
     headers: &HeaderMap,
     f: &[(String, String)],
-) -> Result<crate::service::oauth::mfa_token::MfaToken, Box<Response>> {
+) -> Result<crate::service::mfa::token::MfaToken, Box<Response>> {
     let expected = cookie(headers, LOGIN_COOKIE).unwrap_or("");
     let pending = cookie(headers, MFA_COOKIE).and_then(|c| console::pending(ctx, c));
     match pending {

@@ -89,7 +89,7 @@ pub async fn try_send(
     Path(id): Path<String>,
     MgmtBody(b): MgmtBody,
 ) -> Result<impl IntoResponse, MgmtError> {
-    svc::try_send(&ctx, &id, b).await?;
+    crate::service::messaging::try_send::provider(&ctx, &id, b).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"code": 202, "message": "Test notification successfully sent for processing"})),

@@ -7,9 +7,9 @@
 //!
 //! After the password, the console asks the one MFA decision (`service::mfa::policy::decide`)
 //! exactly as the password grant does. When it requires a challenge, no session is made yet:
-//! the sign-in gets a console `mfa_token` (`service::oauth::mfa_token`: sealed for the console only,
+//! the sign-in gets a console `mfa_token` (`service::mfa::token`: sealed for the console only,
 //! 10 minutes) and the session follows only a completed challenge with an enrolled factor,
-//! checked by the MFA grants' own functions (`service::mfa::grants::verify_*`; SMS/voice codes
+//! checked by the MFA grants' own functions (`service::oauth::mfa_grants::verify_*`; SMS/voice codes
 //! sent by `service::mfa::api::challenge`), so attempt limits, send budgets and one-time use are
 //! theirs.
 //! When it requires enrolment (the policy is on and the user has no factor), the sign-in is
@@ -24,10 +24,10 @@ use crate::domain::inbound::is_agent;
 use crate::error::{Error, OAuthError, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::mfa::policy::{self as mfa_policy, Decision};
-use crate::service::oauth::mfa_token::{self, MfaToken};
+use crate::service::mfa::token::{self as mfa_token, MfaToken};
 use crate::service::tenant::catalog::ClientAuth;
 use crate::service::tenant::connections::{self, Connection};
-use crate::service::{mfa::api as mfa, mfa::grants as mfa_grants, oauth::login};
+use crate::service::{mfa::api as mfa, oauth::login, oauth::mfa_grants};
 use crate::store::{self, users::UserRow};
 
 /// How long a console session lasts (a working shift).

@@ -16,12 +16,13 @@
 
 use crate::clock::iso;
 use crate::ctx::Ctx;
+use crate::delivery::ProviderSpec;
 use crate::domain::inbound::{self, InboundChannel};
 use crate::domain::phone;
 use crate::error::{Error, Result};
 use crate::service::callcenter::lookup::{self, Account, Actor};
 use crate::service::messaging::outbox::{self, Channel, Message};
-use crate::service::phone::providers::{self as phone_providers, ActiveProvider};
+use crate::service::phone::providers as phone_providers;
 use crate::store;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -159,7 +160,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// Handles one inbound webhook (see the module doc).
 pub async fn receive(ctx: &Ctx, r: Request<'_>) -> Result<Outcome> {
     let token = match phone_providers::active(ctx).await? {
-        Some(ActiveProvider::Twilio { auth_token, .. }) => auth_token,
+        Some(ProviderSpec::Twilio { auth_token, .. }) => auth_token,
         _ => return Ok(Outcome::Refused),
     };
     let url = ctx.url(r.path_and_query);

@@ -2,7 +2,7 @@
 //! the request path: they [`enqueue`] the rendered message inside their own transaction (so it
 //! exists if and only if its cause committed) and call [`wake`] after committing. The
 //! dispatcher ([`deliver_due`], looped by [`run_dispatcher`]) claims a batch of due rows,
-//! sends them concurrently through the sender `delivery::phone_sender` picks, and marks each
+//! sends them concurrently through the sender `messaging::senders::phone_sender` picks, and marks each
 //! sent, schedules a retry (exponential backoff with jitter), or gives up after
 //! [`MAX_ATTEMPTS`]. SMS and voice outcomes are logged (`gd_send_*`, with the user's id when
 //! the message is about a user) and counted per node.
@@ -21,7 +21,7 @@
 use crate::clock::iso;
 use crate::crypto;
 use crate::ctx::Ctx;
-use crate::delivery::{self, OutgoingMessage, SendError, Sender};
+use crate::delivery::{OutgoingMessage, SendError, Sender};
 use crate::error::{Error, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::store::{self, outbox::NewRow};
@@ -31,49 +31,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Sms,
-    Voice,
-    /// A signed JSON POST to the call-centre software (`service::callcenter::inbound`): `to` is the URL,
-    /// the text is the JSON body.
-    Webhook,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-            Channel::Voice => "voice",
-            Channel::Webhook => "webhook",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Channel> {
-        match s {
-            "email" => Some(Channel::Email),
-            "sms" => Some(Channel::Sms),
-            "voice" => Some(Channel::Voice),
-            "webhook" => Some(Channel::Webhook),
-            _ => None,
-        }
-    }
-}
-
-/// A rendered message to enqueue.
-#[derive(Debug, Clone)]
-pub struct Message {
-    pub channel: Channel,
-    pub to: String,
-    /// "change_password" | "blocked_account" | "verify_email" | "otp_enroll" | "otp_verify" |
-    /// "password_breach"
-    pub kind: &'static str,
-    pub locale: String,
-    pub subject: Option<String>,
-    pub text: String,
-    pub html: Option<String>,
-}
+pub use crate::delivery::{Channel, Message};
 
 /// What else the outbox keeps about a message (none of it is sent).
 #[derive(Debug, Clone, Default)]
@@ -356,7 +314,7 @@ async fn deliver_batch(
         if let Some(c) = Channel::parse(&row.channel)
             && !chosen.iter().any(|(k, _)| *k == c)
         {
-            let s = delivery::phone_sender(ctx, c)
+            let s = super::senders::phone_sender(ctx, c)
                 .await
                 .map_err(|e| e.to_string());
             chosen.push((c, s));

@@ -13,13 +13,21 @@ use crate::ctx::Ctx;
 use crate::domain::phone;
 use crate::error::{OAuthError, Result};
 use crate::service::events::logs::LogEvent;
-use crate::service::oauth::mfa_token::{self, MfaToken};
+use crate::service::mfa::token::{self as mfa_token, MfaToken};
 use crate::service::{
     messaging::outbox, mfa::codes, mfa::guardian, mfa::otp, mfa::policy as mfa_policy,
-    oauth::user_tokens, users::manage as users,
+    users::manage as users,
 };
 use crate::store::{self, authenticators::AuthenticatorRow};
 use serde_json::{Value, json};
+
+/// Scopes of the MFA API audience (what a user token for it carries).
+pub const SCOPES: &[&str] = &["enroll", "read:authenticators", "remove:authenticators"];
+
+/// The MFA API's audience, `<issuer>mfa/`.
+pub fn audience(ctx: &Ctx) -> String {
+    ctx.url("mfa/")
+}
 
 /// Who is calling the MFA API.
 #[derive(Debug, Clone)]
@@ -59,7 +67,7 @@ pub async fn bearer(ctx: &Ctx, token: &str, client_id: Option<&str>) -> Result<B
     }
     let c = ctx
         .keys
-        .verify(ctx, token, &user_tokens::mfa_audience(ctx))
+        .verify(ctx, token, &audience(ctx))
         .await
         .map_err(|_| invalid_token())?;
     Ok(Bearer::Access {

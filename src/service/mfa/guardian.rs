@@ -10,9 +10,8 @@
 //! epoch, the same lock order as `service::phone::providers` (see its module doc).
 
 use crate::ctx::Ctx;
-use crate::domain::phone_rules::{self, Change, Coverage, MESSAGE_TYPES};
+use crate::domain::phone_rules::{Change, MESSAGE_TYPES};
 use crate::error::{Error, Result};
-use crate::service::phone::providers as phone_providers;
 use crate::store;
 use serde_json::{Value, json};
 
@@ -28,8 +27,7 @@ pub const FACTORS: &[&str] = &[
     "recovery-code",
 ];
 
-const K_FACTORS: &str = "guardian.factors";
-const K_MESSAGE_TYPES: &str = "guardian.phone.message_types";
+use crate::service::phone::coverage::{self, K_FACTORS, K_MESSAGE_TYPES, message_types_of};
 const K_POLICIES: &str = "guardian.policies";
 const K_TEMPLATES: &str = "guardian.phone.templates";
 const K_SELECTED_PROVIDER: &str = "guardian.phone.selected_provider";
@@ -58,13 +56,6 @@ fn strings(v: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn message_types_of(v: Option<Value>) -> Vec<String> {
-    match v {
-        Some(v @ Value::Array(_)) => strings(&v),
-        _ => vec!["sms".to_string()],
-    }
 }
 
 /// Whether a factor is enabled (all off by default, as on a new Auth0 tenant).
@@ -169,18 +160,6 @@ fn payload(msg: impl Into<String>) -> Error {
     Error::invalid_body(format!("Payload validation error: {}", msg.into()))
 }
 
-/// The phone factor's state inside a transaction: whether `sms` is on, and the message types.
-pub(crate) async fn phone_state_tx(tx: &mut store::Tx) -> Result<(bool, Vec<String>)> {
-    let factors = store::settings::get_tx(tx, K_FACTORS).await?;
-    let sms = factors
-        .as_ref()
-        .and_then(|v| v.get("sms"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let types = message_types_of(store::settings::get_tx(tx, K_MESSAGE_TYPES).await?);
-    Ok((sms, types))
-}
-
 /// The rule after a change to the phone factor, against the current tenant provider.
 async fn check_factor_tx(
     tx: &mut store::Tx,
@@ -188,16 +167,8 @@ async fn check_factor_tx(
     types: &[String],
     change: Change,
 ) -> Result<()> {
-    let provider = store::phone_providers::first_tx(tx)
-        .await?
-        .filter(|p| !p.disabled);
-    let methods =
-        provider.map(|p| crate::domain::phone_provider::delivery_methods(&p.configuration));
-    let coverage = match &methods {
-        Some(m) => Coverage::Provider(m),
-        None => Coverage::BuiltIn,
-    };
-    phone_rules::check(sms, types, coverage, change).map_err(phone_providers::rule_error)
+    let provider = store::phone_providers::first_tx(tx).await?;
+    coverage::check(sms, types, provider.as_ref(), change)
 }
 
 /// `PUT /guardian/factors/{name}`. `name` must be one of [`FACTORS`] (`phone` is not a
@@ -215,7 +186,7 @@ pub async fn update_factor(ctx: &Ctx, name: &str, enabled: bool) -> Result<()> {
     let mut tx = ctx.db.begin().await?;
     store::bump_epoch(&mut tx).await?;
     if name == "sms" && enabled {
-        let (_, types) = phone_state_tx(&mut tx).await?;
+        let (_, types) = coverage::state_tx(&mut tx).await?;
         check_factor_tx(&mut tx, true, &types, Change::EnableFactor).await?;
     }
     let mut v = store::settings::get_tx(&mut tx, K_FACTORS)
@@ -255,7 +226,7 @@ pub async fn update_message_types(ctx: &Ctx, body: &Value) -> Result<Vec<String>
         .collect();
     let mut tx = ctx.db.begin().await?;
     store::bump_epoch(&mut tx).await?;
-    let (sms, _) = phone_state_tx(&mut tx).await?;
+    let (sms, _) = coverage::state_tx(&mut tx).await?;
     check_factor_tx(&mut tx, sms, &types, Change::MessageTypes).await?;
     store::settings::put(&mut tx, K_MESSAGE_TYPES, &json!(types), ctx.clock.now_ms()).await?;
     tx.commit().await?;

@@ -171,7 +171,7 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
             },
         );
         return Err(crate::error::Error::MfaRequired {
-            mfa_token: crate::service::oauth::mfa_token::issue(
+            mfa_token: crate::service::mfa::token::issue(
                 ctx,
                 &user.user_id,
                 &client.client_id,

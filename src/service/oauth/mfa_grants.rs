@@ -12,7 +12,7 @@ use crate::ctx::Ctx;
 use crate::domain::grant_types;
 use crate::error::{OAuthError, Result};
 use crate::service::events::logs::{self, LogEvent};
-use crate::service::oauth::mfa_token::{self, MfaToken};
+use crate::service::mfa::token::{self as mfa_token, MfaToken};
 use crate::service::oauth::token::{self, ClientCredentials, TokenResponse};
 use crate::service::tenant::catalog::ClientAuth;
 use crate::service::{

@@ -1,9 +1,9 @@
 //! Token issuance: client authentication, the `/oauth/token` grants (client credentials, refresh,
-//! password and password-realm, passwordless), the sealed `mfa_token`, and the access, ID and
+//! password and password-realm, passwordless, the MFA grants), and the access, ID and
 //! refresh tokens an authenticated user receives. Room for `authorize` (hosted login).
 
 pub mod login; // password and password-realm grants: first factor, brute force, MFA seam
-pub mod mfa_token; // the sealed, short-lived mfa_token
+pub mod mfa_grants; // mfa-oob, mfa-otp and mfa-recovery-code grants
 pub mod passwordless; // /passwordless/start (sms) and the passwordless/otp grant
 pub mod token; // /oauth/token grants: client_credentials, refresh_token, client authentication
 pub mod user_tokens; // access, ID and refresh tokens for an authenticated user

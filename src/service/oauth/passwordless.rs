@@ -193,7 +193,7 @@ pub async fn grant(
     .await?;
     if let Decision::Required { requirements, .. } = decision {
         return Err(crate::error::Error::MfaRequired {
-            mfa_token: crate::service::oauth::mfa_token::issue(
+            mfa_token: crate::service::mfa::token::issue(
                 ctx,
                 &user.user_id,
                 &client.client_id,

@@ -7,6 +7,7 @@
 use crate::ctx::Ctx;
 use crate::domain::{claims::AccessClaims, claims::Audience, grant_types, scopes};
 use crate::error::{OAuthError, Result};
+use crate::service::mfa::api as mfa_api;
 use crate::service::oauth::token::{self, RefreshGrant, TokenResponse};
 use crate::service::tenant::catalog::ClientAuth;
 use crate::store::users::UserRow;
@@ -33,13 +34,6 @@ const OIDC_SCOPES: &[&str] = &[
     "phone",
     "offline_access",
 ];
-
-/// Scopes of the MFA API audience.
-pub const MFA_SCOPES: &[&str] = &["enroll", "read:authenticators", "remove:authenticators"];
-
-pub fn mfa_audience(ctx: &Ctx) -> String {
-    ctx.url("mfa/")
-}
 
 pub fn userinfo_audience(ctx: &Ctx) -> String {
     ctx.url("userinfo")
@@ -104,8 +98,8 @@ pub async fn issue(
     };
     let (api_scopes, lifetime, offline_ok) = match &audience {
         // The MFA API: Auth0's three scopes, 10-minute tokens, never a refresh token.
-        Some(a) if *a == mfa_audience(ctx) => (
-            MFA_SCOPES.iter().map(|s| s.to_string()).collect(),
+        Some(a) if *a == mfa_api::audience(ctx) => (
+            mfa_api::SCOPES.iter().map(|s| s.to_string()).collect(),
             600,
             false,
         ),

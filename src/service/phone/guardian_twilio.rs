@@ -12,7 +12,7 @@ use crate::ctx::Ctx;
 use crate::domain::phone_provider::{self as pp, Credentials, ProviderName};
 use crate::domain::phone_rules::{Change, method_for};
 use crate::error::{Error, Result};
-use crate::service::mfa::guardian;
+use crate::service::phone::coverage;
 use crate::service::phone::providers::{check_rule_tx, complete, open_credentials, payload, seal};
 use crate::store::{self, phone_providers::ProviderRow};
 use serde_json::{Map, Value, json};
@@ -87,7 +87,7 @@ pub async fn put(ctx: &Ctx, body: &Value) -> Result<TwilioView> {
     let methods: Vec<String> = match &existing {
         Some(p) => pp::delivery_methods(&p.configuration),
         None => {
-            let (_, types) = guardian::phone_state_tx(&mut tx).await?;
+            let (_, types) = coverage::state_tx(&mut tx).await?;
             let mut m: Vec<String> = ["text", "voice"]
                 .iter()
                 .filter(|d| **d == "text" || types.iter().any(|t| method_for(t) == Some(**d)))

@@ -4,7 +4,8 @@
 //! customised one uses its own body (or its `callsign_localized` body for the locale). Rows are
 //! read per message (one indexed lookup); parsing happens once per node per distinct body
 //! (`ctx.phone_templates`, keyed by content hash, so a change on any node is never served
-//! stale). The test send (`try`) goes through the outbox like every other message.
+//! stale). The test send (`try`) is rendered here and queued on the outbox like every other message
+//! (`messaging::try_send`).
 //!
 //! Rendering never runs on the async executor: every render, and every save's validation
 //! (which renders each body with sample values), runs on the blocking pool through
@@ -13,11 +14,11 @@
 //! second line, not the first: a blocking thread cannot be stopped once it runs.
 
 use crate::ctx::Ctx;
+use crate::delivery::{self, Message};
 use crate::domain::phone_templates::{
     Kind, TemplateError, builtin_for, content, fallback_chain, sample_vars, with_webotp,
 };
 use crate::error::{Error, Result};
-use crate::service::messaging::outbox;
 use crate::store::{self, phone_templates::PhoneTemplateRow};
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, LazyLock};
@@ -36,7 +37,7 @@ pub struct Rendered {
     pub locale: String,
     /// Set when the tenant's template crossed a render bound or timed out with these values:
     /// this message must not be sent (`text` is empty). Callers record it as a failed message
-    /// (`outbox::record_failed`) instead of sending a different text than the tenant wrote.
+    /// (`messaging::outbox::record_failed`) instead of sending a different text than the tenant wrote.
     pub failure: Option<String>,
 }
 
@@ -426,9 +427,10 @@ pub async fn render(
     })
 }
 
-/// `POST …/{id}/try`: renders the template's own body (enabled or not) with sample values
-/// and queues it to `to` by `delivery_method` (`text`, the default, or `voice`).
-pub async fn try_send(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<()> {
+/// `POST …/{id}/try`: renders the template's own body (enabled or not) with sample values into
+/// the message for `to` by `delivery_method` (`text`, the default, or `voice`), for the outbox
+/// (`messaging::try_send`).
+pub async fn try_message(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Message> {
     check_keys(&body, &["to", "delivery_method"])?;
     let t = get(ctx, id).await?;
     let to = match body.get("to") {
@@ -475,10 +477,10 @@ pub async fn try_send(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<(
     if channel == Channel::Text && t.kind.webotp() {
         text = with_webotp(text, public_host(ctx), "123456");
     }
-    let m = outbox::Message {
+    Ok(Message {
         channel: match channel {
-            Channel::Text => outbox::Channel::Sms,
-            Channel::Voice => outbox::Channel::Voice,
+            Channel::Text => delivery::Channel::Sms,
+            Channel::Voice => delivery::Channel::Voice,
         },
         to: e164,
         kind: t.kind.as_str(),
@@ -486,12 +488,7 @@ pub async fn try_send(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<(
         subject: None,
         text,
         html: None,
-    };
-    let mut tx = ctx.db.begin().await?;
-    outbox::enqueue(ctx, &mut tx, m).await?;
-    tx.commit().await?;
-    outbox::wake(ctx);
-    Ok(())
+    })
 }
 
 fn dom_phone(to: &str) -> Result<String> {

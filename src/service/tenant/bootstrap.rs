@@ -137,3 +137,25 @@ async fn follow_public_url(ctx: &Ctx, tx: &mut store::Tx) -> Result<()> {
     }
     Ok(())
 }
+
+/// Opens the database (applying migrations), loads the secret box, builds the `Ctx` and runs
+/// the idempotent bootstrap: how a node starts. Used by `serve`, the CLI and the test harness.
+pub async fn open(
+    config: crate::config::Config,
+    clock: crate::clock::Clock,
+    issuer: &str,
+) -> anyhow::Result<(Ctx, Option<Bootstrapped>)> {
+    let secrets = match &config.secret_key {
+        Some(k) => crate::crypto::SecretBox::from_text(k.expose())?,
+        None => crate::crypto::SecretBox::from_key_file(&config.data_dir)?,
+    };
+    let db = crate::store::Db::open(&config.database_url).await?;
+    let ctx = Ctx::new(db, clock, secrets, issuer, config);
+    if let Some(e) = &ctx.delivery.config_error {
+        anyhow::bail!("{e}");
+    }
+    let boot = run(&ctx)
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
+    Ok((ctx, boot))
+}

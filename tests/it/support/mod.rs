@@ -131,9 +131,13 @@ impl TestApp {
     ) -> TestApp {
         let mut cfg = config(dir.path(), &url);
         tune(&mut cfg);
-        let (ctx, _) = callsign::ctx::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
-            .await
-            .expect("open");
+        let (ctx, _) = callsign::service::tenant::bootstrap::open(
+            cfg,
+            Clock::manual(1_800_000_000_000),
+            ISSUER,
+        )
+        .await
+        .expect("open");
         let router = callsign::http::router(ctx.clone());
         TestApp {
             ctx,

@@ -1,0 +1,88 @@
+//! Which sender carries a message: the one place that chooses. SMS and voice go to the pinned
+//! provider (tests, benches), else the tenant's enabled phone provider, else the development
+//! phone file; email to the node's email sender; the call-centre webhook to its configured URL.
+//! The senders themselves live in `delivery` and are built here from the node's parts.
+
+use crate::ctx::Ctx;
+use crate::delivery::{Channel, ProviderSpec, Sender, callcenter, twilio, webhook};
+use std::sync::Arc;
+
+fn callcenter_sender(ctx: &Ctx) -> Arc<dyn Sender> {
+    Arc::new(callcenter::CallcenterSender::new(
+        ctx.delivery.http.clone(),
+        ctx.clock.clone(),
+        ctx.config
+            .callcenter_webhook_secret
+            .as_ref()
+            .map(|s| s.expose().to_string())
+            .filter(|s| !s.is_empty()),
+    ))
+}
+
+/// Which sender carries an email. (Phone channels: [`phone_sender`].)
+pub fn senders(ctx: &Ctx, channel: Channel) -> Arc<dyn Sender> {
+    match channel {
+        Channel::Email => ctx.delivery.email.clone(),
+        Channel::Sms | Channel::Voice => ctx.delivery.phone.clone(),
+        Channel::Webhook => callcenter_sender(ctx),
+    }
+}
+
+/// The sender for a configured provider. Cheap (the HTTP pool is the node's): the dispatcher
+/// builds one per batch, so a provider change applies from the next batch on.
+pub fn from_provider(ctx: &Ctx, provider: ProviderSpec) -> Arc<dyn Sender> {
+    match provider {
+        ProviderSpec::Twilio {
+            sid,
+            auth_token,
+            default_from,
+            mssid,
+            delivery_methods,
+        } => Arc::new(twilio::TwilioSender::new(
+            ctx.delivery.operator_http.clone(),
+            &ctx.config.twilio_base_url,
+            sid,
+            auth_token,
+            default_from,
+            mssid,
+            delivery_methods,
+        )),
+        // A custom provider without a webhook stands for a custom-phone-provider Action, which
+        // needs the coming sandbox: until then its messages go to the development phone file.
+        ProviderSpec::Custom {
+            webhook_url: None, ..
+        } => ctx.delivery.phone.clone(),
+        ProviderSpec::Custom {
+            webhook_url,
+            webhook_secret,
+            delivery_methods,
+        } => Arc::new(webhook::WebhookSender::new(
+            ctx.delivery.http.clone(),
+            ctx.clock.clone(),
+            webhook_url,
+            webhook_secret,
+            delivery_methods,
+        )),
+    }
+}
+
+/// Which sender carries SMS and voice: the pinned provider, else the tenant's enabled phone
+/// provider, else the development phone file. The one place that decides.
+pub async fn phone_sender(ctx: &Ctx, channel: Channel) -> crate::error::Result<Arc<dyn Sender>> {
+    if channel == Channel::Email {
+        return Ok(ctx.delivery.email.clone());
+    }
+    if channel == Channel::Webhook {
+        // Not a phone message: the call-centre webhook always goes to its configured URL.
+        return Ok(callcenter_sender(ctx));
+    }
+    if let Some(p) = ctx.delivery.pinned_phone_provider() {
+        return Ok(from_provider(ctx, p));
+    }
+    // The tenant-level provider (`/branding/phone/providers`), when one is enabled.
+    let tenant: Option<ProviderSpec> = crate::service::phone::providers::active(ctx).await?;
+    Ok(match tenant {
+        Some(p) => from_provider(ctx, p),
+        None => ctx.delivery.phone.clone(),
+    })
+}
