@@ -2,7 +2,7 @@
 //! and voice entries the API shows as `sms|dev_…` and `voice|dev_…`; TOTP keeps its secret
 //! sealed; a recovery code keeps only an HMAC. Unconfirmed rows are enrolments in progress.
 
-use super::{Db, Row, StoreResult, Tx};
+use super::{Db, Exec, Row, StoreResult, Tx};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthenticatorRow {
@@ -67,26 +67,13 @@ pub async fn insert(tx: &mut Tx, a: &AuthenticatorRow) -> StoreResult<()> {
 }
 
 /// A user's authenticators, oldest first.
-pub async fn of_user(db: &Db, user_id: &str) -> StoreResult<Vec<AuthenticatorRow>> {
-    db.query(
+pub async fn of_user(mut db: impl Exec, user_id: &str) -> StoreResult<Vec<AuthenticatorRow>> {
+    db.query_as(
         &format!("SELECT {COLS} FROM authenticators WHERE user_id = $1 ORDER BY created_at, id"),
         &[user_id.into()],
+        from_row,
     )
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
-}
-
-pub async fn of_user_tx(tx: &mut Tx, user_id: &str) -> StoreResult<Vec<AuthenticatorRow>> {
-    tx.query(
-        &format!("SELECT {COLS} FROM authenticators WHERE user_id = $1 ORDER BY created_at, id"),
-        &[user_id.into()],
-    )
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    .await
 }
 
 pub async fn get(db: &Db, id: &str) -> StoreResult<Option<AuthenticatorRow>> {

@@ -2,7 +2,7 @@
 //! holders of `read:client_keys`, so it must be readable, hence encrypted rather than hashed);
 //! every other Auth0 attribute lives in the JSON `data` column.
 
-use super::{Db, Row, StoreResult, Tx, Value};
+use super::{Db, Exec, Row, StoreResult, Tx, Value};
 
 #[derive(Debug, Clone)]
 pub struct ClientRow {
@@ -57,26 +57,13 @@ pub async fn update(tx: &mut Tx, c: &ClientRow) -> StoreResult<bool> {
     Ok(n > 0)
 }
 
-pub async fn get(db: &Db, client_id: &str) -> StoreResult<Option<ClientRow>> {
-    db.query_opt(
+pub async fn get(mut db: impl Exec, client_id: &str) -> StoreResult<Option<ClientRow>> {
+    db.query_opt_as(
         &format!("SELECT {COLS} FROM clients WHERE client_id = $1"),
         &[client_id.into()],
+        from_row,
     )
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
-}
-
-pub async fn get_tx(tx: &mut Tx, client_id: &str) -> StoreResult<Option<ClientRow>> {
-    tx.query_opt(
-        &format!("SELECT {COLS} FROM clients WHERE client_id = $1"),
-        &[client_id.into()],
-    )
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    .await
 }
 
 /// All clients in creation order. Tenants hold hundreds of applications, not millions, so

@@ -5,7 +5,7 @@
 //! vanish by cascade when an application or a connection is deleted. Also the two deletes of
 //! a connection's users (`DELETE /connections/{id}` and `/connections/{id}/users?email=`).
 
-use super::{Db, Row, StoreResult, Tx, Value};
+use super::{Db, Exec, Row, StoreResult, Tx, Value};
 
 #[derive(Debug, Clone)]
 pub struct ConnectionRow {
@@ -66,26 +66,13 @@ pub async fn update(tx: &mut Tx, c: &ConnectionRow) -> StoreResult<bool> {
     Ok(n > 0)
 }
 
-pub async fn get(db: &Db, id: &str) -> StoreResult<Option<ConnectionRow>> {
-    db.query_opt(
+pub async fn get(mut db: impl Exec, id: &str) -> StoreResult<Option<ConnectionRow>> {
+    db.query_opt_as(
         &format!("SELECT {COLS} FROM connections WHERE id = $1"),
         &[id.into()],
+        from_row,
     )
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
-}
-
-pub async fn get_tx(tx: &mut Tx, id: &str) -> StoreResult<Option<ConnectionRow>> {
-    tx.query_opt(
-        &format!("SELECT {COLS} FROM connections WHERE id = $1"),
-        &[id.into()],
-    )
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    .await
 }
 
 pub async fn by_name(db: &Db, name: &str) -> StoreResult<Option<ConnectionRow>> {
@@ -219,7 +206,7 @@ pub async fn clients_of(db: &Db, connection_ids: &[&str]) -> StoreResult<Vec<(St
     .collect()
 }
 
-pub async fn clients_tx(tx: &mut Tx, connection_id: &str) -> StoreResult<Vec<String>> {
+pub async fn all_clients(mut tx: impl Exec, connection_id: &str) -> StoreResult<Vec<String>> {
     tx.query(
         "SELECT client_id FROM connection_clients WHERE connection_id = $1 ORDER BY client_id",
         &[connection_id.into()],

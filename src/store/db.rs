@@ -97,6 +97,88 @@ impl Db {
     }
 }
 
+/// Where a query runs: the database outside any transaction (`&Db`) or an open transaction
+/// (`&mut Tx`). A table function takes `impl Exec`, so a read is written once and serves both
+/// (no `get`/`get_tx` twins).
+pub trait Exec: Send {
+    fn dialect(&self) -> Dialect;
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> impl std::future::Future<Output = StoreResult<Vec<Row>>> + Send;
+    fn exec(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> impl std::future::Future<Output = StoreResult<u64>> + Send;
+
+    /// The first row, if any.
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> impl std::future::Future<Output = StoreResult<Option<Row>>> + Send {
+        async move { Ok(self.query(sql, params).await?.into_iter().next()) }
+    }
+
+    /// The first row read by `from_row`, if any.
+    fn query_opt_as<T: Send>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        from_row: fn(&Row) -> StoreResult<T>,
+    ) -> impl std::future::Future<Output = StoreResult<Option<T>>> + Send {
+        async move {
+            self.query(sql, params)
+                .await?
+                .first()
+                .map(from_row)
+                .transpose()
+        }
+    }
+
+    /// Every row read by `from_row`.
+    fn query_as<T: Send>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        from_row: fn(&Row) -> StoreResult<T>,
+    ) -> impl std::future::Future<Output = StoreResult<Vec<T>>> + Send {
+        async move {
+            self.query(sql, params)
+                .await?
+                .iter()
+                .map(from_row)
+                .collect()
+        }
+    }
+}
+
+impl Exec for &Db {
+    fn dialect(&self) -> Dialect {
+        Db::dialect(self)
+    }
+    async fn query(&mut self, sql: &str, params: &[Value]) -> StoreResult<Vec<Row>> {
+        Db::query(self, sql, params).await
+    }
+    async fn exec(&mut self, sql: &str, params: &[Value]) -> StoreResult<u64> {
+        Db::exec(self, sql, params).await
+    }
+}
+
+impl Exec for &mut Tx {
+    fn dialect(&self) -> Dialect {
+        Tx::dialect(self)
+    }
+    async fn query(&mut self, sql: &str, params: &[Value]) -> StoreResult<Vec<Row>> {
+        Tx::query(self, sql, params).await
+    }
+    async fn exec(&mut self, sql: &str, params: &[Value]) -> StoreResult<u64> {
+        Tx::exec(self, sql, params).await
+    }
+}
+
 pub struct Tx {
     inner: TxInner,
     dialect: Dialect,

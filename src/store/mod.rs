@@ -36,7 +36,7 @@ pub mod totp_steps;
 pub mod user_search;
 pub mod users;
 
-pub use db::{Db, Dialect, Row, Tx, Value};
+pub use db::{Db, Dialect, Exec, Row, Tx, Value};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
 pub use sqlite::activity_path as sqlite_activity_path;
 

@@ -3,7 +3,7 @@
 //! credentials (Twilio auth token, webhook secret), opened only by the service for delivery.
 //! Writes go through a `Tx`; the service bumps the cache epoch in the same transaction.
 
-use super::{Db, Row, StoreResult, Tx, Value};
+use super::{Db, Exec, Row, StoreResult, Tx, Value};
 use serde_json::{Map, Value as Json};
 
 #[derive(Debug, Clone)]
@@ -63,26 +63,13 @@ pub async fn update(tx: &mut Tx, p: &ProviderRow) -> StoreResult<bool> {
     Ok(n > 0)
 }
 
-pub async fn get(db: &Db, id: &str) -> StoreResult<Option<ProviderRow>> {
-    db.query_opt(
+pub async fn get(mut db: impl Exec, id: &str) -> StoreResult<Option<ProviderRow>> {
+    db.query_opt_as(
         &format!("SELECT {COLS} FROM phone_providers WHERE id = $1"),
         &[id.into()],
+        from_row,
     )
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
-}
-
-pub async fn get_tx(tx: &mut Tx, id: &str) -> StoreResult<Option<ProviderRow>> {
-    tx.query_opt(
-        &format!("SELECT {COLS} FROM phone_providers WHERE id = $1"),
-        &[id.into()],
-    )
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    .await
 }
 
 /// Every provider, oldest first (a tenant has at most one; the list is Auth0's shape).
@@ -97,28 +84,14 @@ pub async fn list(db: &Db) -> StoreResult<Vec<ProviderRow>> {
     .collect()
 }
 
-/// The tenant's provider as seen inside a transaction (the oldest, should there be several).
-pub async fn first_tx(tx: &mut Tx) -> StoreResult<Option<ProviderRow>> {
-    tx.query_opt(
-        &format!("SELECT {COLS} FROM phone_providers ORDER BY created_at, id LIMIT 1"),
-        &[],
-    )
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
-}
-
 /// The tenant's provider read outside a transaction (delivery, Guardian views).
-pub async fn first(db: &Db) -> StoreResult<Option<ProviderRow>> {
-    db.query_opt(
+pub async fn first(mut db: impl Exec) -> StoreResult<Option<ProviderRow>> {
+    db.query_opt_as(
         &format!("SELECT {COLS} FROM phone_providers ORDER BY created_at, id LIMIT 1"),
         &[],
+        from_row,
     )
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    .await
 }
 
 pub async fn delete(tx: &mut Tx, id: &str) -> StoreResult<bool> {

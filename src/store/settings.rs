@@ -2,21 +2,10 @@
 //! MFA policies, Guardian templates, selected phone provider). A missing key means "default",
 //! which the service layer supplies; writing bumps the cache epoch in the same transaction.
 
-use super::{Db, StoreResult, Tx};
+use super::{Exec, StoreResult, Tx};
 
-pub async fn get(db: &Db, key: &str) -> StoreResult<Option<serde_json::Value>> {
+pub async fn get(mut db: impl Exec, key: &str) -> StoreResult<Option<serde_json::Value>> {
     match db
-        .query_opt("SELECT value FROM settings WHERE key = $1", &[key.into()])
-        .await?
-    {
-        Some(r) => Ok(Some(r.json(0)?)),
-        None => Ok(None),
-    }
-}
-
-/// Reads a document inside a transaction (a check-then-write that must see its own lock).
-pub async fn get_tx(tx: &mut Tx, key: &str) -> StoreResult<Option<serde_json::Value>> {
-    match tx
         .query_opt("SELECT value FROM settings WHERE key = $1", &[key.into()])
         .await?
     {

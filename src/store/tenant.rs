@@ -1,10 +1,12 @@
 //! `tenant`: the single tenant's settings document (`/api/v2/tenants/settings`).
 
-use super::{Db, StoreResult, Tx};
+use super::{Exec, StoreResult, Tx};
 
 pub const TENANT_ID: &str = "default";
 
-pub async fn get(db: &Db) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
+pub async fn get(
+    mut db: impl Exec,
+) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
     db.query_opt(
         "SELECT settings FROM tenant WHERE id = $1",
         &[TENANT_ID.into()],
@@ -14,7 +16,7 @@ pub async fn get(db: &Db) -> StoreResult<Option<serde_json::Map<String, serde_js
     .transpose()
 }
 
-pub async fn exists_tx(tx: &mut Tx) -> StoreResult<bool> {
+pub async fn exists(mut tx: impl Exec) -> StoreResult<bool> {
     Ok(tx
         .query_opt("SELECT id FROM tenant WHERE id = $1", &[TENANT_ID.into()])
         .await?
@@ -38,18 +40,6 @@ pub async fn insert(
     )
     .await?;
     Ok(())
-}
-
-pub async fn get_tx(
-    tx: &mut Tx,
-) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
-    tx.query_opt(
-        "SELECT settings FROM tenant WHERE id = $1",
-        &[TENANT_ID.into()],
-    )
-    .await?
-    .map(|r| r.json(0))
-    .transpose()
 }
 
 pub async fn update(

@@ -73,7 +73,7 @@ fn new_row(ctx: &Ctx, user_id: &str, m: &NewMethod, now: i64) -> AuthenticatorRo
 /// exactly when they have a confirmed phone, TOTP or email factor (other providers stay). Call
 /// in the transaction of every change to a user's authenticators. True when it changed.
 pub async fn sync_multifactor(tx: &mut store::Tx, user_id: &str, now: i64) -> Result<bool> {
-    let rows = store::authenticators::of_user_tx(tx, user_id).await?;
+    let rows = store::authenticators::of_user(&mut *tx, user_id).await?;
     let on = rows
         .iter()
         .any(|r| r.confirmed && Kind::parse(&r.kind).is_some_and(Kind::is_guardian_factor));
@@ -181,7 +181,7 @@ async fn enrol(
     let app = notify::friendly_name(ctx).await?;
     let now = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
-    let existing = store::authenticators::of_user_tx(&mut tx, user_id).await?;
+    let existing = store::authenticators::of_user(&mut tx, user_id).await?;
     let mut notified = false;
     for old in &existing {
         let Some(k) = Kind::parse(&old.kind) else {
@@ -404,7 +404,7 @@ pub async fn delete(ctx: &Ctx, user_id: &str, method_id: &str) -> Result<()> {
 pub async fn delete_all(ctx: &Ctx, user_id: &str) -> Result<()> {
     let u = users::get(ctx, user_id).await?;
     let mut tx = ctx.db.begin().await?;
-    let rows = store::authenticators::of_user_tx(&mut tx, user_id).await?;
+    let rows = store::authenticators::of_user(&mut tx, user_id).await?;
     store::authenticators::delete_of_user(&mut tx, user_id, &[]).await?;
     for r in &rows {
         log_factor(

@@ -167,7 +167,7 @@ async fn check_factor_tx(
     types: &[String],
     change: Change,
 ) -> Result<()> {
-    let provider = store::phone_providers::first_tx(tx).await?;
+    let provider = store::phone_providers::first(&mut *tx).await?;
     coverage::check(sms, types, provider.as_ref(), change)
 }
 
@@ -189,7 +189,7 @@ pub async fn update_factor(ctx: &Ctx, name: &str, enabled: bool) -> Result<()> {
         let (_, types) = coverage::state_tx(&mut tx).await?;
         check_factor_tx(&mut tx, true, &types, Change::EnableFactor).await?;
     }
-    let mut v = store::settings::get_tx(&mut tx, K_FACTORS)
+    let mut v = store::settings::get(&mut tx, K_FACTORS)
         .await?
         .filter(Value::is_object)
         .unwrap_or(json!({}));

@@ -24,7 +24,7 @@ pub async fn regenerate_recovery_code(ctx: &Ctx, user_id: &str) -> Result<String
     let code = codes::new_recovery_code();
     let now = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
-    let existing: Vec<AuthenticatorRow> = store::authenticators::of_user_tx(&mut tx, user_id)
+    let existing: Vec<AuthenticatorRow> = store::authenticators::of_user(&mut tx, user_id)
         .await?
         .into_iter()
         .filter(|r| r.kind == Kind::RecoveryCode.as_str())

@@ -98,7 +98,7 @@ async fn confirm_enrolment(
     if !store::authenticators::confirm(tx, &a.id, now).await? {
         return Err(OAuthError::new(403, "invalid_grant", "Invalid oob_code.").into());
     }
-    let all = store::authenticators::of_user_tx(tx, &t.user_id).await?;
+    let all = store::authenticators::of_user(&mut *tx, &t.user_id).await?;
     for other in &all {
         if other.id == a.id {
             continue;

@@ -28,13 +28,13 @@ pub(crate) fn message_types_of(v: Option<Value>) -> Vec<String> {
 
 /// The phone factor's state inside a transaction: whether `sms` is on, and the message types.
 pub(crate) async fn state_tx(tx: &mut store::Tx) -> Result<(bool, Vec<String>)> {
-    let factors = store::settings::get_tx(tx, K_FACTORS).await?;
+    let factors = store::settings::get(&mut *tx, K_FACTORS).await?;
     let sms = factors
         .as_ref()
         .and_then(|v| v.get("sms"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let types = message_types_of(store::settings::get_tx(tx, K_MESSAGE_TYPES).await?);
+    let types = message_types_of(store::settings::get(&mut *tx, K_MESSAGE_TYPES).await?);
     Ok((sms, types))
 }
 

@@ -74,7 +74,7 @@ pub async fn put(ctx: &Ctx, body: &Value) -> Result<TwilioView> {
     );
     let mut tx = ctx.db.begin().await?;
     store::bump_epoch(&mut tx).await?; // serialises with the provider API (its module doc)
-    let existing = store::phone_providers::first_tx(&mut tx).await?;
+    let existing = store::phone_providers::first(&mut tx).await?;
     if existing.as_ref().is_some_and(|p| p.name != "twilio") {
         return Err(Error::conflict(
             "The tenant phone provider is a custom provider: change it through /api/v2/branding/phone/providers",

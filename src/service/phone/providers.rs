@@ -172,7 +172,7 @@ pub async fn create(ctx: &Ctx, body: Map<String, Value>) -> Result<Written> {
     };
     let mut tx = ctx.db.begin().await?;
     store::bump_epoch(&mut tx).await?; // first: serialises configuration writers (module doc)
-    if store::phone_providers::first_tx(&mut tx).await?.is_some() {
+    if store::phone_providers::first(&mut tx).await?.is_some() {
         return Err(Error::conflict(
             "A phone provider already exists for this tenant",
             "conflict",
@@ -205,7 +205,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Wri
     check_keys(&body)?;
     let mut tx = ctx.db.begin().await?;
     store::bump_epoch(&mut tx).await?;
-    let mut row = store::phone_providers::get_tx(&mut tx, id)
+    let mut row = store::phone_providers::get(&mut tx, id)
         .await?
         .ok_or_else(not_found)?;
     let old_name = ProviderName::parse(&row.name)
@@ -266,7 +266,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Wri
 pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     let mut tx = ctx.db.begin().await?;
     store::bump_epoch(&mut tx).await?;
-    let row = store::phone_providers::get_tx(&mut tx, id)
+    let row = store::phone_providers::get(&mut tx, id)
         .await?
         .ok_or_else(not_found)?;
     if !row.disabled {

@@ -31,7 +31,7 @@ pub async fn run(ctx: &Ctx) -> Result<Option<Bootstrapped>> {
         tx.query("SELECT 1 FROM pg_advisory_xact_lock(7391002)", &[])
             .await?;
     }
-    let result = if store::tenant::exists_tx(&mut tx).await? {
+    let result = if store::tenant::exists(&mut tx).await? {
         follow_public_url(ctx, &mut tx).await?;
         None
     } else {

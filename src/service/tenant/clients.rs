@@ -337,7 +337,7 @@ pub async fn list(ctx: &Ctx, f: &ClientFilter) -> Result<Vec<Client>> {
 pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Client> {
     let patch = validate(body, false)?;
     let mut tx = ctx.db.begin().await?;
-    let mut row = store::clients::get_tx(&mut tx, id)
+    let mut row = store::clients::get(&mut tx, id)
         .await?
         .ok_or_else(not_found)?;
     for (k, v) in patch {
@@ -371,7 +371,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Cli
 
 pub async fn rotate_secret(ctx: &Ctx, id: &str) -> Result<Client> {
     let mut tx = ctx.db.begin().await?;
-    let mut row = store::clients::get_tx(&mut tx, id)
+    let mut row = store::clients::get(&mut tx, id)
         .await?
         .ok_or_else(not_found)?;
     row.secret_sealed = ctx.secrets.seal(new_secret().as_bytes());

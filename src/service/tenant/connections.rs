@@ -155,7 +155,7 @@ fn str_list(v: Option<&Value>) -> Vec<String> {
 async fn set_enabled(tx: &mut store::Tx, conn_id: &str, clients: &[String]) -> Result<()> {
     store::connections::clear_clients(tx, conn_id).await?;
     for c in clients {
-        if store::clients::get_tx(tx, c).await?.is_none() {
+        if store::clients::get(&mut *tx, c).await?.is_none() {
             return Err(client_not_found(c));
         }
         store::connections::set_client(tx, conn_id, c, true).await?;
@@ -323,10 +323,10 @@ pub async fn list(ctx: &Ctx, f: &ConnectionFilter, paging: &Paging) -> Result<Co
 pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Connection> {
     rules::check_body(&body, false).map_err(payload_error)?;
     let mut tx = ctx.db.begin().await?;
-    let row = store::connections::get_tx(&mut tx, id)
+    let row = store::connections::get(&mut tx, id)
         .await?
         .ok_or_else(not_found)?;
-    let clients = store::connections::clients_tx(&mut tx, id).await?;
+    let clients = store::connections::all_clients(&mut tx, id).await?;
     let mut c = decode(ctx, row, clients)?;
     let phone_was_identifier = rules::phone_is_identifier(&c.options);
     if let Some(o) = body.get("options").and_then(Value::as_object) {
@@ -417,11 +417,11 @@ pub async fn clients(
 pub async fn set_clients(ctx: &Ctx, id: &str, body: &Value) -> Result<()> {
     let changes = rules::parse_client_changes(body).map_err(payload_error)?;
     let mut tx = ctx.db.begin().await?;
-    if store::connections::get_tx(&mut tx, id).await?.is_none() {
+    if store::connections::get(&mut tx, id).await?.is_none() {
         return Err(not_found());
     }
     for (client_id, enabled) in changes {
-        if enabled && store::clients::get_tx(&mut tx, &client_id).await?.is_none() {
+        if enabled && store::clients::get(&mut tx, &client_id).await?.is_none() {
             return Err(client_not_found(&client_id));
         }
         store::connections::set_client(&mut tx, id, &client_id, enabled).await?;
@@ -439,7 +439,7 @@ pub async fn delete_user_by_email(ctx: &Ctx, id: &str, email: &str) -> Result<()
         ));
     }
     let mut tx = ctx.db.begin().await?;
-    if store::connections::get_tx(&mut tx, id).await?.is_none() {
+    if store::connections::get(&mut tx, id).await?.is_none() {
         return Err(not_found());
     }
     store::connections::delete_user_by_email(&mut tx, id, &email.trim().to_lowercase()).await?;

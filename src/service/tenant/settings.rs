@@ -122,7 +122,7 @@ pub async fn update(ctx: &Ctx, patch: Map<String, Value>) -> Result<Map<String, 
         ));
     }
     let mut tx = ctx.db.begin().await?;
-    let mut settings = store::tenant::get_tx(&mut tx)
+    let mut settings = store::tenant::get(&mut tx)
         .await?
         .ok_or_else(|| Error::internal("tenant not bootstrapped"))?;
     for (k, v) in patch {
