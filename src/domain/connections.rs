@@ -4,6 +4,7 @@
 //! withheld from responses). No storage, no crypto, no HTTP here: the service seals what
 //! [`split_secrets`] takes out, and the HTTP layer calls [`withhold`] before answering.
 
+use crate::domain::json::schema_type_name as type_name;
 use serde_json::{Map, Value, json};
 
 /// Strategies a connection may have: database (`auth0`) and passwordless (`sms`, `email`).
@@ -35,18 +36,6 @@ const PASSWORD_POLICIES: &[&str] = &["none", "low", "fair", "good", "excellent"]
 /// A refused body: the text after "Payload validation error: ".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid(pub String);
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 fn wrong_type(expected: &str, v: &Value, prop: &str) -> Invalid {
     Invalid(format!(

@@ -6,6 +6,7 @@ pub mod connections; // connection strategies, body and options rules, defaults,
 pub mod forwarded; // trusted proxy CIDRs and the right-to-left X-Forwarded-For / Forwarded walk
 pub mod grant_types; // OAuth grant type names and which ones a client may hold
 pub mod inbound; // Twilio webhook signatures, empty TwiML, inbound channels, who is a phone agent
+pub mod json; // JSON type names for validation messages
 pub mod logs; // event log: the `q` search subset, secret scrubbing, time-sorted log ids
 pub mod outbound; // the SSRF policy: which addresses outbound requests may reach; the operator's allow-list
 pub mod paging; // Management API pagination: offset, totals, checkpoint; the 1000-record cap
@@ -15,5 +16,5 @@ pub mod phone_provider; // tenant phone provider configuration/credentials valid
 pub mod phone_rules; // MFA phone message types must be delivery methods of the active provider
 pub mod phone_templates; // phone message templates: types, built-ins per locale, Liquid validation, parse-once renderer
 pub mod scopes; // Management API scopes and the per-endpoint requirement markers
-pub mod user_profile;
-pub mod user_query; // Auth0 user search: the `q` Lucene subset parsed to an AST, `sort`, limits // profile rules: email/username formats, defaults, metadata merge
+pub mod user_profile; // profile rules: email/username formats, defaults, metadata merge
+pub mod user_query; // Auth0 user search: the `q` Lucene subset parsed to an AST, `sort`, limits

@@ -5,6 +5,7 @@
 
 use crate::ctx::Ctx;
 use crate::domain::claims::AccessClaims;
+pub use crate::domain::json::type_name as json_type;
 use crate::domain::scopes::Required;
 use crate::error::{Error, OAuthError};
 use crate::http::errors::{AuthError, MgmtError};
@@ -200,17 +201,6 @@ impl FromRequest<Ctx> for MgmtJson {
     }
 }
 
-pub fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 /// Authentication API parameters from a JSON or form body, plus HTTP Basic client credentials.
 pub struct AuthParams {
     pub params: Map<String, Value>,
@@ -219,6 +209,43 @@ pub struct AuthParams {
 
 impl AuthParams {
     /// A string parameter; present but not a string is a client error.
+    /// The client's credentials, from the body (`client_id`/`client_secret`) or HTTP Basic.
+    /// `exclusive` (the token endpoint): using both methods at once, or a body `client_id`
+    /// other than Basic's, is refused. Otherwise (the MFA API, revocation) the body wins and
+    /// Basic fills what it lacks.
+    pub fn client_credentials(
+        &self,
+        exclusive: bool,
+    ) -> Result<crate::service::oauth::token::ClientCredentials, AuthError> {
+        use crate::service::oauth::token::ClientCredentials;
+        let body_id = self.str("client_id")?.map(str::to_string);
+        let body_secret = self.str("client_secret")?.map(str::to_string);
+        match &self.basic {
+            Some((id, secret)) if exclusive => {
+                if body_secret.is_some() {
+                    return Err(crate::error::OAuthError::invalid_request(
+                        "Use only one client authentication method",
+                    )
+                    .into());
+                }
+                if body_id.as_deref().is_some_and(|b| b != id) {
+                    return Err(crate::error::OAuthError::invalid_request(
+                        "client_id does not match the Authorization header",
+                    )
+                    .into());
+                }
+                Ok(ClientCredentials {
+                    client_id: Some(id.clone()),
+                    client_secret: Some(secret.clone()),
+                })
+            }
+            basic => Ok(ClientCredentials {
+                client_id: body_id.or(basic.as_ref().map(|b| b.0.clone())),
+                client_secret: body_secret.or(basic.as_ref().map(|b| b.1.clone())),
+            }),
+        }
+    }
+
     pub fn str(&self, k: &str) -> Result<Option<&str>, AuthError> {
         match self.params.get(k) {
             None | Some(Value::Null) => Ok(None),

@@ -8,6 +8,7 @@
 //! follow "Payload validation error: " in the response.
 
 use super::{Channel, Kind, Renderer, default_body, valid_locale};
+use crate::domain::json::type_name;
 use serde_json::{Map, Value, json};
 
 pub const LOCALIZED: &str = "callsign_localized";
@@ -18,17 +19,6 @@ const MAX_FROM_CHARS: usize = 100;
 pub fn default_content(kind: Kind) -> Value {
     let (text, voice) = default_body(kind);
     json!({"syntax": "liquid", "from": "", "body": {"text": text, "voice": voice}})
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 fn expected(ty: &str, v: &Value, prop: &str) -> String {

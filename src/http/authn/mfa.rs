@@ -11,30 +11,16 @@ use crate::service::oauth::token::{self, ClientCredentials};
 use crate::service::{mfa::token as mfa_token, oauth::passwordless};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 fn bearer(h: &HeaderMap) -> Result<&str, AuthError> {
-    h.get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .filter(|t| !t.is_empty())
+    crate::http::extract::bearer_token(h)
         .ok_or_else(|| OAuthError::new(401, "invalid_token", "Missing authentication").into())
 }
 
 fn creds(p: &AuthParams) -> Result<ClientCredentials, AuthError> {
-    Ok(ClientCredentials {
-        client_id: p
-            .str("client_id")?
-            .map(str::to_string)
-            .or(p.basic.as_ref().map(|b| b.0.clone())),
-        client_secret: p
-            .str("client_secret")?
-            .map(str::to_string)
-            .or(p.basic.as_ref().map(|b| b.1.clone())),
-    })
+    p.client_credentials(false)
 }
 
 /// A list parameter: a JSON array of strings, or (forms) one space-separated string.

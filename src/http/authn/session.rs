@@ -10,20 +10,14 @@ use crate::service::{oauth::token, oauth::user_tokens};
 use crate::store;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
-
-fn bearer(h: &HeaderMap) -> Option<&str> {
-    let v = h.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, t) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(t.trim())
-}
 
 pub async fn userinfo(State(ctx): State<Ctx>, h: HeaderMap) -> Result<Json<Value>, AuthError> {
     let unauthorized = || Error::Unauthenticated {
         message: "Unauthorized".into(),
     };
-    let t = bearer(&h).ok_or_else(unauthorized)?;
+    let t = crate::http::extract::bearer_token(&h).ok_or_else(unauthorized)?;
     let claims = ctx
         .keys
         .verify(&ctx, t, &user_tokens::userinfo_audience(&ctx))
@@ -39,16 +33,7 @@ pub async fn userinfo(State(ctx): State<Ctx>, h: HeaderMap) -> Result<Json<Value
 }
 
 pub async fn revoke(State(ctx): State<Ctx>, p: AuthParams) -> Result<StatusCode, AuthError> {
-    let creds = token::ClientCredentials {
-        client_id: p
-            .str("client_id")?
-            .map(str::to_string)
-            .or(p.basic.as_ref().map(|b| b.0.clone())),
-        client_secret: p
-            .str("client_secret")?
-            .map(str::to_string)
-            .or(p.basic.as_ref().map(|b| b.1.clone())),
-    };
+    let creds = p.client_credentials(false)?;
     let client = token::authenticate_user_client(&ctx, &creds).await?;
     let t = p.required("token")?;
     token::revoke_refresh(&ctx, &client.client_id, t).await?;

@@ -14,32 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 pub(crate) fn credentials(p: &AuthParams) -> Result<ClientCredentials, AuthError> {
-    let body_id = p.str("client_id")?.map(str::to_string);
-    let body_secret = p.str("client_secret")?.map(str::to_string);
-    match &p.basic {
-        Some((id, secret)) => {
-            if body_secret.is_some() {
-                return Err(OAuthError::invalid_request(
-                    "Use only one client authentication method",
-                )
-                .into());
-            }
-            if body_id.as_deref().is_some_and(|b| b != id) {
-                return Err(OAuthError::invalid_request(
-                    "client_id does not match the Authorization header",
-                )
-                .into());
-            }
-            Ok(ClientCredentials {
-                client_id: Some(id.clone()),
-                client_secret: Some(secret.clone()),
-            })
-        }
-        None => Ok(ClientCredentials {
-            client_id: body_id,
-            client_secret: body_secret,
-        }),
-    }
+    p.client_credentials(true)
 }
 
 fn respond(t: TokenResponse) -> Response {

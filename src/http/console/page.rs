@@ -7,8 +7,8 @@ use crate::clock::iso;
 use crate::http::pages::esc;
 use crate::service::callcenter::console::{Factors, Session};
 use crate::service::callcenter::lookup::Lookup;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 /// Scripts, styles and EventSource connections from this origin only; nothing inline.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
@@ -42,27 +42,7 @@ pub fn html(status: StatusCode, title: &str, body: &str, script: bool) -> Respon
 <body>{body}</body></html>\n",
         t = esc(title),
     );
-    let mut r = (status, doc).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    r
+    crate::http::pages::document(status, doc, CSP)
 }
 
 fn alert(error: Option<&str>) -> String {

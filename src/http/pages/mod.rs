@@ -36,6 +36,16 @@ button{{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}}.error{{color:#a0
 <body><main><h1>{t}</h1>{body}</main></body></html>\n",
         t = esc(title),
     );
+    document(status, html, PAGE_CSP)
+}
+
+/// The hosted pages' policy: no script, inline style only, forms post to this origin.
+const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+
+/// An HTML document with the headers every page of ours carries: no caching, no referrer (a
+/// ticket in the URL must not leak), no framing, no sniffing, and the page's CSP.
+pub fn document(status: StatusCode, html: String, csp: &'static str) -> Response {
     let mut r = (status, html).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -54,9 +64,7 @@ button{{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}}.error{{color:#a0
     );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
+        HeaderValue::from_static(csp),
     );
     r
 }

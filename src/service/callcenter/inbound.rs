@@ -41,8 +41,6 @@ const MAX_ACCOUNTS: u32 = 100;
 const FEED_CAPACITY: usize = 256;
 /// Most events one reconnect replays (as many as a live stream may fall behind by).
 const REPLAY_MAX: i64 = FEED_CAPACITY as i64;
-const SWEEP_BATCH: i64 = 5_000;
-const SWEEP_ROUNDS: usize = 20;
 
 /// One inbound call or SMS with its matches, as the feed and the webhook carry it.
 #[derive(Debug, Clone)]
@@ -301,21 +299,10 @@ pub async fn run_feed_poll(ctx: Ctx) {
 
 /// Deletes events older than `inbound_retention_days` (0 keeps them forever).
 pub async fn sweep(ctx: &Ctx) -> Result<u64> {
-    let days = ctx.config.inbound_retention_days;
-    if days == 0 {
-        return Ok(0);
-    }
-    let keep_ms = i64::try_from(days)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(86_400_000);
-    let cutoff = ctx.clock.now_ms().saturating_sub(keep_ms);
-    let mut total = 0;
-    for _ in 0..SWEEP_ROUNDS {
-        let n = store::inbound::delete_before(&ctx.db, cutoff, SWEEP_BATCH).await?;
-        total += n;
-        if n < SWEEP_BATCH as u64 {
-            break;
-        }
-    }
-    Ok(total)
+    crate::service::events::retention::sweep(
+        ctx,
+        ctx.config.inbound_retention_days,
+        |cutoff, batch| store::inbound::delete_before(&ctx.db, cutoff, batch as i64),
+    )
+    .await
 }

@@ -118,29 +118,12 @@ async fn flush_for_read(ctx: &Ctx) {
     }
 }
 
-/// Most entries one sweep deletes per statement, and statements per sweep.
-const SWEEP_BATCH: u64 = 5_000;
-const SWEEP_ROUNDS: u64 = 100;
-
 /// Deletes entries older than `log_retention_days` (0 keeps them forever); returns how many.
 pub async fn sweep(ctx: &Ctx) -> Result<u64> {
-    let days = ctx.config.log_retention_days;
-    if days == 0 {
-        return Ok(0);
-    }
-    let keep_ms = i64::try_from(days)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(86_400_000);
-    let cutoff = ctx.clock.now_ms().saturating_sub(keep_ms);
-    let mut total = 0;
-    for _ in 0..SWEEP_ROUNDS {
-        let n = store::logs::delete_before(&ctx.db, cutoff, SWEEP_BATCH).await?;
-        total += n;
-        if n < SWEEP_BATCH {
-            break;
-        }
-    }
-    Ok(total)
+    super::retention::sweep(ctx, ctx.config.log_retention_days, |cutoff, batch| {
+        store::logs::delete_before(&ctx.db, cutoff, batch)
+    })
+    .await
 }
 
 pub fn not_found() -> Error {

@@ -6,23 +6,13 @@
 
 use crate::ctx::Ctx;
 use crate::domain::auth_methods::{self as am, Kind};
+pub(crate) use crate::domain::json::type_name as json_type;
 use crate::error::{Error, Result};
 use crate::service::users::manage as users;
 use serde_json::{Map, Value};
 
 pub(crate) fn payload(msg: impl Into<String>) -> Error {
     Error::invalid_body(format!("Payload validation error: {}", msg.into()))
-}
-
-pub(crate) fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 /// A string property; absent or `null` is `None`, any other type a 400.

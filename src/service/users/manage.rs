@@ -47,14 +47,7 @@ pub fn new_user_id(strategy: &str) -> String {
 }
 
 fn json_type(v: Option<&Value>) -> &'static str {
-    match v {
-        None | Some(Value::Null) => "null",
-        Some(Value::Bool(_)) => "boolean",
-        Some(Value::Number(_)) => "number",
-        Some(Value::String(_)) => "string",
-        Some(Value::Array(_)) => "array",
-        Some(Value::Object(_)) => "object",
-    }
+    v.map_or("null", crate::domain::json::type_name)
 }
 
 fn str_prop<'a>(b: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>> {
