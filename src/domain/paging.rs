@@ -136,6 +136,26 @@ impl Paging {
     }
 }
 
+/// One page of a listing: the items, the total (offset paging with `include_totals`) and the
+/// cursor of the next page (checkpoint paging, when there is one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: Option<u64>,
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The same page with each item mapped (rows to what the caller shows).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            next: self.next,
+        }
+    }
+}
+
 /// Checkpoint cursors are opaque to clients: base64url of the last id seen.
 pub fn encode_cursor(last_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(last_id.as_bytes())

@@ -7,6 +7,7 @@
 
 mod db;
 mod migrate;
+mod pager;
 mod postgres;
 mod sqlite;
 mod value;
@@ -38,6 +39,7 @@ pub mod users;
 
 pub use db::{Db, Dialect, Exec, Row, Tx, Value};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
+pub use pager::page;
 pub use sqlite::activity_path as sqlite_activity_path;
 
 use thiserror::Error;

@@ -1,9 +1,8 @@
 //! `/api/v2/client-grants`: offset (`page/per_page/include_totals`) and checkpoint
 //! (`from/take`, `{client_grants, next}`) listing.
 
-use super::{offset_response, paging};
+use super::{list_response, paging};
 use crate::ctx::Ctx;
-use crate::domain::paging::Paging;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
@@ -36,28 +35,14 @@ pub async fn list(
     };
     let p = paging(&q, true)?;
     let page = svc::list(&ctx, &f, &p).await?;
-    let items: Vec<Value> = page.grants.iter().map(wire).collect();
-    Ok(Json(match p {
-        Paging::Checkpoint { .. } => {
-            let mut o = json!({"client_grants": items});
-            if let Some(n) = page.next {
-                o["next"] = json!(n);
-            }
-            o
-        }
-        Paging::Offset {
-            page: pg,
-            per_page,
-            include_totals,
-        } => offset_response(
-            items,
-            "client_grants",
-            pg,
-            per_page,
-            include_totals,
-            page.total.unwrap_or(0),
-        ),
-    }))
+    let items: Vec<Value> = page.items.iter().map(wire).collect();
+    Ok(Json(list_response(
+        items,
+        "client_grants",
+        &p,
+        page.total,
+        page.next,
+    )))
 }
 
 pub async fn create(

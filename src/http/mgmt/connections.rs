@@ -4,7 +4,7 @@
 //! (202 `{deleted_at}`), enabled clients, status, and deleting a connection user by email.
 //! Withheld secrets (`twilio_token`, the gateway secret) are dropped here, in the wire shape.
 
-use super::{offset_response, paging, project};
+use super::{list_response, paging, project};
 use crate::clock;
 use crate::ctx::Ctx;
 use crate::domain::connections::withhold;
@@ -54,31 +54,17 @@ pub async fn list(
     let p = paging(&q, true)?;
     let page = svc::list(&ctx, &f, &p).await?;
     let items = page
-        .connections
+        .items
         .iter()
         .map(|c| project(wire(c), &q))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(match p {
-        Paging::Checkpoint { .. } => {
-            let mut o = json!({"connections": items});
-            if let Some(n) = page.next {
-                o["next"] = json!(n);
-            }
-            o
-        }
-        Paging::Offset {
-            page: pg,
-            per_page,
-            include_totals,
-        } => offset_response(
-            items,
-            "connections",
-            pg,
-            per_page,
-            include_totals,
-            page.total.unwrap_or(0),
-        ),
-    }))
+    Ok(Json(list_response(
+        items,
+        "connections",
+        &p,
+        page.total,
+        page.next,
+    )))
 }
 
 pub async fn create(

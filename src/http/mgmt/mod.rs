@@ -223,6 +223,39 @@ pub fn project(mut v: Value, q: &Query) -> Result<Value, MgmtError> {
     Ok(v)
 }
 
+/// A list response in the shape the request's paging asks for: checkpoint `{<key>: […],
+/// next?}`, offset a bare array or, with `include_totals`, the wrapper object.
+pub fn list_response(
+    items: Vec<Value>,
+    key: &str,
+    p: &crate::domain::paging::Paging,
+    total: Option<u64>,
+    next: Option<String>,
+) -> Value {
+    match p {
+        crate::domain::paging::Paging::Checkpoint { .. } => {
+            let mut o = Map::new();
+            o.insert(key.into(), Value::Array(items));
+            if let Some(n) = next {
+                o.insert("next".into(), json!(n));
+            }
+            Value::Object(o)
+        }
+        crate::domain::paging::Paging::Offset {
+            page,
+            per_page,
+            include_totals,
+        } => offset_response(
+            items,
+            key,
+            *page,
+            *per_page,
+            *include_totals,
+            total.unwrap_or(0),
+        ),
+    }
+}
+
 /// Offset-mode list response: a bare array, or with `include_totals` the wrapper object.
 pub fn offset_response(
     items: Vec<Value>,

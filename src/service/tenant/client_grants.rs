@@ -3,7 +3,7 @@
 
 use crate::crypto;
 use crate::ctx::Ctx;
-use crate::domain::paging::{self, Paging};
+use crate::domain::paging::{Page, Paging};
 use crate::error::{Error, Result};
 use crate::store::{self, grants::GrantFilter, grants::GrantRow};
 use serde_json::{Map, Value};
@@ -167,49 +167,16 @@ pub async fn get(ctx: &Ctx, id: &str) -> Result<GrantRow> {
     store::grants::get(&ctx.db, id).await?.ok_or_else(not_found)
 }
 
-pub struct GrantPage {
-    pub grants: Vec<GrantRow>,
-    pub total: Option<u64>,
-    pub next: Option<String>,
-}
-
-pub async fn list(ctx: &Ctx, f: &GrantFilter, paging: &Paging) -> Result<GrantPage> {
-    match paging {
-        Paging::Checkpoint { from, take } => {
-            let mut rows =
-                store::grants::list(&ctx.db, f, from.as_deref(), 0, *take as u64 + 1).await?;
-            let more = rows.len() > *take as usize;
-            rows.truncate(*take as usize);
-            let next = if more {
-                rows.last().map(|r| paging::encode_cursor(&r.id))
-            } else {
-                None
-            };
-            Ok(GrantPage {
-                grants: rows,
-                total: None,
-                next,
-            })
-        }
-        Paging::Offset {
-            page,
-            per_page,
-            include_totals,
-        } => {
-            let (start, limit) = Paging::window(*page, *per_page);
-            let rows = store::grants::list(&ctx.db, f, None, start, limit).await?;
-            let total = if *include_totals {
-                Some(store::grants::count(&ctx.db, f).await?)
-            } else {
-                None
-            };
-            Ok(GrantPage {
-                grants: rows,
-                total,
-                next: None,
-            })
-        }
-    }
+pub async fn list(ctx: &Ctx, f: &GrantFilter, paging: &Paging) -> Result<Page<GrantRow>> {
+    Ok(store::page(
+        paging,
+        |r: &GrantRow| &r.id,
+        |after, start, limit| async move {
+            store::grants::list(&ctx.db, f, after.as_deref(), start, limit).await
+        },
+        || store::grants::count(&ctx.db, f),
+    )
+    .await?)
 }
 
 pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<GrantRow> {

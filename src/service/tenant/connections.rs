@@ -21,7 +21,7 @@
 use crate::crypto;
 use crate::ctx::Ctx;
 use crate::domain::connections as rules;
-use crate::domain::paging::{self, Paging};
+use crate::domain::paging::{Page, Paging};
 use crate::error::{Error, Result};
 use crate::store::{self, connections::ConnectionFilter, connections::ConnectionRow};
 use serde_json::{Map, Value, json};
@@ -257,12 +257,6 @@ pub async fn get(ctx: &Ctx, id: &str) -> Result<Connection> {
     by_id(ctx, id).await?.ok_or_else(not_found)
 }
 
-pub struct ConnectionPage {
-    pub connections: Vec<Connection>,
-    pub total: Option<u64>,
-    pub next: Option<String>,
-}
-
 async fn with_clients(ctx: &Ctx, rows: Vec<ConnectionRow>) -> Result<Vec<Connection>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let pairs = store::connections::clients_of(&ctx.db, &ids).await?;
@@ -278,43 +272,21 @@ async fn with_clients(ctx: &Ctx, rows: Vec<ConnectionRow>) -> Result<Vec<Connect
         .collect()
 }
 
-pub async fn list(ctx: &Ctx, f: &ConnectionFilter, paging: &Paging) -> Result<ConnectionPage> {
-    match paging {
-        Paging::Checkpoint { from, take } => {
-            let mut rows =
-                store::connections::list(&ctx.db, f, from.as_deref(), 0, *take as u64 + 1).await?;
-            let more = rows.len() > *take as usize;
-            rows.truncate(*take as usize);
-            let next = if more {
-                rows.last().map(|r| paging::encode_cursor(&r.id))
-            } else {
-                None
-            };
-            Ok(ConnectionPage {
-                connections: with_clients(ctx, rows).await?,
-                total: None,
-                next,
-            })
-        }
-        Paging::Offset {
-            page,
-            per_page,
-            include_totals,
-        } => {
-            let (start, limit) = Paging::window(*page, *per_page);
-            let rows = store::connections::list(&ctx.db, f, None, start, limit).await?;
-            let total = if *include_totals {
-                Some(store::connections::count(&ctx.db, f).await?)
-            } else {
-                None
-            };
-            Ok(ConnectionPage {
-                connections: with_clients(ctx, rows).await?,
-                total,
-                next: None,
-            })
-        }
-    }
+pub async fn list(ctx: &Ctx, f: &ConnectionFilter, paging: &Paging) -> Result<Page<Connection>> {
+    let page = store::page(
+        paging,
+        |r: &ConnectionRow| &r.id,
+        |after, start, limit| async move {
+            store::connections::list(&ctx.db, f, after.as_deref(), start, limit).await
+        },
+        || store::connections::count(&ctx.db, f),
+    )
+    .await?;
+    Ok(Page {
+        items: with_clients(ctx, page.items).await?,
+        total: page.total,
+        next: page.next,
+    })
 }
 
 /// `PATCH /connections/{id}`: top-level properties replace the stored ones; `options`, when
@@ -402,13 +374,20 @@ pub async fn clients(
     if store::connections::get(&ctx.db, id).await?.is_none() {
         return Err(not_found());
     }
-    let mut ids = store::connections::clients(&ctx.db, id, from, take as u64 + 1).await?;
-    let more = ids.len() > take as usize;
-    ids.truncate(take as usize);
-    let next = more
-        .then(|| ids.last().map(|l| paging::encode_cursor(l)))
-        .flatten();
-    Ok((ids, next))
+    let checkpoint = Paging::Checkpoint {
+        from: from.map(str::to_string),
+        take,
+    };
+    let page = store::page(
+        &checkpoint,
+        |c: &String| c,
+        |after, _, limit| async move {
+            store::connections::clients(&ctx.db, id, after.as_deref(), limit).await
+        },
+        || async { Ok(0) }, // checkpoint paging counts nothing
+    )
+    .await?;
+    Ok((page.items, page.next))
 }
 
 /// `PATCH /connections/{id}/clients`: enables or disables each listed client. Enabling an
