@@ -48,7 +48,7 @@ pub async fn insert(
 
 /// Events received at or after `since` (ms), oldest first, at most `limit`: what the feed
 /// poll reads to pick up other nodes' events. The limits of these polls are written into the
-/// text: a bound LIMIT makes SQLite re-prepare the statement at every run.
+/// text (see store::phone_index::page_sql).
 pub async fn since(db: &Db, since: i64, limit: i64) -> StoreResult<Vec<InboundRow>> {
     db.query(
         &format!(

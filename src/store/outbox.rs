@@ -142,8 +142,8 @@ pub async fn claim(
     } else {
         ""
     };
-    // The limit is written into the text, not bound: SQLite plans with a bound LIMIT's value
-    // and then re-prepares the statement at every binding (see store::phone_index::page_sql).
+    // The limit is written into the text (see store::phone_index::page_sql for why, and why
+    // the QPSG now makes that a choice rather than a necessity).
     let sql = format!(
         "UPDATE outbox SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM outbox \

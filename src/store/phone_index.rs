@@ -60,9 +60,10 @@ fn hit(r: &Row) -> StoreResult<Hit> {
 /// Text comparison/order that is bytewise on both backends, so pages are identical.
 /// The lookup, one statement: the number's entries for the next `accounts` accounts after `$2`
 /// (by user id, byte order on both backends) with each account's live user row and its
-/// confirmed factors. The account count is written into the text, not bound: SQLite plans
-/// with a bound LIMIT's value and then re-prepares the statement at every new binding (a
-/// parse per lookup, measured), so each count has its own text, built once.
+/// confirmed factors. The account count is written into the text, one cached text per count.
+/// (Written so when a bound LIMIT made SQLite re-prepare the statement at every new binding, a
+/// parse per lookup; since the QPSG is on (`sqlite::plan_stability`) a bound LIMIT would stay
+/// prepared too, and the literal is kept as the measured form.)
 fn page_sql(d: Dialect, accounts: u32) -> std::borrow::Cow<'static, str> {
     use std::sync::OnceLock;
     const CACHED: usize = 128;
