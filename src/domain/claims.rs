@@ -47,3 +47,55 @@ impl AccessClaims {
 pub fn client_subject(client_id: &str) -> String {
     format!("{client_id}@clients")
 }
+
+/// The user claims of an ID token and of `/userinfo`, chosen by scope as OIDC says:
+/// `profile` (names, picture, `updated_at`), `email` (+ verified), `phone` (+ verified).
+/// Absent values are left out, not sent as null.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct UserClaims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// ISO 8601, as Auth0 sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_verified: Option<bool>,
+}
+
+/// `/userinfo`'s answer: the subject and its user claims.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserInfo {
+    pub sub: String,
+    #[serde(flatten)]
+    pub user: UserClaims,
+}
+
+/// An ID token's claims: who issued it for which client, when, the login's `nonce`, and the
+/// user claims its scope allows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IdClaims {
+    pub iss: String,
+    pub sub: String,
+    /// The client the ID token is for.
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(flatten)]
+    pub user: UserClaims,
+}

@@ -15,6 +15,7 @@ pub mod phone; // the one phone-number normaliser (E.164), region codes, Auth0's
 pub mod phone_provider; // tenant phone provider configuration/credentials validation (twilio, custom)
 pub mod phone_rules; // MFA phone message types must be delivery methods of the active provider
 pub mod phone_templates; // phone message templates: types, built-ins per locale, Liquid validation, parse-once renderer
+pub mod records; // the records storage reads and writes (users, authenticators, grants, …) as plain data
 pub mod scopes; // Management API scopes and the per-endpoint requirement markers
 pub mod user_profile; // profile rules: email/username formats, defaults, metadata merge
 pub mod user_query; // Auth0 user search: the `q` Lucene subset parsed to an AST, `sort`, limits

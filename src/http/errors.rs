@@ -49,11 +49,6 @@ impl From<Error> for MgmtError {
         MgmtError(e)
     }
 }
-impl From<crate::store::StoreError> for MgmtError {
-    fn from(e: crate::store::StoreError) -> Self {
-        MgmtError(e.into())
-    }
-}
 
 pub fn mgmt_body(status: StatusCode, message: &str, error_code: Option<&str>) -> Value {
     let mut b = json!({"statusCode": status.as_u16(), "error": reason(status), "message": message});
@@ -191,11 +186,6 @@ pub struct AuthError(pub Error);
 impl From<Error> for AuthError {
     fn from(e: Error) -> Self {
         AuthError(e)
-    }
-}
-impl From<crate::store::StoreError> for AuthError {
-    fn from(e: crate::store::StoreError) -> Self {
-        AuthError(e.into())
     }
 }
 impl From<crate::error::OAuthError> for AuthError {

@@ -4,23 +4,7 @@
 
 use super::{Db, Exec, Row, StoreResult, Tx};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuthenticatorRow {
-    pub id: String,
-    pub user_id: String,
-    /// `phone`, `totp`, `recovery-code`, `email`.
-    pub kind: String,
-    pub confirmed: bool,
-    pub name: Option<String>,
-    pub phone_number: Option<String>,
-    /// `sms` or `voice` for phones.
-    pub preferred_method: Option<String>,
-    pub secret: Option<String>,
-    pub key_id: Option<String>,
-    pub created_at: i64,
-    pub enrolled_at: Option<i64>,
-    pub last_auth_at: Option<i64>,
-}
+pub use crate::domain::records::AuthenticatorRow;
 
 const COLS: &str = "id, user_id, type, confirmed, name, phone_number, preferred_method, secret, \
                     key_id, created_at, enrolled_at, last_auth_at";

@@ -7,15 +7,7 @@
 
 use super::{Db, Exec, Row, StoreResult, Tx, Value};
 
-#[derive(Debug, Clone)]
-pub struct ConnectionRow {
-    pub id: String,
-    pub name: String,
-    pub strategy: String,
-    pub data: serde_json::Map<String, serde_json::Value>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+pub use crate::domain::records::ConnectionRow;
 
 const COLS: &str = "id, name, strategy, data, created_at, updated_at";
 
@@ -86,12 +78,7 @@ pub async fn by_name(db: &Db, name: &str) -> StoreResult<Option<ConnectionRow>> 
     .transpose()
 }
 
-#[derive(Debug, Default, Clone)]
-pub struct ConnectionFilter {
-    /// Any of these strategies; empty means all.
-    pub strategies: Vec<String>,
-    pub name: Option<String>,
-}
+pub use crate::domain::records::ConnectionFilter;
 
 /// The WHERE clause for a filter, with its parameters numbered from `$1`.
 fn filter_sql(f: &ConnectionFilter, after: Option<&str>) -> (String, Vec<Value>) {

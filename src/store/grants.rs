@@ -3,16 +3,7 @@
 
 use super::{Db, Row, StoreResult, Tx, Value};
 
-#[derive(Debug, Clone)]
-pub struct GrantRow {
-    pub id: String,
-    pub client_id: String,
-    pub audience: String,
-    pub scope: Vec<String>,
-    pub data: serde_json::Map<String, serde_json::Value>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+pub use crate::domain::records::GrantRow;
 
 const COLS: &str = "id, client_id, audience, scope, data, created_at, updated_at";
 
@@ -83,11 +74,7 @@ pub async fn find(db: &Db, client_id: &str, audience: &str) -> StoreResult<Optio
     .transpose()
 }
 
-#[derive(Debug, Default, Clone)]
-pub struct GrantFilter {
-    pub audience: Option<String>,
-    pub client_id: Option<String>,
-}
+pub use crate::domain::records::GrantFilter;
 
 /// Filtered grants ordered by id, starting after `after` (checkpoint) or at `offset`.
 pub async fn list(

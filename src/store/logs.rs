@@ -6,19 +6,8 @@
 
 use super::{Db, Row, StoreError, StoreResult, Tx, Value};
 use crate::domain::logs::{Expr, Field};
-use serde_json::Map;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogRow {
-    pub log_id: String,
-    pub date: i64,
-    pub kind: String,
-    pub user_id: Option<String>,
-    pub client_id: Option<String>,
-    pub connection: Option<String>,
-    pub ip: Option<String>,
-    pub data: Map<String, serde_json::Value>,
-}
+pub use crate::domain::records::LogRow;
 
 const COLS: &str = "log_id, date, type, user_id, client_id, connection, ip, data";
 

@@ -4,18 +4,9 @@
 //! Writes go through a `Tx`; the service bumps the cache epoch in the same transaction.
 
 use super::{Db, Exec, Row, StoreResult, Tx, Value};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
-#[derive(Debug, Clone)]
-pub struct ProviderRow {
-    pub id: String,
-    pub name: String,
-    pub disabled: bool,
-    pub configuration: Map<String, Json>,
-    pub credentials_sealed: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+pub use crate::domain::records::ProviderRow;
 
 const COLS: &str = "id, name, disabled, configuration, credentials, created_at, updated_at";
 

@@ -3,16 +3,7 @@
 
 use super::{Db, Row, StoreResult, Tx, Value};
 
-#[derive(Debug, Clone)]
-pub struct ResourceServerRow {
-    pub id: String,
-    pub identifier: String,
-    pub name: String,
-    pub is_system: bool,
-    pub data: serde_json::Map<String, serde_json::Value>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+pub use crate::domain::records::ResourceServerRow;
 
 const COLS: &str = "id, identifier, name, is_system, data, created_at, updated_at";
 

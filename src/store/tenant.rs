@@ -2,7 +2,7 @@
 
 use super::{Exec, StoreResult, Tx};
 
-pub const TENANT_ID: &str = "default";
+pub use crate::domain::records::TENANT_ID;
 
 pub async fn get(
     mut db: impl Exec,

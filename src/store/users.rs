@@ -5,37 +5,7 @@
 
 use super::{Db, Dialect, Row, StoreResult, Tx, Value};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserRow {
-    pub user_id: String,
-    pub connection_id: String,
-    pub connection: String,
-    pub email: Option<String>,
-    pub email_verified: bool,
-    pub phone_number: Option<String>,
-    pub phone_verified: bool,
-    pub username: Option<String>,
-    pub name: Option<String>,
-    pub nickname: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub picture: Option<String>,
-    pub blocked: bool,
-    pub password_hash: Option<String>,
-    pub logins_count: i64,
-    pub last_login: Option<i64>,
-    pub last_ip: Option<String>,
-    pub last_password_reset: Option<i64>,
-    pub app_metadata: serde_json::Map<String, serde_json::Value>,
-    pub user_metadata: serde_json::Map<String, serde_json::Value>,
-    /// Other attributes (multifactor, identities' extra fields) as a JSON object.
-    pub data: serde_json::Map<String, serde_json::Value>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    /// `phone_number` when it is a login identifier in its connection, else `None`; unique
-    /// per connection (set by `service::users::manage`, see migration 0011).
-    pub phone_identifier: Option<String>,
-}
+pub use crate::domain::records::UserRow;
 
 pub const COLS: &str = "user_id, connection_id, connection, email, email_verified, phone_number, \
      phone_verified, username, name, nickname, given_name, family_name, picture, blocked, password_hash, \

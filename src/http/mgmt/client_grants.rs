@@ -3,11 +3,11 @@
 
 use super::{list_response, paging};
 use crate::ctx::Ctx;
+use crate::domain::records::{GrantFilter, GrantRow};
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
 use crate::service::tenant::client_grants as svc;
-use crate::store::grants::{GrantFilter, GrantRow};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 pub fn wire(c: &Client, with_secret: bool) -> Value {
     let mut o = c.attrs.clone();
-    o.insert("tenant".into(), json!(crate::store::tenant::TENANT_ID));
+    o.insert("tenant".into(), json!(crate::domain::records::TENANT_ID));
     o.insert("global".into(), json!(false));
     o.insert("callback_url_template".into(), json!(false));
     o.insert("name".into(), json!(c.name));

@@ -8,11 +8,11 @@
 use crate::clock::iso;
 use crate::ctx::Ctx;
 use crate::domain::auth_methods::{self as am, Kind};
+use crate::domain::records::AuthenticatorRow;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody};
 use crate::service::{mfa::admin as mfa_admin, mfa::enrollments as svc};
-use crate::store::authenticators::AuthenticatorRow;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

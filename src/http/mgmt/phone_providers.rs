@@ -4,12 +4,12 @@
 //! of the write that created it (`credentials.callsign_webhook_secret`).
 
 use crate::ctx::Ctx;
+use crate::domain::records::ProviderRow;
+use crate::domain::records::TENANT_ID;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
 use crate::service::phone::providers::{self as svc, Written};
-use crate::store::phone_providers::ProviderRow;
-use crate::store::tenant::TENANT_ID;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -22,7 +22,7 @@ pub fn wire(t: &Template) -> Value {
     if let Some(id) = &t.id {
         o.insert("id".into(), json!(id));
     }
-    o.insert("tenant".into(), json!(crate::store::tenant::TENANT_ID));
+    o.insert("tenant".into(), json!(crate::domain::records::TENANT_ID));
     o.insert("channel".into(), json!("phone"));
     o.insert("type".into(), json!(t.kind.as_str()));
     o.insert("disabled".into(), json!(t.disabled));

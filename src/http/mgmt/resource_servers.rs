@@ -2,11 +2,11 @@
 
 use super::{page_slice, project};
 use crate::ctx::Ctx;
+use crate::domain::records::ResourceServerRow;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
 use crate::service::tenant::resource_servers as svc;
-use crate::store::resource_servers::ResourceServerRow;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

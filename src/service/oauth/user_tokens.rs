@@ -5,13 +5,14 @@
 //! token. Nothing here decides *whether* the user may have tokens: callers do that first.
 
 use crate::ctx::Ctx;
-use crate::domain::{claims::AccessClaims, claims::Audience, grant_types, scopes};
-use crate::error::{OAuthError, Result};
+use crate::domain::claims::{AccessClaims, Audience, IdClaims, UserClaims, UserInfo};
+use crate::domain::{grant_types, scopes};
+use crate::error::{Error, OAuthError, Result};
 use crate::service::mfa::api as mfa_api;
 use crate::service::oauth::token::{self, RefreshGrant, TokenResponse};
 use crate::service::tenant::catalog::ClientAuth;
+use crate::store;
 use crate::store::users::UserRow;
-use serde_json::{Map, Value, json};
 
 /// What the user grant asked for, after the client was authenticated.
 #[derive(Debug, Clone, Default)]
@@ -50,37 +51,54 @@ fn effective_scope(requested: &str, api_scopes: &[String]) -> String {
         .join(" ")
 }
 
-/// The ID token's claims for a user, chosen by scope as OIDC says.
-pub fn id_claims(u: &UserRow, scope: &str) -> Map<String, Value> {
+/// The user claims for a user, chosen by scope as OIDC says.
+pub fn id_claims(u: &UserRow, scope: &str) -> UserClaims {
     let has = |s: &str| scope.split_ascii_whitespace().any(|x| x == s);
-    let mut c = Map::new();
+    let mut c = UserClaims::default();
     if has("profile") {
-        for (k, v) in [
-            ("name", &u.name),
-            ("nickname", &u.nickname),
-            ("picture", &u.picture),
-            ("given_name", &u.given_name),
-            ("family_name", &u.family_name),
-        ] {
-            if let Some(v) = v {
-                c.insert(k.into(), json!(v));
-            }
-        }
-        c.insert("updated_at".into(), json!(crate::clock::iso(u.updated_at)));
+        c.name = u.name.clone();
+        c.nickname = u.nickname.clone();
+        c.picture = u.picture.clone();
+        c.given_name = u.given_name.clone();
+        c.family_name = u.family_name.clone();
+        c.updated_at = Some(crate::clock::iso(u.updated_at));
     }
     if has("email")
         && let Some(e) = &u.email
     {
-        c.insert("email".into(), json!(e));
-        c.insert("email_verified".into(), json!(u.email_verified));
+        c.email = Some(e.clone());
+        c.email_verified = Some(u.email_verified);
     }
     if has("phone")
         && let Some(p) = &u.phone_number
     {
-        c.insert("phone_number".into(), json!(p));
-        c.insert("phone_number_verified".into(), json!(u.phone_verified));
+        c.phone_number = Some(p.clone());
+        c.phone_number_verified = Some(u.phone_verified);
     }
     c
+}
+
+/// `/userinfo` for a bearer access token: the claims of the user it names, chosen by the
+/// token's scope. Any failure (bad token, wrong audience, unknown or blocked user) is the
+/// one `Unauthorized`, so the endpoint tells a caller nothing about why.
+pub async fn userinfo(ctx: &Ctx, bearer: Option<&str>) -> Result<UserInfo> {
+    let unauthorized = || Error::Unauthenticated {
+        message: "Unauthorized".into(),
+    };
+    let t = bearer.ok_or_else(unauthorized)?;
+    let claims = ctx
+        .keys
+        .verify(ctx, t, &userinfo_audience(ctx))
+        .await
+        .map_err(|_| unauthorized())?;
+    let user = store::users::get(&ctx.db, &claims.sub)
+        .await?
+        .filter(|u| !u.blocked)
+        .ok_or_else(unauthorized)?;
+    Ok(UserInfo {
+        user: id_claims(&user, claims.scope.as_deref().unwrap_or("")),
+        sub: user.user_id,
+    })
 }
 
 /// Mints the tokens. `refresh` is `Some(family)` when exchanging a refresh token (its rotated
@@ -137,16 +155,15 @@ pub async fn issue(
     };
     let access_token = ctx.keys.sign(&access)?;
     let id_token = if has("openid") {
-        let mut c = id_claims(user, &scope);
-        c.insert("iss".into(), json!(ctx.issuer.to_string()));
-        c.insert("sub".into(), json!(user.user_id));
-        c.insert("aud".into(), json!(client.client_id));
-        c.insert("iat".into(), json!(iat));
-        c.insert("exp".into(), json!(iat + client.id_token_lifetime));
-        if let Some(n) = req.nonce {
-            c.insert("nonce".into(), json!(n));
-        }
-        Some(ctx.keys.sign(&Value::Object(c))?)
+        Some(ctx.keys.sign(&IdClaims {
+            iss: ctx.issuer.to_string(),
+            sub: user.user_id.clone(),
+            aud: client.client_id.clone(),
+            iat,
+            exp: iat + client.id_token_lifetime,
+            nonce: req.nonce.map(str::to_string),
+            user: id_claims(user, &scope),
+        })?)
     } else {
         None
     };
