@@ -126,7 +126,7 @@ pub(super) fn to_hex(b: &[u8]) -> String {
 }
 
 pub(super) fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len())
