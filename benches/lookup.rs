@@ -36,7 +36,7 @@ const LATENCY_CONNS: usize = 4;
 
 /// Users `3k` have the profile number `k`.
 fn profile_phone(i: usize) -> Option<usize> {
-    (i % 3 == 0).then_some(i / 3)
+    i.is_multiple_of(3).then_some(i / 3)
 }
 /// 30% of users (`i % 10 < 3`) have an MFA phone. In group `g = i / 10`: g%5==0 → all three
 /// on number `g` (also user `3g`'s profile number); g%5==1 → the first on number `g-1` (which

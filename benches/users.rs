@@ -36,7 +36,7 @@ const ROWS_PER_INSERT: usize = 1000;
 const ROWS_PER_TX: usize = 100_000;
 
 fn has_phone(i: usize) -> bool {
-    i % 3 == 0
+    i.is_multiple_of(3)
 }
 
 /// The fixture's numbers must be ones the server accepts, in every spelling the search phase

@@ -1,12 +1,11 @@
 //! Small, well-worn crypto building blocks over aws-lc-rs: the secret box that encrypts secrets
 //! at rest (AES-256-GCM, random nonce), CSPRNG ids and tokens, SHA-256 for looking up hashed
 //! tokens, keyed fingerprints (HMAC-SHA256) for values an audit must match without holding
-//! them, and constant-time comparison. Nothing here invents a primitive.
+//! them, constant-time comparison, and the base64 forms the wire formats use ([`b64`]).
+//! Nothing here invents a primitive.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use std::path::Path;
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -52,7 +51,7 @@ pub fn random_hex(bytes: usize) -> String {
 
 /// A 256-bit random token, base64url without padding (refresh tokens, client secrets).
 pub fn random_token() -> String {
-    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+    b64::encode_url(&random_bytes::<32>())
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -77,6 +76,45 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Base64 over `data-encoding`, the crate's one base64/base32 implementation. Decoding is
+/// exactly as strict as the `base64` crate's `STANDARD` and `URL_SAFE_NO_PAD` engines it
+/// replaced (checked against them over millions of inputs when it moved): canonical padding for
+/// the padded form, none for the url-safe form, no stray trailing bits. Without the check in
+/// [`decode`], data-encoding would also accept concatenated padded chunks (`QQ==QQ==`), which
+/// no sender we talk to produces and which we never accepted.
+pub mod b64 {
+    use data_encoding::{BASE64, BASE64URL_NOPAD};
+
+    /// Standard alphabet, padded: `whsec_` secrets, HTTP Basic credentials, the key file,
+    /// stored certificates, Twilio's signature.
+    pub fn encode(data: &[u8]) -> String {
+        BASE64.encode(data)
+    }
+
+    /// The inverse of [`encode`]; `None` for anything it would not have produced.
+    pub fn decode(text: &str) -> Option<Vec<u8>> {
+        if text.trim_end_matches('=').contains('=') {
+            return None;
+        }
+        BASE64.decode(text.as_bytes()).ok()
+    }
+
+    /// Url-safe alphabet, unpadded: JWT parts, tokens, sealed values, cursors.
+    pub fn encode_url(data: &[u8]) -> String {
+        BASE64URL_NOPAD.encode(data)
+    }
+
+    /// [`encode_url`] onto the end of `out` (signing a JWT builds it in one buffer).
+    pub fn encode_url_append(data: &[u8], out: &mut String) {
+        BASE64URL_NOPAD.encode_append(data, out);
+    }
+
+    /// The inverse of [`encode_url`]: padding is an error, as it was.
+    pub fn decode_url(text: &str) -> Option<Vec<u8>> {
+        BASE64URL_NOPAD.decode(text.as_bytes()).ok()
+    }
 }
 
 /// Encrypts secrets that must be readable later (client secrets, signing keys, provider
@@ -130,10 +168,9 @@ impl SecretBox {
                 .map(|i| u8::from_str_radix(&t[i * 2..i * 2 + 2], 16).unwrap_or(0))
                 .collect()
         } else {
-            STANDARD
-                .decode(t)
-                .or_else(|_| URL_SAFE_NO_PAD.decode(t.trim_end_matches('=')))
-                .map_err(|_| SecretError::BadKey("not hex or base64".into()))?
+            b64::decode(t)
+                .or_else(|| b64::decode_url(t.trim_end_matches('=')))
+                .ok_or_else(|| SecretError::BadKey("not hex or base64".into()))?
         };
         let key: [u8; 32] = bytes
             .try_into()
@@ -151,7 +188,7 @@ impl SecretBox {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| SecretError::KeyFile(shown.clone(), e.to_string()))?;
                 let key = random_bytes::<32>();
-                write_private(&path, format!("{}\n", STANDARD.encode(key)).as_bytes())
+                write_private(&path, format!("{}\n", b64::encode(&key)).as_bytes())
                     .map_err(|e| SecretError::KeyFile(shown.clone(), e.to_string()))?;
                 Ok(Self::new(&key))
             }
@@ -188,7 +225,7 @@ impl SecretBox {
             .expect("AES-GCM seal");
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&buf);
-        format!("v1.{}", URL_SAFE_NO_PAD.encode(out))
+        format!("v1.{}", b64::encode_url(&out))
     }
 
     pub fn open(&self, sealed: &str) -> Result<Vec<u8>, SecretError> {
@@ -198,9 +235,7 @@ impl SecretBox {
     /// Opens a value sealed by [`seal_for`](Self::seal_for) with the same `purpose`.
     pub fn open_for(&self, purpose: &[u8], sealed: &str) -> Result<Vec<u8>, SecretError> {
         let body = sealed.strip_prefix("v1.").ok_or(SecretError::Open)?;
-        let raw = URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| SecretError::Open)?;
+        let raw = b64::decode_url(body).ok_or(SecretError::Open)?;
         if raw.len() < NONCE_LEN + 16 {
             return Err(SecretError::Open);
         }
@@ -243,6 +278,28 @@ pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// The edges where base64 decoders differ; these are the answers the `base64` crate gave.
+    #[test]
+    fn base64_decoding_is_strict() {
+        assert_eq!(b64::decode("QQ==").unwrap(), b"A");
+        assert_eq!(b64::decode("").unwrap(), b"");
+        for bad in [
+            "QQ", "QQ=", "QQ===", "QR==", "QQ==QQ==", "Q===", "QQ-_", "QQ ==", "====",
+        ] {
+            assert!(b64::decode(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(b64::decode_url("QQ").unwrap(), b"A");
+        assert_eq!(b64::decode_url("-_8").unwrap(), [0xfb, 0xff]);
+        for bad in ["QQ==", "QR", "Q", "QQ+/", "QQ QQ"] {
+            assert!(b64::decode_url(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(b64::encode(&[0xfb, 0xff]), "+/8=");
+        assert_eq!(b64::encode_url(&[0xfb, 0xff]), "-_8");
+        let mut out = "x.".to_string();
+        b64::encode_url_append(b"A", &mut out);
+        assert_eq!(out, "x.QQ");
+    }
+
     #[test]
     fn sealed_values_are_bound_to_their_purpose() {
         let b = SecretBox::new(&[7u8; 32]);
@@ -270,7 +327,7 @@ mod tests {
     #[test]
     fn key_text_forms() {
         assert!(SecretBox::from_text(&"ab".repeat(32)).is_ok());
-        assert!(SecretBox::from_text(&STANDARD.encode([1u8; 32])).is_ok());
+        assert!(SecretBox::from_text(&b64::encode(&[1u8; 32])).is_ok());
         assert!(SecretBox::from_text("short").is_err());
     }
 

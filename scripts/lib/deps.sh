@@ -6,9 +6,10 @@
 #                        the phone corpus generator, scripts/phone_corpus.py)
 #   compat_deps_node     compat/node/node_modules via npm ci
 #   compat_deps_chromium Debian's chromium for the console browser test (apt-get when missing)
+#   cargo_deny_ensure    cargo-deny at CARGO_DENY_VERSION in ~/.cargo/bin (cargo install)
 #
-# Each keeps a stamp (hash of its inputs and the interpreter version) inside what it
-# installed, and reinstalls only when the stamp differs.
+# The compat installs keep a stamp (hash of their inputs and the interpreter version) inside
+# what they installed, and reinstall only when the stamp differs.
 
 COMPAT_VENV="${COMPAT_VENV:-$REPO_ROOT/.venv-compat}"
 
@@ -68,4 +69,20 @@ compat_deps_chromium() {
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
     [[ -x $bin ]] || die "chromium is still missing at $bin after apt-get install"
+}
+
+# cargo-deny checks the dependency tree against deny.toml (licenses, duplicate versions,
+# sources). Pinned, because a newer cargo-deny may read deny.toml differently or need a newer
+# compiler than rust-toolchain.toml's; built from crates.io once into ~/.cargo/bin (a few
+# minutes on two cores) and reused while the version matches. The build goes to cargo's own
+# temporary directory, not the project's target/ (CARGO_TARGET_DIR is unset for it).
+CARGO_DENY_VERSION=0.20.2
+
+cargo_deny_ensure() {
+    if [[ $(cargo deny --version 2>/dev/null) == "cargo-deny $CARGO_DENY_VERSION" ]]; then
+        note "cargo-deny $CARGO_DENY_VERSION present"
+        return 0
+    fi
+    log "installing cargo-deny $CARGO_DENY_VERSION (cargo install --locked)"
+    env -u CARGO_TARGET_DIR cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
 }

@@ -152,10 +152,7 @@ impl Sender for TwilioSender {
         );
         let auth = format!(
             "Basic {}",
-            base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                format!("{}:{}", self.sid, self.auth_token)
-            )
+            crate::crypto::b64::encode(format!("{}:{}", self.sid, self.auth_token).as_bytes())
         );
         let reply = self
             .http

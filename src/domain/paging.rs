@@ -2,8 +2,7 @@
 //! offset (`page`, `per_page` ≤ 100, `include_totals`), checkpoint (`from`, `take`). Offset paging
 //! reaches only the first 1000 records (`invalid_paging`), like Auth0's.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crate::crypto::b64;
 
 pub const DEFAULT_PER_PAGE: u32 = 50;
 pub const MAX_PER_PAGE: u32 = 100;
@@ -158,13 +157,11 @@ impl<T> Page<T> {
 
 /// Checkpoint cursors are opaque to clients: base64url of the last id seen.
 pub fn encode_cursor(last_id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(last_id.as_bytes())
+    b64::encode_url(last_id.as_bytes())
 }
 
 pub fn decode_cursor(c: &str) -> Result<String, PagingError> {
-    URL_SAFE_NO_PAD
-        .decode(c)
-        .ok()
+    b64::decode_url(c)
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| {
             PagingError::Invalid(

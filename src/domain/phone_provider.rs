@@ -16,10 +16,9 @@
 //!   (`whsec_` + base64 of 24 to 64 bytes). Without a URL, messages go to the development
 //!   phone file.
 
+use crate::crypto::b64;
 use crate::domain::phone;
 use crate::domain::phone_rules::DELIVERY_METHODS;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -255,7 +254,7 @@ pub fn parse_credentials(name: ProviderName, v: &Value) -> Result<Credentials, S
 /// Standard Webhooks secret format: `whsec_` + base64 of 24..=64 random bytes.
 pub fn valid_webhook_secret(s: &str) -> bool {
     s.strip_prefix("whsec_")
-        .and_then(|b| STANDARD.decode(b).ok())
+        .and_then(b64::decode)
         .is_some_and(|k| (24..=64).contains(&k.len()))
 }
 
@@ -400,7 +399,7 @@ mod tests {
         assert!(parse_credentials(ProviderName::Twilio, &json!({"auth_token": ""})).is_err());
         assert!(parse_credentials(ProviderName::Twilio, &json!({"password": "x"})).is_err());
         assert!(parse_credentials(ProviderName::Custom, &json!({"auth_token": "x"})).is_err());
-        let secret = format!("whsec_{}", STANDARD.encode([7u8; 32]));
+        let secret = format!("whsec_{}", b64::encode(&[7u8; 32]));
         assert!(
             parse_credentials(
                 ProviderName::Custom,
@@ -422,20 +421,20 @@ mod tests {
     fn webhook_secret_format() {
         assert!(valid_webhook_secret(&format!(
             "whsec_{}",
-            STANDARD.encode([1u8; 24])
+            b64::encode(&[1u8; 24])
         )));
         assert!(valid_webhook_secret(&format!(
             "whsec_{}",
-            STANDARD.encode([1u8; 64])
+            b64::encode(&[1u8; 64])
         )));
         assert!(!valid_webhook_secret(&format!(
             "whsec_{}",
-            STANDARD.encode([1u8; 16])
+            b64::encode(&[1u8; 16])
         )));
         assert!(!valid_webhook_secret(&format!(
             "whsec_{}",
-            STANDARD.encode([1u8; 65])
+            b64::encode(&[1u8; 65])
         )));
-        assert!(!valid_webhook_secret(&STANDARD.encode([1u8; 32])));
+        assert!(!valid_webhook_secret(&b64::encode(&[1u8; 32])));
     }
 }

@@ -105,7 +105,7 @@ impl Acceptor {
             let n = s.refused.fetch_add(1, Ordering::Relaxed);
             drop(c);
             // one line per 1,000 refusals: a flood must not become a log flood
-            if n % 1000 == 0 {
+            if n.is_multiple_of(1000) {
                 tracing::warn!(
                     peer = %peer, refused = n + 1, per_ip_cap = s.per_ip_cap, total_cap = s.total_cap,
                     "connection refused: connection cap reached"

@@ -264,7 +264,6 @@ impl AuthParams {
 }
 
 fn basic(parts: &axum::http::HeaderMap) -> Result<Option<(String, String)>, AuthError> {
-    use base64::Engine;
     let Some(v) = parts
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -278,9 +277,7 @@ fn basic(parts: &axum::http::HeaderMap) -> Result<Option<(String, String)>, Auth
         return Ok(None);
     }
     let bad = || AuthError::from(OAuthError::new(401, "access_denied", "Unauthorized"));
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
-        .map_err(|_| bad())?;
+    let raw = crate::crypto::b64::decode(rest.trim()).ok_or_else(bad)?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
     let dec = |s: &str| {

@@ -4,9 +4,6 @@
 //! implements one, and nothing here knows the import schema (that is `custom`).
 
 use super::PasswordError;
-use base64::Engine;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +123,7 @@ pub(super) fn to_hex(b: &[u8]) -> String {
 }
 
 pub(super) fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len())
@@ -135,14 +132,18 @@ pub(super) fn from_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Base64 as Auth0 accepts it: standard or url-safe alphabet, padded or not.
+/// Base64 as Auth0 accepts it: standard or url-safe alphabet, padded or not, stray trailing
+/// bits ignored. Padding, when given, ends the text and is at most what the last group needs
+/// (`QQ`, `QQ=` and `QQ==` are all accepted; `QQ===` and `Q=Q` are not), as the lenient
+/// `base64` engine this replaced decided.
 pub(super) fn from_base64(s: &str) -> Option<Vec<u8>> {
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &alphabet::STANDARD,
-        GeneralPurposeConfig::new()
-            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    );
+    static LENIENT: std::sync::LazyLock<data_encoding::Encoding> = std::sync::LazyLock::new(|| {
+        let mut spec = data_encoding::Specification::new();
+        spec.symbols
+            .push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+        spec.check_trailing_bits = false;
+        spec.encoding().expect("a valid base64 specification")
+    });
     let normal: String = s
         .chars()
         .map(|c| match c {
@@ -151,5 +152,27 @@ pub(super) fn from_base64(s: &str) -> Option<Vec<u8>> {
             c => c,
         })
         .collect();
-    LENIENT.decode(normal).ok()
+    let body = normal.trim_end_matches('=');
+    if normal.len() - body.len() > (4 - body.len() % 4) % 4 {
+        return None;
+    }
+    LENIENT.decode(body.as_bytes()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_base64;
+
+    /// The answers the lenient `base64` engine gave before data-encoding took over.
+    #[test]
+    fn lenient_base64_edges() {
+        for ok in ["QQ", "QQ=", "QQ==", "QR", "-_8", "+/8=", ""] {
+            assert!(from_base64(ok).is_some(), "{ok:?}");
+        }
+        assert_eq!(from_base64("QR").unwrap(), b"A");
+        assert_eq!(from_base64("-_8").unwrap(), [0xfb, 0xff]);
+        for bad in ["QQ===", "Q=Q", "QQ==QQ==", "Q", "QQQQ=", "=", "QQ ", "Q!"] {
+            assert!(from_base64(bad).is_none(), "{bad:?}");
+        }
+    }
 }

@@ -43,10 +43,10 @@ pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
                 Err(err) => tracing::warn!(error = %err, "cannot read cache epoch"),
             }
             sweeps += 1;
-            if sweeps % 600 == 0 {
+            if sweeps.is_multiple_of(600) {
                 ctx.limiter.sweep(&ctx).await;
             }
-            if sweeps % per_minute == 0 {
+            if sweeps.is_multiple_of(per_minute) {
                 match events::logs::sweep(&ctx).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(deleted = n, "expired event log entries removed"),

@@ -9,10 +9,9 @@ use crate::support::{ADMIN_ID, Backend, ISSUER, TestApp, backends};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use callsign::config::Config;
 use callsign::service::tenant::keys::{FORCED_RELOAD_EVERY_MS, UNKNOWN_KID_TTL_MS};
+use data_encoding::BASE64URL_NOPAD;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
@@ -58,9 +57,9 @@ fn forged(app: &TestApp, kid: &str) -> String {
     });
     format!(
         "{}.{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string()),
-        URL_SAFE_NO_PAD.encode([7u8; 256])
+        BASE64URL_NOPAD.encode(header.to_string().as_bytes()),
+        BASE64URL_NOPAD.encode(claims.to_string().as_bytes()),
+        BASE64URL_NOPAD.encode(&[7u8; 256])
     )
 }
 

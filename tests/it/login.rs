@@ -8,7 +8,6 @@ use crate::users::{CONN, create_user};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use base64::Engine;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
@@ -16,12 +15,7 @@ pub const PASSWORD: &str = "Str0ng-Passw0rd!";
 
 fn claims(token: &str) -> Value {
     let p = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(p)
-            .unwrap(),
-    )
-    .unwrap()
+    serde_json::from_slice(&data_encoding::BASE64URL_NOPAD.decode(p.as_bytes()).unwrap()).unwrap()
 }
 
 /// An application allowed the password grants and refresh tokens.

@@ -173,8 +173,7 @@ async fn mfa_through_the_custom_webhook_provider() {
     for b in backends() {
         // A receiver that checks the Standard Webhooks signature and keeps the notifications.
         let got: Arc<Mutex<Vec<Value>>> = Arc::default();
-        let secret_b64 =
-            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+        let secret_b64 = data_encoding::BASE64.encode(&[7u8; 32]);
         let secret = format!("whsec_{secret_b64}");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();

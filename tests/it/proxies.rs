@@ -14,7 +14,6 @@ use crate::users::{CONN, create_user};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use base64::Engine;
 use callsign::config::Config;
 use callsign::domain::forwarded::Cidr;
 use callsign::service::events::logs;
@@ -297,11 +296,14 @@ async fn auth0_forwarded_for_from_a_trusted_confidential_client() {
         assert_eq!(s, StatusCode::OK, "the server itself is not blocked");
 
         // a form body with HTTP Basic client authentication is read the same way
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            c["client_id"].as_str().unwrap(),
-            c["client_secret"].as_str().unwrap()
-        ));
+        let basic = data_encoding::BASE64.encode(
+            format!(
+                "{}:{}",
+                c["client_id"].as_str().unwrap(),
+                c["client_secret"].as_str().unwrap()
+            )
+            .as_bytes(),
+        );
         let form = serde_urlencoded::to_string([
             (
                 "grant_type",

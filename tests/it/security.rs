@@ -8,18 +8,12 @@ use crate::support::{TestApp, backends};
 use crate::users::{CONN, create_user};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use base64::Engine;
 use callsign::domain::claims::{AccessClaims, Audience};
 use serde_json::{Value, json};
 
 fn claims(token: &str) -> Value {
     let p = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(p)
-            .unwrap(),
-    )
-    .unwrap()
+    serde_json::from_slice(&data_encoding::BASE64URL_NOPAD.decode(p.as_bytes()).unwrap()).unwrap()
 }
 
 const ATTACK_SCOPES: &str = "openid offline_access read:clients read:client_keys read:users delete:users create:client_grants update:users";

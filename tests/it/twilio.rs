@@ -10,12 +10,10 @@ use crate::support::{
     ADMIN_ID, ADMIN_SECRET, Backend, ISSUER, TestApp, backends, config, fresh_url,
 };
 use axum::http::StatusCode;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use callsign::clock::Clock;
 use callsign::delivery::ProviderSpec;
 use callsign::service::messaging::outbox::{self, Channel, Message};
-use hmac::{Hmac, Mac};
+use data_encoding::BASE64 as B64;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -394,11 +392,14 @@ fn verify(headers: &axum::http::HeaderMap, body: &[u8]) -> bool {
             .unwrap_or("")
             .to_string()
     };
-    let key = B64.decode(WHSEC.trim_start_matches("whsec_")).unwrap();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    let key = B64
+        .decode(WHSEC.trim_start_matches("whsec_").as_bytes())
+        .unwrap();
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key);
+    let mut mac = aws_lc_rs::hmac::Context::with_key(&key);
     mac.update(format!("{}.{}.", h("webhook-id"), h("webhook-timestamp")).as_bytes());
     mac.update(body);
-    let expected = format!("v1,{}", B64.encode(mac.finalize().into_bytes()));
+    let expected = format!("v1,{}", B64.encode(mac.sign().as_ref()));
     h("webhook-signature").split(' ').any(|s| s == expected)
 }
 
@@ -488,7 +489,9 @@ async fn the_custom_provider_webhook_is_signed_and_retried() {
 
 #[tokio::test]
 async fn a_tampered_or_foreign_secret_does_not_verify() {
-    let key = B64.decode(WHSEC.trim_start_matches("whsec_")).unwrap();
+    let key = B64
+        .decode(WHSEC.trim_start_matches("whsec_").as_bytes())
+        .unwrap();
     let sig = callsign::delivery::webhook::sign(&key, "msg_1", 1_800_000_000, b"{}");
     let mut h = axum::http::HeaderMap::new();
     h.insert("webhook-id", "msg_1".parse().unwrap());

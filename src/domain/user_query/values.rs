@@ -173,10 +173,11 @@ fn date_ms(field: &Field, v: &str, at: usize) -> PResult<(i64, bool)> {
     use time::format_description::well_known::Rfc3339;
     use time::macros::format_description;
     let ms = |t: time::OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as i64;
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) {
-        if let Ok(n) = v.parse::<i64>() {
-            return Ok((n, false));
-        }
+    if !v.is_empty()
+        && v.chars().all(|c| c.is_ascii_digit())
+        && let Ok(n) = v.parse::<i64>()
+    {
+        return Ok((n, false));
     }
     if let Ok(t) = time::OffsetDateTime::parse(v, &Rfc3339) {
         return Ok((ms(t), false));

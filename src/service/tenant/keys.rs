@@ -22,6 +22,7 @@
 //! bounded ([`VERIFIED_CAP`]).
 
 use crate::crypto;
+use crate::crypto::b64;
 use crate::ctx::Ctx;
 use crate::domain::claims::AccessClaims;
 use crate::error::{Error, Result};
@@ -30,8 +31,6 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{self, KeyPair as _};
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -159,12 +158,12 @@ fn material(row: &KeyRow, pkcs8: &[u8]) -> Result<(RsaKeyPair, Material)> {
     let kp = RsaKeyPair::from_pkcs8(pkcs8)
         .map_err(|e| Error::internal(format!("bad signing key {}: {e}", row.kid)))?;
     let pk = kp.public_key();
-    let n = URL_SAFE_NO_PAD.encode(pk.modulus().big_endian_without_leading_zero());
-    let e = URL_SAFE_NO_PAD.encode(pk.exponent().big_endian_without_leading_zero());
-    let der = STANDARD
-        .decode(&row.cert_der_b64)
-        .map_err(Error::internal)?;
-    let x5t = URL_SAFE_NO_PAD.encode(
+    let n = b64::encode_url(pk.modulus().big_endian_without_leading_zero());
+    let e = b64::encode_url(pk.exponent().big_endian_without_leading_zero());
+    let der = b64::decode(&row.cert_der_b64).ok_or_else(|| {
+        Error::internal(format!("stored certificate of {} is not base64", row.kid))
+    })?;
+    let x5t = b64::encode_url(
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der).as_ref(),
     );
     Ok((kp, Material { n, e, x5t }))
@@ -206,7 +205,7 @@ impl KeyRing {
                 set.current = Some(Arc::new(SigningKey {
                     kid: row.kid.clone(),
                     key: kp,
-                    header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
+                    header_b64: b64::encode_url(header.to_string().as_bytes()),
                 }));
             }
         }
@@ -358,13 +357,13 @@ pub fn sign_with(
     let mut out = String::with_capacity(key.header_b64.len() + payload.len() * 4 / 3 + 360);
     out.push_str(&key.header_b64);
     out.push('.');
-    URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
+    b64::encode_url_append(&payload, &mut out);
     let mut sig = vec![0u8; key.key.public_modulus_len()];
     key.key
         .sign(&signature::RSA_PKCS1_SHA256, rng, out.as_bytes(), &mut sig)
         .map_err(|_| Error::internal("RS256 signing failed"))?;
     out.push('.');
-    URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
+    b64::encode_url_append(&sig, &mut out);
     Ok(out)
 }
 
@@ -403,7 +402,7 @@ pub fn generate(ctx: &Ctx, state: &str, seq: i64) -> Result<KeyRow> {
         seq,
         state: state.to_string(),
         private_key_sealed: ctx.secrets.seal(&pkcs8),
-        cert_der_b64: STANDARD.encode(cert.der().as_ref()),
+        cert_der_b64: b64::encode(cert.der().as_ref()),
         created_at: now,
         current_since: (state == "current").then_some(now),
         current_until: None,
@@ -412,7 +411,7 @@ pub fn generate(ctx: &Ctx, state: &str, seq: i64) -> Result<KeyRow> {
 }
 
 fn info(row: &KeyRow) -> KeyInfo {
-    let der = STANDARD.decode(&row.cert_der_b64).unwrap_or_default();
+    let der = b64::decode(&row.cert_der_b64).unwrap_or_default();
     let b64 = row
         .cert_der_b64
         .as_bytes()

@@ -158,10 +158,7 @@ async fn handle(st: Arc<Mutex<State>>, m: Method, u: Uri, h: HeaderMap, b: Bytes
     };
     let expected = format!(
         "Basic {}",
-        base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            format!("{SID}:{TOKEN}")
-        )
+        data_encoding::BASE64.encode(format!("{SID}:{TOKEN}").as_bytes())
     );
     let authorized = h.get("authorization").and_then(|v| v.to_str().ok()) == Some(&expected)
         && vars.get("AccountSid").map(String::as_str) == Some(SID);
