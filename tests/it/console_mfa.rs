@@ -7,7 +7,8 @@
 
 use crate::inbound::{Browser, csrf_of, sign_in};
 use crate::login::PASSWORD;
-use crate::mfa::{OTP, enable_mfa, enrol, last_code, mfa_client, post_json};
+use crate::support::mfa::{OTP, enable_mfa, enrol, mfa_client, post_json};
+use crate::support::outbox::{self, last_code};
 use crate::support::{Backend, TestApp, backend_tests};
 use crate::users::CONN;
 use axum::http::StatusCode;
@@ -268,10 +269,9 @@ fn oob_of(html: &str) -> String {
 }
 
 fn outbox_to(app: &TestApp, to: &str) -> usize {
-    std::fs::read_to_string(app._dir.path().join("phone-outbox.ndjson"))
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["to"] == to)
+    outbox::lines(app, outbox::PHONE)
+        .iter()
+        .filter(|l| l["to"] == to)
         .count()
 }
 

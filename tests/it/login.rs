@@ -3,6 +3,7 @@
 //! rotation, `/userinfo`, `/oauth/revoke`, the change-password flow through the outbox and the
 //! hosted reset page, and brute-force protection with the user-blocks API.
 
+use crate::support::outbox;
 use crate::support::{Backend, TestApp, backend_tests, postgres_enabled};
 use crate::users::{CONN, create_user};
 use axum::body::Body;
@@ -12,7 +13,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
-pub const PASSWORD: &str = "Str0ng-Passw0rd!";
+pub use crate::support::PASSWORD;
 
 fn claims(token: &str) -> Value {
     let p = token.split('.').nth(1).unwrap();
@@ -62,14 +63,6 @@ pub async fn realm_login(
         ip,
     )
     .await
-}
-
-fn outbox_lines(app: &TestApp, file: &str) -> Vec<Value> {
-    std::fs::read_to_string(app._dir.path().join(file))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn link_in(text: &str) -> String {
@@ -264,7 +257,7 @@ async fn change_password_by_email_and_page(b: Backend) {
     callsign::service::messaging::outbox::deliver_due(&app.ctx)
         .await
         .unwrap();
-    let mails = outbox_lines(&app, "email-outbox.ndjson");
+    let mails = outbox::lines(&app, outbox::EMAIL);
     assert_eq!(
         mails.len(),
         1,
@@ -396,7 +389,7 @@ async fn phone_user_gets_the_link_by_sms(b: Backend) {
     callsign::service::messaging::outbox::deliver_due(&app.ctx)
         .await
         .unwrap();
-    let sms = outbox_lines(&app, "phone-outbox.ndjson");
+    let sms = outbox::lines(&app, outbox::PHONE);
     // 07400… needs a region; without CALLSIGN_DEFAULT_REGION it names no user: nothing sent.
     assert!(sms.is_empty(), "{sms:?}");
     post_from(
@@ -409,7 +402,7 @@ async fn phone_user_gets_the_link_by_sms(b: Backend) {
     callsign::service::messaging::outbox::deliver_due(&app.ctx)
         .await
         .unwrap();
-    let sms = outbox_lines(&app, "phone-outbox.ndjson");
+    let sms = outbox::lines(&app, outbox::PHONE);
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert_eq!(sms[0]["to"], "+447400123456");
     assert_eq!(sms[0]["channel"], "sms");
@@ -452,7 +445,7 @@ async fn ten_failures_block_the_user_for_that_ip(b: Backend) {
     callsign::service::messaging::outbox::deliver_due(&app.ctx)
         .await
         .unwrap();
-    let mails = outbox_lines(&app, "email-outbox.ndjson");
+    let mails = outbox::lines(&app, outbox::EMAIL);
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert_eq!(mails[0]["type"], "blocked_account");
     assert!(mails[0]["text"].as_str().unwrap().contains("10.9.9.9"));

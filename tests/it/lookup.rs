@@ -6,7 +6,8 @@
 //! from the same index (profile only), and the pinned wire shape.
 
 use crate::login::{PASSWORD, post_from};
-use crate::mfa::{enable_mfa, enrol, last_code, mfa_client, post_json};
+use crate::support::mfa::{enable_mfa, enrol, mfa_client, post_json};
+use crate::support::outbox::last_code;
 use crate::support::{Backend, TestApp, backend_tests};
 use crate::users::{CONN, create_user};
 use axum::http::StatusCode;

@@ -4,87 +4,15 @@
 //! tokens, 50 parallel right answers → one success, 10,000 guesses across two nodes → none.
 
 use crate::login::{PASSWORD, post_from};
+use crate::support::mfa::{
+    OOB, OTP, RECOVERY, enable_mfa, enrol, mfa_client, password_login, post_json,
+};
+use crate::support::outbox::last_code;
 use crate::support::{Backend, TestApp, backend_tests, postgres_enabled};
 use crate::users::{CONN, create_user};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-
-pub const OOB: &str = "http://auth0.com/oauth/grant-type/mfa-oob";
-pub const OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
-pub const RECOVERY: &str = "http://auth0.com/oauth/grant-type/mfa-recovery-code";
-
-/// Turns on the sms (sms + voice), otp and recovery-code factors and the all-applications policy.
-pub async fn enable_mfa(app: &TestApp) {
-    use callsign::service::mfa::guardian;
-    for f in ["sms", "otp", "recovery-code"] {
-        guardian::set_factor(&app.ctx, f, true).await.unwrap();
-    }
-    guardian::set_message_types(&app.ctx, &["sms".into(), "voice".into()])
-        .await
-        .unwrap();
-    guardian::set_policies(&app.ctx, &["all-applications".into()])
-        .await
-        .unwrap();
-}
-
-pub async fn mfa_client(app: &TestApp, tok: &str) -> Value {
-    app.create_client(
-        tok,
-        json!({"name": "mfa-app", "app_type": "regular_web", "grant_types": [
-            "http://auth0.com/oauth/grant-type/password-realm", OOB, OTP, RECOVERY,
-            "http://auth0.com/oauth/grant-type/passwordless/otp", "refresh_token"]}),
-    )
-    .await
-}
-
-async fn login(app: &TestApp, c: &Value, email: &str) -> (StatusCode, Value) {
-    app.token_json(
-        json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
-        "realm": CONN, "username": email, "password": PASSWORD, "client_id": c["client_id"],
-        "client_secret": c["client_secret"], "scope": "openid"}),
-    )
-    .await
-}
-
-/// The newest code sent to `to` through the development phone outbox.
-pub async fn last_code(app: &TestApp, to: &str) -> (String, Value) {
-    callsign::service::messaging::outbox::deliver_due(&app.ctx)
-        .await
-        .unwrap();
-    let text =
-        std::fs::read_to_string(app._dir.path().join("phone-outbox.ndjson")).unwrap_or_default();
-    let line: Value = text
-        .lines()
-        .rev()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|v| v["to"] == to)
-        .expect("a message to that number");
-    let digits: String = line["text"]
-        .as_str()
-        .unwrap()
-        .chars()
-        .filter(|c| c.is_ascii_digit())
-        .take(6)
-        .collect();
-    (digits, line)
-}
-
-pub async fn post_json(
-    app: &TestApp,
-    path: &str,
-    bearer: Option<&str>,
-    body: Value,
-) -> (StatusCode, Value) {
-    let mut b = Request::post(path).header("content-type", "application/json");
-    if let Some(t) = bearer {
-        b = b.header("authorization", format!("Bearer {t}"));
-    }
-    let (s, _, v) = app
-        .send(b.body(Body::from(body.to_string())).unwrap())
-        .await;
-    (s, v)
-}
 
 async fn get_auth(app: &TestApp, path: &str, bearer: &str) -> (StatusCode, Value) {
     let req = Request::get(path)
@@ -103,32 +31,6 @@ fn grant(c: &Value, kind: &str, extra: Value) -> Value {
     b
 }
 
-/// Enrols `email` with an SMS phone; returns the recovery code.
-pub async fn enrol(app: &TestApp, c: &Value, email: &str, phone: &str) -> String {
-    let (s, v) = login(app, c, email).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    let mt = v["mfa_token"].as_str().unwrap().to_string();
-    let (s, a) = post_json(
-        app,
-        "/mfa/associate",
-        Some(&mt),
-        json!({"client_id": c["client_id"], "client_secret": c["client_secret"],
-               "authenticator_types": ["oob"], "oob_channels": ["sms"], "phone_number": phone}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{a}");
-    let (code, _) = last_code(app, phone).await;
-    let (s, t) = app
-        .token_json(grant(
-            c,
-            OOB,
-            json!({"mfa_token": mt, "oob_code": a["oob_code"], "binding_code": code}),
-        ))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
-    a["recovery_codes"][0].as_str().unwrap().to_string()
-}
-
 async fn reference_scenario_sms_voice_recovery(b: Backend) {
     let app = TestApp::new(b).await;
     let tok = app.admin_token().await;
@@ -141,7 +43,7 @@ async fn reference_scenario_sms_voice_recovery(b: Backend) {
     )
     .await;
 
-    let (s, v) = login(&app, &c, "m@x.co").await;
+    let (s, v) = password_login(&app, &c, "m@x.co").await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert_eq!(v["error"], "mfa_required");
     assert_eq!(
@@ -211,7 +113,7 @@ async fn reference_scenario_sms_voice_recovery(b: Backend) {
     assert_eq!(u[0]["multifactor"], json!(["guardian"]));
 
     // next login: challenge by voice
-    let (s, v) = login(&app, &c, "m@x.co").await;
+    let (s, v) = password_login(&app, &c, "m@x.co").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(
         v["mfa_requirements"],
@@ -264,7 +166,7 @@ async fn reference_scenario_sms_voice_recovery(b: Backend) {
     assert_eq!(s, StatusCode::OK, "{t}");
 
     // recovery code instead
-    let (_, v) = login(&app, &c, "m@x.co").await;
+    let (_, v) = password_login(&app, &c, "m@x.co").await;
     let mt = v["mfa_token"].as_str().unwrap().to_string();
     let (s, t) = app
         .token_json(grant(
@@ -327,7 +229,7 @@ async fn abuse_rules(b: Backend) {
     )
     .await;
     enrol(&app, &c, "a@x.co", "+14155550101").await;
-    let (_, v) = login(&app, &c, "a@x.co").await;
+    let (_, v) = password_login(&app, &c, "a@x.co").await;
     let mt = v["mfa_token"].as_str().unwrap().to_string();
     let challenge = |mt: String| {
         let c = c.clone();
@@ -415,7 +317,7 @@ async fn abuse_rules(b: Backend) {
         (StatusCode::UNAUTHORIZED, Some("expired_token"))
     );
     // 50 parallel submissions of one right code: exactly one success
-    let (_, v) = login(&app, &c, "a@x.co").await;
+    let (_, v) = password_login(&app, &c, "a@x.co").await;
     let mt = v["mfa_token"].as_str().unwrap().to_string();
     let oob = challenge(mt.clone()).await;
     let (code, _) = last_code(&app, "+14155550101").await;
@@ -464,7 +366,7 @@ async fn totp_and_passwordless(b: Backend) {
         json!({"connection": CONN, "email": "t@x.co", "password": PASSWORD}),
     )
     .await;
-    let (_, v) = login(&app, &c, "t@x.co").await;
+    let (_, v) = password_login(&app, &c, "t@x.co").await;
     let mt = v["mfa_token"].as_str().unwrap().to_string();
     let (s, a) = post_json(
         &app,
@@ -489,7 +391,7 @@ async fn totp_and_passwordless(b: Backend) {
         .token_json(grant(&c, OTP, json!({"mfa_token": mt, "otp": code})))
         .await;
     assert_eq!(s, StatusCode::OK, "{t}");
-    let (_, v) = login(&app, &c, "t@x.co").await;
+    let (_, v) = password_login(&app, &c, "t@x.co").await;
     let mt = v["mfa_token"].as_str().unwrap().to_string();
     let (s, e) = app
         .token_json(grant(&c, OTP, json!({"mfa_token": mt, "otp": code})))
@@ -582,7 +484,7 @@ async fn ten_thousand_guesses_across_two_nodes() {
     )
     .await;
     enrol(&a, &c, "g@x.co", "+14155550177").await;
-    let (_, v) = login(&a, &c, "g@x.co").await;
+    let (_, v) = password_login(&a, &c, "g@x.co").await;
     let mt = v["mfa_token"].as_str().unwrap().to_string();
     let mut successes = 0;
     let mut oob = String::new();

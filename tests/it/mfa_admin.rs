@@ -5,6 +5,7 @@
 //! user's `multifactor` kept true, event-log entries, bad input that changes nothing, scopes,
 //! and snapshots of the wire objects and errors.
 
+use crate::support::outbox as dev_outbox;
 use crate::support::{Backend, TestApp, backend_tests};
 use crate::users::{CONN, create_user};
 use axum::http::StatusCode;
@@ -91,14 +92,6 @@ async fn log_types(app: &TestApp, user: &str) -> Vec<String> {
         .await
         .unwrap();
     rows.iter().map(|r| r.str(0).unwrap()).collect()
-}
-
-fn outbox_lines(app: &TestApp, file: &str) -> Vec<Value> {
-    std::fs::read_to_string(app._dir.path().join(file))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 async fn phone_method_lifecycle(b: Backend) {
@@ -269,7 +262,7 @@ async fn replacing_a_phone_tells_the_old_number(b: Backend) {
     assert_eq!(put.as_array().unwrap().len(), 1);
 
     outbox::deliver_due(&app.ctx).await.unwrap();
-    let sms = outbox_lines(&app, "phone-outbox.ndjson");
+    let sms = dev_outbox::lines(&app, dev_outbox::PHONE);
     let to: Vec<&str> = sms.iter().map(|l| l["to"].as_str().unwrap()).collect();
     assert_eq!(to, ["+14155550100", "+14155550199"]);
     assert!(sms.iter().all(|l| l["type"] == "mfa_phone_changed"));
@@ -748,7 +741,7 @@ async fn guardian_enrollments_and_tickets(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::OK);
     outbox::deliver_due(&app.ctx).await.unwrap();
-    let mails = outbox_lines(&app, "email-outbox.ndjson");
+    let mails = dev_outbox::lines(&app, dev_outbox::EMAIL);
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0]["to"], "mfa@example.com");
     assert!(

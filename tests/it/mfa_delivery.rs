@@ -4,8 +4,11 @@
 //! webhook. The outbox path is covered by tests/it/mfa.rs. Also: premium-rate numbers refused.
 
 use crate::login::PASSWORD;
-use crate::mfa::{OOB, enable_mfa, mfa_client, post_json};
 use crate::support::fake_twilio::{self, FakeTwilio};
+use crate::support::mfa::{
+    OOB, associate_sms, enable_mfa, mfa_client, mfa_token, post_json, redeem_oob,
+};
+use crate::support::outbox::six_digits;
 use crate::support::{Backend, ISSUER, TestApp, TestDb, backend_tests, config};
 use crate::users::{CONN, create_user};
 use axum::http::StatusCode;
@@ -33,10 +36,6 @@ async fn app_with_twilio_base(b: Backend, base: &str) -> TestApp {
     }
 }
 
-fn six_digits(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_digit()).take(6).collect()
-}
-
 /// Login → associate (sms) → code → mfa-oob; returns the mfa_token of the next login.
 async fn enrol_and_relogin(
     app: &TestApp,
@@ -44,36 +43,14 @@ async fn enrol_and_relogin(
     phone: &str,
     code_of: impl Fn() -> String,
 ) -> String {
-    let login = || {
-        app.token_json(
-            json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
-            "realm": CONN, "username": "d@x.co", "password": PASSWORD,
-            "client_id": c["client_id"], "client_secret": c["client_secret"]}),
-        )
-    };
-    let (s, v) = login().await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    let mt = v["mfa_token"].as_str().unwrap().to_string();
-    let (s, a) = post_json(
-        app,
-        "/mfa/associate",
-        Some(&mt),
-        json!({"client_id": c["client_id"], "client_secret": c["client_secret"],
-               "authenticator_types": ["oob"], "oob_channels": ["sms"], "phone_number": phone}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{a}");
+    let mt = mfa_token(app, c, "d@x.co").await;
+    let a = associate_sms(app, c, &mt, phone).await;
     callsign::service::messaging::outbox::deliver_due(&app.ctx)
         .await
         .unwrap();
-    let code = code_of();
-    let (s, t) = app
-        .token_json(json!({"grant_type": OOB, "client_id": c["client_id"], "client_secret": c["client_secret"],
-            "mfa_token": mt, "oob_code": a["oob_code"], "binding_code": code}))
-        .await;
+    let (s, t) = redeem_oob(app, c, &mt, &a["oob_code"], &code_of()).await;
     assert_eq!(s, StatusCode::OK, "{t}");
-    let (_, v) = login().await;
-    v["mfa_token"].as_str().unwrap().to_string()
+    mfa_token(app, c, "d@x.co").await
 }
 
 async fn mfa_through_twilio_sms_and_voice(b: Backend) {
@@ -163,7 +140,7 @@ async fn mfa_through_twilio_sms_and_voice(b: Backend) {
     assert_eq!(s, StatusCode::OK, "{t}");
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     // nothing went to the development file
-    assert!(!app._dir.path().join("phone-outbox.ndjson").exists());
+    assert!(!app._dir.path().join(crate::support::outbox::PHONE).exists());
 }
 backend_tests!(mfa_through_twilio_sms_and_voice);
 

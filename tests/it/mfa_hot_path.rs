@@ -5,7 +5,7 @@
 //! unused).
 
 use crate::login::PASSWORD;
-use crate::mfa::{OOB, enable_mfa, enrol, mfa_client, post_json};
+use crate::support::mfa::{OOB, enable_mfa, enrol, mfa_client, mfa_token, post_json};
 use crate::support::{Backend, TestApp, TestDb, backend_tests};
 use crate::users::{CONN, create_user};
 use axum::http::StatusCode;
@@ -62,18 +62,6 @@ async fn bucket_peek_reads_what_take_would_and_writes_nothing(b: Backend) {
 }
 backend_tests!(bucket_peek_reads_what_take_would_and_writes_nothing);
 
-async fn login(app: &TestApp, c: &Value, email: &str) -> String {
-    let (s, v) = app
-        .token_json(
-            json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
-            "realm": CONN, "username": email, "password": PASSWORD, "client_id": c["client_id"],
-            "client_secret": c["client_secret"], "scope": "openid"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    v["mfa_token"].as_str().unwrap().to_string()
-}
-
 async fn challenge(app: &TestApp, c: &Value, mt: &str) -> (StatusCode, Value) {
     post_json(
         app,
@@ -101,7 +89,7 @@ async fn a_refused_send_writes_no_challenge_and_queues_no_sms(b: Backend) {
     )
     .await;
     enrol(&app, &c, "s@x.co", "+14155550150").await; // 1 send
-    let mt = login(&app, &c, "s@x.co").await;
+    let mt = mfa_token(&app, &c, "s@x.co").await;
     for i in 0..9 {
         let (s, v) = challenge(&app, &c, &mt).await;
         assert_eq!(s, StatusCode::OK, "send {} of 10: {v}", i + 2);
@@ -130,10 +118,10 @@ async fn a_user_blocked_after_the_challenge_fails_and_the_code_stays_unused(b: B
     )
     .await;
     enrol(&app, &c, "b@x.co", "+14155550151").await;
-    let mt = login(&app, &c, "b@x.co").await;
+    let mt = mfa_token(&app, &c, "b@x.co").await;
     let (s, v) = challenge(&app, &c, &mt).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (code, _) = crate::mfa::last_code(&app, "+14155550151").await;
+    let (code, _) = crate::support::outbox::last_code(&app, "+14155550151").await;
     let path = format!("/users/{}", u["user_id"].as_str().unwrap());
     let patch = |blocked: bool| app.mgmt("PATCH", &path, &tok, Some(json!({"blocked": blocked})));
     assert_eq!(patch(true).await.0, StatusCode::OK);

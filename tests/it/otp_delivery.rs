@@ -5,8 +5,11 @@
 //! the newest goes out; and the `gd_send_*` events name the user.
 
 use crate::login::PASSWORD;
-use crate::mfa::{OOB, enable_mfa, mfa_client, post_json};
 use crate::support::fake_twilio::{self, FakeTwilio, Fault};
+use crate::support::mfa::{
+    associate_sms, enable_mfa, mfa_client, mfa_token, post_json, redeem_oob,
+};
+use crate::support::outbox::six_digits;
 use crate::support::{Backend, ISSUER, TestApp, TestDb, backend_tests, config};
 use crate::users::{CONN, create_user};
 use axum::http::StatusCode;
@@ -79,29 +82,12 @@ async fn setup(b: Backend) -> Setup {
 impl Setup {
     /// A password login; returns the `mfa_token` of its `mfa_required` answer.
     async fn login(&self) -> String {
-        let (s, v) = self
-            .app
-            .token_json(
-                json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
-                "realm": CONN, "username": EMAIL, "password": PASSWORD,
-                "client_id": self.client["client_id"], "client_secret": self.client["client_secret"]}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-        v["mfa_token"].as_str().unwrap().to_string()
+        mfa_token(&self.app, &self.client, EMAIL).await
     }
 
     /// `POST /mfa/associate` of an SMS phone; returns the oob_code.
     async fn associate(&self, mt: &str) -> String {
-        let (s, a) = post_json(
-            &self.app,
-            "/mfa/associate",
-            Some(mt),
-            json!({"client_id": self.client["client_id"], "client_secret": self.client["client_secret"],
-                   "authenticator_types": ["oob"], "oob_channels": ["sms"], "phone_number": PHONE}),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{a}");
+        let a = associate_sms(&self.app, &self.client, mt, PHONE).await;
         a["oob_code"].as_str().unwrap().to_string()
     }
 
@@ -138,13 +124,7 @@ impl Setup {
 
     /// The `mfa-oob` grant.
     async fn redeem(&self, mt: &str, oob: &str, code: &str) -> (StatusCode, Value) {
-        self.app
-            .token_json(
-                json!({"grant_type": OOB, "client_id": self.client["client_id"],
-                "client_secret": self.client["client_secret"], "mfa_token": mt,
-                "oob_code": oob, "binding_code": code}),
-            )
-            .await
+        redeem_oob(&self.app, &self.client, mt, &json!(oob), code).await
     }
 
     /// The six digits of every SMS and call Twilio created, oldest first.
@@ -158,10 +138,7 @@ impl Setup {
                     Some(t) => t.split("<Say").nth(1).unwrap().split_once('>').unwrap().1,
                     None => c.req.get("Body").unwrap(),
                 };
-                text.chars()
-                    .filter(|c| c.is_ascii_digit())
-                    .take(6)
-                    .collect()
+                six_digits(text)
             })
             .collect()
     }

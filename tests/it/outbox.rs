@@ -3,11 +3,11 @@
 //! spec's development files or over SMTP (a fake server here), retries transient failures
 //! with backoff, gives up on permanent ones, and never keeps the body in clear or after use.
 
+use crate::support::outbox::{self as dev_outbox, read as read_outbox};
 use crate::support::{Backend, ISSUER, TestApp, TestDb, backend_tests, config, postgres_enabled};
 use callsign::clock::Clock;
 use callsign::ctx::Ctx;
 use callsign::service::messaging::outbox::{self, Channel, Message};
-use serde_json::Value;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -46,16 +46,6 @@ async fn enqueue(ctx: &Ctx, m: Message) -> String {
     id
 }
 
-fn lines(path: &Path) -> Vec<Value> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => t
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
 /// (status, body) of one raw row.
 async fn raw(ctx: &Ctx, id: &str) -> (String, Option<String>) {
     let r = ctx
@@ -73,8 +63,8 @@ async fn raw(ctx: &Ctx, id: &str) -> (String, Option<String>) {
 async fn committed_messages_go_to_the_development_files_once(b: Backend) {
     let app = TestApp::new(b).await;
     let ctx = &app.ctx;
-    let phone = ctx.config.data_dir.join("phone-outbox.ndjson");
-    let mail = ctx.config.data_dir.join("email-outbox.ndjson");
+    let phone = ctx.config.data_dir.join(dev_outbox::PHONE);
+    let mail = ctx.config.data_dir.join(dev_outbox::EMAIL);
 
     // enqueued in a transaction that never commits: nothing exists, nothing is sent
     let mut tx = ctx.db.begin().await.unwrap();
@@ -83,7 +73,7 @@ async fn committed_messages_go_to_the_development_files_once(b: Backend) {
         .unwrap();
     drop(tx);
     assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 0, "{b:?}");
-    assert!(lines(&phone).is_empty());
+    assert!(read_outbox(&phone).is_empty());
     assert!(outbox::recent(ctx, 10).await.unwrap().is_empty());
 
     // committed: sealed at rest until sent
@@ -95,7 +85,7 @@ async fn committed_messages_go_to_the_development_files_once(b: Backend) {
     assert!(!body.contains("123456"));
 
     assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 1, "{b:?}");
-    let got = lines(&phone);
+    let got = read_outbox(&phone);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["id"], id.as_str());
     assert_eq!(got[0]["text"], "Your code is 123456");
@@ -117,11 +107,11 @@ async fn committed_messages_go_to_the_development_files_once(b: Backend) {
     want.sort();
     assert_eq!(keys, want, "exactly the operator spec's fields");
     insta::assert_json_snapshot!("phone_outbox_line", got[0], {".id" => "[id]", ".created_at" => "[date]"});
-    assert!(lines(&mail).is_empty(), "no email was written");
+    assert!(read_outbox(&mail).is_empty(), "no email was written");
 
     // a second pass sends nothing more, and the body is gone
     assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 0);
-    assert_eq!(lines(&phone).len(), 1);
+    assert_eq!(read_outbox(&phone).len(), 1);
     assert_eq!(raw(ctx, &id).await, ("sent".to_string(), None));
 
     // voice goes to the same file; email to its own
@@ -139,10 +129,10 @@ async fn committed_messages_go_to_the_development_files_once(b: Backend) {
     )
     .await;
     assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 2);
-    let got = lines(&phone);
+    let got = read_outbox(&phone);
     assert_eq!(got.len(), 2);
     assert_eq!(got[1]["channel"], "voice");
-    let got = lines(&mail);
+    let got = read_outbox(&mail);
     assert_eq!(got.len(), 1);
     insta::assert_json_snapshot!("email_outbox_line", got[0], {".id" => "[id]", ".created_at" => "[date]"});
 
@@ -162,12 +152,12 @@ backend_tests!(committed_messages_go_to_the_development_files_once);
 #[tokio::test]
 async fn the_background_dispatcher_sends_after_a_wake() {
     let app = TestApp::new(Backend::Sqlite).await;
-    let phone = app.ctx.config.data_dir.join("phone-outbox.ndjson");
+    let phone = app.ctx.config.data_dir.join(dev_outbox::PHONE);
     let bg = callsign::service::spawn_background(&app.ctx);
     enqueue(&app.ctx, sms("+14155550100", "Your code is 424242")).await;
     let mut seen = 0;
     for _ in 0..100 {
-        seen = lines(&phone).len();
+        seen = read_outbox(&phone).len();
         if seen > 0 {
             break;
         }
@@ -203,7 +193,7 @@ async fn two_nodes_send_each_message_once() {
     assert_eq!(na.unwrap() + nb.unwrap(), 40);
     let mut sent: Vec<String> = [&a, &b]
         .iter()
-        .flat_map(|n| lines(&n.ctx.config.data_dir.join("phone-outbox.ndjson")))
+        .flat_map(|n| read_outbox(&n.ctx.config.data_dir.join(dev_outbox::PHONE)))
         .map(|l| l["id"].as_str().unwrap().to_string())
         .collect();
     sent.sort();
@@ -341,7 +331,7 @@ async fn smtp_delivery_retries_transient_and_gives_up_on_permanent_failures(b: B
     ] {
         assert!(got[0].contains(part), "{part} missing from:\n{}", got[0]);
     }
-    assert!(lines(&dir.path().join("email-outbox.ndjson")).is_empty());
+    assert!(read_outbox(&dir.path().join(dev_outbox::EMAIL)).is_empty());
 
     // 4xx: kept, retried once the backoff has passed
     ctx.clock.advance_ms(1000);

@@ -7,7 +7,7 @@
 //! hold across two nodes on one PostgreSQL. Both backends.
 
 use crate::login::{PASSWORD, post_from};
-use crate::mfa::{enable_mfa, mfa_client};
+use crate::support::mfa::{enable_mfa, mfa_client};
 use crate::support::{AppDb, Backend, TestApp, TestDb, backend_tests, postgres_enabled};
 use crate::users::CONN;
 use axum::body::Body;

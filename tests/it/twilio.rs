@@ -151,7 +151,13 @@ async fn sms_and_voice_go_through_twilio_once(b: Backend) {
     );
     assert_eq!(status(&app, &sms_id).await.0, "sent");
     assert_eq!(status(&app, &voice_id).await.0, "sent");
-    assert!(!app.ctx.config.data_dir.join("phone-outbox.ndjson").exists());
+    assert!(
+        !app.ctx
+            .config
+            .data_dir
+            .join(crate::support::outbox::PHONE)
+            .exists()
+    );
 
     // nothing more to send
     app.ctx.clock.advance_ms(HOUR_MS);

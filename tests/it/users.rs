@@ -7,7 +7,7 @@ use crate::support::{Backend, TestApp, backend_tests};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-pub const CONN: &str = "Username-Password-Authentication";
+pub use crate::support::CONN;
 
 pub fn redact_user(v: &Value) -> Value {
     let mut v = v.clone();

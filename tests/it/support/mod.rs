@@ -1,7 +1,10 @@
 //! Test harness: `TestApp` = a `Ctx` on a fresh database with a manual clock, its router, and
-//! the bootstrap admin credentials; helpers to send requests in-process.
+//! the bootstrap admin credentials; helpers to send requests in-process. `mfa` enrols users
+//! through the MFA API and `outbox` reads the development outboxes, for every test module.
 
 pub mod fake_twilio;
+pub mod mfa;
+pub mod outbox;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -15,6 +18,10 @@ use tower::ServiceExt;
 pub const ISSUER: &str = "https://callsign.test/";
 pub const ADMIN_ID: &str = "adminadminadminadminadminadmin01";
 pub const ADMIN_SECRET: &str = "admin-secret-admin-secret-admin-secret-admin-secret-0001";
+/// The database connection every tenant starts with.
+pub const CONN: &str = "Username-Password-Authentication";
+/// A password the default policy accepts, for the users tests create.
+pub const PASSWORD: &str = "Str0ng-Passw0rd!";
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Backend {
