@@ -5,7 +5,7 @@
 //! code does; wrong codes, forged CSRF tokens and swapped tokens do not; a user with no factor
 //! is refused. Both backends.
 
-use crate::inbound::{Browser, csrf_of, sign_in};
+use crate::inbound::console::{Browser, csrf_of, sign_in};
 use crate::login::PASSWORD;
 use crate::support::mfa::{OTP, enable_mfa, enrol, mfa_client, post_json};
 use crate::support::outbox::{self, last_code};
