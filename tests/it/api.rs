@@ -2,7 +2,7 @@
 //! body/auth form, token claims, scope enforcement, expiry with a moved clock, pagination,
 //! key rotation, refresh-token rotation and reuse detection, and snapshots of wire shapes.
 
-use crate::support::{ADMIN_ID, ADMIN_SECRET, Backend, TestApp, backend_tests};
+use crate::support::{ADMIN_ID, ADMIN_SECRET, Backend, TestApp, backend_tests, keep_type};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine;
@@ -144,7 +144,7 @@ async fn token_errors_have_auth0_bodies(b: Backend) {
         .await;
     let (s, v) = app.client_token(&c, &aud).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    insta::assert_json_snapshot!("no_client_grant", v, {".error_description" => "[desc]"});
+    insta::assert_json_snapshot!("no_client_grant", v, {".error_description" => keep_type("[desc]")});
     assert!(
         v["error_description"]
             .as_str()
@@ -404,7 +404,7 @@ async fn crud_shapes_and_system_api(b: Backend) {
         .mgmt("POST", "/clients", &tok, Some(json!({"name": "web", "app_type": "regular_web", "callbacks": ["https://a.test/cb"]})))
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    insta::assert_json_snapshot!("client_created", c, {".client_id" => "[id]", ".client_secret" => "[secret]"});
+    insta::assert_json_snapshot!("client_created", c, {".client_id" => keep_type("[id]"), ".client_secret" => keep_type("[secret]")});
     let id = c["client_id"].as_str().unwrap();
     let (_, _, v) = app
         .mgmt(
@@ -645,24 +645,24 @@ async fn wire_shapes_are_pinned() {
         .token_json(json!({"grant_type": "client_credentials", "client_id": ADMIN_ID, "client_secret": ADMIN_SECRET, "audience": app.ctx.mgmt_audience()}))
         .await;
     assert_eq!(s, StatusCode::OK);
-    insta::assert_json_snapshot!("token_response", v, {".access_token" => "[jwt]"});
+    insta::assert_json_snapshot!("token_response", v, {".access_token" => keep_type("[jwt]")});
     let tok = v["access_token"].as_str().unwrap().to_string();
     let (_, _, rs) = app
         .mgmt("POST", "/resource-servers", &tok, Some(json!({"identifier": "https://api.shape.test/", "name": "Shape", "scopes": [{"value": "read:x", "description": "Read x"}]})))
         .await;
-    insta::assert_json_snapshot!("resource_server", rs, {".id" => "[id]"});
+    insta::assert_json_snapshot!("resource_server", rs, {".id" => keep_type("[id]")});
     let (_, _, g) = app
         .mgmt("POST", "/client-grants", &tok, Some(json!({"client_id": ADMIN_ID, "audience": "https://api.shape.test/", "scope": ["read:x"]})))
         .await;
-    insta::assert_json_snapshot!("client_grant", g, {".id" => "[id]"});
+    insta::assert_json_snapshot!("client_grant", g, {".id" => keep_type("[id]")});
     let (_, _, page) = app.mgmt("GET", "/client-grants?take=1", &tok, None).await;
-    insta::assert_json_snapshot!("client_grants_checkpoint", page, {".client_grants[].id" => "[id]", ".client_grants[].client_id" => "[id]", ".client_grants[].audience" => "[aud]", ".client_grants[].scope" => "[scopes]", ".next" => "[cursor]"});
+    insta::assert_json_snapshot!("client_grants_checkpoint", page, {".client_grants[].id" => keep_type("[id]"), ".client_grants[].client_id" => keep_type("[id]"), ".client_grants[].audience" => keep_type("[aud]"), ".client_grants[].scope" => keep_type("[scopes]"), ".next" => keep_type("[cursor]")});
     let (_, _, t) = app.mgmt("GET", "/tenants/settings", &tok, None).await;
     insta::assert_json_snapshot!("tenant_settings", t);
     let (_, _, keys) = app.mgmt("GET", "/keys/signing", &tok, None).await;
     insta::assert_json_snapshot!("signing_keys", keys, {
-        "[].kid" => "[kid]", "[].cert" => "[pem]", "[].pkcs7" => "[pem]", "[].fingerprint" => "[fp]",
-        "[].thumbprint" => "[tp]", "[].current_since" => "[time]"
+        "[].kid" => keep_type("[kid]"), "[].cert" => keep_type("[pem]"), "[].pkcs7" => keep_type("[pem]"), "[].fingerprint" => keep_type("[fp]"),
+        "[].thumbprint" => keep_type("[tp]"), "[].current_since" => keep_type("[time]")
     });
     let (s, _, e) = app.mgmt("GET", "/resource-servers/nope", &tok, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);

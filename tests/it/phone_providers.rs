@@ -3,7 +3,7 @@
 //! Auth0's 404 body, refusals that change nothing, the custom provider's webhook fields,
 //! the 202 test send through the outbox, scopes, and a Deploy-CLI-like sequence.
 
-use crate::support::{Backend, TestApp, backend_tests};
+use crate::support::{Backend, TestApp, backend_tests, keep_type};
 use axum::http::StatusCode;
 use callsign::delivery::ProviderSpec;
 use callsign::service::phone::providers as svc;
@@ -80,11 +80,11 @@ async fn crud_and_wire_shapes(b: Backend) {
     let tok = app.admin_token().await;
     assert_eq!(list(&app, &tok).await, json!({"providers": []}));
     let p = create(&app, &tok, twilio(&["text", "voice"])).await;
-    insta::assert_json_snapshot!("provider_created", p, {".id" => "[id]", ".created_at" => "[date]", ".updated_at" => "[date]"});
+    insta::assert_json_snapshot!("provider_created", p, {".id" => keep_type("[id]"), ".created_at" => keep_type("[date]"), ".updated_at" => keep_type("[date]")});
     let id = p["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("pro_") && id.len() == 26, "{id}");
     let l = list(&app, &tok).await;
-    insta::assert_json_snapshot!("provider_list", l, {".providers[].id" => "[id]", ".providers[].created_at" => "[date]", ".providers[].updated_at" => "[date]"});
+    insta::assert_json_snapshot!("provider_list", l, {".providers[].id" => keep_type("[id]"), ".providers[].created_at" => keep_type("[date]"), ".providers[].updated_at" => keep_type("[date]")});
     let path = format!("/branding/phone/providers/{id}");
     let (s, _, g) = app.mgmt("GET", &path, &tok, None).await;
     assert_eq!(s, StatusCode::OK);
@@ -358,7 +358,7 @@ async fn custom_provider_webhook(b: Backend) {
         json!({"name": "custom", "configuration": {"delivery_methods": ["text", "voice"], "callsign_webhook_url": "https://hooks.example.com/sms"}, "credentials": {}}),
     )
     .await;
-    insta::assert_json_snapshot!("custom_created", p, {".id" => "[id]", ".created_at" => "[date]", ".updated_at" => "[date]", ".credentials.callsign_webhook_secret" => "[secret]"});
+    insta::assert_json_snapshot!("custom_created", p, {".id" => keep_type("[id]"), ".created_at" => keep_type("[date]"), ".updated_at" => keep_type("[date]"), ".credentials.callsign_webhook_secret" => keep_type("[secret]")});
     let secret = p["credentials"]["callsign_webhook_secret"]
         .as_str()
         .unwrap()

@@ -3,7 +3,7 @@
 //! line, scopes), the test send through the outbox, and `service::phone::templates::render`
 //! (custom vs built-in, per-locale bodies and fallback, WebOTP line, parse-once cache).
 
-use crate::support::{Backend, TestApp, backend_tests};
+use crate::support::{Backend, TestApp, backend_tests, keep_type};
 use axum::http::StatusCode;
 use callsign::service::phone::templates::{self as svc, Channel};
 use serde_json::{Value, json};
@@ -45,7 +45,7 @@ async fn list_shows_builtin_defaults_without_ids(b: Backend) {
     let (s, _, v) = app.mgmt("GET", BASE, &tok, None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     insta::assert_json_snapshot!("phone_templates_defaults", v, {
-        ".templates[].created_at" => "[date]", ".templates[].updated_at" => "[date]"
+        ".templates[].created_at" => keep_type("[date]"), ".templates[].updated_at" => keep_type("[date]")
     });
     let (_, _, v) = app
         .mgmt("GET", &format!("{BASE}?disabled=true"), &tok, None)
@@ -67,7 +67,7 @@ async fn crud_reset_and_conflict(b: Backend) {
     let id = t["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("tem_") && id.len() == 26, "{id}");
     insta::assert_json_snapshot!("phone_template_created", t, {
-        ".id" => "[id]", ".created_at" => "[date]", ".updated_at" => "[date]"
+        ".id" => keep_type("[id]"), ".created_at" => keep_type("[date]"), ".updated_at" => keep_type("[date]")
     });
     // the list now shows the custom one (with id) in place of the default
     let (_, _, l) = app.mgmt("GET", BASE, &tok, None).await;

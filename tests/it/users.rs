@@ -3,7 +3,7 @@
 //! (`q` by email and by phone in several spellings, sort, fields, the 1000 cap), idempotent
 //! delete, and snapshots of the user object and its errors.
 
-use crate::support::{Backend, TestApp, backend_tests};
+use crate::support::{Backend, TestApp, backend_tests, keeping_type};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -20,12 +20,12 @@ pub fn redact_user(v: &Value) -> Value {
         "picture",
     ] {
         if v.get(k).is_some() {
-            v[k] = json!(format!("[{k}]"));
+            v[k] = keeping_type(&v[k], &format!("[{k}]"));
         }
     }
     if let Some(ids) = v.get_mut("identities").and_then(Value::as_array_mut) {
         for i in ids {
-            i["user_id"] = json!("[id]");
+            i["user_id"] = keeping_type(&i["user_id"], "[id]");
         }
     }
     v

@@ -367,3 +367,44 @@ pub fn redact_iso_dates(v: &mut Value, keys: &[&str]) {
         _ => {}
     }
 }
+
+/// An insta redaction that keeps the value's type: a string becomes `placeholder`, a number
+/// becomes 0, an array one redacted element like its first, and anything else (a boolean,
+/// null) stays. A snapshot then still shows a date
+/// sent as epoch milliseconds where the wire should carry an ISO string, or a null id, instead
+/// of redacting the difference away.
+pub fn keep_type(placeholder: &'static str) -> insta::internals::Redaction {
+    use insta::internals::Content;
+    fn keep(c: Content, placeholder: &'static str) -> Content {
+        match c {
+            Content::String(_) | Content::Char(_) => Content::from(placeholder),
+            Content::U8(_) | Content::U16(_) | Content::U32(_) | Content::U64(_) => Content::U64(0),
+            Content::U128(_) | Content::I8(_) | Content::I16(_) | Content::I32(_) => {
+                Content::I64(0)
+            }
+            Content::I64(_) | Content::I128(_) => Content::I64(0),
+            Content::F32(_) | Content::F64(_) => Content::F64(0.0),
+            Content::Some(inner) => Content::Some(Box::new(keep(*inner, placeholder))),
+            // the length is part of the value hidden: one redacted element shows the type
+            Content::Seq(items) => Content::Seq(
+                items
+                    .into_iter()
+                    .take(1)
+                    .map(|c| keep(c, placeholder))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    insta::dynamic_redaction(move |c, _| keep(c, placeholder))
+}
+
+/// [`keep_type`] for a JSON value redacted before the snapshot: a string becomes
+/// `placeholder`, a number 0, and a boolean, null, array or object stays as it is.
+pub fn keeping_type(v: &Value, placeholder: &str) -> Value {
+    match v {
+        Value::String(_) => Value::String(placeholder.into()),
+        Value::Number(_) => Value::from(0),
+        other => other.clone(),
+    }
+}
