@@ -4,7 +4,7 @@
 //! short through `CALLSIGN_HTTP_*` so each attack is seen to be cut off in a second or two.
 
 use crate::processes::{self, Node};
-use crate::support::{Backend, TestApp, fresh_url};
+use crate::support::{Backend, TestApp, TestDb};
 use axum::body::Body;
 use axum::http::Request;
 use std::net::SocketAddr;
@@ -20,7 +20,7 @@ fn addr(node: &Node) -> SocketAddr {
 }
 
 async fn node(dir: &std::path::Path, env: &[(&str, &str)]) -> Node {
-    let url = fresh_url(Backend::Sqlite, dir).await;
+    let url = TestDb::new(Backend::Sqlite, dir).await;
     processes::start_with(&url, dir, env)
 }
 

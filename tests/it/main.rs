@@ -1,6 +1,8 @@
 //! The one integration-test binary. Modules by area; `support` builds in-process apps on a
 //! temporary SQLite file and, when `CALLSIGN_TEST_POSTGRES_URL` is set (the README test command
-//! sets it), on a fresh PostgreSQL database per test.
+//! sets it), on a fresh PostgreSQL database per test, dropped when the test ends. A test that
+//! holds on both backends is written once and declared with `backend_tests!`, which makes it
+//! two tests (`module::name::sqlite`, `module::name::postgres`) that run and fail separately.
 
 mod api;
 mod architecture;

@@ -3,13 +3,13 @@
 //! accepted by the other; a key rotation on one is seen by the other; rate limits hold across
 //! both.
 
-use crate::support::{ADMIN_ID, ADMIN_SECRET, Backend, TestApp, backends};
+use crate::support::{ADMIN_ID, ADMIN_SECRET, Backend, TestApp, postgres_enabled};
 use axum::http::StatusCode;
 use serde_json::json;
 
 #[tokio::test]
 async fn two_nodes_share_state_and_limits() {
-    if !backends().contains(&Backend::Postgres) {
+    if !postgres_enabled() {
         return;
     }
     let a = TestApp::new(Backend::Postgres).await;

@@ -3,11 +3,13 @@
 //! spec's development files or over SMTP (a fake server here), retries transient failures
 //! with backoff, gives up on permanent ones, and never keeps the body in clear or after use.
 
-use crate::support::{Backend, ISSUER, TestApp, backends, config, fresh_url};
+use crate::support::outbox::{self as dev_outbox, read as read_outbox};
+use crate::support::{
+    Backend, ISSUER, TestApp, TestDb, backend_tests, config, keep_type, postgres_enabled,
+};
 use callsign::clock::Clock;
 use callsign::ctx::Ctx;
 use callsign::service::messaging::outbox::{self, Channel, Message};
-use serde_json::Value;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -46,16 +48,6 @@ async fn enqueue(ctx: &Ctx, m: Message) -> String {
     id
 }
 
-fn lines(path: &Path) -> Vec<Value> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => t
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
 /// (status, body) of one raw row.
 async fn raw(ctx: &Ctx, id: &str) -> (String, Option<String>) {
     let r = ctx
@@ -70,106 +62,104 @@ async fn raw(ctx: &Ctx, id: &str) -> (String, Option<String>) {
     (r.str(0).unwrap(), r.opt_str(1).unwrap())
 }
 
-#[tokio::test]
-async fn committed_messages_go_to_the_development_files_once() {
-    for b in backends() {
-        let app = TestApp::new(b).await;
-        let ctx = &app.ctx;
-        let phone = ctx.config.data_dir.join("phone-outbox.ndjson");
-        let mail = ctx.config.data_dir.join("email-outbox.ndjson");
+async fn committed_messages_go_to_the_development_files_once(b: Backend) {
+    let app = TestApp::new(b).await;
+    let ctx = &app.ctx;
+    let phone = ctx.config.data_dir.join(dev_outbox::PHONE);
+    let mail = ctx.config.data_dir.join(dev_outbox::EMAIL);
 
-        // enqueued in a transaction that never commits: nothing exists, nothing is sent
-        let mut tx = ctx.db.begin().await.unwrap();
-        outbox::enqueue(ctx, &mut tx, sms("+14155550100", "Your code is 111111"))
-            .await
-            .unwrap();
-        drop(tx);
-        assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 0, "{b:?}");
-        assert!(lines(&phone).is_empty());
-        assert!(outbox::recent(ctx, 10).await.unwrap().is_empty());
+    // enqueued in a transaction that never commits: nothing exists, nothing is sent
+    let mut tx = ctx.db.begin().await.unwrap();
+    outbox::enqueue(ctx, &mut tx, sms("+14155550100", "Your code is 111111"))
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 0, "{b:?}");
+    assert!(read_outbox(&phone).is_empty());
+    assert!(outbox::recent(ctx, 10).await.unwrap().is_empty());
 
-        // committed: sealed at rest until sent
-        let id = enqueue(ctx, sms("+14155550100", "Your code is 123456")).await;
-        let (status, body) = raw(ctx, &id).await;
-        assert_eq!(status, "pending");
-        let body = body.expect("body present before sending");
-        assert!(body.starts_with("v1."), "sealed: {body}");
-        assert!(!body.contains("123456"));
+    // committed: sealed at rest until sent
+    let id = enqueue(ctx, sms("+14155550100", "Your code is 123456")).await;
+    let (status, body) = raw(ctx, &id).await;
+    assert_eq!(status, "pending");
+    let body = body.expect("body present before sending");
+    assert!(body.starts_with("v1."), "sealed: {body}");
+    assert!(!body.contains("123456"));
 
-        assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 1, "{b:?}");
-        let got = lines(&phone);
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0]["id"], id.as_str());
-        assert_eq!(got[0]["text"], "Your code is 123456");
-        let keys: Vec<&str> = got[0]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let mut want = vec![
-            "id",
-            "to",
-            "channel",
-            "type",
-            "locale",
-            "text",
-            "created_at",
-        ];
-        want.sort();
-        assert_eq!(keys, want, "exactly the operator spec's fields");
-        insta::assert_json_snapshot!("phone_outbox_line", got[0], {".id" => "[id]", ".created_at" => "[date]"});
-        assert!(lines(&mail).is_empty(), "no email was written");
+    assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 1, "{b:?}");
+    let got = read_outbox(&phone);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["id"], id.as_str());
+    assert_eq!(got[0]["text"], "Your code is 123456");
+    let keys: Vec<&str> = got[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut want = vec![
+        "id",
+        "to",
+        "channel",
+        "type",
+        "locale",
+        "text",
+        "created_at",
+    ];
+    want.sort();
+    assert_eq!(keys, want, "exactly the operator spec's fields");
+    insta::assert_json_snapshot!("phone_outbox_line", got[0], {".id" => keep_type("[id]"), ".created_at" => keep_type("[date]")});
+    assert!(read_outbox(&mail).is_empty(), "no email was written");
 
-        // a second pass sends nothing more, and the body is gone
-        assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 0);
-        assert_eq!(lines(&phone).len(), 1);
-        assert_eq!(raw(ctx, &id).await, ("sent".to_string(), None));
+    // a second pass sends nothing more, and the body is gone
+    assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 0);
+    assert_eq!(read_outbox(&phone).len(), 1);
+    assert_eq!(raw(ctx, &id).await, ("sent".to_string(), None));
 
-        // voice goes to the same file; email to its own
-        ctx.clock.advance_ms(1000);
-        let mut v = sms("+14155550101", "Your code is 2 2 2");
-        v.channel = Channel::Voice;
-        enqueue(ctx, v).await;
-        ctx.clock.advance_ms(1000);
-        enqueue(
-            ctx,
-            email(
-                "user@example.com",
-                "Reset: https://callsign.test/reset?t=abc",
-            ),
-        )
-        .await;
-        assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 2);
-        let got = lines(&phone);
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[1]["channel"], "voice");
-        let got = lines(&mail);
-        assert_eq!(got.len(), 1);
-        insta::assert_json_snapshot!("email_outbox_line", got[0], {".id" => "[id]", ".created_at" => "[date]"});
+    // voice goes to the same file; email to its own
+    ctx.clock.advance_ms(1000);
+    let mut v = sms("+14155550101", "Your code is 2 2 2");
+    v.channel = Channel::Voice;
+    enqueue(ctx, v).await;
+    ctx.clock.advance_ms(1000);
+    enqueue(
+        ctx,
+        email(
+            "user@example.com",
+            "Reset: https://callsign.test/reset?t=abc",
+        ),
+    )
+    .await;
+    assert_eq!(outbox::deliver_due(ctx).await.unwrap(), 2);
+    let got = read_outbox(&phone);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1]["channel"], "voice");
+    let got = read_outbox(&mail);
+    assert_eq!(got.len(), 1);
+    insta::assert_json_snapshot!("email_outbox_line", got[0], {".id" => keep_type("[id]"), ".created_at" => keep_type("[date]")});
 
-        // operators see statuses, newest first, never a body
-        let recent = outbox::recent(ctx, 10).await.unwrap();
-        assert_eq!(recent.len(), 3);
-        let shown = serde_json::to_string(&recent).unwrap();
-        for secret in ["123456", "2 2 2", "reset?t=abc", "Reset your password"] {
-            assert!(!shown.contains(secret), "{shown}");
-        }
-        insta::assert_json_snapshot!("outbox_recent", recent, {
-            "[].id" => "[id]", "[].created_at" => "[date]", "[].sent_at" => "[date]"
-        });
+    // operators see statuses, newest first, never a body
+    let recent = outbox::recent(ctx, 10).await.unwrap();
+    assert_eq!(recent.len(), 3);
+    let shown = serde_json::to_string(&recent).unwrap();
+    for secret in ["123456", "2 2 2", "reset?t=abc", "Reset your password"] {
+        assert!(!shown.contains(secret), "{shown}");
     }
+    insta::assert_json_snapshot!("outbox_recent", recent, {
+        "[].id" => keep_type("[id]"), "[].created_at" => keep_type("[date]"), "[].sent_at" => keep_type("[date]")
+    });
 }
+backend_tests!(committed_messages_go_to_the_development_files_once);
 
 #[tokio::test]
 async fn the_background_dispatcher_sends_after_a_wake() {
     let app = TestApp::new(Backend::Sqlite).await;
-    let phone = app.ctx.config.data_dir.join("phone-outbox.ndjson");
+    let phone = app.ctx.config.data_dir.join(dev_outbox::PHONE);
     let bg = callsign::service::spawn_background(&app.ctx);
     enqueue(&app.ctx, sms("+14155550100", "Your code is 424242")).await;
     let mut seen = 0;
     for _ in 0..100 {
-        seen = lines(&phone).len();
+        seen = read_outbox(&phone).len();
         if seen > 0 {
             break;
         }
@@ -181,7 +171,7 @@ async fn the_background_dispatcher_sends_after_a_wake() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_send_each_message_once() {
-    if !backends().contains(&Backend::Postgres) {
+    if !postgres_enabled() {
         return;
     }
     let a = TestApp::new(Backend::Postgres).await;
@@ -205,7 +195,7 @@ async fn two_nodes_send_each_message_once() {
     assert_eq!(na.unwrap() + nb.unwrap(), 40);
     let mut sent: Vec<String> = [&a, &b]
         .iter()
-        .flat_map(|n| lines(&n.ctx.config.data_dir.join("phone-outbox.ndjson")))
+        .flat_map(|n| read_outbox(&n.ctx.config.data_dir.join(dev_outbox::PHONE)))
         .map(|l| l["id"].as_str().unwrap().to_string())
         .collect();
     sent.sort();
@@ -305,91 +295,90 @@ async fn session(
     }
 }
 
-async fn smtp_node(b: Backend, dir: &Path, port: u16) -> Ctx {
-    let url = fresh_url(b, dir).await;
-    let mut cfg = config(dir, &url);
+/// A node sending email to the SMTP server on `port`, and the guard of its database.
+async fn smtp_node(b: Backend, dir: &Path, port: u16) -> (Ctx, TestDb) {
+    let db = TestDb::new(b, dir).await;
+    let mut cfg = config(dir, &db);
     cfg.smtp_url = Some(callsign::config::Secret(format!("smtp://127.0.0.1:{port}")));
     cfg.email_from = "Acme <no-reply@acme.test>".into();
     let (ctx, _) =
         callsign::service::tenant::bootstrap::open(cfg, Clock::manual(1_800_000_000_000), ISSUER)
             .await
             .unwrap();
-    ctx
+    (ctx, db)
 }
 
-#[tokio::test]
-async fn smtp_delivery_retries_transient_and_gives_up_on_permanent_failures() {
-    for b in backends() {
-        let smtp = FakeSmtp::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let ctx = smtp_node(b, dir.path(), smtp.port).await;
+async fn smtp_delivery_retries_transient_and_gives_up_on_permanent_failures(b: Backend) {
+    let smtp = FakeSmtp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _db) = smtp_node(b, dir.path(), smtp.port).await;
 
-        // accepted: one multipart email, nothing in the development file
-        enqueue(
-            &ctx,
-            email("user@example.com", "Reset at https://x.test/r?t=1"),
-        )
-        .await;
-        assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 1, "{b:?}");
-        let got = smtp.received();
-        assert_eq!(got.len(), 1);
-        for part in [
-            "From: Acme <no-reply@acme.test>",
-            "To: user@example.com",
-            "Subject: Reset your password",
-            "multipart/alternative",
-            "text/plain",
-            "text/html",
-            "https://x.test/r?t=1",
-        ] {
-            assert!(got[0].contains(part), "{part} missing from:\n{}", got[0]);
-        }
-        assert!(lines(&dir.path().join("email-outbox.ndjson")).is_empty());
-
-        // 4xx: kept, retried once the backoff has passed
-        ctx.clock.advance_ms(1000);
-        smtp.reply_to_rcpt("451 4.3.0 try again later");
-        let id = enqueue(&ctx, email("later@example.com", "second")).await;
-        assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 0);
-        let e = outbox::recent(&ctx, 1).await.unwrap().remove(0);
-        assert_eq!(
-            (e.id.as_str(), e.status.as_str(), e.attempts),
-            (id.as_str(), "pending", 1)
-        );
-        assert!(
-            e.last_error.as_deref().unwrap_or("").contains("451"),
-            "{e:?}"
-        );
-        assert!(e.next_attempt_at.is_some());
-        assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 0, "not due yet");
-        assert_eq!(smtp.received().len(), 1);
-        smtp.reply_to_rcpt("250 2.1.5 ok");
-        ctx.clock.advance_ms(HOUR_MS);
-        assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 1);
-        assert_eq!(smtp.received().len(), 2);
-        let e = outbox::recent(&ctx, 1).await.unwrap().remove(0);
-        assert_eq!((e.status.as_str(), e.attempts), ("sent", 2));
-        assert_eq!(raw(&ctx, &id).await.1, None);
-
-        // 5xx: failed after one attempt, body dropped, never tried again
-        ctx.clock.advance_ms(1000);
-        smtp.reply_to_rcpt("550 5.1.1 no such user");
-        let id = enqueue(&ctx, email("gone@example.com", "third")).await;
-        assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 0);
-        let e = outbox::recent(&ctx, 1).await.unwrap().remove(0);
-        assert_eq!((e.status.as_str(), e.attempts), ("failed", 1));
-        assert!(
-            e.last_error.as_deref().unwrap_or("").contains("550"),
-            "{e:?}"
-        );
-        assert_eq!(e.next_attempt_at, None);
-        assert_eq!(raw(&ctx, &id).await, ("failed".to_string(), None));
-        ctx.clock.advance_ms(3 * HOUR_MS);
-        smtp.reply_to_rcpt("250 2.1.5 ok");
-        assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 0);
-        assert_eq!(smtp.received().len(), 2);
+    // accepted: one multipart email, nothing in the development file
+    enqueue(
+        &ctx,
+        email("user@example.com", "Reset at https://x.test/r?t=1"),
+    )
+    .await;
+    assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 1, "{b:?}");
+    let got = smtp.received();
+    assert_eq!(got.len(), 1);
+    for part in [
+        "From: Acme <no-reply@acme.test>",
+        "To: user@example.com",
+        "Subject: Reset your password",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "https://x.test/r?t=1",
+    ] {
+        assert!(got[0].contains(part), "{part} missing from:\n{}", got[0]);
     }
+    assert!(read_outbox(&dir.path().join(dev_outbox::EMAIL)).is_empty());
+
+    // 4xx: kept, retried once the backoff has passed
+    ctx.clock.advance_ms(1000);
+    smtp.reply_to_rcpt("451 4.3.0 try again later");
+    let id = enqueue(&ctx, email("later@example.com", "second")).await;
+    assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 0);
+    let e = outbox::recent(&ctx, 1).await.unwrap().remove(0);
+    assert_eq!(
+        (e.id.as_str(), e.status.as_str(), e.attempts),
+        (id.as_str(), "pending", 1)
+    );
+    assert!(
+        e.last_error.as_deref().unwrap_or("").contains("451"),
+        "{e:?}"
+    );
+    assert!(e.next_attempt_at.is_some());
+    assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 0, "not due yet");
+    assert_eq!(smtp.received().len(), 1);
+    smtp.reply_to_rcpt("250 2.1.5 ok");
+    ctx.clock.advance_ms(HOUR_MS);
+    assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 1);
+    assert_eq!(smtp.received().len(), 2);
+    let e = outbox::recent(&ctx, 1).await.unwrap().remove(0);
+    assert_eq!((e.status.as_str(), e.attempts), ("sent", 2));
+    assert_eq!(raw(&ctx, &id).await.1, None);
+
+    // 5xx: failed after one attempt, body dropped, never tried again
+    ctx.clock.advance_ms(1000);
+    smtp.reply_to_rcpt("550 5.1.1 no such user");
+    let id = enqueue(&ctx, email("gone@example.com", "third")).await;
+    assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 0);
+    let e = outbox::recent(&ctx, 1).await.unwrap().remove(0);
+    assert_eq!((e.status.as_str(), e.attempts), ("failed", 1));
+    assert!(
+        e.last_error.as_deref().unwrap_or("").contains("550"),
+        "{e:?}"
+    );
+    assert_eq!(e.next_attempt_at, None);
+    assert_eq!(raw(&ctx, &id).await, ("failed".to_string(), None));
+    ctx.clock.advance_ms(3 * HOUR_MS);
+    smtp.reply_to_rcpt("250 2.1.5 ok");
+    assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 0);
+    assert_eq!(smtp.received().len(), 2);
 }
+backend_tests!(smtp_delivery_retries_transient_and_gives_up_on_permanent_failures);
 
 #[tokio::test]
 async fn unreachable_smtp_is_transient_until_the_attempt_limit() {
@@ -399,7 +388,7 @@ async fn unreachable_smtp_is_transient_until_the_attempt_limit() {
         l.local_addr().unwrap().port()
     };
     let dir = tempfile::tempdir().unwrap();
-    let ctx = smtp_node(Backend::Sqlite, dir.path(), port).await;
+    let (ctx, _db) = smtp_node(Backend::Sqlite, dir.path(), port).await;
     enqueue(&ctx, email("user@example.com", "hello")).await;
     for attempt in 1..=outbox::MAX_ATTEMPTS {
         assert_eq!(outbox::deliver_due(&ctx).await.unwrap(), 0);
@@ -424,7 +413,7 @@ async fn unreachable_smtp_is_transient_until_the_attempt_limit() {
 #[tokio::test]
 async fn a_bad_smtp_url_stops_the_start() {
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_url(Backend::Sqlite, dir.path()).await;
+    let url = TestDb::new(Backend::Sqlite, dir.path()).await;
     let mut cfg = config(dir.path(), &url);
     cfg.smtp_url = Some(callsign::config::Secret(
         "http://user:hunter2@mail.example.com".into(),

@@ -1,7 +1,7 @@
 //! Two real `callsign serve` processes on one PostgreSQL database: a token minted by one is
 //! accepted by the other, and a key rotation on one is seen by the other.
 
-use crate::support::{ADMIN_ID, ADMIN_SECRET, Backend, backends, fresh_url};
+use crate::support::{ADMIN_ID, ADMIN_SECRET, Backend, TestDb, postgres_enabled};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
@@ -112,12 +112,12 @@ pub async fn token(node: &Node) -> String {
 
 #[tokio::test]
 async fn two_serve_processes_share_clients_grants_and_keys() {
-    if !backends().contains(&Backend::Postgres) {
+    if !postgres_enabled() {
         return;
     }
     let d1 = tempfile::tempdir().unwrap();
     let d2 = tempfile::tempdir().unwrap();
-    let url = fresh_url(Backend::Postgres, d1.path()).await;
+    let url = TestDb::new(Backend::Postgres, d1.path()).await;
     let a = start(&url, d1.path());
     let b = start(&url, d2.path());
     let ta = token(&a).await;

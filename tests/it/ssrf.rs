@@ -5,7 +5,7 @@
 //! nor the stored failure tells an open port from a closed one. These apps run with an empty
 //! allow-list (the support module allows 127.0.0.1 for the other tests' fakes).
 
-use crate::support::{ISSUER, TestApp, backends, config, fresh_url};
+use crate::support::{Backend, ISSUER, TestApp, TestDb, backend_tests, config};
 use axum::http::{HeaderMap, StatusCode};
 use callsign::clock::Clock;
 use callsign::delivery::ProviderSpec;
@@ -21,8 +21,8 @@ const REFUSED: &str = "permanent: connection refused by policy";
 /// An app whose outbound allow-list is exactly `allow`.
 async fn app(b: crate::support::Backend, allow: &[&str], callcenter: Option<&str>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_url(b, dir.path()).await;
-    let mut cfg = config(dir.path(), &url);
+    let db = TestDb::new(b, dir.path()).await;
+    let mut cfg = config(dir.path(), &db);
     cfg.outbound_allow = AllowList::parse(allow.iter().copied()).unwrap();
     cfg.callcenter_webhook_url = callcenter.map(Into::into);
     cfg.callcenter_webhook_secret = Some(callsign::config::Secret(WHSEC.into()));
@@ -35,7 +35,8 @@ async fn app(b: crate::support::Backend, allow: &[&str], callcenter: Option<&str
         ctx,
         router,
         backend: b,
-        url,
+        url: db.url.clone(),
+        _db: Some(db),
         _dir: dir,
     }
 }
@@ -120,56 +121,54 @@ async fn send_once(app: &TestApp, m: Message) -> (String, i64, Option<String>) {
     (r.str(0).unwrap(), r.i64(1).unwrap(), r.opt_str(2).unwrap())
 }
 
-#[tokio::test]
-async fn ssrf_webhook_to_internal_addresses_is_refused_by_policy() {
-    for b in backends() {
-        let app = app(b, &[], None).await;
-        // An HTTP server really listens on the loopback port: only the policy stops the send.
-        let (open, target) = listen(200, None).await;
-        for url in [
-            format!("http://127.0.0.1:{open}/hook"),
-            format!("http://[::ffff:127.0.0.1]:{open}/hook"),
-            format!("http://localhost:{open}/hook"), // a name resolving to loopback
-            format!("http://0.0.0.0:{open}/hook"),   // reaches the host on Linux
-            format!("http://[::ffff:7f00:1]:{open}/hook"),
-            // spellings the resolver turns into 127.0.0.1 (they pass the save-time check)
-            format!("http://2130706433:{open}/hook"),
-            format!("http://127.1:{open}/hook"),
-            "https://[::ffff:127.0.0.1]/hook".to_string(),
-            "https://169.254.169.254/latest/meta-data/".to_string(),
-            "http://169.254.169.254/latest/meta-data/".to_string(),
-            "https://10.0.0.1/hook".to_string(),
-            "https://192.168.1.1/hook".to_string(),
-            "https://[fd00:ec2::254]/hook".to_string(),
-            "https://[::1]/hook".to_string(),
-        ] {
-            app.ctx.delivery.pin_phone_provider(Some(custom(&url)));
-            let (status, attempts, err) = send_once(&app, sms()).await;
-            assert_eq!(
-                (status.as_str(), attempts, err.as_deref()),
-                ("failed", 1, Some(REFUSED)),
-                "{url} ({b:?})"
-            );
-        }
-        assert_eq!(target.hits(), 0, "nothing reached the loopback listener");
-        // The tenant log says the same, and nothing more.
-        let tok = app.admin_token().await;
-        let (s, _, logs) = app.mgmt("GET", "/logs?per_page=100", &tok, None).await;
-        assert_eq!(s, StatusCode::OK);
-        let reasons: Vec<&Value> = logs
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|l| l["type"] == "gd_send_sms_failure")
-            .map(|l| &l["details"]["reason"])
-            .collect();
-        assert_eq!(reasons.len(), 14);
-        assert!(
-            reasons.iter().all(|r| *r == REFUSED_BY_POLICY),
-            "{reasons:?}"
+async fn ssrf_webhook_to_internal_addresses_is_refused_by_policy(b: Backend) {
+    let app = app(b, &[], None).await;
+    // An HTTP server really listens on the loopback port: only the policy stops the send.
+    let (open, target) = listen(200, None).await;
+    for url in [
+        format!("http://127.0.0.1:{open}/hook"),
+        format!("http://[::ffff:127.0.0.1]:{open}/hook"),
+        format!("http://localhost:{open}/hook"), // a name resolving to loopback
+        format!("http://0.0.0.0:{open}/hook"),   // reaches the host on Linux
+        format!("http://[::ffff:7f00:1]:{open}/hook"),
+        // spellings the resolver turns into 127.0.0.1 (they pass the save-time check)
+        format!("http://2130706433:{open}/hook"),
+        format!("http://127.1:{open}/hook"),
+        "https://[::ffff:127.0.0.1]/hook".to_string(),
+        "https://169.254.169.254/latest/meta-data/".to_string(),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "https://10.0.0.1/hook".to_string(),
+        "https://192.168.1.1/hook".to_string(),
+        "https://[fd00:ec2::254]/hook".to_string(),
+        "https://[::1]/hook".to_string(),
+    ] {
+        app.ctx.delivery.pin_phone_provider(Some(custom(&url)));
+        let (status, attempts, err) = send_once(&app, sms()).await;
+        assert_eq!(
+            (status.as_str(), attempts, err.as_deref()),
+            ("failed", 1, Some(REFUSED)),
+            "{url} ({b:?})"
         );
     }
+    assert_eq!(target.hits(), 0, "nothing reached the loopback listener");
+    // The tenant log says the same, and nothing more.
+    let tok = app.admin_token().await;
+    let (s, _, logs) = app.mgmt("GET", "/logs?per_page=100", &tok, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let reasons: Vec<&Value> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["type"] == "gd_send_sms_failure")
+        .map(|l| &l["details"]["reason"])
+        .collect();
+    assert_eq!(reasons.len(), 14);
+    assert!(
+        reasons.iter().all(|r| *r == REFUSED_BY_POLICY),
+        "{reasons:?}"
+    );
 }
+backend_tests!(ssrf_webhook_to_internal_addresses_is_refused_by_policy);
 
 #[tokio::test]
 async fn ssrf_try_endpoint_is_no_port_oracle() {

@@ -2,7 +2,7 @@
 //! against a handful of users inserted with raw SQL, on SQLite and (when configured)
 //! PostgreSQL, so both dialects give the same answers for every construct.
 
-use crate::support::{Backend, TestApp, backends};
+use crate::support::{Backend, TestApp, backend_tests};
 use callsign::domain::user_query::{Field, parse, parse_sort};
 use callsign::store::Value;
 use callsign::store::user_search::search;
@@ -174,192 +174,180 @@ const U2: &str = "auth0|u2";
 const U3: &str = "sms|u3";
 const U4: &str = "auth0|u4";
 
-#[tokio::test]
-async fn profile_fields_prefixes_and_case() {
-    for b in backends() {
-        let app = fixture(b).await;
-        check(
-            &app,
-            &[
-                ("email:JANE@example.com", &[U1]),
-                (r#"name:"jane SMITH""#, &[U1]),
-                ("nickname:JOHNNY", &[U2]),
-                ("name:jo*", &[U2, U4]),
-                ("name:jo%*", &[U4]),
-                ("username:jo_*", &[U4]),
-                ("username:JANE", &[U1]),
-                ("user_id:auth0|U*", &[]),
-                ("user_id:auth0|u*", &[U1, U2, U4]),
-                (r#"user_id:"sms|u3""#, &[U3]),
-                ("email.domain:example.com", &[U1, U4]),
-                ("email.domain:OTHER.org", &[U2]),
-                ("email.domain:exa*", &[U1, U4]),
-                ("identities.provider:sms", &[U3]),
-                ("identities.provider:auth0", &[U1, U2, U4]),
-                ("identities.provider:Auth0", &[]),
-                ("identities.connection:sms", &[U3]),
-                ("last_ip:2001:db8::1", &[U3]),
-                ("last_ip:10.0.*", &[U1]),
-                ("jane", &[U1]),
-                ("john*", &[U2]),
-                ("*", &[U1, U2, U4, U3]),
-            ],
-        )
-        .await;
-    }
+async fn profile_fields_prefixes_and_case(b: Backend) {
+    let app = fixture(b).await;
+    check(
+        &app,
+        &[
+            ("email:JANE@example.com", &[U1]),
+            (r#"name:"jane SMITH""#, &[U1]),
+            ("nickname:JOHNNY", &[U2]),
+            ("name:jo*", &[U2, U4]),
+            ("name:jo%*", &[U4]),
+            ("username:jo_*", &[U4]),
+            ("username:JANE", &[U1]),
+            ("user_id:auth0|U*", &[]),
+            ("user_id:auth0|u*", &[U1, U2, U4]),
+            (r#"user_id:"sms|u3""#, &[U3]),
+            ("email.domain:example.com", &[U1, U4]),
+            ("email.domain:OTHER.org", &[U2]),
+            ("email.domain:exa*", &[U1, U4]),
+            ("identities.provider:sms", &[U3]),
+            ("identities.provider:auth0", &[U1, U2, U4]),
+            ("identities.provider:Auth0", &[]),
+            ("identities.connection:sms", &[U3]),
+            ("last_ip:2001:db8::1", &[U3]),
+            ("last_ip:10.0.*", &[U1]),
+            ("jane", &[U1]),
+            ("john*", &[U2]),
+            ("*", &[U1, U2, U4, U3]),
+        ],
+    )
+    .await;
 }
+backend_tests!(profile_fields_prefixes_and_case);
 
-#[tokio::test]
-async fn booleans_counts_dates_and_exists() {
-    for b in backends() {
-        let app = fixture(b).await;
-        check(
-            &app,
-            &[
-                ("email_verified:true", &[U1]),
-                ("blocked:true", &[U2]),
-                ("phone_verified:true", &[U3]),
-                ("logins_count:[5 TO *]", &[U1, U3]),
-                ("logins_count:{5 TO 10]", &[U1]),
-                ("logins_count:0", &[U2]),
-                ("created_at:[2024-01-01 TO 2024-02-01}", &[U1, U4]),
-                ("created_at:2024-03-01", &[U3]),
-                ("last_login:{2024-01-15T10:00:00Z TO *]", &[U3]),
-                ("last_login:[2024-01-15T10:00:00Z TO *]", &[U1, U3]),
-                ("_exists_:last_login", &[U1, U3]),
-                ("_exists_:phone_number", &[U3]),
-                ("phone_number:*", &[U3]),
-                ("_exists_:identities.provider", &[U1, U2, U4, U3]),
-            ],
-        )
-        .await;
-    }
+async fn booleans_counts_dates_and_exists(b: Backend) {
+    let app = fixture(b).await;
+    check(
+        &app,
+        &[
+            ("email_verified:true", &[U1]),
+            ("blocked:true", &[U2]),
+            ("phone_verified:true", &[U3]),
+            ("logins_count:[5 TO *]", &[U1, U3]),
+            ("logins_count:{5 TO 10]", &[U1]),
+            ("logins_count:0", &[U2]),
+            ("created_at:[2024-01-01 TO 2024-02-01}", &[U1, U4]),
+            ("created_at:2024-03-01", &[U3]),
+            ("last_login:{2024-01-15T10:00:00Z TO *]", &[U3]),
+            ("last_login:[2024-01-15T10:00:00Z TO *]", &[U1, U3]),
+            ("_exists_:last_login", &[U1, U3]),
+            ("_exists_:phone_number", &[U3]),
+            ("phone_number:*", &[U3]),
+            ("_exists_:identities.provider", &[U1, U2, U4, U3]),
+        ],
+    )
+    .await;
 }
+backend_tests!(booleans_counts_dates_and_exists);
 
-#[tokio::test]
-async fn boolean_operators_and_null_safe_not() {
-    for b in backends() {
-        let app = fixture(b).await;
-        check(
-            &app,
-            &[
-                ("NOT email:jane@example.com", &[U2, U4, U3]),
-                ("NOT _exists_:email", &[U3]),
-                ("-blocked:true email.domain:example.com", &[U1, U4]),
-                ("email.domain:example.com AND NOT username:jane", &[U4]),
-                (
-                    r#"(email.domain:example.com OR phone_number:"+15550100") AND logins_count:[1 TO *]"#,
-                    &[U1, U4, U3],
-                ),
-                ("name:(jane* OR john*) && !blocked:true", &[U1]),
-                ("blocked:true || phone_verified:true", &[U2, U3]),
-            ],
-        )
-        .await;
-    }
-}
-
-#[tokio::test]
-async fn metadata_values_arrays_and_numbers() {
-    for b in backends() {
-        let app = fixture(b).await;
-        check(
-            &app,
-            &[
-                ("app_metadata.plan:gold", &[U1]),
-                ("app_metadata.plan:Gold", &[U3]),
-                ("app_metadata.plan:gol*", &[U1]),
-                ("app_metadata.roles:admin", &[U1]),
-                ("app_metadata.roles:dev", &[U1, U2]),
-                ("app_metadata.level:3", &[U1]),
-                ("app_metadata.level:7.5", &[U2]),
-                ("app_metadata.level:[4 TO *]", &[U2]),
-                ("app_metadata.level:[1 TO 3]", &[U1]),
-                ("app_metadata.tier.name:Pro", &[U1]),
-                ("app_metadata.tier:Pro", &[]),
-                ("_exists_:app_metadata.plan", &[U1, U2, U3]),
-                ("_exists_:app_metadata.tier", &[U1]),
-                ("user_metadata.city:Paris", &[U1]),
-                ("user_metadata.vip:true", &[U1]),
-                ("user_metadata.age:30", &[U4]),
-                ("NOT _exists_:user_metadata.city", &[U2, U4]),
-            ],
-        )
-        .await;
-    }
-}
-
-#[tokio::test]
-async fn phone_values_are_normalised_by_the_caller() {
-    for b in backends() {
-        let app = fixture(b).await;
-        let norm = |v: &str| -> Result<String, String> {
-            let d: String = v.chars().filter(|c| !c.is_whitespace()).collect();
-            if d.starts_with('+') {
-                Ok(d)
-            } else {
-                Err("not a phone number".into())
-            }
-        };
-        for (q, want) in [
-            (r#"phone_number:"+1 555 0100""#, vec![U3.to_string()]),
-            ("phone_number:nonsense", vec![]),
+async fn boolean_operators_and_null_safe_not(b: Backend) {
+    let app = fixture(b).await;
+    check(
+        &app,
+        &[
+            ("NOT email:jane@example.com", &[U2, U4, U3]),
+            ("NOT _exists_:email", &[U3]),
+            ("-blocked:true email.domain:example.com", &[U1, U4]),
+            ("email.domain:example.com AND NOT username:jane", &[U4]),
             (
-                "phone_number:nonsense OR blocked:true",
-                vec![U2.to_string()],
+                r#"(email.domain:example.com OR phone_number:"+15550100") AND logins_count:[1 TO *]"#,
+                &[U1, U4, U3],
             ),
-        ] {
-            let mut e = parse(q).expect("query");
-            e.map_values(Field::PhoneNumber, norm);
-            let (got, _) = search(&app.ctx.db, Some(&e), None, 0, 100, false)
-                .await
-                .expect("search");
-            assert_eq!(got, want, "{b:?}: {q}");
-        }
-    }
+            ("name:(jane* OR john*) && !blocked:true", &[U1]),
+            ("blocked:true || phone_verified:true", &[U2, U3]),
+        ],
+    )
+    .await;
 }
+backend_tests!(boolean_operators_and_null_safe_not);
 
-#[tokio::test]
-async fn sorting_paging_and_totals() {
-    for b in backends() {
-        let app = fixture(b).await;
-        let db = &app.ctx.db;
-        let s = |q: &str| Some(parse_sort(q).expect("sort"));
-        let (v, t) = search(db, None, s("last_login:-1"), 0, 10, false)
+async fn metadata_values_arrays_and_numbers(b: Backend) {
+    let app = fixture(b).await;
+    check(
+        &app,
+        &[
+            ("app_metadata.plan:gold", &[U1]),
+            ("app_metadata.plan:Gold", &[U3]),
+            ("app_metadata.plan:gol*", &[U1]),
+            ("app_metadata.roles:admin", &[U1]),
+            ("app_metadata.roles:dev", &[U1, U2]),
+            ("app_metadata.level:3", &[U1]),
+            ("app_metadata.level:7.5", &[U2]),
+            ("app_metadata.level:[4 TO *]", &[U2]),
+            ("app_metadata.level:[1 TO 3]", &[U1]),
+            ("app_metadata.tier.name:Pro", &[U1]),
+            ("app_metadata.tier:Pro", &[]),
+            ("_exists_:app_metadata.plan", &[U1, U2, U3]),
+            ("_exists_:app_metadata.tier", &[U1]),
+            ("user_metadata.city:Paris", &[U1]),
+            ("user_metadata.vip:true", &[U1]),
+            ("user_metadata.age:30", &[U4]),
+            ("NOT _exists_:user_metadata.city", &[U2, U4]),
+        ],
+    )
+    .await;
+}
+backend_tests!(metadata_values_arrays_and_numbers);
+
+async fn phone_values_are_normalised_by_the_caller(b: Backend) {
+    let app = fixture(b).await;
+    let norm = |v: &str| -> Result<String, String> {
+        let d: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+        if d.starts_with('+') {
+            Ok(d)
+        } else {
+            Err("not a phone number".into())
+        }
+    };
+    for (q, want) in [
+        (r#"phone_number:"+1 555 0100""#, vec![U3.to_string()]),
+        ("phone_number:nonsense", vec![]),
+        (
+            "phone_number:nonsense OR blocked:true",
+            vec![U2.to_string()],
+        ),
+    ] {
+        let mut e = parse(q).expect("query");
+        e.map_values(Field::PhoneNumber, norm);
+        let (got, _) = search(&app.ctx.db, Some(&e), None, 0, 100, false)
             .await
             .expect("search");
-        assert_eq!(
-            (v, t),
-            (vec![U3.into(), U1.into(), U2.into(), U4.into()], None),
-            "{b:?}"
-        );
-        let (v, _) = search(db, None, s("last_login:1"), 0, 10, false)
-            .await
-            .expect("search");
-        assert_eq!(v, vec![U1, U3, U2, U4], "{b:?}");
-        // bytewise: '+' < 'J', and "Jo%X" < "John Doe" ('%' < 'h')
-        let (v, _) = search(db, None, s("name:1"), 0, 10, false)
-            .await
-            .expect("search");
-        assert_eq!(v, vec![U3, U1, U4, U2], "{b:?}");
-        let (v, _) = search(db, None, s("logins_count:-1"), 0, 10, false)
-            .await
-            .expect("search");
-        assert_eq!(v, vec![U1, U3, U4, U2], "{b:?}");
-        // default order: oldest first
-        let (v, t) = search(db, None, None, 1, 2, true).await.expect("search");
-        assert_eq!((v, t), (vec![U4.into(), U2.into()], Some(4)), "{b:?}");
-        let e = parse("identities.provider:auth0").expect("query");
-        let (v, t) = search(db, Some(&e), s("created_at:-1"), 0, 1, true)
-            .await
-            .expect("search");
-        assert_eq!((v, t), (vec![U2.into()], Some(3)), "{b:?}");
-        let (v, t) = search(db, Some(&e), None, 10, 5, true)
-            .await
-            .expect("search");
-        assert_eq!((v, t), (vec![], Some(3)), "{b:?}");
+        assert_eq!(got, want, "{b:?}: {q}");
     }
 }
+backend_tests!(phone_values_are_normalised_by_the_caller);
+
+async fn sorting_paging_and_totals(b: Backend) {
+    let app = fixture(b).await;
+    let db = &app.ctx.db;
+    let s = |q: &str| Some(parse_sort(q).expect("sort"));
+    let (v, t) = search(db, None, s("last_login:-1"), 0, 10, false)
+        .await
+        .expect("search");
+    assert_eq!(
+        (v, t),
+        (vec![U3.into(), U1.into(), U2.into(), U4.into()], None),
+        "{b:?}"
+    );
+    let (v, _) = search(db, None, s("last_login:1"), 0, 10, false)
+        .await
+        .expect("search");
+    assert_eq!(v, vec![U1, U3, U2, U4], "{b:?}");
+    // bytewise: '+' < 'J', and "Jo%X" < "John Doe" ('%' < 'h')
+    let (v, _) = search(db, None, s("name:1"), 0, 10, false)
+        .await
+        .expect("search");
+    assert_eq!(v, vec![U3, U1, U4, U2], "{b:?}");
+    let (v, _) = search(db, None, s("logins_count:-1"), 0, 10, false)
+        .await
+        .expect("search");
+    assert_eq!(v, vec![U1, U3, U4, U2], "{b:?}");
+    // default order: oldest first
+    let (v, t) = search(db, None, None, 1, 2, true).await.expect("search");
+    assert_eq!((v, t), (vec![U4.into(), U2.into()], Some(4)), "{b:?}");
+    let e = parse("identities.provider:auth0").expect("query");
+    let (v, t) = search(db, Some(&e), s("created_at:-1"), 0, 1, true)
+        .await
+        .expect("search");
+    assert_eq!((v, t), (vec![U2.into()], Some(3)), "{b:?}");
+    let (v, t) = search(db, Some(&e), None, 10, 5, true)
+        .await
+        .expect("search");
+    assert_eq!((v, t), (vec![], Some(3)), "{b:?}");
+}
+backend_tests!(sorting_paging_and_totals);
 
 /// The messages a bad `q` produces, as the Management API will carry them
 /// (`{"statusCode":400,"error":"Bad Request","message":…,"errorCode":"invalid_query_string"}`).
