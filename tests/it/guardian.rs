@@ -725,3 +725,97 @@ async fn guardian_scopes(b: Backend) {
     assert_eq!(types_now(&app, &tok).await, json!(["sms"]));
 }
 backend_tests!(guardian_scopes);
+
+/// The typed boundary (issue 13 item 1): every guardian body is parsed by `wire::parse`, so a
+/// wrong body gets Auth0's one wording (pinned below) and changes nothing.
+async fn guardian_bodies_get_auth0_validation_messages(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    let before = (
+        ok(&app, &tok, "GET", "/guardian/factors", None).await,
+        ok(
+            &app,
+            &tok,
+            "GET",
+            "/guardian/factors/phone/message-types",
+            None,
+        )
+        .await,
+        ok(&app, &tok, "GET", "/guardian/policies", None).await,
+        ok(&app, &tok, "GET", "/guardian/factors/phone/templates", None).await,
+        ok(
+            &app,
+            &tok,
+            "GET",
+            "/guardian/factors/phone/selected-provider",
+            None,
+        )
+        .await,
+    );
+    let cases: Vec<(&str, Value)> = vec![
+        ("/guardian/factors/sms", json!({"enabled": "yes"})),
+        ("/guardian/factors/sms", json!({})),
+        ("/guardian/factors/sms", json!([true])),
+        (
+            "/guardian/factors/phone/message-types",
+            json!({"message_types": ["fax"]}),
+        ),
+        (
+            "/guardian/factors/phone/message-types",
+            json!({"message_types": "sms"}),
+        ),
+        ("/guardian/policies", json!(["sometimes"])),
+        ("/guardian/policies", json!({"policies": []})),
+        (
+            "/guardian/factors/phone/selected-provider",
+            json!({"provider": "nexmo"}),
+        ),
+        (
+            "/guardian/factors/phone/templates",
+            json!({"enrollment_message": "a"}),
+        ),
+        (
+            "/guardian/factors/phone/templates",
+            json!({"enrollment_message": "a", "verification_message": "b", "x": 1}),
+        ),
+        (
+            "/guardian/factors/phone/providers/twilio",
+            json!({"sid": 5}),
+        ),
+        (
+            "/guardian/factors/phone/providers/twilio",
+            json!({"token": "t"}),
+        ),
+    ];
+    let mut seen = Vec::new();
+    for (path, body) in cases {
+        let (s, _, v) = app.mgmt("PUT", path, &tok, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "PUT {path} {body}: {v}");
+        assert_eq!(v["errorCode"], "invalid_body", "{v}");
+        seen.push(json!({"path": path, "body": body, "message": v["message"]}));
+    }
+    insta::assert_json_snapshot!("guardian_validation_messages", seen);
+    let after = (
+        ok(&app, &tok, "GET", "/guardian/factors", None).await,
+        ok(
+            &app,
+            &tok,
+            "GET",
+            "/guardian/factors/phone/message-types",
+            None,
+        )
+        .await,
+        ok(&app, &tok, "GET", "/guardian/policies", None).await,
+        ok(&app, &tok, "GET", "/guardian/factors/phone/templates", None).await,
+        ok(
+            &app,
+            &tok,
+            "GET",
+            "/guardian/factors/phone/selected-provider",
+            None,
+        )
+        .await,
+    );
+    assert_eq!(before, after, "a refused body changes nothing");
+}
+backend_tests!(guardian_bodies_get_auth0_validation_messages);

@@ -9,6 +9,8 @@ use crate::http::extract::{AuthParams, ClientIp};
 use crate::service::mfa::api::{self as mfa, Associate};
 use crate::service::oauth::token::{self, ClientCredentials};
 use crate::service::{mfa::token as mfa_token, oauth::passwordless};
+use crate::wire::mfa::{Associated, Authenticator, Challenge};
+use crate::wire::passwordless::Started;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -43,7 +45,7 @@ pub async fn associate(
     ClientIp(ip): ClientIp,
     h: HeaderMap,
     p: AuthParams,
-) -> Result<Json<Value>, AuthError> {
+) -> Result<Json<Associated>, AuthError> {
     let t = bearer(&h)?.to_string();
     let c = creds(&p)?;
     // Auth0's SDKs (auth-js) send no client credentials here: the bearer names the client (the
@@ -75,7 +77,7 @@ pub async fn challenge(
     State(ctx): State<Ctx>,
     ClientIp(ip): ClientIp,
     p: AuthParams,
-) -> Result<Json<Value>, AuthError> {
+) -> Result<Json<Challenge>, AuthError> {
     let client = token::authenticate_user_client(&ctx, &creds(&p)?).await?;
     let t = mfa_token::open(&ctx, p.required("mfa_token")?, Some(&client.client_id))?;
     Ok(Json(
@@ -93,7 +95,7 @@ pub async fn challenge(
 pub async fn authenticators(
     State(ctx): State<Ctx>,
     h: HeaderMap,
-) -> Result<Json<Value>, AuthError> {
+) -> Result<Json<Vec<Authenticator>>, AuthError> {
     let b = mfa::bearer(&ctx, bearer(&h)?, None).await?;
     Ok(Json(mfa::list(&ctx, &b).await?))
 }
@@ -112,7 +114,7 @@ pub async fn passwordless_start(
     State(ctx): State<Ctx>,
     ClientIp(ip): ClientIp,
     p: AuthParams,
-) -> Result<Json<Value>, AuthError> {
+) -> Result<Json<Started>, AuthError> {
     let connection = p.required("connection")?;
     if connection == "email" {
         return Err(OAuthError::invalid_request("email passwordless is not supported yet").into());

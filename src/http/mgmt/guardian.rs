@@ -1,29 +1,36 @@
 //! `/api/v2/guardian/*` configuration: factors, the phone factor's message types, selected
 //! provider, Twilio settings and templates (each under `phone/` and its legacy `sms/` alias),
-//! and MFA policies. Enrollments and tickets live elsewhere. Bodies are validated by
-//! `service::mfa::guardian`; the Twilio settings are a view of the tenant phone provider
+//! and MFA policies. Enrollments and tickets live elsewhere. Bodies parse into `wire::guardian`
+//! types (Auth0's validation messages); the rules are `service::mfa::guardian`'s; the Twilio settings are a view of the tenant phone provider
 //! (`service::phone::guardian_twilio`), so `auth_token` always reads as `null`.
 
 use crate::ctx::Ctx;
 use crate::domain::scopes::*;
-use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtJson};
 use crate::service::{mfa::guardian as svc, phone::guardian_twilio};
+use crate::wire::guardian::{
+    Factor, FactorState, MessageType, MessageTypes, Policy, ProviderChoice, SelectedProvider,
+    Templates, TwilioSettings, TwilioUpdate,
+};
+use crate::wire::parse;
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
 
 pub async fn factors(
     State(ctx): State<Ctx>,
     _: Mgmt<ReadGuardianFactors>,
-) -> Result<Json<Value>, MgmtError> {
-    let list: Vec<Value> = svc::factors(&ctx)
+) -> Result<Json<Vec<Factor>>, MgmtError> {
+    let list = svc::factors(&ctx)
         .await?
         .into_iter()
-        .map(|(name, enabled)| json!({"name": name, "enabled": enabled, "trial_expired": false}))
+        .map(|(name, enabled)| Factor {
+            name: name.to_string(),
+            enabled,
+            trial_expired: false,
+        })
         .collect();
-    Ok(Json(Value::Array(list)))
+    Ok(Json(list))
 }
 
 pub async fn put_factor(
@@ -31,114 +38,131 @@ pub async fn put_factor(
     _: Mgmt<UpdateGuardianFactors>,
     Path(name): Path<String>,
     MgmtJson(b): MgmtJson,
-) -> Result<Json<Value>, MgmtError> {
-    let enabled = match b.get("enabled") {
-        Some(Value::Bool(e)) => *e,
-        Some(_) => {
-            return Err(Error::invalid_body(
-                "Payload validation error: 'Expected type boolean' on property enabled",
-            )
-            .into());
-        }
-        None => {
-            return Err(Error::invalid_body(
-                "Payload validation error: 'Missing required property: enabled'",
-            )
-            .into());
-        }
-    };
-    svc::update_factor(&ctx, &name, enabled).await?;
-    Ok(Json(json!({"enabled": enabled})))
+) -> Result<Json<FactorState>, MgmtError> {
+    let f: FactorState = parse::body(b)?;
+    svc::update_factor(&ctx, &name, f.enabled).await?;
+    Ok(Json(f))
+}
+
+/// Stored message types are always Auth0's (the service writes only those).
+fn message_types_of(types: Vec<String>) -> MessageTypes {
+    MessageTypes {
+        message_types: types
+            .iter()
+            .filter_map(|t| match t.as_str() {
+                "sms" => Some(MessageType::Sms),
+                "voice" => Some(MessageType::Voice),
+                _ => None,
+            })
+            .collect(),
+    }
 }
 
 pub async fn message_types(
     State(ctx): State<Ctx>,
     _: Mgmt<ReadGuardianFactors>,
-) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(
-        json!({"message_types": svc::message_types(&ctx).await?}),
-    ))
+) -> Result<Json<MessageTypes>, MgmtError> {
+    Ok(Json(message_types_of(svc::message_types(&ctx).await?)))
 }
 
 pub async fn put_message_types(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateGuardianFactors>,
     MgmtJson(b): MgmtJson,
-) -> Result<Json<Value>, MgmtError> {
-    let types = svc::update_message_types(&ctx, &b).await?;
-    Ok(Json(json!({"message_types": types})))
+) -> Result<Json<MessageTypes>, MgmtError> {
+    let m: MessageTypes = parse::body(b)?;
+    let types = svc::update_message_types(&ctx, &m.message_types).await?;
+    Ok(Json(message_types_of(types)))
+}
+
+/// The service answers with one of Auth0's three names.
+fn provider_of(p: &str) -> SelectedProvider {
+    SelectedProvider {
+        provider: match p {
+            "twilio" => ProviderChoice::Twilio,
+            "phone-message-hook" => ProviderChoice::PhoneMessageHook,
+            _ => ProviderChoice::Auth0,
+        },
+    }
 }
 
 pub async fn selected_provider(
     State(ctx): State<Ctx>,
     _: Mgmt<ReadGuardianFactors>,
-) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(
-        json!({"provider": svc::selected_provider(&ctx).await?}),
-    ))
+) -> Result<Json<SelectedProvider>, MgmtError> {
+    Ok(Json(provider_of(&svc::selected_provider(&ctx).await?)))
 }
 
 pub async fn put_selected_provider(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateGuardianFactors>,
     MgmtJson(b): MgmtJson,
-) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(
-        json!({"provider": svc::update_selected_provider(&ctx, &b).await?}),
-    ))
+) -> Result<Json<SelectedProvider>, MgmtError> {
+    let s: SelectedProvider = parse::body(b)?;
+    Ok(Json(provider_of(
+        &svc::update_selected_provider(&ctx, s.provider).await?,
+    )))
 }
 
-fn twilio_wire(v: &guardian_twilio::TwilioView) -> Value {
-    json!({"from": v.from, "messaging_service_sid": v.messaging_service_sid, "auth_token": null, "sid": v.sid})
+fn twilio_wire(v: guardian_twilio::TwilioView) -> TwilioSettings {
+    TwilioSettings {
+        from: v.from,
+        messaging_service_sid: v.messaging_service_sid,
+        auth_token: None,
+        sid: v.sid,
+    }
 }
 
 pub async fn twilio(
     State(ctx): State<Ctx>,
     _: Mgmt<ReadGuardianFactors>,
-) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(twilio_wire(&guardian_twilio::get(&ctx).await?)))
+) -> Result<Json<TwilioSettings>, MgmtError> {
+    Ok(Json(twilio_wire(guardian_twilio::get(&ctx).await?)))
 }
 
 pub async fn put_twilio(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateGuardianFactors>,
     MgmtJson(b): MgmtJson,
-) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(twilio_wire(&guardian_twilio::put(&ctx, &b).await?)))
+) -> Result<Json<TwilioSettings>, MgmtError> {
+    let u: TwilioUpdate = parse::body(b)?;
+    Ok(Json(twilio_wire(
+        guardian_twilio::put(&ctx, u.normalised()).await?,
+    )))
 }
 
 pub async fn templates(
     State(ctx): State<Ctx>,
     _: Mgmt<ReadGuardianFactors>,
-) -> Result<Json<Value>, MgmtError> {
+) -> Result<Json<Templates>, MgmtError> {
     let (e, v) = svc::templates(&ctx).await?;
-    Ok(Json(
-        json!({"enrollment_message": e, "verification_message": v}),
-    ))
+    Ok(Json(Templates {
+        enrollment_message: e,
+        verification_message: v,
+    }))
 }
 
 pub async fn put_templates(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateGuardianFactors>,
     MgmtJson(b): MgmtJson,
-) -> Result<Json<Value>, MgmtError> {
-    let (e, v) = svc::update_templates(&ctx, &b).await?;
-    Ok(Json(
-        json!({"enrollment_message": e, "verification_message": v}),
-    ))
+) -> Result<Json<Templates>, MgmtError> {
+    let t: Templates = parse::body(b)?;
+    Ok(Json(svc::update_templates(&ctx, t).await?))
 }
 
 pub async fn policies(
     State(ctx): State<Ctx>,
     _: Mgmt<ReadMfaPolicies>,
-) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(json!(svc::policies(&ctx).await?)))
+) -> Result<Json<Vec<String>>, MgmtError> {
+    Ok(Json(svc::policies(&ctx).await?))
 }
 
 pub async fn put_policies(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateMfaPolicies>,
     MgmtJson(b): MgmtJson,
-) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(json!(svc::update_policies(&ctx, &b).await?)))
+) -> Result<Json<Vec<String>>, MgmtError> {
+    let p: Vec<Policy> = parse::array(b)?;
+    Ok(Json(svc::update_policies(&ctx, &p).await?))
 }

@@ -29,6 +29,7 @@ use crate::service::tenant::catalog::ClientAuth;
 use crate::service::tenant::connections::{self, Connection};
 use crate::service::{mfa::api as mfa, oauth::login, oauth::mfa_grants};
 use crate::store::{self, users::UserRow};
+use crate::wire::mfa::Challenge;
 
 /// How long a console session lasts (a working shift).
 pub const SESSION_TTL_MS: i64 = 8 * 60 * 60 * 1000;
@@ -313,7 +314,9 @@ pub async fn send_code(
     ip: &str,
 ) -> Result<std::result::Result<String, StepRefusal>> {
     match mfa::challenge(ctx, t, Some("oob"), None, ip).await {
-        Ok(v) => Ok(Ok(v["oob_code"].as_str().unwrap_or_default().to_string())),
+        Ok(Challenge::Oob { oob_code, .. }) => Ok(Ok(oob_code)),
+        // Only `oob` was asked for, so the MFA API never answers `otp` here.
+        Ok(Challenge::Otp {}) => Ok(Ok(String::new())),
         Err(Error::OAuth(e)) => Ok(Err(StepRefusal::from_oauth(&e))),
         Err(e) => Err(e),
     }

@@ -19,7 +19,8 @@ use crate::service::{
     users::manage as users,
 };
 use crate::store::{self, authenticators::AuthenticatorRow};
-use serde_json::{Value, json};
+use crate::wire::mfa::{Associated, Authenticator, Challenge};
+use serde_json::Value;
 
 /// Scopes of the MFA API audience (what a user token for it carries).
 pub const SCOPES: &[&str] = &["enroll", "read:authenticators", "remove:authenticators"];
@@ -155,7 +156,7 @@ pub async fn associate(
     client_id: &str,
     a: &Associate,
     ip: &str,
-) -> Result<Value> {
+) -> Result<Associated> {
     let user = users::get(ctx, b.user_id())
         .await
         .map_err(|_| invalid_token())?;
@@ -253,12 +254,12 @@ pub async fn associate(
             .await?;
             tx.commit().await?;
             outbox::wake(ctx);
-            let mut out = json!({"authenticator_type": "oob", "binding_method": "prompt",
-                "oob_channel": channel, "oob_code": oob_code});
-            if let Some(r) = recovery {
-                out["recovery_codes"] = json!([r]);
-            }
-            Ok(out)
+            Ok(Associated::Oob {
+                binding_method: "prompt",
+                oob_channel: channel.to_string(),
+                oob_code,
+                recovery_codes: recovery.map(|r| vec![r]),
+            })
         }
         Some("otp") => {
             if !guardian::factor_enabled(ctx, "otp").await? {
@@ -307,11 +308,11 @@ pub async fn associate(
                 enc(&label),
                 enc(&issuer)
             );
-            let mut out = json!({"authenticator_type": "otp", "secret": b32, "barcode_uri": uri});
-            if let Some(r) = recovery {
-                out["recovery_codes"] = json!([r]);
-            }
-            Ok(out)
+            Ok(Associated::Otp {
+                secret: b32,
+                barcode_uri: uri,
+                recovery_codes: recovery.map(|r| vec![r]),
+            })
         }
         _ => Err(
             OAuthError::invalid_request("authenticator_types must be [\"oob\"] or [\"otp\"]")
@@ -328,7 +329,7 @@ pub async fn challenge(
     challenge_type: Option<&str>,
     authenticator_id: Option<&str>,
     ip: &str,
-) -> Result<Value> {
+) -> Result<Challenge> {
     let types: Vec<&str> = challenge_type
         .unwrap_or("oob otp")
         .split_ascii_whitespace()
@@ -376,7 +377,7 @@ pub async fn challenge(
             if !types.contains(&"otp") {
                 return Err(unsupported().into());
             }
-            Ok(json!({"challenge_type": "otp"}))
+            Ok(Challenge::Otp {})
         }
         Some(ch) => {
             if !types.contains(&"oob") {
@@ -407,13 +408,16 @@ pub async fn challenge(
                 &log,
             )
             .await?;
-            Ok(json!({"challenge_type": "oob", "oob_code": oob_code, "binding_method": "prompt"}))
+            Ok(Challenge::Oob {
+                oob_code,
+                binding_method: "prompt",
+            })
         }
     }
 }
 
 /// `GET /mfa/authenticators`: every factor, unconfirmed ones included (`active: false`).
-pub async fn list(ctx: &Ctx, b: &Bearer) -> Result<Value> {
+pub async fn list(ctx: &Ctx, b: &Bearer) -> Result<Vec<Authenticator>> {
     if !b.allows("read:authenticators") {
         return Err(OAuthError::new(
             403,
@@ -438,20 +442,34 @@ pub async fn list(ctx: &Ctx, b: &Bearer) -> Result<Value> {
         match a.kind.as_str() {
             "phone" => {
                 for ch in ["sms", "voice"] {
-                    let on = types.iter().any(|t| t == ch) || a.preferred_method.as_deref() == Some(ch);
+                    let on =
+                        types.iter().any(|t| t == ch) || a.preferred_method.as_deref() == Some(ch);
                     if on {
-                        out.push(json!({"id": format!("{ch}|{}", a.id), "authenticator_type": "oob",
-                            "active": a.confirmed, "oob_channel": ch, "name": a.name}));
+                        out.push(Authenticator {
+                            id: format!("{ch}|{}", a.id),
+                            authenticator_type: "oob",
+                            active: a.confirmed,
+                            oob_channel: Some(ch.to_string()),
+                            name: Some(a.name.clone()),
+                        });
                     }
                 }
             }
-            "totp" => out.push(json!({"id": format!("totp|{}", a.id), "authenticator_type": "otp", "active": a.confirmed})),
-            "recovery-code" => out.push(json!({"id": format!("recovery-code|{}", a.id),
-                "authenticator_type": "recovery-code", "active": a.confirmed})),
+            "totp" | "recovery-code" => out.push(Authenticator {
+                id: format!("{}|{}", a.kind, a.id),
+                authenticator_type: if a.kind == "totp" {
+                    "otp"
+                } else {
+                    "recovery-code"
+                },
+                active: a.confirmed,
+                oob_channel: None,
+                name: None,
+            }),
             _ => {}
         }
     }
-    Ok(Value::Array(out))
+    Ok(out)
 }
 
 /// `DELETE /mfa/authenticators/{id}` (MFA API access token with `remove:authenticators`).

@@ -13,7 +13,8 @@ use crate::ctx::Ctx;
 use crate::domain::phone_rules::{Change, MESSAGE_TYPES};
 use crate::error::{Error, Result};
 use crate::store;
-use serde_json::{Value, json};
+use crate::wire::guardian::{MessageType, Policy, ProviderChoice, Templates};
+use serde_json::{Map, Value};
 
 /// The eight factor names Auth0 always lists, in its order.
 pub const FACTORS: &[&str] = &[
@@ -43,19 +44,19 @@ async fn put(ctx: &Ctx, key: &str, v: &Value) -> Result<()> {
     Ok(())
 }
 
-/// MFA policy values Auth0 accepts.
-pub const POLICIES: &[&str] = &["all-applications", "confidence-score"];
-/// Values of the Guardian selected phone provider.
-pub const SELECTABLE_PROVIDERS: &[&str] = &["auth0", "twilio", "phone-message-hook"];
+/// A settings document of strings (message types, policies).
+fn strings_doc(v: &[String]) -> Value {
+    Value::Array(v.iter().cloned().map(Value::String).collect())
+}
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+/// The factors document with one factor set, whatever was stored before (not an object: reset).
+fn with_factor(stored: Option<Value>, name: &str, enabled: bool) -> Value {
+    let mut o = match stored {
+        Some(Value::Object(o)) => o,
+        _ => Map::new(),
+    };
+    o.insert(name.to_string(), Value::Bool(enabled));
+    Value::Object(o)
 }
 
 /// Whether a factor is enabled (all off by default, as on a new Auth0 tenant).
@@ -68,7 +69,7 @@ pub async fn factor_enabled(ctx: &Ctx, name: &str) -> Result<bool> {
 
 /// Every factor with its state, in Auth0's order.
 pub async fn factors(ctx: &Ctx) -> Result<Vec<(&'static str, bool)>> {
-    let v = get(ctx, K_FACTORS).await?.unwrap_or(json!({}));
+    let v = get(ctx, K_FACTORS).await?.unwrap_or(Value::Null);
     Ok(FACTORS
         .iter()
         .map(|f| (*f, v.get(*f).and_then(Value::as_bool).unwrap_or(false)))
@@ -77,10 +78,7 @@ pub async fn factors(ctx: &Ctx) -> Result<Vec<(&'static str, bool)>> {
 
 /// Turns a factor on or off; the caller has checked `name` is one of [`FACTORS`].
 pub async fn set_factor(ctx: &Ctx, name: &str, enabled: bool) -> Result<()> {
-    let mut v = get(ctx, K_FACTORS).await?.unwrap_or(json!({}));
-    if let Some(o) = v.as_object_mut() {
-        o.insert(name.to_string(), json!(enabled));
-    }
+    let v = with_factor(get(ctx, K_FACTORS).await?, name, enabled);
     put(ctx, K_FACTORS, &v).await
 }
 
@@ -90,7 +88,7 @@ pub async fn message_types(ctx: &Ctx) -> Result<Vec<String>> {
 }
 
 pub async fn set_message_types(ctx: &Ctx, types: &[String]) -> Result<()> {
-    put(ctx, K_MESSAGE_TYPES, &json!(types)).await
+    put(ctx, K_MESSAGE_TYPES, &strings_doc(types)).await
 }
 
 /// MFA policies: `[]` (never), `["all-applications"]`, `["confidence-score"]`.
@@ -105,7 +103,7 @@ pub async fn policies(ctx: &Ctx) -> Result<Vec<String>> {
 }
 
 pub async fn set_policies(ctx: &Ctx, p: &[String]) -> Result<()> {
-    put(ctx, K_POLICIES, &json!(p)).await
+    put(ctx, K_POLICIES, &strings_doc(p)).await
 }
 
 /// Guardian's legacy SMS templates (`{{code}}`, `{{tenant.friendly_name}}` style).
@@ -125,10 +123,14 @@ pub async fn templates(ctx: &Ctx) -> Result<(String, String)> {
 }
 
 pub async fn set_templates(ctx: &Ctx, enrollment: &str, verification: &str) -> Result<()> {
+    let doc = Templates {
+        enrollment_message: enrollment.to_string(),
+        verification_message: verification.to_string(),
+    };
     put(
         ctx,
         K_TEMPLATES,
-        &json!({"enrollment_message": enrollment, "verification_message": verification}),
+        &serde_json::to_value(&doc).map_err(Error::internal)?,
     )
     .await
 }
@@ -153,7 +155,7 @@ pub async fn selected_provider(ctx: &Ctx) -> Result<String> {
 }
 
 pub async fn set_selected_provider(ctx: &Ctx, p: &str) -> Result<()> {
-    put(ctx, K_SELECTED_PROVIDER, &json!(p)).await
+    put(ctx, K_SELECTED_PROVIDER, &Value::String(p.to_string())).await
 }
 
 fn payload(msg: impl Into<String>) -> Error {
@@ -189,13 +191,11 @@ pub async fn update_factor(ctx: &Ctx, name: &str, enabled: bool) -> Result<()> {
         let (_, types) = coverage::state_tx(&mut tx).await?;
         check_factor_tx(&mut tx, true, &types, Change::EnableFactor).await?;
     }
-    let mut v = store::settings::get(&mut tx, K_FACTORS)
-        .await?
-        .filter(Value::is_object)
-        .unwrap_or(json!({}));
-    if let Some(o) = v.as_object_mut() {
-        o.insert(name.to_string(), json!(enabled));
-    }
+    let v = with_factor(
+        store::settings::get(&mut tx, K_FACTORS).await?,
+        name,
+        enabled,
+    );
     store::settings::put(&mut tx, K_FACTORS, &v, ctx.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(())
@@ -204,99 +204,62 @@ pub async fn update_factor(ctx: &Ctx, name: &str, enabled: bool) -> Result<()> {
 /// `PUT /guardian/factors/phone/message-types`: a subset of `sms`/`voice` (`[]` allowed),
 /// stored in canonical order; refused when the enabled `sms` factor would be left with a
 /// type nothing delivers.
-pub async fn update_message_types(ctx: &Ctx, body: &Value) -> Result<Vec<String>> {
-    let arr = body
-        .get("message_types")
-        .ok_or_else(|| payload("'Missing required property: message_types'"))?
-        .as_array()
-        .ok_or_else(|| payload("'Expected type array' on property message_types"))?;
-    if arr
-        .iter()
-        .any(|x| !x.as_str().is_some_and(|s| MESSAGE_TYPES.contains(&s)))
-    {
-        return Err(payload(
-            "'No enum match (expected sms or voice)' on property message_types",
-        ));
-    }
-    let given = strings(&json!(arr));
+pub async fn update_message_types(ctx: &Ctx, given: &[MessageType]) -> Result<Vec<String>> {
     let types: Vec<String> = MESSAGE_TYPES
         .iter()
-        .filter(|t| given.iter().any(|g| g == *t))
+        .filter(|t| given.iter().any(|g| g.as_str() == **t))
         .map(|t| t.to_string())
         .collect();
     let mut tx = ctx.db.begin().await?;
     store::bump_epoch(&mut tx).await?;
     let (sms, _) = coverage::state_tx(&mut tx).await?;
     check_factor_tx(&mut tx, sms, &types, Change::MessageTypes).await?;
-    store::settings::put(&mut tx, K_MESSAGE_TYPES, &json!(types), ctx.clock.now_ms()).await?;
+    store::settings::put(
+        &mut tx,
+        K_MESSAGE_TYPES,
+        &strings_doc(&types),
+        ctx.clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(types)
 }
 
-/// `PUT /guardian/policies`: a JSON array of [`POLICIES`] values (`[]` allowed).
-pub async fn update_policies(ctx: &Ctx, body: &Value) -> Result<Vec<String>> {
-    let arr = body
-        .as_array()
-        .ok_or_else(|| payload("'Expected type array but found type object'"))?;
+/// `PUT /guardian/policies`: Auth0's policy values (`[]` allowed), duplicates dropped.
+pub async fn update_policies(ctx: &Ctx, given: &[Policy]) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
-    for x in arr {
-        match x.as_str() {
-            Some(s) if POLICIES.contains(&s) => {
-                if !out.iter().any(|o| o == s) {
-                    out.push(s.to_string());
-                }
-            }
-            _ => {
-                return Err(payload(
-                    "'No enum match (expected all-applications or confidence-score)'",
-                ));
-            }
+    for p in given {
+        if !out.iter().any(|o| o == p.as_str()) {
+            out.push(p.as_str().to_string());
         }
     }
     set_policies(ctx, &out).await?;
     Ok(out)
 }
 
-/// `PUT /guardian/factors/{phone|sms}/templates`: both messages required, non-empty strings.
-pub async fn update_templates(ctx: &Ctx, body: &Value) -> Result<(String, String)> {
-    let o = body
-        .as_object()
-        .ok_or_else(|| payload("'Expected type object'"))?;
-    if let Some(k) = o
-        .keys()
-        .find(|k| !["enrollment_message", "verification_message"].contains(&k.as_str()))
-    {
-        return Err(payload(format!("'Additional properties not allowed: {k}'")));
-    }
-    let field = |k: &str| -> Result<String> {
-        match o.get(k) {
-            Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 1000 => Ok(s.clone()),
-            Some(_) => Err(payload(format!(
+/// `PUT /guardian/factors/{phone|sms}/templates`: both messages non-empty, at most 1000
+/// characters each.
+pub async fn update_templates(ctx: &Ctx, t: Templates) -> Result<Templates> {
+    for (k, v) in [
+        ("enrollment_message", &t.enrollment_message),
+        ("verification_message", &t.verification_message),
+    ] {
+        if v.trim().is_empty() || v.len() > 1000 {
+            return Err(payload(format!(
                 "'Expected a non-empty string of at most 1000 characters' on property {k}"
-            ))),
-            None => Err(payload(format!("'Missing required property: {k}'"))),
+            )));
         }
-    };
-    let (e, v) = (field("enrollment_message")?, field("verification_message")?);
-    set_templates(ctx, &e, &v).await?;
-    Ok((e, v))
+    }
+    set_templates(ctx, &t.enrollment_message, &t.verification_message).await?;
+    Ok(t)
 }
 
 /// `PUT /guardian/factors/{phone|sms}/selected-provider`. `twilio` needs an enabled Twilio
 /// tenant provider (configure it through the Twilio view or the phone provider API first);
 /// `auth0` and `phone-message-hook` are stored, and read back as such unless an enabled
 /// Twilio tenant provider takes precedence. Returns the resulting view.
-pub async fn update_selected_provider(ctx: &Ctx, body: &Value) -> Result<String> {
-    let p = match body.get("provider") {
-        Some(Value::String(s)) if SELECTABLE_PROVIDERS.contains(&s.as_str()) => s.clone(),
-        Some(_) => {
-            return Err(payload(
-                "'No enum match (expected auth0, twilio or phone-message-hook)' on property provider",
-            ));
-        }
-        None => return Err(payload("'Missing required property: provider'")),
-    };
-    if p == "twilio" {
+pub async fn update_selected_provider(ctx: &Ctx, p: ProviderChoice) -> Result<String> {
+    if p == ProviderChoice::Twilio {
         let twilio_on = store::phone_providers::first(&ctx.db)
             .await?
             .is_some_and(|r| !r.disabled && r.name == "twilio");
@@ -307,6 +270,6 @@ pub async fn update_selected_provider(ctx: &Ctx, body: &Value) -> Result<String>
             });
         }
     }
-    set_selected_provider(ctx, &p).await?;
+    set_selected_provider(ctx, p.as_str()).await?;
     selected_provider(ctx).await
 }

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::service::mfa::guardian;
 use crate::service::tenant::catalog::ClientAuth;
 use crate::store::{self, authenticators::AuthenticatorRow, users::UserRow};
-use serde_json::{Value, json};
+use crate::wire::mfa::{FactorType, Requirements};
 
 /// What a successful first factor leads to.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +21,10 @@ pub enum Decision {
     /// Issue tokens now.
     NotRequired,
     /// Answer `mfa_required`; `requirements` is Auth0's `mfa_requirements` object.
-    Required { enroll: bool, requirements: Value },
+    Required {
+        enroll: bool,
+        requirements: Requirements,
+    },
 }
 
 /// The login being decided: who, through which application, asking for what.
@@ -55,31 +58,38 @@ pub async fn decide(ctx: &Ctx, login: &Login<'_>) -> Result<Decision> {
     if !(policy || (mfa_api && !mine.is_empty())) {
         return Ok(Decision::NotRequired);
     }
+    let kind = |kind| FactorType { kind };
     if mine.is_empty() {
         let mut enroll = vec![];
         if sms {
-            enroll.push(json!({"type": "phone"}));
+            enroll.push(kind("phone"));
         }
         if otp {
-            enroll.push(json!({"type": "otp"}));
+            enroll.push(kind("otp"));
         }
         return Ok(Decision::Required {
             enroll: true,
-            requirements: json!({"enroll": enroll}),
+            requirements: Requirements {
+                enroll: Some(enroll),
+                challenge: None,
+            },
         });
     }
     let mut challenge = vec![];
     if mine.iter().any(|a| a.kind == "phone") {
-        challenge.push(json!({"type": "phone"}));
+        challenge.push(kind("phone"));
     }
     if mine.iter().any(|a| a.kind == "totp") {
-        challenge.push(json!({"type": "otp"}));
+        challenge.push(kind("otp"));
     }
     if all.iter().any(|a| a.kind == "recovery-code" && a.confirmed) {
-        challenge.push(json!({"type": "recovery-code"}));
+        challenge.push(kind("recovery-code"));
     }
     Ok(Decision::Required {
         enroll: false,
-        requirements: json!({"challenge": challenge}),
+        requirements: Requirements {
+            enroll: None,
+            challenge: Some(challenge),
+        },
     })
 }

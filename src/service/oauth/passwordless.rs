@@ -14,7 +14,7 @@ use crate::service::oauth::token::{self, ClientCredentials, TokenResponse};
 use crate::service::tenant::connections::{self, Connection};
 use crate::service::{messaging::outbox, mfa::otp, oauth::user_tokens, users::manage as users};
 use crate::store::{self, users::Identifier};
-use serde_json::{Value, json};
+use crate::wire::passwordless::Started;
 
 async fn sms_connection(ctx: &Ctx, name: &str, client_id: &str) -> Result<Connection> {
     let c = connections::by_name(ctx, name)
@@ -67,7 +67,7 @@ pub async fn start(
     phone_number: &str,
     send: Option<&str>,
     ip: &str,
-) -> Result<Value> {
+) -> Result<Started> {
     let client = token::authenticate_user_client(ctx, creds).await?;
     if send.is_some_and(|s| s != "code") {
         return Err(OAuthError::invalid_request("send must be \"code\" for sms").into());
@@ -106,7 +106,11 @@ pub async fn start(
     // The same answer whether or not the number belongs to someone: a fresh id and
     // `phone_verified: false` every time (Auth0 echoes the user's state; that would tell
     // anyone with a client id who is registered).
-    Ok(json!({"_id": crate::crypto::random_hex(12), "phone_number": to, "phone_verified": false}))
+    Ok(Started {
+        id: crate::crypto::random_hex(12),
+        phone_number: to.to_string(),
+        phone_verified: false,
+    })
 }
 
 /// `grant_type=http://auth0.com/oauth/grant-type/passwordless/otp`.
@@ -200,7 +204,7 @@ pub async fn grant(
                 audience,
                 scope,
             )?,
-            requirements,
+            requirements: requirements.to_json(),
         });
     }
     let mut tx = ctx.db.begin().await?;

@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::service::phone::coverage;
 use crate::service::phone::providers::{check_rule_tx, complete, open_credentials, payload, seal};
 use crate::store::{self, phone_providers::ProviderRow};
-use serde_json::{Map, Value, json};
+use crate::wire::guardian::TwilioUpdate;
+use serde_json::{Map, Value};
 
 /// What Guardian shows; `auth_token` is always `null` on the wire.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,8 +25,6 @@ pub struct TwilioView {
     pub from: Option<String>,
     pub messaging_service_sid: Option<String>,
 }
-
-const KEYS: &[&str] = &["from", "messaging_service_sid", "auth_token", "sid"];
 
 fn view_of(p: Option<&ProviderRow>) -> TwilioView {
     let Some(p) = p.filter(|p| p.name == "twilio") else {
@@ -50,27 +49,14 @@ pub async fn get(ctx: &Ctx) -> Result<TwilioView> {
     ))
 }
 
-fn nullable<'a>(o: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>> {
-    match o.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(payload(format!("'Expected type string' on property {k}"))),
-    }
-}
-
-pub async fn put(ctx: &Ctx, body: &Value) -> Result<TwilioView> {
-    let o = body
-        .as_object()
-        .ok_or_else(|| payload("'Expected type object'"))?;
-    if let Some(k) = o.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(payload(format!("'Additional properties not allowed: {k}'")));
-    }
+/// Configures the tenant Twilio provider from Guardian's view (empty strings already read as
+/// absent: `TwilioUpdate::normalised`).
+pub async fn put(ctx: &Ctx, u: TwilioUpdate) -> Result<TwilioView> {
     let (sid, from, mssid, token) = (
-        nullable(o, "sid")?,
-        nullable(o, "from")?,
-        nullable(o, "messaging_service_sid")?,
-        nullable(o, "auth_token")?,
+        u.sid.as_deref(),
+        u.from.as_deref(),
+        u.messaging_service_sid.as_deref(),
+        u.auth_token.as_deref(),
     );
     let mut tx = ctx.db.begin().await?;
     store::bump_epoch(&mut tx).await?; // serialises with the provider API (its module doc)
@@ -102,24 +88,30 @@ pub async fn put(ctx: &Ctx, body: &Value) -> Result<TwilioView> {
         .and_then(|p| p.configuration.get("sid"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let mut config = json!({"delivery_methods": methods});
-    if let Some(s) = sid.map(str::to_string).or(old_sid) {
-        config["sid"] = json!(s);
+    let mut config = Map::new();
+    config.insert(
+        "delivery_methods".into(),
+        Value::Array(methods.into_iter().map(Value::String).collect()),
+    );
+    for (k, v) in [
+        ("sid", sid.map(str::to_string).or(old_sid)),
+        ("default_from", from.map(str::to_string)),
+        ("mssid", mssid.map(str::to_string)),
+    ] {
+        if let Some(v) = v {
+            config.insert(k.into(), Value::String(v));
+        }
     }
-    if let Some(f) = from {
-        config["default_from"] = json!(f);
-    }
-    if let Some(m) = mssid {
-        config["mssid"] = json!(m);
-    }
-    let configuration = pp::parse_configuration(ProviderName::Twilio, &config).map_err(payload)?;
+    let configuration =
+        pp::parse_configuration(ProviderName::Twilio, &Value::Object(config)).map_err(payload)?;
     let mut creds = match &existing {
         Some(p) => open_credentials(ctx, p)?,
         None => Credentials::default(),
     };
     if let Some(t) = token {
-        let given = pp::parse_credentials(ProviderName::Twilio, &json!({"auth_token": t}))
-            .map_err(payload)?;
+        let doc = Map::from_iter([("auth_token".to_string(), Value::String(t.to_string()))]);
+        let given =
+            pp::parse_credentials(ProviderName::Twilio, &Value::Object(doc)).map_err(payload)?;
         creds.auth_token = given.auth_token;
     }
     complete(ProviderName::Twilio, &configuration, &mut creds)?;

@@ -1,0 +1,13 @@
+//! Auth0's JSON, typed: the shapes of request bodies and answers as Rust types, and the one
+//! parser that turns a JSON body into them with Auth0's validation messages. The HTTP layer
+//! parses with it and renders with it; the Deploy CLI's import and export (a later issue) will
+//! read and write the same types, which is why they live here rather than under `http/`.
+//! Nothing here does I/O or reaches storage or services: it sits just above `domain`.
+//!
+//! Capabilities move here one at a time (issue 13 item 1); those not yet moved still parse
+//! their bodies by hand in their service (the architecture test's ratchet lists them).
+
+pub mod guardian; // /api/v2/guardian/*: factors, message types, policies, templates, providers
+pub mod mfa; // the MFA API's answers: associate, challenge, the authenticator list
+pub mod parse; // JSON → typed input, with Auth0's "Payload validation error" messages
+pub mod passwordless; // /passwordless/start's answer
