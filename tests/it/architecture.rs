@@ -326,7 +326,6 @@ const SERVICE_JSON: &[(&str, usize)] = &[
     ("src/service/tenant/bootstrap.rs", 5),
     ("src/service/tenant/clients.rs", 1),
     ("src/service/tenant/connections.rs", 3),
-    ("src/service/tenant/keys.rs", 3),
     ("src/service/tenant/resource_servers.rs", 1),
     ("src/service/tenant/settings.rs", 1),
     ("src/service/users/passwords.rs", 3),

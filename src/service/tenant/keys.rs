@@ -27,11 +27,12 @@ use crate::ctx::Ctx;
 use crate::domain::claims::AccessClaims;
 use crate::error::{Error, Result};
 use crate::store::{self, keys::KeyRow};
+use crate::wire::jwks::{Jwk, Jwks, JwtHeader};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{self, KeyPair as _};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -49,7 +50,7 @@ struct KeySet {
     rows: Vec<String>,
     current: Option<Arc<SigningKey>>,
     verify: HashMap<String, jsonwebtoken::DecodingKey>,
-    jwks: Value,
+    jwks: Jwks,
     verified: Mutex<HashMap<[u8; 32], Verified>>,
 }
 
@@ -196,20 +197,31 @@ impl KeyRing {
             let dk = jsonwebtoken::DecodingKey::from_rsa_components(&m.n, &m.e)
                 .map_err(Error::internal)?;
             set.verify.insert(row.kid.clone(), dk);
-            jwks.push(json!({
-                "kty": "RSA", "use": "sig", "alg": "RS256", "kid": row.kid,
-                "n": m.n, "e": m.e, "x5t": m.x5t, "x5c": [row.cert_der_b64],
-            }));
             if row.state == "current" {
-                let header = json!({"alg": "RS256", "typ": "JWT", "kid": row.kid});
+                let header = serde_json::to_vec(&JwtHeader {
+                    alg: "RS256",
+                    typ: "JWT",
+                    kid: &row.kid,
+                })
+                .map_err(Error::internal)?;
                 set.current = Some(Arc::new(SigningKey {
                     kid: row.kid.clone(),
                     key: kp,
-                    header_b64: b64::encode_url(header.to_string().as_bytes()),
+                    header_b64: b64::encode_url(&header),
                 }));
             }
+            jwks.push(Jwk {
+                kty: "RSA",
+                use_: "sig",
+                alg: "RS256",
+                kid: row.kid.clone(),
+                n: m.n,
+                e: m.e,
+                x5t: m.x5t,
+                x5c: vec![row.cert_der_b64.clone()],
+            });
         }
-        set.jwks = json!({ "keys": jwks });
+        set.jwks = Jwks { keys: jwks };
         *self
             .set
             .write()
@@ -267,7 +279,7 @@ impl KeyRing {
                 .is_ok()
     }
 
-    pub fn jwks(&self) -> Value {
+    pub fn jwks(&self) -> Jwks {
         self.snapshot().jwks.clone()
     }
 
