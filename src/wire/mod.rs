@@ -9,6 +9,7 @@
 
 pub mod guardian; // /api/v2/guardian/*: factors, message types, policies, templates, providers
 pub mod jwks; // the published JSON Web Key Set and the JWT header
+pub mod logs; // typed `details` of the event-log entries callsign writes
 pub mod mfa; // the MFA API's answers: associate, challenge, the authenticator list
 pub mod parse; // JSON → typed input, with Auth0's "Payload validation error" messages
 pub mod passwordless; // /passwordless/start's answer

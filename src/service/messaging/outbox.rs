@@ -25,9 +25,9 @@ use crate::delivery::{OutgoingMessage, SendError, Sender};
 use crate::error::{Error, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::store::{self, outbox::NewRow};
+use crate::wire::logs::Delivery;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -228,10 +228,7 @@ pub async fn record_failed(
             kind,
             description: Some(format!("{what} delivery failed")),
             user_id: o.user_id,
-            details: Some(
-                json!({"message_id": id, "message_type": m.kind, "attempts": 0,
-                                 "failure": "permanent", "reason": reason, "will_retry": false}),
-            ),
+            details: Some(Delivery::failed(&id, m.kind, 0, "permanent", reason, false).to_json()),
             ..Default::default()
         },
     )
@@ -472,8 +469,7 @@ fn phone_event(ctx: &Ctx, o: &Outcome, fate: &Fate) {
             (
                 ok_kind,
                 format!("{what} sent"),
-                json!({"message_id": o.id, "message_type": o.kind, "attempts": o.attempts,
-                       "provider_message_id": provider_ref}),
+                Delivery::sent(&o.id, &o.kind, o.attempts, provider_ref.as_deref()).to_json(),
             )
         }
         (_, Fate::Expired(reason)) => {
@@ -485,8 +481,7 @@ fn phone_event(ctx: &Ctx, o: &Outcome, fate: &Fate) {
             (
                 fail_kind,
                 format!("{what} not delivered: the code expired"),
-                json!({"message_id": o.id, "message_type": o.kind, "attempts": attempts,
-                       "failure": "expired", "reason": reason, "will_retry": false}),
+                Delivery::failed(&o.id, &o.kind, attempts, "expired", reason, false).to_json(),
             )
         }
         (Attempt::Failed(e), _) => {
@@ -503,8 +498,7 @@ fn phone_event(ctx: &Ctx, o: &Outcome, fate: &Fate) {
             (
                 fail_kind,
                 format!("{what} delivery failed"),
-                json!({"message_id": o.id, "message_type": o.kind, "attempts": o.attempts,
-                       "failure": class, "reason": reason, "will_retry": retrying}),
+                Delivery::failed(&o.id, &o.kind, o.attempts, class, reason, retrying).to_json(),
             )
         }
         // A dead row is always recorded as expired.

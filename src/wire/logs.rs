@@ -1,0 +1,85 @@
+//! Typed `details` of event-log entries callsign writes (the Management API's `/logs` shows
+//! them as they are stored).
+
+use serde::Serialize;
+
+/// `details` of `gd_send_sms` / `gd_send_voice` and their `_failure` events: which outbox
+/// message, how many attempts, and either the provider's message id (sent; `null` when the
+/// provider gives none) or why it failed and whether it will be retried. Never the text.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Delivery<'a> {
+    pub message_id: &'a str,
+    pub message_type: &'a str,
+    pub attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_message_id: Option<Option<&'a str>>,
+    /// `permanent`, `transient` or `expired`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub will_retry: Option<bool>,
+}
+
+impl<'a> Delivery<'a> {
+    pub fn sent(
+        message_id: &'a str,
+        message_type: &'a str,
+        attempts: i64,
+        provider: Option<&'a str>,
+    ) -> Self {
+        Delivery {
+            message_id,
+            message_type,
+            attempts,
+            provider_message_id: Some(provider),
+            failure: None,
+            reason: None,
+            will_retry: None,
+        }
+    }
+
+    pub fn failed(
+        message_id: &'a str,
+        message_type: &'a str,
+        attempts: i64,
+        failure: &'a str,
+        reason: &'a str,
+        will_retry: bool,
+    ) -> Self {
+        Delivery {
+            message_id,
+            message_type,
+            attempts,
+            provider_message_id: None,
+            failure: Some(failure),
+            reason: Some(reason),
+            will_retry: Some(will_retry),
+        }
+    }
+
+    /// As the JSON the log entry stores.
+    pub fn to_json(&self) -> serde_json::Value {
+        // Strings, numbers and booleans always serialise.
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(
+            Delivery::sent("m", "otp", 1, None).to_json(),
+            json!({"message_id": "m", "message_type": "otp", "attempts": 1, "provider_message_id": null})
+        );
+        assert_eq!(
+            Delivery::failed("m", "otp", 2, "transient", "503", true).to_json(),
+            json!({"message_id": "m", "message_type": "otp", "attempts": 2, "failure": "transient", "reason": "503", "will_retry": true})
+        );
+    }
+}
