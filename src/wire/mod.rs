@@ -13,3 +13,4 @@ pub mod logs; // typed `details` of the event-log entries callsign writes
 pub mod mfa; // the MFA API's answers: associate, challenge, the authenticator list
 pub mod parse; // JSON → typed input, with Auth0's "Payload validation error" messages
 pub mod passwordless; // /passwordless/start's answer
+pub mod phone; // the phone provider and template test send (`…/try`) and its answer

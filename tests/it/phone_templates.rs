@@ -706,3 +706,44 @@ async fn a_template_too_long_at_send_fails_its_message(b: Backend) {
     );
 }
 backend_tests!(a_template_too_long_at_send_fails_its_message);
+
+/// The provider's and the template's test sends parse one body type (`wire::phone::TryBody`),
+/// so they refuse the same mistakes with the same words.
+async fn both_test_sends_refuse_bad_bodies_alike(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    let p =
+        crate::phone_providers::create(&app, &tok, crate::phone_providers::twilio(&["text"])).await;
+    let t = create(
+        &app,
+        &tok,
+        json!({"type": "otp_verify", "content": {"body": {"text": "{{ code }}"}}}),
+    )
+    .await;
+    let paths = [
+        format!(
+            "/branding/phone/providers/{}/try",
+            p["id"].as_str().unwrap()
+        ),
+        format!("{BASE}/{}/try", t["id"].as_str().unwrap()),
+    ];
+    let bodies = [
+        json!({"to": 5}),
+        json!({}),
+        json!({"to": "+15555550100", "delivery_method": "fax"}),
+        json!({"to": "+15555550100", "cc": "x"}),
+    ];
+    let mut seen = Vec::new();
+    for body in bodies {
+        let mut messages = Vec::new();
+        for path in &paths {
+            let (s, _, v) = app.mgmt("POST", path, &tok, Some(body.clone())).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{path} {body}: {v}");
+            messages.push(v["message"].clone());
+        }
+        assert_eq!(messages[0], messages[1], "{body}");
+        seen.push(json!({"body": body, "message": messages[0]}));
+    }
+    insta::assert_json_snapshot!("phone_try_validation_messages", seen);
+}
+backend_tests!(both_test_sends_refuse_bad_bodies_alike);

@@ -10,6 +10,8 @@ use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
 use crate::service::phone::templates::{self as svc, Template};
+use crate::wire::parse;
+use crate::wire::phone::TryAccepted;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -94,9 +96,7 @@ pub async fn try_send(
     Path(id): Path<String>,
     MgmtBody(b): MgmtBody,
 ) -> Result<impl IntoResponse, MgmtError> {
-    crate::service::messaging::try_send::template(&ctx, &id, b).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"code": 202, "message": "Test notification successfully sent for processing"})),
-    ))
+    crate::service::messaging::try_send::template(&ctx, &id, parse::body(Value::Object(b))?)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(TryAccepted::default())))
 }

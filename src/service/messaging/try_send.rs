@@ -6,7 +6,7 @@ use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::service::messaging::outbox::{self, Message};
 use crate::service::phone::{providers, templates};
-use serde_json::{Map, Value};
+use crate::wire::phone::TryBody;
 
 async fn queue(ctx: &Ctx, m: Message) -> Result<()> {
     let mut tx = ctx.db.begin().await?;
@@ -17,13 +17,13 @@ async fn queue(ctx: &Ctx, m: Message) -> Result<()> {
 }
 
 /// A test message through the provider `id`.
-pub async fn provider(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<()> {
+pub async fn provider(ctx: &Ctx, id: &str, body: TryBody) -> Result<()> {
     let m = providers::try_message(ctx, id, body).await?;
     queue(ctx, m).await
 }
 
 /// The template `id` rendered with sample values.
-pub async fn template(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<()> {
+pub async fn template(ctx: &Ctx, id: &str, body: TryBody) -> Result<()> {
     let m = templates::try_message(ctx, id, body).await?;
     queue(ctx, m).await
 }

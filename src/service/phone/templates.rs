@@ -20,6 +20,7 @@ use crate::domain::phone_templates::{
 };
 use crate::error::{Error, Result};
 use crate::store::{self, phone_templates::PhoneTemplateRow};
+use crate::wire::phone::{DeliveryMethod, TryBody};
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -430,22 +431,15 @@ pub async fn render(
 /// `POST …/{id}/try`: renders the template's own body (enabled or not) with sample values into
 /// the message for `to` by `delivery_method` (`text`, the default, or `voice`), for the outbox
 /// (`messaging::try_send`).
-pub async fn try_message(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Message> {
-    check_keys(&body, &["to", "delivery_method"])?;
+pub async fn try_message(ctx: &Ctx, id: &str, body: TryBody) -> Result<Message> {
     let t = get(ctx, id).await?;
-    let to = match body.get("to") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim(),
-        Some(Value::String(_)) | None => {
-            return Err(payload_error("Missing required property: to."));
-        }
-        Some(_) => return Err(payload_error("'Expected type string' on property to.")),
-    };
-    let channel = match body.get("delivery_method") {
-        None => Channel::Text,
-        Some(v) => v
-            .as_str()
-            .and_then(Channel::parse)
-            .ok_or_else(|| payload_error("delivery_method must be one of \"text\", \"voice\"."))?,
+    let to = body.to.trim();
+    if to.is_empty() {
+        return Err(payload_error("Missing required property: to."));
+    }
+    let channel = match body.delivery_method.unwrap_or_default() {
+        DeliveryMethod::Text => Channel::Text,
+        DeliveryMethod::Voice => Channel::Voice,
     };
     // Auth0 accepted `911234567890` (no `+`) in a recorded test send: read digits as international.
     let e164 = dom_phone(to)?;

@@ -1,0 +1,70 @@
+//! `/api/v2/branding/phone/*` bodies shared by the provider and template endpoints: the test
+//! send (`POST …/{id}/try`) and its 202 answer. One body type for both, so both refuse the same
+//! mistakes with the same words.
+
+use serde::{Deserialize, Serialize};
+
+/// How a test message goes out.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryMethod {
+    #[default]
+    Text,
+    Voice,
+}
+
+impl DeliveryMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMethod::Text => "text",
+            DeliveryMethod::Voice => "voice",
+        }
+    }
+}
+
+/// `POST …/{id}/try`: `to` (a phone number; its format is the service's check) and an
+/// optional `delivery_method` (`text` when absent or `null`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TryBody {
+    pub to: String,
+    #[serde(default)]
+    pub delivery_method: Option<DeliveryMethod>,
+}
+
+/// The 202 answer to a test send.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TryAccepted {
+    pub code: u16,
+    pub message: &'static str,
+}
+
+impl Default for TryAccepted {
+    fn default() -> Self {
+        TryAccepted {
+            code: 202,
+            message: "Test notification successfully sent for processing",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::parse::parse;
+    use serde_json::json;
+
+    #[test]
+    fn try_body() {
+        let b: TryBody = parse(json!({"to": "+15551234567", "delivery_method": null})).unwrap();
+        assert_eq!(b.delivery_method.unwrap_or_default(), DeliveryMethod::Text);
+        assert_eq!(
+            parse::<TryBody>(json!({"to": "+1", "delivery_method": "fax"})).unwrap_err(),
+            "'No enum match for: \"fax\"' on property delivery_method."
+        );
+        assert_eq!(
+            parse::<TryBody>(json!({"to": 5})).unwrap_err(),
+            "'Expected type string but found type number' on property to."
+        );
+    }
+}
