@@ -72,7 +72,7 @@ fn event(ev: &InboundEvent) -> Event {
     Event::default()
         .event("inbound")
         .id(ev.seq.to_string())
-        .data(ev.wire().to_string())
+        .data(serde_json::to_string(&ev.wire()).unwrap_or_default())
 }
 
 /// Where a live stream stands.

@@ -7,6 +7,7 @@
 //! Capabilities move here one at a time (issue 13 item 1); those not yet moved still parse
 //! their bodies by hand in their service (the architecture test's ratchet lists them).
 
+pub mod callcenter; // the live feed's inbound event and the call-centre webhook envelope
 pub mod guardian; // /api/v2/guardian/*: factors, message types, policies, templates, providers
 pub mod jwks; // the published JSON Web Key Set and the JWT header
 pub mod logs; // typed `details` of the event-log entries callsign writes

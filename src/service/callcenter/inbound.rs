@@ -24,7 +24,8 @@ use crate::service::callcenter::lookup::{self, Account, Actor};
 use crate::service::messaging::outbox::{self, Channel, Message};
 use crate::service::phone::providers as phone_providers;
 use crate::store;
-use serde_json::{Value, json};
+use crate::wire::callcenter::{FeedEvent, WebhookData, WebhookEnvelope};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -67,13 +68,13 @@ impl InboundEvent {
     }
 
     /// The SSE `inbound` event's data.
-    pub fn wire(&self) -> Value {
-        json!({
-            "number": self.number,
-            "channel": self.channel,
-            "accounts": self.accounts,
-            "received_at": iso(self.received_at),
-        })
+    pub fn wire(&self) -> FeedEvent<'_> {
+        FeedEvent {
+            accounts: &self.accounts,
+            channel: &self.channel,
+            number: &self.number,
+            received_at: iso(self.received_at),
+        }
     }
 }
 
@@ -228,24 +229,26 @@ pub async fn receive(ctx: &Ctx, r: Request<'_>) -> Result<Outcome> {
 
 /// The call-centre webhook for an event: a Standard Webhooks style envelope.
 fn webhook_message(url: &str, ev: &InboundEvent) -> Message {
-    let body = json!({
-        "type": "phone.inbound",
-        "timestamp": iso(ev.received_at),
-        "data": {
-            "id": ev.sid,
-            "number": ev.number,
-            "channel": ev.channel,
-            "accounts": ev.accounts,
-            "received_at": iso(ev.received_at),
+    let body = WebhookEnvelope {
+        data: WebhookData {
+            accounts: &ev.accounts,
+            channel: &ev.channel,
+            id: &ev.sid,
+            number: &ev.number,
+            received_at: iso(ev.received_at),
         },
-    });
+        timestamp: iso(ev.received_at),
+        kind: "phone.inbound",
+    };
+    // A struct of strings and a stored JSON value always serialises.
+    let text = serde_json::to_string(&body).unwrap_or_default();
     Message {
         channel: Channel::Webhook,
         to: url.to_string(),
         kind: "phone_inbound",
         locale: String::new(),
         subject: None,
-        text: body.to_string(),
+        text,
         html: None,
     }
 }
