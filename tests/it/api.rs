@@ -661,3 +661,72 @@ async fn wire_shapes_are_pinned() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     insta::assert_json_snapshot!("resource_server_not_found", e);
 }
+
+/// Client grant bodies go through the typed boundary (`wire::client_grants`): Auth0's one
+/// wording for each mistake, nothing written; options round-trip; `subject_type` defaults.
+async fn client_grant_bodies_are_typed(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    let c = app
+        .create_client(
+            &tok,
+            json!({"name": "typed", "app_type": "non_interactive", "grant_types": ["client_credentials"]}),
+        )
+        .await;
+    let aud = app.ctx.mgmt_audience();
+    let before = app.mgmt("GET", "/client-grants", &tok, None).await.2;
+    let cases = [
+        json!({"client_id": c["client_id"], "audience": aud, "scope": "read:users"}),
+        json!({"client_id": c["client_id"], "audience": aud}),
+        json!({"client_id": c["client_id"], "audience": aud, "scope": [], "bogus": 1}),
+        json!({"client_id": c["client_id"], "audience": aud, "scope": [], "subject_type": "robot"}),
+        json!({"client_id": c["client_id"], "audience": aud, "scope": [1]}),
+        json!({"client_id": 7, "audience": aud, "scope": []}),
+    ];
+    let mut seen = Vec::new();
+    for body in cases {
+        let (s, _, v) = app
+            .mgmt("POST", "/client-grants", &tok, Some(body.clone()))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
+        seen.push(v["message"].clone());
+    }
+    insta::assert_json_snapshot!("client_grant_validation_messages", seen);
+    let after = app.mgmt("GET", "/client-grants", &tok, None).await.2;
+    assert_eq!(before, after, "nothing written");
+
+    let (s, _, g) = app
+        .mgmt(
+            "POST",
+            "/client-grants",
+            &tok,
+            Some(json!({"client_id": c["client_id"], "audience": aud, "scope": ["read:users", "read:users"], "organization_usage": "allow", "allow_any_organization": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    assert_eq!(g["scope"], json!(["read:users"]));
+    assert_eq!(g["subject_type"], "client");
+    assert_eq!(g["organization_usage"], "allow");
+    assert_eq!(g["allow_any_organization"], true);
+    let path = format!("/client-grants/{}", g["id"].as_str().unwrap());
+    let (s, _, p) = app
+        .mgmt(
+            "PATCH",
+            &path,
+            &tok,
+            Some(json!({"organization_usage": "require"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["organization_usage"], "require");
+    assert_eq!(p["allow_any_organization"], true, "other options kept");
+    let (s, _, e) = app
+        .mgmt("PATCH", &path, &tok, Some(json!({"audience": "x"})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(
+        e["message"],
+        "Payload validation error: 'Additional properties not allowed: audience'."
+    );
+}
+backend_tests!(client_grant_bodies_are_typed);

@@ -8,20 +8,27 @@ use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
 use crate::service::tenant::client_grants as svc;
+use crate::wire::client_grants::{ClientGrant, GrantOptions, SubjectType};
+use crate::wire::parse;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-pub fn wire(g: &GrantRow) -> Value {
-    let mut o = g.data.clone();
-    o.insert("id".into(), json!(g.id));
-    o.insert("client_id".into(), json!(g.client_id));
-    o.insert("audience".into(), json!(g.audience));
-    o.insert("scope".into(), json!(g.scope));
-    o.entry("subject_type").or_insert(json!("client"));
-    Value::Object(o)
+/// A stored grant as Auth0 shows it; its options document was written from
+/// `GrantOptions`, so it reads back as one (an unreadable one shows no options).
+pub fn wire(g: &GrantRow) -> ClientGrant {
+    let mut options: GrantOptions =
+        serde_json::from_value(Value::Object(g.data.clone())).unwrap_or_default();
+    ClientGrant {
+        id: g.id.clone(),
+        client_id: g.client_id.clone(),
+        audience: g.audience.clone(),
+        scope: g.scope.clone(),
+        subject_type: options.subject_type.take().unwrap_or(SubjectType::Client),
+        options,
+    }
 }
 
 pub async fn list(
@@ -35,7 +42,11 @@ pub async fn list(
     };
     let p = paging(&q, true)?;
     let page = svc::list(&ctx, &f, &p).await?;
-    let items: Vec<Value> = page.items.iter().map(wire).collect();
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|g| serde_json::to_value(wire(g)).unwrap_or_default())
+        .collect();
     Ok(Json(list_response(
         items,
         "client_grants",
@@ -50,7 +61,7 @@ pub async fn create(
     _: Mgmt<CreateClientGrants>,
     MgmtBody(b): MgmtBody,
 ) -> Result<impl IntoResponse, MgmtError> {
-    let g = svc::create(&ctx, b).await?;
+    let g = svc::create(&ctx, parse::body(Value::Object(b))?).await?;
     Ok((StatusCode::CREATED, Json(wire(&g))))
 }
 
@@ -58,7 +69,7 @@ pub async fn get(
     State(ctx): State<Ctx>,
     _: Mgmt<ReadClientGrants>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, MgmtError> {
+) -> Result<Json<ClientGrant>, MgmtError> {
     Ok(Json(wire(&svc::get(&ctx, &id).await?)))
 }
 
@@ -67,8 +78,9 @@ pub async fn update(
     _: Mgmt<UpdateClientGrants>,
     Path(id): Path<String>,
     MgmtBody(b): MgmtBody,
-) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(wire(&svc::update(&ctx, &id, b).await?)))
+) -> Result<Json<ClientGrant>, MgmtError> {
+    let patch = parse::body(Value::Object(b))?;
+    Ok(Json(wire(&svc::update(&ctx, &id, patch).await?)))
 }
 
 pub async fn delete(

@@ -6,6 +6,7 @@ use crate::ctx::Ctx;
 use crate::domain::paging::{Page, Paging};
 use crate::error::{Error, Result};
 use crate::store::{self, grants::GrantFilter, grants::GrantRow};
+use crate::wire::client_grants::{Create, Patch};
 use serde_json::{Map, Value};
 
 fn not_found() -> Error {
@@ -15,59 +16,15 @@ fn not_found() -> Error {
     )
 }
 
-fn payload_error(msg: impl Into<String>) -> Error {
-    Error::invalid_body(format!("Payload validation error: {}", msg.into()))
-}
-
-const PASSTHROUGH: &[&str] = &[
-    "organization_usage",
-    "allow_any_organization",
-    "subject_type",
-    "authorization_details_types",
-    "allow_all_scopes",
-];
-
-fn scope_list(v: &Value) -> Result<Vec<String>> {
-    let arr = v
-        .as_array()
-        .ok_or_else(|| payload_error("Expected type array but found type string (scope)"))?;
-    let mut out = Vec::new();
-    for s in arr {
-        let s = s
-            .as_str()
-            .ok_or_else(|| payload_error("scope items must be strings"))?;
-        if !out.iter().any(|o: &String| o == s) {
-            out.push(s.to_string());
+/// A scope list as a set, first spelling kept.
+fn dedup(scope: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in scope {
+        if !out.contains(&s) {
+            out.push(s);
         }
     }
-    Ok(out)
-}
-
-fn check_extra(body: &Map<String, Value>, allowed_fixed: &[&str]) -> Result<Map<String, Value>> {
-    let mut data = Map::new();
-    for (k, v) in body {
-        if allowed_fixed.contains(&k.as_str()) {
-            continue;
-        }
-        if !PASSTHROUGH.contains(&k.as_str()) {
-            return Err(payload_error(format!(
-                "Additional properties not allowed: {k}"
-            )));
-        }
-        let ok = match k.as_str() {
-            "allow_any_organization" | "allow_all_scopes" => v.is_boolean(),
-            "organization_usage" => v
-                .as_str()
-                .is_some_and(|s| ["deny", "allow", "require"].contains(&s)),
-            "subject_type" => v.as_str().is_some_and(|s| ["client", "user"].contains(&s)),
-            _ => v.is_array(),
-        };
-        if !ok {
-            return Err(payload_error(format!("Invalid value for {k}")));
-        }
-        data.insert(k.clone(), v.clone());
-    }
-    Ok(data)
+    out
 }
 
 /// The API's scopes must include every granted scope (Auth0 refuses unknown scopes).
@@ -132,22 +89,15 @@ pub async fn insert(
     Ok(row)
 }
 
-pub async fn create(ctx: &Ctx, body: Map<String, Value>) -> Result<GrantRow> {
-    let client_id = body
-        .get("client_id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| payload_error("Missing required property: client_id"))?
-        .to_string();
-    let audience = body
-        .get("audience")
-        .and_then(Value::as_str)
-        .ok_or_else(|| payload_error("Missing required property: audience"))?
-        .to_string();
-    let scope = scope_list(
-        body.get("scope")
-            .ok_or_else(|| payload_error("Missing required property: scope"))?,
-    )?;
-    let data = check_extra(&body, &["client_id", "audience", "scope"])?;
+pub async fn create(ctx: &Ctx, body: Create) -> Result<GrantRow> {
+    let data = body.options().to_map();
+    let Create {
+        client_id,
+        audience,
+        scope,
+        ..
+    } = body;
+    let scope = dedup(scope);
     if store::clients::get(&ctx.db, &client_id).await?.is_none() {
         return Err(Error::not_found(
             "The client does not exist",
@@ -179,15 +129,14 @@ pub async fn list(ctx: &Ctx, f: &GrantFilter, paging: &Paging) -> Result<Page<Gr
     .await?)
 }
 
-pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<GrantRow> {
+pub async fn update(ctx: &Ctx, id: &str, body: Patch) -> Result<GrantRow> {
     let mut row = get(ctx, id).await?;
-    if let Some(s) = body.get("scope") {
-        let scope = scope_list(s)?;
+    if let Some(scope) = body.scope.clone() {
+        let scope = dedup(scope);
         check_scopes(ctx, &row.audience, &scope).await?;
         row.scope = scope;
     }
-    let extra = check_extra(&body, &["scope"])?;
-    row.data.extend(extra);
+    row.data.extend(body.options().to_map());
     row.updated_at = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
     if !store::grants::update(&mut tx, &row).await? {
