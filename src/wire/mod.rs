@@ -16,3 +16,4 @@ pub mod mfa; // the MFA API's answers: associate, challenge, the authenticator l
 pub mod parse; // JSON → typed input, with Auth0's "Payload validation error" messages
 pub mod passwordless; // /passwordless/start's answer
 pub mod phone; // the phone provider and template test send (`…/try`) and its answer
+pub mod resource_servers; // /api/v2/resource-servers bodies, Auth0's defaults

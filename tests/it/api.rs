@@ -730,3 +730,68 @@ async fn client_grant_bodies_are_typed(b: Backend) {
     );
 }
 backend_tests!(client_grant_bodies_are_typed);
+
+/// Resource server bodies go through the typed boundary (`wire::resource_servers`).
+async fn resource_server_bodies_are_typed(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    let before = app.mgmt("GET", "/resource-servers", &tok, None).await.2;
+    let cases = [
+        json!({"name": "x"}),
+        json!({"identifier": "https://a", "signing_alg": "none"}),
+        json!({"identifier": "https://a", "token_dialect": "jwt"}),
+        json!({"identifier": "https://a", "scopes": [{"value": "a", "x": 1}]}),
+        json!({"identifier": "https://a", "token_lifetime": "1"}),
+        json!({"identifier": "https://a", "token_lifetime": 0}),
+        json!({"identifier": "https://a", "bogus": true}),
+        json!({"identifier": "https://a", "name": " "}),
+        json!({"identifier": "https://a", "signing_alg": "HS256", "signing_secret": "short"}),
+        json!({"identifier": "https://a", "scopes": [{"value": "ok"}, {"value": ""}]}),
+    ];
+    let mut seen = Vec::new();
+    for body in cases {
+        let (s, _, v) = app
+            .mgmt("POST", "/resource-servers", &tok, Some(body.clone()))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
+        seen.push(v["message"].clone());
+    }
+    insta::assert_json_snapshot!("resource_server_validation_messages", seen);
+    let after = app.mgmt("GET", "/resource-servers", &tok, None).await.2;
+    assert_eq!(before, after, "nothing written");
+
+    let (s, _, r) = app
+        .mgmt(
+            "POST",
+            "/resource-servers",
+            &tok,
+            Some(json!({"identifier": "https://typed.example/", "token_dialect": "access_token_authz", "client": {"a": 1}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["name"], "https://typed.example/");
+    assert_eq!(r["token_dialect"], "access_token_authz");
+    assert_eq!(r["signing_alg"], "RS256", "defaults filled");
+    let path = format!("/resource-servers/{}", r["id"].as_str().unwrap());
+    let (s, _, p) = app
+        .mgmt(
+            "PATCH",
+            &path,
+            &tok,
+            Some(json!({"client": null, "name": "Typed"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert!(p.get("client").is_none(), "null removes a kept field: {p}");
+    assert_eq!(p["name"], "Typed");
+    let (s, _, e) = app
+        .mgmt(
+            "PATCH",
+            &path,
+            &tok,
+            Some(json!({"identifier": "https://other/"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+}
+backend_tests!(resource_server_bodies_are_typed);

@@ -321,10 +321,9 @@ const SERVICE_JSON: &[(&str, usize)] = &[
     ("src/service/mfa/admin.rs", 2),
     ("src/service/mfa/enrollments.rs", 4),
     ("src/service/phone/templates.rs", 7),
-    ("src/service/tenant/bootstrap.rs", 5),
+    ("src/service/tenant/bootstrap.rs", 3),
     ("src/service/tenant/clients.rs", 1),
     ("src/service/tenant/connections.rs", 3),
-    ("src/service/tenant/resource_servers.rs", 1),
     ("src/service/tenant/settings.rs", 1),
     ("src/service/users/passwords.rs", 3),
 ];

@@ -7,6 +7,7 @@ use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
 use crate::service::tenant::resource_servers as svc;
+use crate::wire::parse;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -44,7 +45,9 @@ pub async fn create(
 ) -> Result<impl IntoResponse, MgmtError> {
     Ok((
         StatusCode::CREATED,
-        Json(wire(&svc::create(&ctx, b).await?)),
+        Json(wire(
+            &svc::create(&ctx, parse::body(Value::Object(b))?).await?,
+        )),
     ))
 }
 
@@ -63,7 +66,8 @@ pub async fn update(
     Path(id): Path<String>,
     MgmtBody(b): MgmtBody,
 ) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(wire(&svc::update(&ctx, &id, b).await?)))
+    let fields = parse::body(Value::Object(b))?;
+    Ok(Json(wire(&svc::update(&ctx, &id, fields).await?)))
 }
 
 pub async fn delete(

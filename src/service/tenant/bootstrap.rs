@@ -14,7 +14,8 @@ use crate::service::{
     tenant::resource_servers, tenant::settings as tenant,
 };
 use crate::store::{self, Dialect};
-use serde_json::{Value, json};
+use crate::wire::resource_servers::{Fields, Scope};
+use serde_json::json;
 
 pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
@@ -54,19 +55,22 @@ async fn first_start(ctx: &Ctx, tx: &mut store::Tx) -> Result<Bootstrapped> {
     store::tenant::insert(tx, &tenant::defaults(host), now).await?;
 
     let mgmt = ctx.mgmt_audience();
-    let scopes: Vec<Value> = MANAGEMENT_SCOPES
+    let scopes = MANAGEMENT_SCOPES
         .iter()
-        .map(|s| json!({"value": s, "description": s}))
+        .map(|s| Scope {
+            value: s.to_string(),
+            description: Some(s.to_string()),
+        })
         .collect();
-    let body = json!({
-        "name": resource_servers::MANAGEMENT_API_NAME,
-        "identifier": mgmt,
-        "scopes": scopes,
-        "token_lifetime": 86400,
-        "allow_offline_access": false,
-        "skip_consent_for_verifiable_first_party_clients": false,
-    });
-    resource_servers::insert(ctx, tx, body.as_object().cloned().unwrap_or_default(), true).await?;
+    let api = Fields {
+        name: Some(resource_servers::MANAGEMENT_API_NAME.to_string()),
+        scopes: Some(scopes),
+        token_lifetime: Some(86400),
+        allow_offline_access: Some(false),
+        skip_consent_for_verifiable_first_party_clients: Some(false),
+        ..Fields::default()
+    };
+    resource_servers::insert(ctx, tx, mgmt.clone(), api, true).await?;
 
     let conn = json!({"name": DEFAULT_CONNECTION, "strategy": "auth0"});
     connections::insert(ctx, tx, conn.as_object().cloned().unwrap_or_default()).await?;

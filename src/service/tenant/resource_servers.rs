@@ -5,7 +5,7 @@ use crate::crypto;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::store::{self, resource_servers::ResourceServerRow};
-use serde_json::{Map, Value, json};
+use crate::wire::resource_servers::Fields;
 
 pub const MANAGEMENT_API_NAME: &str = "Auth0 Management API";
 
@@ -20,108 +20,56 @@ fn payload_error(msg: impl Into<String>) -> Error {
     Error::invalid_body(format!("Payload validation error: {}", msg.into()))
 }
 
-const FIELDS: &[&str] = &[
-    "name",
-    "identifier",
-    "scopes",
-    "signing_alg",
-    "signing_secret",
-    "allow_offline_access",
-    "token_lifetime",
-    "token_lifetime_for_web",
-    "skip_consent_for_verifiable_first_party_clients",
-    "enforce_policies",
-    "token_dialect",
-    "client",
-    "token_encryption",
-    "consent_policy",
-    "authorization_details",
-    "proof_of_possession",
-    "subject_type_authorization",
-];
-
-fn validate(body: &Map<String, Value>, creating: bool) -> Result<()> {
-    for (k, v) in body {
-        if !FIELDS.contains(&k.as_str()) || (!creating && k == "identifier") {
+/// The rules past the types, in the schema validator's words as Auth0 shows them: non-empty
+/// names and scope values (blank counts as empty), a 16-character HS256 secret, lifetimes up
+/// to 30 days.
+fn validate(f: &Fields) -> Result<()> {
+    let short = |k: &str, s: &str, min: usize| {
+        (s.trim().chars().count() < min).then(|| {
+            payload_error(format!(
+                "'String is too short ({} chars), minimum {min}' on property {k}.",
+                s.trim().chars().count()
+            ))
+        })
+    };
+    for (k, v, min) in [
+        ("name", &f.name, 1),
+        ("identifier", &f.identifier, 1),
+        ("signing_secret", &f.signing_secret, 16),
+    ] {
+        if let Some(e) = v.as_deref().and_then(|s| short(k, s, min)) {
+            return Err(e);
+        }
+    }
+    for (i, sc) in f.scopes.iter().flatten().enumerate() {
+        if let Some(e) = short(&format!("scopes[{i}].value"), &sc.value, 1) {
+            return Err(e);
+        }
+    }
+    for (k, v) in [
+        ("token_lifetime", f.token_lifetime),
+        ("token_lifetime_for_web", f.token_lifetime_for_web),
+    ] {
+        if let Some(n) = v.filter(|n| !(1..=2_592_000).contains(n)) {
             return Err(payload_error(format!(
-                "Additional properties not allowed: {k}"
+                "'Value {n} is out of range 1..2592000' on property {k}."
             )));
         }
-        let ok = match k.as_str() {
-            "name" | "identifier" => v.as_str().is_some_and(|s| !s.trim().is_empty()),
-            "signing_alg" => v
-                .as_str()
-                .is_some_and(|s| ["RS256", "HS256", "PS256"].contains(&s)),
-            "signing_secret" => v.as_str().is_some_and(|s| s.len() >= 16),
-            "allow_offline_access"
-            | "skip_consent_for_verifiable_first_party_clients"
-            | "enforce_policies" => v.is_boolean(),
-            "token_lifetime" | "token_lifetime_for_web" => {
-                v.as_i64().is_some_and(|n| (1..=2_592_000).contains(&n))
-            }
-            "token_dialect" => v.as_str().is_some_and(|s| {
-                [
-                    "access_token",
-                    "access_token_authz",
-                    "rfc9068_profile",
-                    "rfc9068_profile_authz",
-                ]
-                .contains(&s)
-            }),
-            "scopes" => v.as_array().is_some_and(|a| {
-                a.iter().all(|s| {
-                    s.get("value")
-                        .and_then(Value::as_str)
-                        .is_some_and(|x| !x.is_empty())
-                        && s.get("description").is_none_or(Value::is_string)
-                        && s.as_object()
-                            .is_some_and(|o| o.keys().all(|k| k == "value" || k == "description"))
-                })
-            }),
-            _ => true,
-        };
-        if !ok {
-            return Err(payload_error(format!("Invalid value for property {k}")));
-        }
-    }
-    if creating && !body.get("identifier").is_some_and(Value::is_string) {
-        return Err(payload_error("Missing required property: identifier"));
     }
     Ok(())
-}
-
-fn defaults() -> Map<String, Value> {
-    json!({
-        "scopes": [], "signing_alg": "RS256", "allow_offline_access": false, "token_lifetime": 86400,
-        "token_lifetime_for_web": 7200, "skip_consent_for_verifiable_first_party_clients": true,
-        "enforce_policies": false, "token_dialect": "access_token",
-    })
-    .as_object()
-    .cloned()
-    .unwrap_or_default()
 }
 
 pub async fn insert(
     ctx: &Ctx,
     tx: &mut store::Tx,
-    body: Map<String, Value>,
+    identifier: String,
+    fields: Fields,
     is_system: bool,
 ) -> Result<ResourceServerRow> {
     let now = ctx.clock.now_ms();
-    let identifier = body
-        .get("identifier")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or(&identifier)
-        .to_string();
-    let mut data = defaults();
-    data.extend(body);
-    data.remove("identifier");
-    data.remove("name");
+    let name = fields.name.clone().unwrap_or_else(|| identifier.clone());
+    let mut data = Fields::defaults().to_data();
+    data.extend(fields.to_data());
     let row = ResourceServerRow {
         id: crypto::random_hex(12),
         identifier,
@@ -146,10 +94,14 @@ pub async fn insert(
     Ok(row)
 }
 
-pub async fn create(ctx: &Ctx, body: Map<String, Value>) -> Result<ResourceServerRow> {
-    validate(&body, true)?;
+pub async fn create(ctx: &Ctx, body: Fields) -> Result<ResourceServerRow> {
+    validate(&body)?;
+    let identifier = body
+        .identifier
+        .clone()
+        .ok_or_else(|| payload_error("'Missing required property: identifier'."))?;
     let mut tx = ctx.db.begin().await?;
-    let row = insert(ctx, &mut tx, body, false).await?;
+    let row = insert(ctx, &mut tx, identifier, body, false).await?;
     store::bump_epoch(&mut tx).await?;
     tx.commit().await?;
     ctx.catalog.clear();
@@ -180,16 +132,22 @@ fn system_refusal() -> Error {
     }
 }
 
-pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<ResourceServerRow> {
+pub async fn update(ctx: &Ctx, id: &str, body: Fields) -> Result<ResourceServerRow> {
     let mut row = get(ctx, id).await?;
     if row.is_system {
         return Err(system_refusal());
     }
-    validate(&body, false)?;
-    for (k, v) in body {
-        if k == "name" {
-            row.name = v.as_str().unwrap_or_default().to_string();
-        } else if v.is_null() {
+    if body.identifier.is_some() {
+        return Err(payload_error(
+            "'Additional properties not allowed: identifier'.",
+        ));
+    }
+    validate(&body)?;
+    if let Some(n) = &body.name {
+        row.name = n.clone();
+    }
+    for (k, v) in body.to_data() {
+        if v.is_null() {
             row.data.remove(&k);
         } else {
             row.data.insert(k, v);
