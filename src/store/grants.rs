@@ -128,3 +128,12 @@ pub async fn delete_for_audience(tx: &mut Tx, audience: &str) -> StoreResult<u64
     )
     .await
 }
+
+/// Moves every grant for API `from` to `to` (the Management API following a new public URL).
+pub async fn move_audience(tx: &mut Tx, from: &str, to: &str) -> StoreResult<u64> {
+    tx.exec(
+        "UPDATE client_grants SET audience = $2 WHERE audience = $1",
+        &[from.into(), to.into()],
+    )
+    .await
+}

@@ -90,3 +90,25 @@ pub async fn delete(tx: &mut Tx, id: &str) -> StoreResult<bool> {
         .await?
         > 0)
 }
+
+/// `(id, identifier)` of the system APIs (today: the Management API).
+pub async fn system_identifiers(tx: &mut Tx) -> StoreResult<Vec<(String, String)>> {
+    let rows = tx
+        .query(
+            "SELECT id, identifier FROM resource_servers WHERE is_system = $1",
+            &[true.into()],
+        )
+        .await?;
+    rows.iter().map(|r| Ok((r.str(0)?, r.str(1)?))).collect()
+}
+
+/// Gives API `id` a new identifier (its audience).
+pub async fn set_identifier(tx: &mut Tx, id: &str, identifier: &str) -> StoreResult<bool> {
+    Ok(tx
+        .exec(
+            "UPDATE resource_servers SET identifier = $2 WHERE id = $1",
+            &[id.into(), identifier.into()],
+        )
+        .await?
+        > 0)
+}

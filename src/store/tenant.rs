@@ -60,3 +60,13 @@ pub async fn update(
     .await?;
     Ok(())
 }
+
+/// Serialises first-start bootstraps across nodes: on PostgreSQL a transaction-scoped
+/// advisory lock (released at commit or rollback); SQLite's single writer already does it.
+pub async fn lock_bootstrap(tx: &mut Tx) -> StoreResult<()> {
+    if tx.dialect() == super::Dialect::Postgres {
+        tx.query("SELECT 1 FROM pg_advisory_xact_lock(7391002)", &[])
+            .await?;
+    }
+    Ok(())
+}

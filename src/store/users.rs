@@ -222,6 +222,17 @@ pub async fn delete(tx: &mut Tx, user_id: &str) -> StoreResult<bool> {
         > 0)
 }
 
+/// Marks the user's email verified (a reset ticket that says so).
+pub async fn mark_email_verified(tx: &mut Tx, user_id: &str) -> StoreResult<bool> {
+    Ok(tx
+        .exec(
+            "UPDATE users SET email_verified = $2 WHERE user_id = $1",
+            &[user_id.into(), true.into()],
+        )
+        .await?
+        > 0)
+}
+
 /// A successful login: one more login, when and from where.
 pub async fn record_login(
     tx: &mut Tx,

@@ -363,3 +363,25 @@ fn services_build_no_more_wire_json_than_recorded() {
         "json! in services (may only shrink; update the list when it does)"
     );
 }
+
+/// `store/` is the only SQL: no statement text anywhere else in `src/`.
+#[test]
+fn sql_lives_only_in_store() {
+    let verbs = [
+        "\"SELECT ",
+        "\"UPDATE ",
+        "\"INSERT INTO",
+        "\"DELETE FROM",
+        "\"CREATE ",
+    ];
+    let bad: Vec<String> = files("src")
+        .into_iter()
+        .filter(|f| !f.starts_with("src/store"))
+        .filter(|f| {
+            let code = code_of(f);
+            verbs.iter().any(|v| code.contains(v))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(bad.is_empty(), "SQL outside store/: {bad:?}");
+}

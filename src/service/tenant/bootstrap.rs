@@ -13,7 +13,7 @@ use crate::service::{
     tenant::client_grants, tenant::clients, tenant::connections, tenant::keys,
     tenant::resource_servers, tenant::settings as tenant,
 };
-use crate::store::{self, Dialect};
+use crate::store;
 use crate::wire::resource_servers::{Fields, Scope};
 use serde_json::json;
 
@@ -28,10 +28,7 @@ pub struct Bootstrapped {
 
 pub async fn run(ctx: &Ctx) -> Result<Option<Bootstrapped>> {
     let mut tx = ctx.db.begin().await?;
-    if tx.dialect() == Dialect::Postgres {
-        tx.query("SELECT 1 FROM pg_advisory_xact_lock(7391002)", &[])
-            .await?;
-    }
+    store::tenant::lock_bootstrap(&mut tx).await?;
     let result = if store::tenant::exists(&mut tx).await? {
         follow_public_url(ctx, &mut tx).await?;
         None
@@ -117,25 +114,10 @@ async fn first_start(ctx: &Ctx, tx: &mut store::Tx) -> Result<Bootstrapped> {
 /// for it) to the new audience so existing admin applications keep working.
 async fn follow_public_url(ctx: &Ctx, tx: &mut store::Tx) -> Result<()> {
     let mgmt = ctx.mgmt_audience();
-    let rows = tx
-        .query(
-            "SELECT id, identifier FROM resource_servers WHERE is_system = $1",
-            &[true.into()],
-        )
-        .await?;
-    for r in rows {
-        let (id, old) = (r.str(0)?, r.str(1)?);
+    for (id, old) in store::resource_servers::system_identifiers(tx).await? {
         if old != mgmt {
-            tx.exec(
-                "UPDATE resource_servers SET identifier = $2 WHERE id = $1",
-                &[id.into(), mgmt.clone().into()],
-            )
-            .await?;
-            tx.exec(
-                "UPDATE client_grants SET audience = $2 WHERE audience = $1",
-                &[old.clone().into(), mgmt.clone().into()],
-            )
-            .await?;
+            store::resource_servers::set_identifier(tx, &id, &mgmt).await?;
+            store::grants::move_audience(tx, &old, &mgmt).await?;
             tracing::info!(from = %old, to = %mgmt, "Management API audience follows the public URL");
         }
     }

@@ -285,11 +285,7 @@ pub async fn reset(ctx: &Ctx, token: &str, password: &str) -> Result<Option<Stri
         .and_then(Value::as_bool)
         == Some(true)
     {
-        tx.exec(
-            "UPDATE users SET email_verified = $2 WHERE user_id = $1",
-            &[t.user_id.clone().into(), true.into()],
-        )
-        .await?;
+        store::users::mark_email_verified(&mut tx, &t.user_id).await?;
     }
     store::refresh::revoke_user(&mut tx, &t.user_id, now).await?;
     store::blocks::clear(&mut tx, &t.user_id).await?;
