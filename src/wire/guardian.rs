@@ -131,6 +131,54 @@ impl Policy {
     }
 }
 
+/// A factor an enrolment ticket may name.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TicketFactor {
+    PushNotification,
+    Phone,
+    Email,
+    Otp,
+    WebauthnRoaming,
+    WebauthnPlatform,
+}
+
+/// `POST /guardian/enrollments/ticket`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TicketRequest {
+    pub user_id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Mail the link to the user (default `true`).
+    #[serde(default)]
+    pub send_mail: Option<bool>,
+    #[serde(default)]
+    pub email_locale: Option<String>,
+    #[serde(default)]
+    pub factor: Option<TicketFactor>,
+    #[serde(default)]
+    pub allow_multiple_enrollments: Option<bool>,
+}
+
+/// What an enrolment ticket keeps for the page that consumes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TicketData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<TicketFactor>,
+    pub allow_multiple_enrollments: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub email_locale: String,
+}
+
+/// The ticket answer (200, as Auth0).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TicketCreated {
+    pub ticket_id: String,
+    pub ticket_url: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

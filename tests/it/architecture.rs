@@ -319,7 +319,6 @@ const SERVICE_JSON: &[(&str, usize)] = &[
     ("src/service/events/logs.rs", 1),
     ("src/service/messaging/notify.rs", 3),
     ("src/service/mfa/admin.rs", 2),
-    ("src/service/mfa/enrollments.rs", 4),
     ("src/service/phone/templates.rs", 7),
     ("src/service/tenant/bootstrap.rs", 3),
     ("src/service/tenant/clients.rs", 1),

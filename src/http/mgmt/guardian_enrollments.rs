@@ -13,6 +13,8 @@ use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody};
 use crate::service::{mfa::admin as mfa_admin, mfa::enrollments as svc};
+use crate::wire::guardian::TicketCreated;
+use crate::wire::parse;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -84,9 +86,12 @@ pub async fn ticket(
     State(ctx): State<Ctx>,
     _: Mgmt<CreateGuardianEnrollmentTickets>,
     MgmtBody(b): MgmtBody,
-) -> Result<Json<Value>, MgmtError> {
-    let t = svc::create(&ctx, &b).await?;
-    Ok(Json(json!({"ticket_id": t.id, "ticket_url": t.url})))
+) -> Result<Json<TicketCreated>, MgmtError> {
+    let t = svc::create(&ctx, parse::body(Value::Object(b))?).await?;
+    Ok(Json(TicketCreated {
+        ticket_id: t.id,
+        ticket_url: t.url,
+    }))
 }
 
 /// Removes every MFA factor of the user (recovery code included).

@@ -14,10 +14,11 @@ use crate::domain::auth_methods::{self as am, Kind};
 use crate::error::{Error, Result};
 use crate::service::messaging::outbox::{self, Channel, Message};
 use crate::service::mfa::admin as mfa_admin;
-use crate::service::mfa::auth_method_input::{json_type, payload, str_prop};
+use crate::service::mfa::auth_method_input::payload;
 use crate::service::{messaging::notify, users::manage as users};
 use crate::store::{self, authenticators::AuthenticatorRow, tickets::TicketRow};
-use serde_json::{Map, Value, json};
+use crate::wire::guardian::{TicketData, TicketRequest};
+use serde_json::{Map, Value};
 
 /// Recorded (spec 0.2).
 pub fn enrollment_not_found() -> Error {
@@ -51,36 +52,6 @@ pub async fn delete_enrollment(ctx: &Ctx, id: &str) -> Result<()> {
 pub const KIND: &str = "mfa_enrollment";
 pub const TTL_SECS: i64 = 5 * 24 * 3600;
 
-/// Factors a ticket may name (spec 2.3).
-const FACTORS: &[&str] = &[
-    "push-notification",
-    "phone",
-    "email",
-    "otp",
-    "webauthn-roaming",
-    "webauthn-platform",
-];
-
-const PROPS: &[&str] = &[
-    "user_id",
-    "email",
-    "send_mail",
-    "email_locale",
-    "factor",
-    "allow_multiple_enrollments",
-];
-
-fn bool_prop(b: &Map<String, Value>, k: &str) -> Result<Option<bool>> {
-    match b.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(v)) => Ok(Some(*v)),
-        Some(v) => Err(payload(format!(
-            "'Expected type boolean but found type {}' on property {k}.",
-            json_type(v)
-        ))),
-    }
-}
-
 /// A created ticket: its id and the link (the only place the token ever appears).
 #[derive(Debug, Clone)]
 pub struct Ticket {
@@ -95,32 +66,22 @@ pub fn ticket_url(ctx: &Ctx, token: &str) -> String {
 /// Validates the body, checks the user exists, stores the ticket and (with `send_mail`, the
 /// default) queues the email in the same transaction. A user with no address to mail and no
 /// `email` in the body gets no mail; the operator still has the link.
-pub async fn create(ctx: &Ctx, b: &Map<String, Value>) -> Result<Ticket> {
-    if let Some(k) = b.keys().find(|k| !PROPS.contains(&k.as_str())) {
-        return Err(payload(format!(
-            "'Additional properties not allowed: {k}'."
-        )));
+pub async fn create(ctx: &Ctx, b: TicketRequest) -> Result<Ticket> {
+    if b.user_id.is_empty() {
+        return Err(payload("'Missing required property: user_id'."));
     }
-    let user_id = str_prop(b, "user_id")?
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| payload("'Missing required property: user_id'."))?;
-    let email = str_prop(b, "email")?
+    let user_id = b.user_id.as_str();
+    let email = b
+        .email
+        .as_deref()
         .map(|e| users::check_email(e, "email"))
         .transpose()?;
-    let send_mail = bool_prop(b, "send_mail")?.unwrap_or(true);
-    let locale = str_prop(b, "email_locale")?.unwrap_or("en");
+    let send_mail = b.send_mail.unwrap_or(true);
+    let locale = b.email_locale.as_deref().unwrap_or("en");
     if locale.len() > 16 {
         return Err(payload("'String is too long' on property email_locale."));
     }
-    let factor = str_prop(b, "factor")?;
-    if let Some(f) = factor
-        && !FACTORS.contains(&f)
-    {
-        return Err(payload(format!(
-            "'No enum match for: \"{f}\"' on property factor."
-        )));
-    }
-    let multiple = bool_prop(b, "allow_multiple_enrollments")?.unwrap_or(false);
+    let multiple = b.allow_multiple_enrollments.unwrap_or(false);
     let u = users::get(ctx, user_id).await?;
     let to = email.clone().or(u.email.clone()).filter(|_| send_mail);
     let app = match to {
@@ -128,15 +89,16 @@ pub async fn create(ctx: &Ctx, b: &Map<String, Value>) -> Result<Ticket> {
         None => None,
     };
 
-    let mut data = Map::new();
-    if let Some(f) = factor {
-        data.insert("factor".into(), json!(f));
-    }
-    data.insert("allow_multiple_enrollments".into(), json!(multiple));
-    if let Some(e) = &email {
-        data.insert("email".into(), json!(e));
-    }
-    data.insert("email_locale".into(), json!(locale));
+    let data = TicketData {
+        factor: b.factor,
+        allow_multiple_enrollments: multiple,
+        email: email.clone(),
+        email_locale: locale.to_string(),
+    };
+    let data = match serde_json::to_value(&data).map_err(Error::internal)? {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
 
     let token = crypto::random_token();
     let now = ctx.clock.now_ms();
