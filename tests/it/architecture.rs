@@ -324,7 +324,6 @@ const SERVICE_JSON: &[(&str, usize)] = &[
     ("src/service/tenant/clients.rs", 1),
     ("src/service/tenant/connections.rs", 3),
     ("src/service/tenant/settings.rs", 1),
-    ("src/service/users/passwords.rs", 3),
 ];
 
 /// Handlers reach data only through services: the records they render are domain types

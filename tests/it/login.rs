@@ -354,6 +354,25 @@ async fn change_password_by_email_and_page(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Bad bodies: the typed boundary's words (wire::tickets), no ticket made.
+    let mut seen = Vec::new();
+    for body in [
+        json!({"user_id": u["user_id"], "ttl_sec": "60"}),
+        json!({"user_id": u["user_id"], "mark_email_as_verified": "yes"}),
+        json!({"user_id": u["user_id"], "bogus": 1}),
+        json!({"user_id": u["user_id"], "new_password": null}),
+        json!({"user_id": u["user_id"], "ttl_sec": -1}),
+        json!({"user_id": u["user_id"], "email": "r@x.co"}),
+        json!({"user_id": u["user_id"], "result_url": "ftp://x"}),
+    ] {
+        let (s, _, v) = app
+            .mgmt("POST", "/tickets/password-change", &tok, Some(body.clone()))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
+        seen.push(v["message"].clone());
+    }
+    insta::assert_json_snapshot!("password_ticket_validation_messages", seen);
 }
 backend_tests!(change_password_by_email_and_page);
 

@@ -12,6 +12,8 @@ use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtBody, Query};
 use crate::service::{users::manage as svc, users::passwords, users::search as users_search};
+use crate::wire::parse;
+use crate::wire::tickets::TicketLink;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -187,6 +189,6 @@ pub async fn password_change_ticket(
     _: Mgmt<CreateUserTickets>,
     MgmtBody(b): MgmtBody,
 ) -> Result<impl IntoResponse, MgmtError> {
-    let url = passwords::management_ticket(&ctx, b).await?;
-    Ok((StatusCode::CREATED, Json(json!({"ticket": url}))))
+    let url = passwords::management_ticket(&ctx, parse::body(Value::Object(b))?).await?;
+    Ok((StatusCode::CREATED, Json(TicketLink { ticket: url })))
 }

@@ -15,7 +15,8 @@ use crate::service::events::logs::{self, LogEvent};
 use crate::service::tenant::connections::{self, Connection};
 use crate::service::{messaging::notify, messaging::outbox, users::manage as users};
 use crate::store::{self, tickets::TicketRow, users::Identifier, users::UserRow};
-use serde_json::{Map, Value, json};
+use crate::wire::tickets::{PasswordChange, PasswordTicketData};
+use serde_json::{Map, Value};
 
 pub const KIND: &str = "password_change";
 pub const DEFAULT_TTL_SECS: i64 = 5 * 24 * 3600;
@@ -126,36 +127,14 @@ pub async fn request_change(
 
 /// `POST /api/v2/tickets/password-change`: `user_id`, or `email` + `connection_id`; `result_url`,
 /// `ttl_sec`, `mark_email_as_verified`, `includeEmailInRedirect`, `client_id`.
-pub async fn management_ticket(ctx: &Ctx, b: Map<String, Value>) -> Result<String> {
-    const PROPS: &[&str] = &[
-        "user_id",
-        "email",
-        "connection_id",
-        "result_url",
-        "ttl_sec",
-        "mark_email_as_verified",
-        "includeEmailInRedirect",
-        "client_id",
-        "organization_id",
-        "new_password",
-    ];
+pub async fn management_ticket(ctx: &Ctx, b: PasswordChange) -> Result<String> {
     let bad = |m: &str| Error::invalid_body(format!("Payload validation error: {m}"));
-    if let Some(k) = b.keys().find(|k| !PROPS.contains(&k.as_str())) {
-        return Err(bad(&format!("Additional properties not allowed: {k}")));
-    }
-    if b.contains_key("new_password") {
+    if b.new_password.is_some() {
         return Err(bad(
             "new_password is deprecated and not supported; let the user choose",
         ));
     }
-    let s = |k: &str| -> Result<Option<String>> {
-        match b.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(v)) => Ok(Some(v.clone())),
-            Some(_) => Err(bad(&format!("'Expected type string' on property {k}."))),
-        }
-    };
-    let user = match (s("user_id")?, s("email")?, s("connection_id")?) {
+    let user = match (b.user_id, b.email, b.connection_id) {
         (Some(id), None, _) => users::get(ctx, &id).await?,
         (None, Some(email), Some(cid)) => {
             let c = connections::get(ctx, &cid).await?;
@@ -173,33 +152,32 @@ pub async fn management_ticket(ctx: &Ctx, b: Map<String, Value>) -> Result<Strin
             ));
         }
     };
-    let ttl = match b.get("ttl_sec") {
-        None | Some(Value::Null) => DEFAULT_TTL_SECS,
-        Some(v) => match v.as_i64() {
-            Some(0) => DEFAULT_TTL_SECS,
-            Some(t) if (1..=MAX_TTL_SECS).contains(&t) => t,
-            _ => return Err(bad(&format!("ttl_sec must be 0..{MAX_TTL_SECS}"))),
-        },
+    let ttl = match b.ttl_sec {
+        None | Some(0) => DEFAULT_TTL_SECS,
+        Some(t) if (1..=MAX_TTL_SECS).contains(&t) => t,
+        Some(t) => {
+            return Err(bad(&format!(
+                "'Value {t} is out of range 0..{MAX_TTL_SECS}' on property ttl_sec."
+            )));
+        }
     };
-    let mut data = Map::new();
-    if let Some(u) = s("result_url")? {
-        if !(u.starts_with("https://") || u.starts_with("http://")) {
-            return Err(bad("result_url must be an absolute http(s) URL"));
-        }
-        data.insert("result_url".into(), json!(u));
+    if let Some(u) = &b.result_url
+        && !(u.starts_with("https://") || u.starts_with("http://"))
+    {
+        return Err(bad(&format!(
+            "'Object didn't pass validation for format absolute-uri: {u}' on property result_url."
+        )));
     }
-    for k in ["mark_email_as_verified", "includeEmailInRedirect"] {
-        match b.get(k) {
-            None | Some(Value::Null) => {}
-            Some(Value::Bool(v)) => {
-                data.insert(k.into(), json!(v));
-            }
-            Some(_) => return Err(bad(&format!("'Expected type boolean' on property {k}."))),
-        }
-    }
-    if let Some(cid) = s("client_id")? {
-        data.insert("client_id".into(), json!(cid));
-    }
+    let data = PasswordTicketData {
+        result_url: b.result_url,
+        mark_email_as_verified: b.mark_email_as_verified,
+        include_email_in_redirect: b.include_email_in_redirect,
+        client_id: b.client_id,
+    };
+    let data = match serde_json::to_value(&data).map_err(Error::internal)? {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
     let mut tx = ctx.db.begin().await?;
     let url = create_ticket(ctx, &mut tx, &user.user_id, ttl, data).await?;
     tx.commit().await?;
