@@ -66,6 +66,41 @@ impl<'a> Delivery<'a> {
     }
 }
 
+/// `details` of `cs_phone_lookup`: who looked, a keyed fingerprint of the number (never the
+/// number), how many accounts matched, and whether this was a later page.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PhoneLookup<'a> {
+    pub actor: Actor<'a>,
+    pub number_hmac: String,
+    pub results: usize,
+    pub page: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Actor<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+}
+
+/// `details` of an authenticator removal: which one.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuthenticatorRemoved<'a> {
+    pub authenticator: AuthenticatorRef<'a>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuthenticatorRef<'a> {
+    pub id: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+}
+
+/// As the JSON a log entry stores.
+pub fn details(d: &impl Serialize) -> serde_json::Value {
+    // These types hold strings, numbers and booleans, which always serialise.
+    serde_json::to_value(d).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,35 @@ impl Default for TryAccepted {
     }
 }
 
+/// The variables a phone template is rendered with for one message (beside the tenant's,
+/// which the renderer adds): Auth0's names, `code`, `link` and `user.*`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct MessageVars<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserVars<'a>>,
+}
+
+/// `user.*` in a template: the number (`null` when the user has none) and, for the blocked
+/// account notice, the address that was blocked.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct UserVars<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<&'a str>,
+    pub phone_number: Option<&'a str>,
+}
+
+impl MessageVars<'_> {
+    /// As the JSON object the renderer reads.
+    pub fn to_json(&self) -> serde_json::Value {
+        // Strings and options always serialise.
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,8 @@ use crate::domain::{paging, phone};
 use crate::error::{Error, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::store::{self, phone_index::Hit};
+use crate::wire::logs::{Actor as LogActor, PhoneLookup, details as log_details};
 use serde::Serialize;
-use serde_json::json;
 
 /// Log type of an audited lookup (callsign's own code; Auth0 has no such event).
 pub const LOG_TYPE: &str = "cs_phone_lookup";
@@ -236,11 +236,14 @@ pub async fn lookup(
         LogEvent {
             kind: LOG_TYPE,
             description: Some("Phone number lookup".into()),
-            details: Some(json!({
-                "actor": {"kind": actor.kind, "id": actor.id},
-                "number_hmac": ctx.secrets.fingerprint(number.as_bytes()),
-                "results": accounts.len(),
-                "page": from.is_some_and(|f| !f.is_empty()),
+            details: Some(log_details(&PhoneLookup {
+                actor: LogActor {
+                    kind: actor.kind,
+                    id: &actor.id,
+                },
+                number_hmac: ctx.secrets.fingerprint(number.as_bytes()),
+                results: accounts.len(),
+                page: from.is_some_and(|f| !f.is_empty()),
             })),
             ..Default::default()
         },

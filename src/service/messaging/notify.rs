@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::service::messaging::outbox::{self, Channel, Message};
 use crate::service::phone::templates::{self as phone_templates, Channel as TemplateChannel};
 use crate::store::{self, users::UserRow};
+use crate::wire::phone::{MessageVars, UserVars};
 
 /// The tenant name messages speak in (`friendly_name`, else "callsign").
 pub async fn friendly_name(ctx: &Ctx) -> Result<String> {
@@ -91,7 +92,15 @@ pub async fn change_password(
                 "change_password",
                 TemplateChannel::Text,
                 None,
-                &serde_json::json!({"link": url, "user": {"phone_number": u.phone_number}}),
+                &MessageVars {
+                    link: Some(url),
+                    user: Some(UserVars {
+                        source_ip: None,
+                        phone_number: u.phone_number.as_deref(),
+                    }),
+                    ..Default::default()
+                }
+                .to_json(),
             )
             .await?;
             failure = r.failure;
@@ -158,7 +167,15 @@ pub async fn blocked_account(
                 "blocked_account",
                 TemplateChannel::Text,
                 None,
-                &serde_json::json!({"link": reset_url, "user": {"source_ip": ip, "phone_number": u.phone_number}}),
+                &MessageVars {
+                    link: Some(reset_url),
+                    user: Some(UserVars {
+                        source_ip: Some(ip),
+                        phone_number: u.phone_number.as_deref(),
+                    }),
+                    ..Default::default()
+                }
+                .to_json(),
             )
             .await?;
             failure = r.failure;
@@ -206,7 +223,11 @@ pub async fn otp(
             TemplateChannel::Text
         },
         None,
-        &serde_json::json!({"code": code}),
+        &MessageVars {
+            code: Some(code),
+            ..Default::default()
+        }
+        .to_json(),
     )
     .await?;
     enqueue_phone(

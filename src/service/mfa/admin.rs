@@ -24,7 +24,8 @@ pub(crate) use crate::service::mfa::auth_method_input::{
 };
 use crate::service::{messaging::notify, users::manage as users};
 use crate::store::{self, authenticators::AuthenticatorRow, users::UserRow};
-use serde_json::{Map, Value, json};
+use crate::wire::logs::{AuthenticatorRef, AuthenticatorRemoved, details as log_details};
+use serde_json::{Map, Value};
 
 /// Unconfirmed wording: Auth0's body for an unknown authentication method is not recorded.
 pub fn method_not_found() -> Error {
@@ -93,7 +94,10 @@ pub async fn sync_multifactor(tx: &mut store::Tx, user_id: &str, now: i64) -> Re
         return Ok(false);
     }
     match want {
-        Some(list) => u.data.insert("multifactor".into(), json!(list)),
+        Some(list) => u.data.insert(
+            "multifactor".into(),
+            Value::Array(list.into_iter().map(Value::from).collect()),
+        ),
         None => u.data.remove("multifactor"),
     };
     u.updated_at = now;
@@ -125,7 +129,12 @@ pub(crate) async fn log_factor(
             user_name: u.and_then(|u| u.email.clone().or(u.phone_number.clone())),
             connection: u.map(|u| u.connection.clone()),
             connection_id: u.map(|u| u.connection_id.clone()),
-            details: Some(json!({"authenticator": {"id": id, "type": row.kind}})),
+            details: Some(log_details(&AuthenticatorRemoved {
+                authenticator: AuthenticatorRef {
+                    id: &id,
+                    kind: &row.kind,
+                },
+            })),
             ..Default::default()
         },
     )
