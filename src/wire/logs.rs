@@ -95,6 +95,12 @@ pub struct AuthenticatorRef<'a> {
     pub kind: &'a str,
 }
 
+/// What stands for `details` too large to keep.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Truncated {
+    pub truncated: bool,
+}
+
 /// As the JSON a log entry stores.
 pub fn details(d: &impl Serialize) -> serde_json::Value {
     // These types hold strings, numbers and booleans, which always serialise.

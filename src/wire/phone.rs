@@ -77,6 +77,25 @@ impl MessageVars<'_> {
     }
 }
 
+/// The tenant's variables every phone template sees (Auth0's names).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TenantVars {
+    pub tenant: String,
+    pub friendly_name: String,
+    pub support_email: String,
+    pub support_url: String,
+    pub logo_url: String,
+}
+
+impl TenantVars {
+    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,8 @@ use crate::ctx::Ctx;
 use crate::domain::logs::{self as rules, Expr};
 use crate::error::{Error, Result};
 use crate::store::{self, logs::LogFilter, logs::LogRow};
-use serde_json::{Map, Value, json};
+use crate::wire::logs::{Truncated, details};
+use serde_json::{Map, Value};
 
 pub use super::log_writer::LogWriter;
 
@@ -74,7 +75,8 @@ pub(crate) fn to_row(log_id: String, date: i64, ev: LogEvent) -> LogRow {
     if let Some(mut d) = ev.details {
         rules::scrub(&mut d);
         if d.to_string().len() > MAX_DETAILS {
-            d = json!({"truncated": true});
+            // Too big to keep: a marker says so (the entry itself is kept).
+            d = details(&Truncated { truncated: true });
         }
         data.insert("details".into(), d);
     }
@@ -194,6 +196,7 @@ pub async fn checkpoint(ctx: &Ctx, from: Option<&str>, take: u32) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn rows_are_scrubbed_and_clipped() {

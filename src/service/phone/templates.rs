@@ -20,8 +20,9 @@ use crate::domain::phone_templates::{
 };
 use crate::error::{Error, Result};
 use crate::store::{self, phone_templates::PhoneTemplateRow};
+use crate::wire::phone::TenantVars as WireTenantVars;
 use crate::wire::phone::{DeliveryMethod, TryBody};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -260,7 +261,11 @@ async fn save(ctx: &Ctx, mut t: Template) -> Result<Template> {
 pub async fn reset(ctx: &Ctx, id: &str) -> Result<Template> {
     let mut t = get(ctx, id).await?;
     let mut c = content::default_content(t.kind);
-    c["from"] = t.content.get("from").cloned().unwrap_or(json!(""));
+    c["from"] = t
+        .content
+        .get("from")
+        .cloned()
+        .unwrap_or_else(|| Value::String(String::new()));
     t.content = c;
     save(ctx, t).await
 }
@@ -287,12 +292,14 @@ async fn tenant_vars(ctx: &Ctx) -> Result<TenantVars> {
     let friendly = Some(text("friendly_name"))
         .filter(|f| !f.is_empty())
         .unwrap_or_else(|| "callsign".into());
-    let mut vars = Map::new();
-    vars.insert("tenant".into(), json!(store::tenant::TENANT_ID));
-    vars.insert("friendly_name".into(), json!(friendly));
-    vars.insert("support_email".into(), json!(text("support_email")));
-    vars.insert("support_url".into(), json!(text("support_url")));
-    vars.insert("logo_url".into(), json!(text("picture_url")));
+    let vars = WireTenantVars {
+        tenant: store::tenant::TENANT_ID.to_string(),
+        friendly_name: friendly,
+        support_email: text("support_email"),
+        support_url: text("support_url"),
+        logo_url: text("picture_url"),
+    }
+    .to_map();
     let default_locale = s
         .get("enabled_locales")
         .and_then(|l| l.get(0))
@@ -314,7 +321,8 @@ impl TenantVars {
         for (k, val) in &self.vars {
             v.entry(k.clone()).or_insert_with(|| val.clone());
         }
-        v.entry("locale").or_insert_with(|| json!(locale));
+        v.entry("locale")
+            .or_insert_with(|| Value::String(locale.to_string()));
         Value::Object(v)
     }
 }

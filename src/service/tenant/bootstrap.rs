@@ -15,6 +15,7 @@ use crate::service::{
 };
 use crate::store;
 use crate::wire::resource_servers::{Fields, Scope};
+use crate::wire::tenant::BootstrapCredentials;
 use serde_json::json;
 
 pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
@@ -101,8 +102,14 @@ async fn first_start(ctx: &Ctx, tx: &mut store::Tx) -> Result<Bootstrapped> {
     let path = ctx.config.data_dir.join("bootstrap-client.json");
     crate::files::private_dir(&ctx.config.data_dir)
         .map_err(|e| Error::internal(format!("data dir: {e}")))?;
-    let doc = json!({"client_id": client_id, "client_secret": secret, "audience": mgmt, "issuer": &*ctx.issuer});
-    crate::crypto::write_private(&path, format!("{doc:#}\n").as_bytes())
+    let doc = BootstrapCredentials {
+        audience: &mgmt,
+        client_id: &client_id,
+        client_secret: &secret,
+        issuer: &ctx.issuer,
+    };
+    let text = serde_json::to_string_pretty(&doc).map_err(Error::internal)?;
+    crate::crypto::write_private(&path, format!("{text}\n").as_bytes())
         .map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?;
     Ok(Bootstrapped {
         client_id,
