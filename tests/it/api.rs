@@ -683,14 +683,7 @@ async fn client_grant_bodies_are_typed(b: Backend) {
         json!({"client_id": c["client_id"], "audience": aud, "scope": [1]}),
         json!({"client_id": 7, "audience": aud, "scope": []}),
     ];
-    let mut seen = Vec::new();
-    for body in cases {
-        let (s, _, v) = app
-            .mgmt("POST", "/client-grants", &tok, Some(body.clone()))
-            .await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
-        seen.push(v["message"].clone());
-    }
+    let seen = app.refusals("POST", "/client-grants", &tok, &cases).await;
     insta::assert_json_snapshot!("client_grant_validation_messages", seen);
     let after = app.mgmt("GET", "/client-grants", &tok, None).await.2;
     assert_eq!(before, after, "nothing written");
@@ -748,14 +741,9 @@ async fn resource_server_bodies_are_typed(b: Backend) {
         json!({"identifier": "https://a", "signing_alg": "HS256", "signing_secret": "short"}),
         json!({"identifier": "https://a", "scopes": [{"value": "ok"}, {"value": ""}]}),
     ];
-    let mut seen = Vec::new();
-    for body in cases {
-        let (s, _, v) = app
-            .mgmt("POST", "/resource-servers", &tok, Some(body.clone()))
-            .await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
-        seen.push(v["message"].clone());
-    }
+    let seen = app
+        .refusals("POST", "/resource-servers", &tok, &cases)
+        .await;
     insta::assert_json_snapshot!("resource_server_validation_messages", seen);
     let after = app.mgmt("GET", "/resource-servers", &tok, None).await.2;
     assert_eq!(before, after, "nothing written");

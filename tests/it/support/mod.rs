@@ -317,6 +317,24 @@ impl TestApp {
         self.send(b.body(body).unwrap()).await
     }
 
+    /// Sends each body to the Management API and expects a 400; returns the messages in
+    /// order, for one snapshot of a typed boundary's wording.
+    pub async fn refusals(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        bodies: &[Value],
+    ) -> Vec<Value> {
+        let mut out = Vec::new();
+        for body in bodies {
+            let (s, _, v) = self.mgmt(method, path, token, Some(body.clone())).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{method} {path} {body}: {v}");
+            out.push(v["message"].clone());
+        }
+        out
+    }
+
     /// Creates an application through the Management API and returns its JSON (with secret).
     pub async fn create_client(&self, admin_token: &str, body: Value) -> Value {
         let (s, _, c) = self.mgmt("POST", "/clients", admin_token, Some(body)).await;
