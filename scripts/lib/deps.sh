@@ -7,6 +7,7 @@
 #   compat_deps_node     compat/node/node_modules via npm ci
 #   compat_deps_chromium Debian's chromium for the console browser test (apt-get when missing)
 #   cargo_deny_ensure    cargo-deny at CARGO_DENY_VERSION in ~/.cargo/bin (cargo install)
+#   rust_toolchain_ensure  rust-toolchain.toml's compiler known to rustup by its version
 #
 # The compat installs keep a stamp (hash of their inputs and the interpreter version) inside
 # what they installed, and reinstall only when the stamp differs.
@@ -76,6 +77,32 @@ compat_deps_chromium() {
 # compiler than rust-toolchain.toml's; built from crates.io once into ~/.cargo/bin (a few
 # minutes on two cores) and reused while the version matches. The build goes to cargo's own
 # temporary directory, not the project's target/ (CARGO_TARGET_DIR is unset for it).
+# rust-toolchain.toml pins the compiler by version. A machine that installed Rust once through
+# rustup, as "stable", and cannot download another toolchain (these CI machines) does not know
+# that toolchain by its version, and every cargo command in the checkout would stop with "not
+# installed". When stable *is* the pinned version, give it that name too (a link in rustup's
+# toolchains folder, which rustup reads like any installed toolchain); otherwise leave it to
+# rustup, which installs the pinned version where it can download.
+rust_toolchain_ensure() {
+    local want have host sysroot home
+    command -v rustup >/dev/null 2>&1 || return 0
+    want=$(sed -n 's/^channel *= *"\([^"]*\)".*/\1/p' "$REPO_ROOT/rust-toolchain.toml")
+    [[ -n $want ]] || return 0
+    if rustup toolchain list | grep -q "^$want-"; then
+        return 0
+    fi
+    have=$(rustup run stable rustc --version 2>/dev/null | awk '{print $2}')
+    if [[ $have != "$want" ]]; then
+        warn "rust-toolchain.toml pins $want and stable is ${have:-absent}: rustup will try to install $want"
+        return 0
+    fi
+    host=$(rustup run stable rustc -vV | sed -n 's/^host: //p')
+    sysroot=$(rustup run stable rustc --print sysroot)
+    home=${RUSTUP_HOME:-$HOME/.rustup}
+    ln -sfn "$sysroot" "$home/toolchains/$want-$host"
+    note "rust-toolchain.toml's $want is this machine's stable: known to rustup by that name now"
+}
+
 CARGO_DENY_VERSION=0.20.2
 
 cargo_deny_ensure() {
