@@ -96,6 +96,41 @@ impl TenantVars {
     }
 }
 
+/// A tenant phone provider's kind.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Twilio,
+    Custom,
+}
+
+/// `POST` and `PATCH /branding/phone/providers[/{id}]`. `configuration` and `credentials` are
+/// checked per kind by `domain::phone_provider` (their keys depend on `name`). The read-only
+/// fields a GET shows are accepted and ignored, so a read–modify–write round trip (the Deploy
+/// CLI's) works.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderBody {
+    #[serde(default)]
+    pub name: Option<ProviderKind>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    #[serde(default)]
+    pub configuration: Option<serde_json::Value>,
+    #[serde(default)]
+    pub credentials: Option<serde_json::Value>,
+    #[serde(default, rename = "id")]
+    pub _id: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "tenant")]
+    pub _tenant: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "channel")]
+    pub _channel: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "created_at")]
+    pub _created_at: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "updated_at")]
+    pub _updated_at: Option<serde::de::IgnoredAny>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

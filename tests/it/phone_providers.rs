@@ -279,25 +279,12 @@ async fn bad_input_changes_nothing(b: Backend) {
         json!({"name": "custom", "configuration": {"delivery_methods": ["text"]}, "credentials": {"callsign_webhook_secret": "nope"}}),
         json!({"name": "custom"}),
     ];
-    for body in bad {
-        let (s, _, e) = app
-            .mgmt(
-                "POST",
-                "/branding/phone/providers",
-                &tok,
-                Some(body.clone()),
-            )
-            .await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{body} → {e}");
-        assert_eq!(e["errorCode"], "invalid_body", "{e}");
-        assert!(
-            e["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("Payload validation error: "),
-            "{e}"
-        );
-    }
+    // Every message pinned: the top level through the typed boundary (wire::phone::
+    // ProviderBody), configuration and credentials by the per-kind rules.
+    let seen = app
+        .refusals("POST", "/branding/phone/providers", &tok, &bad)
+        .await;
+    insta::assert_json_snapshot!("phone_provider_validation_messages", seen);
     let (s, _, e) = app
         .mgmt(
             "POST",

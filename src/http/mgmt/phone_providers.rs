@@ -55,7 +55,7 @@ pub async fn create(
     _: Mgmt<CreatePhoneProviders>,
     MgmtBody(b): MgmtBody,
 ) -> Result<impl IntoResponse, MgmtError> {
-    let w = svc::create(&ctx, b).await?;
+    let w = svc::create(&ctx, parse::body(Value::Object(b))?).await?;
     Ok((StatusCode::CREATED, Json(written(&w))))
 }
 
@@ -73,7 +73,8 @@ pub async fn update(
     Path(id): Path<String>,
     MgmtBody(b): MgmtBody,
 ) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(written(&svc::update(&ctx, &id, b).await?)))
+    let body = parse::body(Value::Object(b))?;
+    Ok(Json(written(&svc::update(&ctx, &id, body).await?)))
 }
 
 pub async fn delete(
