@@ -177,6 +177,18 @@ impl FromRequest<Ctx> for MgmtBody {
     }
 }
 
+/// A Management API object body parsed into a `wire` type (`wire::parse::body`: Auth0's
+/// validation wording). An empty body reads as `{}`, as for [`MgmtBody`].
+pub struct Typed<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<Ctx> for Typed<T> {
+    type Rejection = MgmtError;
+    async fn from_request(req: Request, ctx: &Ctx) -> Result<Self, Self::Rejection> {
+        let MgmtBody(b) = MgmtBody::from_request(req, ctx).await?;
+        Ok(Typed(crate::wire::parse::body(Value::Object(b))?))
+    }
+}
+
 /// A Management API JSON body of any type (arrays: `PATCH /connections/{id}/clients`).
 /// An empty body reads as `null`.
 pub struct MgmtJson(pub Value);

@@ -97,16 +97,6 @@ impl Patch {
     }
 }
 
-impl GrantOptions {
-    /// The options as the stored document (only the ones given).
-    pub fn to_map(&self) -> serde_json::Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        }
-    }
-}
-
 /// A grant on the wire. `subject_type` reads `client` when none was stored (Auth0's default).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ClientGrant {
@@ -129,7 +119,7 @@ mod tests {
     fn bodies() {
         let c: Create = parse(json!({"client_id": "c", "audience": "a", "scope": ["x"], "organization_usage": "allow"})).unwrap();
         assert_eq!(
-            Value::Object(c.options().to_map()),
+            Value::Object(crate::wire::to_object(&c.options())),
             json!({"organization_usage": "allow"})
         );
         assert_eq!(

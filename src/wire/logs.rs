@@ -58,12 +58,6 @@ impl<'a> Delivery<'a> {
             will_retry: Some(will_retry),
         }
     }
-
-    /// As the JSON the log entry stores.
-    pub fn to_json(&self) -> serde_json::Value {
-        // Strings, numbers and booleans always serialise.
-        serde_json::to_value(self).unwrap_or_default()
-    }
 }
 
 /// `details` of `cs_phone_lookup`: who looked, a keyed fingerprint of the number (never the
@@ -101,12 +95,6 @@ pub struct Truncated {
     pub truncated: bool,
 }
 
-/// As the JSON a log entry stores.
-pub fn details(d: &impl Serialize) -> serde_json::Value {
-    // These types hold strings, numbers and booleans, which always serialise.
-    serde_json::to_value(d).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,11 +103,11 @@ mod tests {
     #[test]
     fn shapes() {
         assert_eq!(
-            Delivery::sent("m", "otp", 1, None).to_json(),
+            crate::wire::to_json(&Delivery::sent("m", "otp", 1, None)),
             json!({"message_id": "m", "message_type": "otp", "attempts": 1, "provider_message_id": null})
         );
         assert_eq!(
-            Delivery::failed("m", "otp", 2, "transient", "503", true).to_json(),
+            crate::wire::to_json(&Delivery::failed("m", "otp", 2, "transient", "503", true)),
             json!({"message_id": "m", "message_type": "otp", "attempts": 2, "failure": "transient", "reason": "503", "will_retry": true})
         );
     }

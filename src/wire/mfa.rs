@@ -72,14 +72,6 @@ pub struct FactorType {
     pub kind: &'static str,
 }
 
-impl Requirements {
-    /// As the JSON the error body carries (`Error::MfaRequired` sits below this layer).
-    pub fn to_json(&self) -> serde_json::Value {
-        // A struct of strings and options always serialises.
-        serde_json::to_value(self).unwrap_or_default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,7 +104,10 @@ mod tests {
             challenge: Some(vec![FactorType { kind: "phone" }]),
             ..Default::default()
         };
-        assert_eq!(r.to_json(), json!({"challenge": [{"type": "phone"}]}));
+        assert_eq!(
+            crate::wire::to_json(&r),
+            json!({"challenge": [{"type": "phone"}]})
+        );
         assert_eq!(
             serde_json::to_value(e).unwrap(),
             json!({"id": "sms|x", "authenticator_type": "oob", "active": true, "oob_channel": "sms", "name": null})

@@ -19,3 +19,27 @@ pub mod phone; // the phone provider and template test send (`…/try`) and its 
 pub mod resource_servers; // /api/v2/resource-servers bodies, Auth0's defaults
 pub mod tenant; // the bootstrap credentials file
 pub mod tickets; // /api/v2/tickets/password-change: body, what the ticket keeps, answer
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+/// For `#[serde(default, deserialize_with = "present")]`: a field given as `null` reads as
+/// `Some(Value::Null)`, not as absent, so a PATCH can clear a kept-as-given field.
+pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// A wire value as JSON. The wire types hold strings, numbers, booleans, options, string-keyed
+/// maps and JSON values, which always serialise; were one ever not to, it reads as `null`.
+pub fn to_json(v: &impl Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// A wire struct as a JSON object (a stored document, a template's variables); anything that
+/// is not an object reads as empty.
+pub fn to_object(v: &impl Serialize) -> Map<String, Value> {
+    match to_json(v) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}

@@ -69,14 +69,6 @@ pub struct UserVars<'a> {
     pub phone_number: Option<&'a str>,
 }
 
-impl MessageVars<'_> {
-    /// As the JSON object the renderer reads.
-    pub fn to_json(&self) -> serde_json::Value {
-        // Strings and options always serialise.
-        serde_json::to_value(self).unwrap_or_default()
-    }
-}
-
 /// The tenant's variables every phone template sees (Auth0's names).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TenantVars {
@@ -85,15 +77,6 @@ pub struct TenantVars {
     pub support_email: String,
     pub support_url: String,
     pub logo_url: String,
-}
-
-impl TenantVars {
-    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        }
-    }
 }
 
 /// A tenant phone provider's kind.

@@ -4,7 +4,8 @@
 //! `proof_of_possession`, `subject_type_authorization`) are kept as given; `null` for one of
 //! them in a PATCH removes it.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use super::present;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -30,11 +31,6 @@ pub struct Scope {
     pub value: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-}
-
-/// A present field, `null` included (so a PATCH can clear a kept-as-given field).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
 }
 
 /// The body of `POST` (which needs `identifier`) and `PATCH` (which refuses it).
@@ -120,10 +116,7 @@ impl Fields {
     /// The given fields (not `name`, not `identifier`: they are columns) as the stored
     /// document; a field given as `null` is there as `null`.
     pub fn to_data(&self) -> Map<String, Value> {
-        let mut m = match serde_json::to_value(self) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
+        let mut m = super::to_object(self);
         m.remove("name");
         m
     }

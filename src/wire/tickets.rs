@@ -1,12 +1,9 @@
 //! `POST /api/v2/tickets/password-change`: the body, what the ticket keeps for the reset page,
 //! and the answer.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use super::present;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
-}
 
 /// The body: `user_id`, or `email` + `connection_id` (the service checks which); the rest
 /// optional. `new_password` is recognised only to be refused with a reason.

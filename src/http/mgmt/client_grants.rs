@@ -6,10 +6,9 @@ use crate::ctx::Ctx;
 use crate::domain::records::{GrantFilter, GrantRow};
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, Query};
+use crate::http::extract::{Mgmt, Query, Typed};
 use crate::service::tenant::client_grants as svc;
 use crate::wire::client_grants::{ClientGrant, GrantOptions, SubjectType};
-use crate::wire::parse;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -45,7 +44,7 @@ pub async fn list(
     let items: Vec<Value> = page
         .items
         .iter()
-        .map(|g| serde_json::to_value(wire(g)).unwrap_or_default())
+        .map(|g| crate::wire::to_json(&wire(g)))
         .collect();
     Ok(Json(list_response(
         items,
@@ -59,9 +58,9 @@ pub async fn list(
 pub async fn create(
     State(ctx): State<Ctx>,
     _: Mgmt<CreateClientGrants>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<crate::wire::client_grants::Create>,
 ) -> Result<impl IntoResponse, MgmtError> {
-    let g = svc::create(&ctx, parse::body(Value::Object(b))?).await?;
+    let g = svc::create(&ctx, b).await?;
     Ok((StatusCode::CREATED, Json(wire(&g))))
 }
 
@@ -77,9 +76,9 @@ pub async fn update(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateClientGrants>,
     Path(id): Path<String>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<crate::wire::client_grants::Patch>,
 ) -> Result<Json<ClientGrant>, MgmtError> {
-    let patch = parse::body(Value::Object(b))?;
+    let patch = b;
     Ok(Json(wire(&svc::update(&ctx, &id, patch).await?)))
 }
 

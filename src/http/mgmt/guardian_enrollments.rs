@@ -11,10 +11,9 @@ use crate::domain::auth_methods::{self as am, Kind};
 use crate::domain::records::AuthenticatorRow;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody};
+use crate::http::extract::{Mgmt, Typed};
 use crate::service::{mfa::admin as mfa_admin, mfa::enrollments as svc};
 use crate::wire::guardian::TicketCreated;
-use crate::wire::parse;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -85,9 +84,9 @@ pub async fn delete(
 pub async fn ticket(
     State(ctx): State<Ctx>,
     _: Mgmt<CreateGuardianEnrollmentTickets>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<crate::wire::guardian::TicketRequest>,
 ) -> Result<Json<TicketCreated>, MgmtError> {
-    let t = svc::create(&ctx, parse::body(Value::Object(b))?).await?;
+    let t = svc::create(&ctx, b).await?;
     Ok(Json(TicketCreated {
         ticket_id: t.id,
         ticket_url: t.url,

@@ -8,9 +8,8 @@ use crate::domain::records::ProviderRow;
 use crate::domain::records::TENANT_ID;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, Query};
+use crate::http::extract::{Mgmt, Query, Typed};
 use crate::service::phone::providers::{self as svc, Written};
-use crate::wire::parse;
 use crate::wire::phone::TryAccepted;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -53,9 +52,9 @@ pub async fn list(
 pub async fn create(
     State(ctx): State<Ctx>,
     _: Mgmt<CreatePhoneProviders>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<crate::wire::phone::ProviderBody>,
 ) -> Result<impl IntoResponse, MgmtError> {
-    let w = svc::create(&ctx, parse::body(Value::Object(b))?).await?;
+    let w = svc::create(&ctx, b).await?;
     Ok((StatusCode::CREATED, Json(written(&w))))
 }
 
@@ -71,9 +70,9 @@ pub async fn update(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdatePhoneProviders>,
     Path(id): Path<String>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<crate::wire::phone::ProviderBody>,
 ) -> Result<Json<Value>, MgmtError> {
-    let body = parse::body(Value::Object(b))?;
+    let body = b;
     Ok(Json(written(&svc::update(&ctx, &id, body).await?)))
 }
 
@@ -90,9 +89,8 @@ pub async fn try_send(
     State(ctx): State<Ctx>,
     _: Mgmt<CreatePhoneProviders>,
     Path(id): Path<String>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<crate::wire::phone::TryBody>,
 ) -> Result<impl IntoResponse, MgmtError> {
-    crate::service::messaging::try_send::provider(&ctx, &id, parse::body(Value::Object(b))?)
-        .await?;
+    crate::service::messaging::try_send::provider(&ctx, &id, b).await?;
     Ok((StatusCode::ACCEPTED, Json(TryAccepted::default())))
 }

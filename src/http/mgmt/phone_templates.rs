@@ -8,9 +8,8 @@ use crate::clock::iso;
 use crate::ctx::Ctx;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, Query};
+use crate::http::extract::{Mgmt, MgmtBody, Query, Typed};
 use crate::service::phone::templates::{self as svc, Template};
-use crate::wire::parse;
 use crate::wire::phone::TryAccepted;
 use axum::Json;
 use axum::body::Bytes;
@@ -94,9 +93,8 @@ pub async fn try_send(
     State(ctx): State<Ctx>,
     _: Mgmt<CreatePhoneTemplates>,
     Path(id): Path<String>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<crate::wire::phone::TryBody>,
 ) -> Result<impl IntoResponse, MgmtError> {
-    crate::service::messaging::try_send::template(&ctx, &id, parse::body(Value::Object(b))?)
-        .await?;
+    crate::service::messaging::try_send::template(&ctx, &id, b).await?;
     Ok((StatusCode::ACCEPTED, Json(TryAccepted::default())))
 }

@@ -5,9 +5,8 @@ use crate::ctx::Ctx;
 use crate::domain::records::ResourceServerRow;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, Query};
+use crate::http::extract::{Mgmt, Query, Typed};
 use crate::service::tenant::resource_servers as svc;
-use crate::wire::parse;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -41,13 +40,11 @@ pub async fn list(
 pub async fn create(
     State(ctx): State<Ctx>,
     _: Mgmt<CreateResourceServers>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<crate::wire::resource_servers::Fields>,
 ) -> Result<impl IntoResponse, MgmtError> {
     Ok((
         StatusCode::CREATED,
-        Json(wire(
-            &svc::create(&ctx, parse::body(Value::Object(b))?).await?,
-        )),
+        Json(wire(&svc::create(&ctx, b).await?)),
     ))
 }
 
@@ -64,9 +61,9 @@ pub async fn update(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateResourceServers>,
     Path(id): Path<String>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<crate::wire::resource_servers::Fields>,
 ) -> Result<Json<Value>, MgmtError> {
-    let fields = parse::body(Value::Object(b))?;
+    let fields = b;
     Ok(Json(wire(&svc::update(&ctx, &id, fields).await?)))
 }
 

@@ -10,9 +10,8 @@ use crate::domain::records::UserRow;
 use crate::domain::scopes::*;
 use crate::error::Error;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, Query};
+use crate::http::extract::{Mgmt, MgmtBody, Query, Typed};
 use crate::service::{users::manage as svc, users::passwords, users::search as users_search};
-use crate::wire::parse;
 use crate::wire::tickets::TicketLink;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -187,8 +186,8 @@ pub async fn by_email(
 pub async fn password_change_ticket(
     State(ctx): State<Ctx>,
     _: Mgmt<CreateUserTickets>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<crate::wire::tickets::PasswordChange>,
 ) -> Result<impl IntoResponse, MgmtError> {
-    let url = passwords::management_ticket(&ctx, parse::body(Value::Object(b))?).await?;
+    let url = passwords::management_ticket(&ctx, b).await?;
     Ok((StatusCode::CREATED, Json(TicketLink { ticket: url })))
 }

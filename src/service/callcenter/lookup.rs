@@ -12,7 +12,8 @@ use crate::domain::{paging, phone};
 use crate::error::{Error, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::store::{self, phone_index::Hit};
-use crate::wire::logs::{Actor as LogActor, PhoneLookup, details as log_details};
+use crate::wire::logs::{Actor as LogActor, PhoneLookup};
+use crate::wire::to_json;
 use serde::Serialize;
 
 /// Log type of an audited lookup (callsign's own code; Auth0 has no such event).
@@ -236,7 +237,7 @@ pub async fn lookup(
         LogEvent {
             kind: LOG_TYPE,
             description: Some("Phone number lookup".into()),
-            details: Some(log_details(&PhoneLookup {
+            details: Some(to_json(&PhoneLookup {
                 actor: LogActor {
                     kind: actor.kind,
                     id: &actor.id,

@@ -11,7 +11,8 @@ use crate::ctx::Ctx;
 use crate::domain::logs::{self as rules, Expr};
 use crate::error::{Error, Result};
 use crate::store::{self, logs::LogFilter, logs::LogRow};
-use crate::wire::logs::{Truncated, details};
+use crate::wire::logs::Truncated;
+use crate::wire::to_json;
 use serde_json::{Map, Value};
 
 pub use super::log_writer::LogWriter;
@@ -76,7 +77,7 @@ pub(crate) fn to_row(log_id: String, date: i64, ev: LogEvent) -> LogRow {
         rules::scrub(&mut d);
         if d.to_string().len() > MAX_DETAILS {
             // Too big to keep: a marker says so (the entry itself is kept).
-            d = details(&Truncated { truncated: true });
+            d = to_json(&Truncated { truncated: true });
         }
         data.insert("details".into(), d);
     }

@@ -10,6 +10,7 @@ use crate::service::messaging::outbox::{self, Channel, Message};
 use crate::service::phone::templates::{self as phone_templates, Channel as TemplateChannel};
 use crate::store::{self, users::UserRow};
 use crate::wire::phone::{MessageVars, UserVars};
+use crate::wire::to_json;
 
 /// The tenant name messages speak in (`friendly_name`, else "callsign").
 pub async fn friendly_name(ctx: &Ctx) -> Result<String> {
@@ -92,15 +93,14 @@ pub async fn change_password(
                 "change_password",
                 TemplateChannel::Text,
                 None,
-                &MessageVars {
+                &to_json(&MessageVars {
                     link: Some(url),
                     user: Some(UserVars {
                         source_ip: None,
                         phone_number: u.phone_number.as_deref(),
                     }),
                     ..Default::default()
-                }
-                .to_json(),
+                }),
             )
             .await?;
             failure = r.failure;
@@ -167,15 +167,14 @@ pub async fn blocked_account(
                 "blocked_account",
                 TemplateChannel::Text,
                 None,
-                &MessageVars {
+                &to_json(&MessageVars {
                     link: Some(reset_url),
                     user: Some(UserVars {
                         source_ip: Some(ip),
                         phone_number: u.phone_number.as_deref(),
                     }),
                     ..Default::default()
-                }
-                .to_json(),
+                }),
             )
             .await?;
             failure = r.failure;
@@ -223,11 +222,10 @@ pub async fn otp(
             TemplateChannel::Text
         },
         None,
-        &MessageVars {
+        &to_json(&MessageVars {
             code: Some(code),
             ..Default::default()
-        }
-        .to_json(),
+        }),
     )
     .await?;
     enqueue_phone(

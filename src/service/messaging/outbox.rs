@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::store::{self, outbox::NewRow};
 use crate::wire::logs::Delivery;
+use crate::wire::to_json;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -228,7 +229,14 @@ pub async fn record_failed(
             kind,
             description: Some(format!("{what} delivery failed")),
             user_id: o.user_id,
-            details: Some(Delivery::failed(&id, m.kind, 0, "permanent", reason, false).to_json()),
+            details: Some(to_json(&Delivery::failed(
+                &id,
+                m.kind,
+                0,
+                "permanent",
+                reason,
+                false,
+            ))),
             ..Default::default()
         },
     )
@@ -469,7 +477,12 @@ fn phone_event(ctx: &Ctx, o: &Outcome, fate: &Fate) {
             (
                 ok_kind,
                 format!("{what} sent"),
-                Delivery::sent(&o.id, &o.kind, o.attempts, provider_ref.as_deref()).to_json(),
+                to_json(&Delivery::sent(
+                    &o.id,
+                    &o.kind,
+                    o.attempts,
+                    provider_ref.as_deref(),
+                )),
             )
         }
         (_, Fate::Expired(reason)) => {
@@ -481,7 +494,9 @@ fn phone_event(ctx: &Ctx, o: &Outcome, fate: &Fate) {
             (
                 fail_kind,
                 format!("{what} not delivered: the code expired"),
-                Delivery::failed(&o.id, &o.kind, attempts, "expired", reason, false).to_json(),
+                to_json(&Delivery::failed(
+                    &o.id, &o.kind, attempts, "expired", reason, false,
+                )),
             )
         }
         (Attempt::Failed(e), _) => {
@@ -498,7 +513,9 @@ fn phone_event(ctx: &Ctx, o: &Outcome, fate: &Fate) {
             (
                 fail_kind,
                 format!("{what} delivery failed"),
-                Delivery::failed(&o.id, &o.kind, o.attempts, class, reason, retrying).to_json(),
+                to_json(&Delivery::failed(
+                    &o.id, &o.kind, o.attempts, class, reason, retrying,
+                )),
             )
         }
         // A dead row is always recorded as expired.

@@ -24,7 +24,8 @@ pub(crate) use crate::service::mfa::auth_method_input::{
 };
 use crate::service::{messaging::notify, users::manage as users};
 use crate::store::{self, authenticators::AuthenticatorRow, users::UserRow};
-use crate::wire::logs::{AuthenticatorRef, AuthenticatorRemoved, details as log_details};
+use crate::wire::logs::{AuthenticatorRef, AuthenticatorRemoved};
+use crate::wire::to_json;
 use serde_json::{Map, Value};
 
 /// Unconfirmed wording: Auth0's body for an unknown authentication method is not recorded.
@@ -129,7 +130,7 @@ pub(crate) async fn log_factor(
             user_name: u.and_then(|u| u.email.clone().or(u.phone_number.clone())),
             connection: u.map(|u| u.connection.clone()),
             connection_id: u.map(|u| u.connection_id.clone()),
-            details: Some(log_details(&AuthenticatorRemoved {
+            details: Some(to_json(&AuthenticatorRemoved {
                 authenticator: AuthenticatorRef {
                     id: &id,
                     kind: &row.kind,

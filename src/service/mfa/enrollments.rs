@@ -18,7 +18,6 @@ use crate::service::mfa::auth_method_input::payload;
 use crate::service::{messaging::notify, users::manage as users};
 use crate::store::{self, authenticators::AuthenticatorRow, tickets::TicketRow};
 use crate::wire::guardian::{TicketData, TicketRequest};
-use serde_json::{Map, Value};
 
 /// Recorded (spec 0.2).
 pub fn enrollment_not_found() -> Error {
@@ -95,10 +94,7 @@ pub async fn create(ctx: &Ctx, b: TicketRequest) -> Result<Ticket> {
         email: email.clone(),
         email_locale: locale.to_string(),
     };
-    let data = match serde_json::to_value(&data).map_err(Error::internal)? {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
+    let data = crate::wire::to_object(&data);
 
     let token = crypto::random_token();
     let now = ctx.clock.now_ms();

@@ -127,12 +127,7 @@ pub async fn set_templates(ctx: &Ctx, enrollment: &str, verification: &str) -> R
         enrollment_message: enrollment.to_string(),
         verification_message: verification.to_string(),
     };
-    put(
-        ctx,
-        K_TEMPLATES,
-        &serde_json::to_value(&doc).map_err(Error::internal)?,
-    )
-    .await
+    put(ctx, K_TEMPLATES, &crate::wire::to_json(&doc)).await
 }
 
 /// `auth0` (built-in delivery or a custom tenant provider), `twilio` or `phone-message-hook`.

@@ -178,7 +178,7 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
                 l.audience,
                 l.scope,
             )?,
-            requirements: requirements.to_json(),
+            requirements: crate::wire::to_json(&requirements),
         });
     }
     let now = ctx.clock.now_ms();

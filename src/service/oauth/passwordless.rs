@@ -204,7 +204,7 @@ pub async fn grant(
                 audience,
                 scope,
             )?,
-            requirements: requirements.to_json(),
+            requirements: crate::wire::to_json(&requirements),
         });
     }
     let mut tx = ctx.db.begin().await?;

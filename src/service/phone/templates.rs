@@ -292,14 +292,13 @@ async fn tenant_vars(ctx: &Ctx) -> Result<TenantVars> {
     let friendly = Some(text("friendly_name"))
         .filter(|f| !f.is_empty())
         .unwrap_or_else(|| "callsign".into());
-    let vars = WireTenantVars {
+    let vars = crate::wire::to_object(&WireTenantVars {
         tenant: store::tenant::TENANT_ID.to_string(),
         friendly_name: friendly,
         support_email: text("support_email"),
         support_url: text("support_url"),
         logo_url: text("picture_url"),
-    }
-    .to_map();
+    });
     let default_locale = s
         .get("enabled_locales")
         .and_then(|l| l.get(0))

@@ -90,7 +90,7 @@ pub async fn insert(
 }
 
 pub async fn create(ctx: &Ctx, body: Create) -> Result<GrantRow> {
-    let data = body.options().to_map();
+    let data = crate::wire::to_object(&body.options());
     let Create {
         client_id,
         audience,
@@ -136,7 +136,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Patch) -> Result<GrantRow> {
         check_scopes(ctx, &row.audience, &scope).await?;
         row.scope = scope;
     }
-    row.data.extend(body.options().to_map());
+    row.data.extend(crate::wire::to_object(&body.options()));
     row.updated_at = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
     if !store::grants::update(&mut tx, &row).await? {

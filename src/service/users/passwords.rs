@@ -174,10 +174,7 @@ pub async fn management_ticket(ctx: &Ctx, b: PasswordChange) -> Result<String> {
         include_email_in_redirect: b.include_email_in_redirect,
         client_id: b.client_id,
     };
-    let data = match serde_json::to_value(&data).map_err(Error::internal)? {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
+    let data = crate::wire::to_object(&data);
     let mut tx = ctx.db.begin().await?;
     let url = create_ticket(ctx, &mut tx, &user.user_id, ttl, data).await?;
     tx.commit().await?;
