@@ -4,28 +4,99 @@
 
 use std::fmt;
 
-/// An Authentication-API error whose status and body Auth0 fixes exactly
-/// (`{"error": ..., "error_description": ...}`), produced by the token and MFA services.
+/// What went wrong in an Authentication-API call, by meaning. Each kind has the one wire
+/// `error` code Auth0 answers with it; the HTTP layer (`http::errors`) chooses the status.
+/// Auth0 reuses a code under different statuses (`access_denied` is 401 for a failed client
+/// authentication and 403 for a refusal; `expired_token` is 401 for an `mfa_token` and 403
+/// for an `oob_code`), which is why kinds are named by meaning, not by code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthKind {
+    /// The request is malformed or misses a parameter.
+    InvalidRequest,
+    /// The `grant_type` is not one callsign serves.
+    UnsupportedGrantType,
+    /// The client's credentials are missing or wrong.
+    ClientUnauthenticated,
+    /// The caller is known but the request is refused (audience, factor, enrolment, scope).
+    Denied,
+    /// The grant's material (password, code, refresh token, mfa_token) is wrong or unknown.
+    InvalidGrant,
+    /// A one-time challenge (`oob_code`) is past its lifetime.
+    ChallengeExpired,
+    /// The `mfa_token` is past its lifetime.
+    MfaTokenExpired,
+    /// Too many attempts or sends: brute-force protection and the SMS budgets.
+    TooManyAttempts,
+    /// The client may not use this grant or connection.
+    UnauthorizedClient,
+    /// A requested scope is not allowed.
+    InvalidScope,
+    /// The user is blocked.
+    Blocked,
+    /// The bearer token of the MFA API is missing or invalid.
+    InvalidToken,
+    /// A challenge asks for a factor the user has not enrolled.
+    AssociationRequired,
+    /// None of the challenge types asked for can be served.
+    UnsupportedChallengeType,
+    /// Passwordless: the connection is unknown, disabled for the client, or refuses signups.
+    BadConnection,
+    /// Passwordless: the phone number is missing or not a number.
+    BadPhoneNumber,
+}
+
+impl OAuthKind {
+    /// The wire `error` code Auth0 answers with.
+    pub fn code(self) -> &'static str {
+        match self {
+            OAuthKind::InvalidRequest => "invalid_request",
+            OAuthKind::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthKind::ClientUnauthenticated | OAuthKind::Denied => "access_denied",
+            OAuthKind::InvalidGrant => "invalid_grant",
+            OAuthKind::ChallengeExpired | OAuthKind::MfaTokenExpired => "expired_token",
+            OAuthKind::TooManyAttempts => "too_many_attempts",
+            OAuthKind::UnauthorizedClient => "unauthorized_client",
+            OAuthKind::InvalidScope => "invalid_scope",
+            OAuthKind::Blocked => "unauthorized",
+            OAuthKind::InvalidToken => "invalid_token",
+            OAuthKind::AssociationRequired => "association_required",
+            OAuthKind::UnsupportedChallengeType => "unsupported_challenge_type",
+            OAuthKind::BadConnection => "bad.connection",
+            OAuthKind::BadPhoneNumber => "bad.phone_number",
+        }
+    }
+}
+
+/// An Authentication-API error (`{"error": ..., "error_description": ...}`), produced by the
+/// token and MFA services: a kind and the description Auth0 gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
-    pub status: u16,
-    pub error: &'static str,
+    pub kind: OAuthKind,
     pub description: String,
 }
 
 impl OAuthError {
-    pub fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
+    pub fn new(kind: OAuthKind, description: impl Into<String>) -> Self {
         OAuthError {
-            status,
-            error,
+            kind,
             description: description.into(),
         }
     }
+    /// The wire `error` code.
+    pub fn error(&self) -> &'static str {
+        self.kind.code()
+    }
     pub fn invalid_request(description: impl Into<String>) -> Self {
-        Self::new(400, "invalid_request", description)
+        Self::new(OAuthKind::InvalidRequest, description)
+    }
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(OAuthKind::InvalidGrant, description)
+    }
+    pub fn denied(description: impl Into<String>) -> Self {
+        Self::new(OAuthKind::Denied, description)
     }
     pub fn access_denied_unauthorized() -> Self {
-        Self::new(401, "access_denied", "Unauthorized")
+        Self::new(OAuthKind::ClientUnauthenticated, "Unauthorized")
     }
 }
 
@@ -145,7 +216,7 @@ impl Error {
             Error::Unauthenticated { .. } => "unauthenticated",
             Error::Forbidden { .. } => "forbidden",
             Error::InsufficientScope { .. } => "insufficient_scope",
-            Error::OAuth(e) => e.error,
+            Error::OAuth(e) => e.error(),
             Error::Legacy(e) => e.code,
             Error::MfaRequired { .. } => "mfa_required",
             Error::RateLimited { .. } => "rate_limited",
@@ -172,7 +243,7 @@ impl fmt::Display for Error {
                     expected.join(",")
                 )
             }
-            Error::OAuth(e) => write!(f, "{}: {}", e.error, e.description),
+            Error::OAuth(e) => write!(f, "{}: {}", e.error(), e.description),
             Error::Legacy(e) => write!(f, "{}: {}", e.code, e.description),
             Error::MfaRequired { .. } => f.write_str("mfa_required"),
             Error::RateLimited { .. } => f.write_str("rate limited"),

@@ -3,7 +3,7 @@
 //! OAuth body `{error, error_description}`. Internal failures are logged with the request's
 //! span (which carries the request id) and shown to the client only as a generic 5xx.
 
-use crate::error::Error;
+use crate::error::{Error, OAuthKind};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -107,8 +107,8 @@ impl IntoResponse for MgmtError {
                 ),
             ),
             Error::OAuth(o) => {
-                let s = StatusCode::from_u16(o.status).unwrap_or(StatusCode::BAD_REQUEST);
-                (s, mgmt_body(s, &o.description, Some(o.error)))
+                let s = oauth_status(o.kind);
+                (s, mgmt_body(s, &o.description, Some(o.error())))
             }
             Error::MfaRequired { .. } => (
                 StatusCode::FORBIDDEN,
@@ -194,6 +194,28 @@ impl From<crate::error::OAuthError> for AuthError {
     }
 }
 
+/// The status Auth0 answers an Authentication-API error with, by its kind.
+pub fn oauth_status(kind: OAuthKind) -> StatusCode {
+    match kind {
+        OAuthKind::InvalidRequest
+        | OAuthKind::UnsupportedGrantType
+        | OAuthKind::BadConnection
+        | OAuthKind::BadPhoneNumber => StatusCode::BAD_REQUEST,
+        OAuthKind::ClientUnauthenticated
+        | OAuthKind::MfaTokenExpired
+        | OAuthKind::Blocked
+        | OAuthKind::InvalidToken
+        | OAuthKind::UnsupportedChallengeType => StatusCode::UNAUTHORIZED,
+        OAuthKind::Denied
+        | OAuthKind::InvalidGrant
+        | OAuthKind::ChallengeExpired
+        | OAuthKind::UnauthorizedClient
+        | OAuthKind::InvalidScope
+        | OAuthKind::AssociationRequired => StatusCode::FORBIDDEN,
+        OAuthKind::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+    }
+}
+
 pub fn oauth_body(error: &str, description: &str) -> Value {
     json!({"error": error, "error_description": description})
 }
@@ -216,11 +238,7 @@ impl IntoResponse for AuthError {
             return r;
         }
         let (status, error, desc): (StatusCode, &str, String) = match &e {
-            Error::OAuth(o) => (
-                StatusCode::from_u16(o.status).unwrap_or(StatusCode::BAD_REQUEST),
-                o.error,
-                o.description.clone(),
-            ),
+            Error::OAuth(o) => (oauth_status(o.kind), o.error(), o.description.clone()),
             Error::MfaRequired { .. } => (
                 StatusCode::FORBIDDEN,
                 "mfa_required",

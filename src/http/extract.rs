@@ -7,7 +7,7 @@ use crate::ctx::Ctx;
 use crate::domain::claims::AccessClaims;
 pub use crate::domain::json::type_name as json_type;
 use crate::domain::scopes::Required;
-use crate::error::{Error, OAuthError};
+use crate::error::{Error, OAuthError, OAuthKind};
 use crate::http::errors::{AuthError, MgmtError};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
@@ -288,7 +288,12 @@ fn basic(parts: &axum::http::HeaderMap) -> Result<Option<(String, String)>, Auth
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
-    let bad = || AuthError::from(OAuthError::new(401, "access_denied", "Unauthorized"));
+    let bad = || {
+        AuthError::from(OAuthError::new(
+            OAuthKind::ClientUnauthenticated,
+            "Unauthorized",
+        ))
+    };
     let raw = crate::crypto::b64::decode(rest.trim()).ok_or_else(bad)?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;

@@ -3,7 +3,7 @@
 //! the client, call the MFA service, answer in the OAuth error family.
 
 use crate::ctx::Ctx;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, OAuthKind};
 use crate::http::errors::AuthError;
 use crate::http::extract::{AuthParams, ClientIp};
 use crate::service::mfa::api::{self as mfa, Associate};
@@ -18,7 +18,7 @@ use serde_json::Value;
 
 fn bearer(h: &HeaderMap) -> Result<&str, AuthError> {
     crate::http::extract::bearer_token(h)
-        .ok_or_else(|| OAuthError::new(401, "invalid_token", "Missing authentication").into())
+        .ok_or_else(|| OAuthError::new(OAuthKind::InvalidToken, "Missing authentication").into())
 }
 
 fn creds(p: &AuthParams) -> Result<ClientCredentials, AuthError> {

@@ -3,7 +3,7 @@
 
 use crate::ctx::Ctx;
 use crate::domain::grant_types;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, OAuthKind};
 use crate::http::errors::AuthError;
 use crate::http::extract::{AuthParams, ClientIp};
 use crate::service::oauth::token::{self, ClientCredentials, TokenResponse};
@@ -120,8 +120,7 @@ pub async fn token(
         }
         other => {
             return Err(OAuthError::new(
-                400,
-                "unsupported_grant_type",
+                OAuthKind::UnsupportedGrantType,
                 format!("Unsupported grant type: {other}"),
             )
             .into());

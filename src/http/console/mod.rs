@@ -285,10 +285,6 @@ fn second_step_of(
     }
 }
 
-fn status_of(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::FORBIDDEN)
-}
-
 pub async fn mfa_send(
     State(ctx): State<Ctx>,
     ClientIp(ip): ClientIp,
@@ -308,7 +304,7 @@ pub async fn mfa_send(
         Ok(Ok(oob)) => step_page(&ctx, StatusCode::OK, &factors, Some(&oob), None),
         Ok(Err(refusal)) => step_page(
             &ctx,
-            status_of(refusal.status),
+            crate::http::errors::oauth_status(refusal.kind),
             &factors,
             None,
             Some(&refusal.message),
@@ -377,7 +373,7 @@ pub async fn mfa_verify(
         }
         Ok(Err(refusal)) => step_page(
             &ctx,
-            status_of(refusal.status),
+            crate::http::errors::oauth_status(refusal.kind),
             &factors,
             sent,
             Some(&refusal.message),

@@ -21,7 +21,7 @@ use crate::crypto;
 use crate::ctx::Ctx;
 use crate::domain::grant_types;
 use crate::domain::inbound::is_agent;
-use crate::error::{Error, OAuthError, Result};
+use crate::error::{Error, OAuthError, OAuthKind, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::mfa::policy::{self as mfa_policy, Decision};
 use crate::service::mfa::token::{self as mfa_token, MfaToken};
@@ -108,23 +108,24 @@ pub enum Answer<'a> {
     RecoveryCode(&'a str),
 }
 
-/// Why a second step failed, as the page says it, with the HTTP status to answer.
+/// Why a second step failed, as the page says it; the kind chooses the HTTP status.
 #[derive(Debug, PartialEq, Eq)]
 pub struct StepRefusal {
-    pub status: u16,
+    pub kind: OAuthKind,
     pub message: String,
 }
 
 impl StepRefusal {
     fn from_oauth(e: &OAuthError) -> Self {
-        let message = match e.error {
-            "too_many_attempts" => e.description.clone(),
-            "invalid_grant" => "That code is not right. Check it and try again.".into(),
-            "expired_token" => "That code has expired. Send a new one.".into(),
+        let message = match e.kind {
+            OAuthKind::InvalidGrant => "That code is not right. Check it and try again.".into(),
+            OAuthKind::ChallengeExpired | OAuthKind::MfaTokenExpired => {
+                "That code has expired. Send a new one.".into()
+            }
             _ => e.description.clone(),
         };
         StepRefusal {
-            status: e.status,
+            kind: e.kind,
             message,
         }
     }
@@ -190,9 +191,9 @@ pub async fn login(
     let user = match login::first_factor(ctx, &c, email, password, ip, &base).await {
         Ok(u) => u,
         Err(Error::OAuth(e)) => {
-            return Ok(Err(match e.error {
-                "too_many_attempts" => Refusal::TooManyAttempts,
-                "unauthorized" => Refusal::Blocked,
+            return Ok(Err(match e.kind {
+                OAuthKind::TooManyAttempts => Refusal::TooManyAttempts,
+                OAuthKind::Blocked => Refusal::Blocked,
                 _ => Refusal::WrongCredentials,
             }));
         }
@@ -354,7 +355,7 @@ pub async fn complete(
     // The role may have gone while the code was on its way.
     if !is_agent(&user.app_metadata) {
         return Ok(Err(StepRefusal {
-            status: 403,
+            kind: OAuthKind::Denied,
             message: Refusal::NotAnAgent.message().into(),
         }));
     }

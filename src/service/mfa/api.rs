@@ -11,7 +11,7 @@
 use crate::crypto;
 use crate::ctx::Ctx;
 use crate::domain::phone;
-use crate::error::{OAuthError, Result};
+use crate::error::{OAuthError, OAuthKind, Result};
 use crate::service::events::logs::LogEvent;
 use crate::service::mfa::token::{self as mfa_token, MfaToken};
 use crate::service::{
@@ -58,7 +58,7 @@ impl Bearer {
 }
 
 fn invalid_token() -> OAuthError {
-    OAuthError::new(401, "invalid_token", "Invalid token")
+    OAuthError::new(OAuthKind::InvalidToken, "Invalid token")
 }
 
 /// Reads the bearer of an MFA API request.
@@ -163,10 +163,10 @@ pub async fn associate(
     let existing = store::authenticators::of_user(&ctx.db, &user.user_id).await?;
     match b {
         Bearer::Mfa(_) if !mfa_policy::usable(&existing).is_empty() => {
-            return Err(OAuthError::new(403, "access_denied", "User is already enrolled.").into());
+            return Err(OAuthError::new(OAuthKind::Denied, "User is already enrolled.").into());
         }
         Bearer::Access { .. } if !b.allows("enroll") => {
-            return Err(OAuthError::new(403, "access_denied", "Insufficient scope: enroll").into());
+            return Err(OAuthError::new(OAuthKind::Denied, "Insufficient scope: enroll").into());
         }
         _ => {}
     }
@@ -191,8 +191,7 @@ pub async fn associate(
                     .any(|t| t == channel)
             {
                 return Err(OAuthError::new(
-                    403,
-                    "access_denied",
+                    OAuthKind::Denied,
                     format!("The {channel} channel is not enabled for the phone factor"),
                 )
                 .into());
@@ -264,7 +263,7 @@ pub async fn associate(
         Some("otp") => {
             if !guardian::factor_enabled(ctx, "otp").await? {
                 return Err(
-                    OAuthError::new(403, "access_denied", "The otp factor is not enabled").into(),
+                    OAuthError::new(OAuthKind::Denied, "The otp factor is not enabled").into(),
                 );
             }
             let secret = crypto::random_bytes::<20>();
@@ -338,16 +337,14 @@ pub async fn challenge(
     let mine = mfa_policy::usable(&all);
     if mine.is_empty() {
         return Err(OAuthError::new(
-            403,
-            "association_required",
+            OAuthKind::AssociationRequired,
             "User must enroll an authenticator first",
         )
         .into());
     }
     let unsupported = || {
         OAuthError::new(
-            401,
-            "unsupported_challenge_type",
+            OAuthKind::UnsupportedChallengeType,
             "User does not have any authenticator of the requested challenge type",
         )
     };
@@ -385,8 +382,7 @@ pub async fn challenge(
             }
             if !guardian::message_types(ctx).await?.contains(&ch) {
                 return Err(OAuthError::new(
-                    403,
-                    "access_denied",
+                    OAuthKind::Denied,
                     format!("The {ch} channel is not enabled for the phone factor"),
                 )
                 .into());
@@ -419,12 +415,9 @@ pub async fn challenge(
 /// `GET /mfa/authenticators`: every factor, unconfirmed ones included (`active: false`).
 pub async fn list(ctx: &Ctx, b: &Bearer) -> Result<Vec<Authenticator>> {
     if !b.allows("read:authenticators") {
-        return Err(OAuthError::new(
-            403,
-            "access_denied",
-            "Insufficient scope: read:authenticators",
-        )
-        .into());
+        return Err(
+            OAuthError::new(OAuthKind::Denied, "Insufficient scope: read:authenticators").into(),
+        );
     }
     let types = guardian::message_types(ctx).await?;
     let mut out = vec![];
@@ -476,8 +469,7 @@ pub async fn list(ctx: &Ctx, b: &Bearer) -> Result<Vec<Authenticator>> {
 pub async fn remove(ctx: &Ctx, b: &Bearer, entry: &str) -> Result<()> {
     if !matches!(b, Bearer::Access { .. }) || !b.allows("remove:authenticators") {
         return Err(OAuthError::new(
-            403,
-            "access_denied",
+            OAuthKind::Denied,
             "Removing an authenticator needs an MFA API token with remove:authenticators",
         )
         .into());

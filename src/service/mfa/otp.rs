@@ -23,7 +23,7 @@
 
 use crate::crypto;
 use crate::ctx::Ctx;
-use crate::error::{OAuthError, Result};
+use crate::error::{OAuthError, OAuthKind, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::mfa::codes;
 use crate::service::{messaging::notify, messaging::outbox};
@@ -94,24 +94,21 @@ pub fn ip_budget_key(ip: &str) -> String {
 
 fn too_many_sends() -> OAuthError {
     OAuthError::new(
-        429,
-        "too_many_attempts",
+        OAuthKind::TooManyAttempts,
         "Too many SMS sent by the user. Wait for some minutes before retrying.",
     )
 }
 
 fn over_budget(whose: &str) -> OAuthError {
     OAuthError::new(
-        429,
-        "too_many_attempts",
+        OAuthKind::TooManyAttempts,
         format!("Too many codes sent {whose}. Wait for some minutes before retrying."),
     )
 }
 
 fn too_many_failures() -> OAuthError {
     OAuthError::new(
-        429,
-        "too_many_attempts",
+        OAuthKind::TooManyAttempts,
         "Too many failed codes. Wait for some minutes before retrying.",
     )
 }

@@ -8,7 +8,7 @@
 //! [`open_console`] cannot open any other, so neither can stand in for the other.
 
 use crate::ctx::Ctx;
-use crate::error::{OAuthError, Result};
+use crate::error::{OAuthError, OAuthKind, Result};
 use serde::{Deserialize, Serialize};
 
 pub const LIFETIME_MS: i64 = 10 * 60 * 1000;
@@ -69,7 +69,7 @@ pub fn looks_like(token: &str) -> bool {
 }
 
 fn unseal(ctx: &Ctx, purpose: &[u8], token: &str) -> Result<MfaToken> {
-    let malformed = || OAuthError::new(403, "invalid_grant", "Malformed mfa_token");
+    let malformed = || OAuthError::new(OAuthKind::InvalidGrant, "Malformed mfa_token");
     let sealed = token.strip_prefix(PREFIX).ok_or_else(malformed)?;
     let raw = ctx
         .secrets
@@ -77,7 +77,7 @@ fn unseal(ctx: &Ctx, purpose: &[u8], token: &str) -> Result<MfaToken> {
         .map_err(|_| malformed())?;
     let t: MfaToken = serde_json::from_slice(&raw).map_err(|_| malformed())?;
     if t.exp <= ctx.clock.now_ms() {
-        return Err(OAuthError::new(401, "expired_token", "mfa_token is expired").into());
+        return Err(OAuthError::new(OAuthKind::MfaTokenExpired, "mfa_token is expired").into());
     }
     Ok(t)
 }

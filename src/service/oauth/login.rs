@@ -11,7 +11,7 @@
 use crate::crypto;
 use crate::ctx::Ctx;
 use crate::domain::{grant_types, phone, user_profile};
-use crate::error::{OAuthError, Result};
+use crate::error::{OAuthError, OAuthKind, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::mfa::policy::{self as mfa_policy, Decision};
 use crate::service::oauth::token::{self, ClientCredentials, TokenResponse};
@@ -36,13 +36,12 @@ pub struct PasswordLogin<'a> {
 }
 
 fn wrong_credentials() -> OAuthError {
-    OAuthError::new(403, "invalid_grant", "Wrong email or password.")
+    OAuthError::new(OAuthKind::InvalidGrant, "Wrong email or password.")
 }
 
 fn too_many_attempts() -> OAuthError {
     OAuthError::new(
-        429,
-        "too_many_attempts",
+        OAuthKind::TooManyAttempts,
         "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.",
     )
 }
@@ -59,8 +58,7 @@ async fn connection_for(ctx: &Ctx, client: &ClientAuth, realm: Option<&str>) -> 
             .map(str::to_string)
             .ok_or_else(|| {
                 OAuthError::new(
-                    400,
-                    "invalid_request",
+                    OAuthKind::InvalidRequest,
                     "Authorization server not configured with default connection.",
                 )
             })?,
@@ -68,11 +66,12 @@ async fn connection_for(ctx: &Ctx, client: &ClientAuth, realm: Option<&str>) -> 
     let c = connections::by_name(ctx, &name)
         .await?
         .filter(Connection::is_database)
-        .ok_or_else(|| OAuthError::new(400, "invalid_request", format!("Unknown realm: {name}")))?;
+        .ok_or_else(|| {
+            OAuthError::new(OAuthKind::InvalidRequest, format!("Unknown realm: {name}"))
+        })?;
     if !c.enabled_for(&client.client_id) {
         return Err(OAuthError::new(
-            403,
-            "unauthorized_client",
+            OAuthKind::UnauthorizedClient,
             "The connection is not enabled for this client.",
         )
         .into());
@@ -261,7 +260,7 @@ pub async fn first_factor(
                 ..base.clone()
             },
         );
-        return Err(OAuthError::new(401, "unauthorized", "user is blocked").into());
+        return Err(OAuthError::new(OAuthKind::Blocked, "user is blocked").into());
     }
     if brute {
         store::blocks::reset(&ctx.db, &key, ip).await?;

@@ -10,7 +10,7 @@
 
 use crate::ctx::Ctx;
 use crate::domain::grant_types;
-use crate::error::{OAuthError, Result};
+use crate::error::{OAuthError, OAuthKind, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::mfa::token::{self as mfa_token, MfaToken};
 use crate::service::oauth::token::{self, ClientCredentials, TokenResponse};
@@ -59,7 +59,7 @@ async fn record_login(ctx: &Ctx, tx: &mut store::Tx, t: &MfaToken) -> Result<Use
     let user = store::users::get(&ctx.db, &t.user_id)
         .await?
         .filter(|u| !u.blocked)
-        .ok_or_else(|| OAuthError::new(403, "invalid_grant", "Malformed mfa_token"))?;
+        .ok_or_else(|| OAuthError::new(OAuthKind::InvalidGrant, "Malformed mfa_token"))?;
     store::users::record_login(tx, &user.user_id, ctx.clock.now_ms(), None).await?;
     Ok(user)
 }
@@ -96,7 +96,7 @@ async fn confirm_enrolment(
 ) -> Result<()> {
     let now = ctx.clock.now_ms();
     if !store::authenticators::confirm(tx, &a.id, now).await? {
-        return Err(OAuthError::new(403, "invalid_grant", "Invalid oob_code.").into());
+        return Err(OAuthError::new(OAuthKind::InvalidGrant, "Invalid oob_code.").into());
     }
     let all = store::authenticators::of_user(&mut *tx, &t.user_id).await?;
     for other in &all {
@@ -149,7 +149,7 @@ pub async fn verify_oob(
     let code = binding_code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("binding_code is required"))?;
-    let bad_oob = || OAuthError::new(403, "invalid_grant", "Invalid oob_code.");
+    let bad_oob = || OAuthError::new(OAuthKind::InvalidGrant, "Invalid oob_code.");
     let ch = store::otp_challenges::get(&ctx.db, oob_code)
         .await?
         .filter(|c| {
@@ -159,7 +159,7 @@ pub async fn verify_oob(
         })
         .ok_or_else(bad_oob)?;
     if ch.expires_at <= ctx.clock.now_ms() {
-        return Err(OAuthError::new(403, "expired_token", "oob_code is expired").into());
+        return Err(OAuthError::new(OAuthKind::ChallengeExpired, "oob_code is expired").into());
     }
     let authenticator = match &ch.authenticator_id {
         Some(id) => store::authenticators::get(&ctx.db, id)
@@ -168,7 +168,7 @@ pub async fn verify_oob(
             .ok_or_else(bad_oob)?,
         None => return Err(bad_oob().into()),
     };
-    let invalid = || OAuthError::new(403, "invalid_grant", "Invalid binding_code.");
+    let invalid = || OAuthError::new(OAuthKind::InvalidGrant, "Invalid binding_code.");
     if otp::check(ctx, &ch, code, &t.user_id).await? == otp::Check::Wrong {
         logs::record(ctx, log(t, "gd_auth_failed", "Wrong code"));
         return Err(invalid().into());
@@ -213,7 +213,7 @@ pub async fn otp_grant(
 /// user with the login recorded.
 pub async fn verify_otp(ctx: &Ctx, t: &MfaToken, code: &str, may_enrol: bool) -> Result<UserRow> {
     otp::verify_bucket(ctx, &t.user_id, false).await?;
-    let wrong = || OAuthError::new(403, "invalid_grant", "Invalid otp_code.");
+    let wrong = || OAuthError::new(OAuthKind::InvalidGrant, "Invalid otp_code.");
     let a = store::authenticators::of_user(&ctx.db, &t.user_id)
         .await?
         .into_iter()
@@ -273,7 +273,7 @@ pub async fn recovery(
 /// the next recovery code, which the caller must show.
 pub async fn verify_recovery(ctx: &Ctx, t: &MfaToken, code: &str) -> Result<(UserRow, String)> {
     otp::verify_bucket(ctx, &t.user_id, false).await?;
-    let wrong = || OAuthError::new(403, "invalid_grant", "Invalid recovery code.");
+    let wrong = || OAuthError::new(OAuthKind::InvalidGrant, "Invalid recovery code.");
     let a = store::authenticators::of_user(&ctx.db, &t.user_id)
         .await?
         .into_iter()

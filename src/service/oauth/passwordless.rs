@@ -7,7 +7,7 @@
 
 use crate::ctx::Ctx;
 use crate::domain::{grant_types, phone};
-use crate::error::{OAuthError, Result};
+use crate::error::{OAuthError, OAuthKind, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::mfa::policy::{self as mfa_policy, Decision};
 use crate::service::oauth::token::{self, ClientCredentials, TokenResponse};
@@ -22,15 +22,13 @@ async fn sms_connection(ctx: &Ctx, name: &str, client_id: &str) -> Result<Connec
         .filter(|c| c.strategy == "sms")
         .ok_or_else(|| {
             OAuthError::new(
-                400,
-                "bad.connection",
+                OAuthKind::BadConnection,
                 format!("Connection does not exist: {name}"),
             )
         })?;
     if !c.enabled_for(client_id) {
         return Err(OAuthError::new(
-            400,
-            "bad.connection",
+            OAuthKind::BadConnection,
             "Connection is disabled for this client",
         )
         .into());
@@ -41,16 +39,14 @@ async fn sms_connection(ctx: &Ctx, name: &str, client_id: &str) -> Result<Connec
 fn number(ctx: &Ctx, raw: &str) -> Result<String> {
     let e = phone::normalize(raw, ctx.config.default_region.as_deref()).map_err(|e| {
         OAuthError::new(
-            400,
-            "bad.phone_number",
+            OAuthKind::BadPhoneNumber,
             format!("Invalid phone_number: {e}"),
         )
     })?;
     let line = phone::line_type(&e);
     if ctx.config.phone_denied_types.iter().any(|t| t == line) {
         return Err(OAuthError::new(
-            400,
-            "bad.phone_number",
+            OAuthKind::BadPhoneNumber,
             format!("Invalid phone_number: numbers of type {line} cannot receive codes"),
         )
         .into());
@@ -76,7 +72,7 @@ pub async fn start(
     let to = number(ctx, phone_number)?;
     let existing = store::users::find(&ctx.db, &c.id, &Identifier::Phone(to.clone())).await?;
     if existing.is_none() && c.disable_signup() {
-        return Err(OAuthError::new(400, "bad.connection", "Signups are not allowed").into());
+        return Err(OAuthError::new(OAuthKind::BadConnection, "Signups are not allowed").into());
     }
     let log = LogEvent {
         client_id: Some(client.client_id.clone()),
@@ -128,8 +124,7 @@ pub async fn grant(
     let c = sms_connection(ctx, realm, &client.client_id).await?;
     let wrong = || {
         OAuthError::new(
-            403,
-            "invalid_grant",
+            OAuthKind::InvalidGrant,
             "Wrong phone number or verification code.",
         )
     };
@@ -157,7 +152,7 @@ pub async fn grant(
     let user = match store::users::find(&ctx.db, &c.id, &Identifier::Phone(to.clone())).await? {
         Some(mut u) => {
             if u.blocked {
-                return Err(OAuthError::new(401, "unauthorized", "user is blocked").into());
+                return Err(OAuthError::new(OAuthKind::Blocked, "user is blocked").into());
             }
             if !u.phone_verified {
                 u.phone_verified = true;

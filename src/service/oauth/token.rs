@@ -6,7 +6,7 @@
 use crate::crypto;
 use crate::ctx::Ctx;
 use crate::domain::{claims, claims::AccessClaims, claims::Audience, grant_types, scopes};
-use crate::error::{Error, OAuthError, Result};
+use crate::error::{Error, OAuthError, OAuthKind, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::tenant::catalog::ClientAuth;
 use crate::store::{self, refresh::RefreshRow};
@@ -51,8 +51,7 @@ fn require_grant_type(c: &ClientAuth, grant: &str) -> Result<()> {
         Ok(())
     } else {
         Err(OAuthError::new(
-            403,
-            "unauthorized_client",
+            OAuthKind::UnauthorizedClient,
             format!("Grant type '{grant}' not allowed for the client."),
         )
         .into())
@@ -99,23 +98,19 @@ async fn client_credentials_grant(
         Some(a) => a.to_string(),
         None => tenant_default_audience(ctx).await?.ok_or_else(|| {
             OAuthError::new(
-                403,
-                "access_denied",
+                OAuthKind::Denied,
                 "No audience parameter was provided, and no default audience has been configured",
             )
         })?,
     };
     let api = ctx.catalog.api(ctx, &audience).await?.ok_or_else(|| {
         OAuthError::new(
-            403,
-            "access_denied",
+            OAuthKind::Denied,
             format!("Service not enabled within domain: {audience}"),
         )
     })?;
     let granted = ctx.catalog.grant_scopes(ctx, &client.client_id, &audience).await?.ok_or_else(|| {
-        OAuthError::new(
-            403,
-            "access_denied",
+        OAuthError::new(OAuthKind::Denied,
             format!("Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."),
         )
     })?;
@@ -195,7 +190,7 @@ pub async fn issue_refresh(
 }
 
 fn invalid_refresh() -> OAuthError {
-    OAuthError::new(403, "invalid_grant", "Unknown or invalid refresh token.")
+    OAuthError::new(OAuthKind::InvalidGrant, "Unknown or invalid refresh token.")
 }
 
 /// Exchanges a refresh token with rotation: the presented token is consumed by a conditional
@@ -228,8 +223,7 @@ pub async fn rotate_refresh(
         Some(req) if !req.is_empty() => {
             if req.iter().any(|s| !granted.contains(s)) {
                 return Err(OAuthError::new(
-                    403,
-                    "invalid_scope",
+                    OAuthKind::InvalidScope,
                     "The requested scope exceeds the scope granted by the refresh token.",
                 )
                 .into());

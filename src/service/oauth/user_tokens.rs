@@ -7,7 +7,7 @@
 use crate::ctx::Ctx;
 use crate::domain::claims::{AccessClaims, Audience, IdClaims, UserClaims, UserInfo};
 use crate::domain::{grant_types, scopes};
-use crate::error::{Error, OAuthError, Result};
+use crate::error::{Error, OAuthError, OAuthKind, Result};
 use crate::service::mfa::api as mfa_api;
 use crate::service::oauth::token::{self, RefreshGrant, TokenResponse};
 use crate::service::tenant::catalog::ClientAuth;
@@ -123,7 +123,7 @@ pub async fn issue(
         ),
         Some(a) if *a != userinfo_audience(ctx) => {
             let api = ctx.catalog.api(ctx, a).await?.ok_or_else(|| {
-                OAuthError::new(403, "access_denied", format!("Service not found: {a}"))
+                OAuthError::new(OAuthKind::Denied, format!("Service not found: {a}"))
             })?;
             let is_mgmt = *a == ctx.mgmt_audience();
             (
