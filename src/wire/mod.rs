@@ -7,6 +7,7 @@
 //! Capabilities move here one at a time (issue 13 item 1); those not yet moved still parse
 //! their bodies by hand in their service (the architecture test's ratchet lists them).
 
+pub mod action_events; // what a running Action sees (`event`) and asks for (`api` calls)
 pub mod callcenter; // the live feed's inbound event and the call-centre webhook envelope
 pub mod client_grants; // /api/v2/client-grants bodies and the grant as shown
 pub mod guardian; // /api/v2/guardian/*: factors, message types, policies, templates, providers
