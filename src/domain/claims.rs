@@ -1,7 +1,9 @@
 //! Access-token claims in Auth0's profile: `iss`, `sub`, `aud`, `iat`, `exp`, `scope`, `gty`,
-//! `azp`. `aud` is a string for one audience and an array for several.
+//! `azp`. `aud` is a string for one audience and an array for several. Both tokens carry the
+//! custom claims Actions set (`extra`; the names are checked before they get here).
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(untagged)]
@@ -32,6 +34,9 @@ pub struct AccessClaims {
     pub gty: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azp: Option<String>,
+    /// Custom claims (`api.accessToken.setCustomClaim`).
+    #[serde(flatten, default)]
+    pub extra: Map<String, Value>,
 }
 
 impl AccessClaims {
@@ -76,6 +81,16 @@ pub struct UserClaims {
     pub phone_number_verified: Option<bool>,
 }
 
+/// What Actions add to the tokens of one grant: custom claims per token and scope changes
+/// (`api.accessToken.addScope/removeScope`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Custom {
+    pub id_token: Map<String, Value>,
+    pub access_token: Map<String, Value>,
+    pub add_scopes: Vec<String>,
+    pub remove_scopes: Vec<String>,
+}
+
 /// `/userinfo`'s answer: the subject and its user claims.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UserInfo {
@@ -98,4 +113,7 @@ pub struct IdClaims {
     pub nonce: Option<String>,
     #[serde(flatten)]
     pub user: UserClaims,
+    /// Custom claims (`api.idToken.setCustomClaim`).
+    #[serde(flatten, default)]
+    pub extra: Map<String, Value>,
 }

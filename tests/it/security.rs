@@ -86,6 +86,7 @@ async fn c1_user_grants_never_buy_management_access(b: Backend) {
         scope: Some("read:clients read:client_keys read:users".into()),
         gty: Some(gty.into()),
         azp: Some(spa["client_id"].as_str().unwrap().into()),
+        extra: Default::default(),
     };
     tokens.push(
         app.ctx

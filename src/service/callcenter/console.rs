@@ -216,6 +216,7 @@ pub async fn login(
     let decision = mfa_policy::decide(
         ctx,
         &mfa_policy::Login {
+            action: &mfa_policy::ActionMfa::Silent,
             user: &user,
             client: &client,
             audience: None,

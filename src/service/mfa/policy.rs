@@ -5,11 +5,13 @@
 //! Today it is fed by the tenant policy (`/guardian/policies`: `all-applications` with at least
 //! one usable factor on) and by one fixed rule: a token for the MFA API (`<issuer>mfa/`) of a
 //! user who already has a factor needs that factor first, so enrolment changes (a new phone)
-//! always follow a completed challenge. Post-login Actions (`api.multifactor.enable`,
-//! `api.authentication.challengeWith`) will add their say here; no grant needs to change.
+//! always follow a completed challenge. Post-login Actions add their say ([`ActionMfa`]):
+//! as Auth0 documents, `api.multifactor.enable('none')` lifts the tenant policy for this login,
+//! `enable(provider)` asks for MFA when the policy does not, and `challengeWith`/`enrollWith`
+//! name the factors (unenrolled or disabled ones are ignored; none left fails the login).
 
 use crate::ctx::Ctx;
-use crate::error::Result;
+use crate::error::{OAuthError, Result};
 use crate::service::mfa::guardian;
 use crate::service::tenant::catalog::ClientAuth;
 use crate::store::{self, authenticators::AuthenticatorRow, users::UserRow};
@@ -27,7 +29,8 @@ pub enum Decision {
     },
 }
 
-/// The login being decided: who, through which application, asking for what.
+/// The login being decided: who, through which application, asking for what, and what the
+/// post-login Actions said.
 #[derive(Debug, Clone)]
 pub struct Login<'a> {
     pub user: &'a UserRow,
@@ -35,6 +38,26 @@ pub struct Login<'a> {
     pub audience: Option<&'a str>,
     pub scope: Option<&'a str>,
     pub grant_type: &'a str,
+    pub action: &'a ActionMfa,
+}
+
+/// What the post-login Actions of this login asked about MFA; the last ask wins, as Auth0's
+/// commands do.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ActionMfa {
+    /// No Action spoke: the tenant policy decides.
+    #[default]
+    Silent,
+    /// `api.multifactor.enable('none')`: no MFA for this login, whatever the policy.
+    Bypass,
+    /// `api.multifactor.enable(provider)`: `any`, `guardian` (phone) or
+    /// `google-authenticator` (otp); others (duo) read as `any` of what is enabled.
+    Enable(String),
+    /// `challengeWith` / `challengeWithAny`: these factor types (`phone`, `otp`,
+    /// `recovery-code`, …).
+    Challenge(Vec<String>),
+    /// `enrollWith` / `enrollWithAny`.
+    Enroll(Vec<String>),
 }
 
 /// The user's confirmed second factors (recovery codes alone do not count).
@@ -55,41 +78,79 @@ pub async fn decide(ctx: &Ctx, login: &Login<'_>) -> Result<Decision> {
         .iter()
         .any(|p| p == "all-applications")
         && (sms || otp);
-    if !(policy || (mfa_api && !mine.is_empty())) {
+    let kind = |kind: &'static str| FactorType { kind };
+    // What may be enrolled now: the enabled factors, narrowed by the Action when it named some.
+    let mut enrollable = vec![];
+    if sms {
+        enrollable.push("phone");
+    }
+    if otp {
+        enrollable.push("otp");
+    }
+    let wanted = match login.action {
+        ActionMfa::Silent => policy,
+        ActionMfa::Bypass => false,
+        ActionMfa::Enable(p) => {
+            match p.as_str() {
+                "guardian" => enrollable.retain(|f| *f == "phone"),
+                "google-authenticator" => enrollable.retain(|f| *f == "otp"),
+                _ => {}
+            }
+            sms || otp
+        }
+        ActionMfa::Challenge(_) | ActionMfa::Enroll(_) => true,
+    };
+    if !(wanted || (mfa_api && !mine.is_empty())) {
         return Ok(Decision::NotRequired);
     }
-    let kind = |kind| FactorType { kind };
-    if mine.is_empty() {
-        let mut enroll = vec![];
-        if sms {
-            enroll.push(kind("phone"));
+    if let ActionMfa::Enroll(types) = login.action {
+        if !mine.is_empty() {
+            return Err(OAuthError::denied(
+                "An MFA enrollment was requested but the user is already enrolled in MFA. \
+                 Challenge the user first.",
+            )
+            .into());
         }
-        if otp {
-            enroll.push(kind("otp"));
+        enrollable.retain(|f| types.iter().any(|t| t == f));
+    }
+    if mine.is_empty() {
+        if enrollable.is_empty() {
+            return Err(no_factor());
         }
         return Ok(Decision::Required {
             enroll: true,
             requirements: Requirements {
-                enroll: Some(enroll),
+                enroll: Some(enrollable.into_iter().map(kind).collect()),
                 challenge: None,
             },
         });
     }
     let mut challenge = vec![];
     if mine.iter().any(|a| a.kind == "phone") {
-        challenge.push(kind("phone"));
+        challenge.push("phone");
     }
     if mine.iter().any(|a| a.kind == "totp") {
-        challenge.push(kind("otp"));
+        challenge.push("otp");
     }
     if all.iter().any(|a| a.kind == "recovery-code" && a.confirmed) {
-        challenge.push(kind("recovery-code"));
+        challenge.push("recovery-code");
+    }
+    if let ActionMfa::Challenge(types) = login.action {
+        challenge.retain(|f| types.iter().any(|t| t == f));
+        if challenge.is_empty() {
+            return Err(no_factor());
+        }
     }
     Ok(Decision::Required {
         enroll: false,
         requirements: Requirements {
             enroll: None,
-            challenge: Some(challenge),
+            challenge: Some(challenge.into_iter().map(kind).collect()),
         },
     })
+}
+
+/// Auth0 fails the login when an Action's factors leave none the user can use.
+fn no_factor() -> crate::error::Error {
+    OAuthError::denied("None of the requested MFA factors are available for this user.").into()
 }

@@ -151,6 +151,7 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
     let decision = mfa_policy::decide(
         ctx,
         &mfa_policy::Login {
+            action: &mfa_policy::ActionMfa::Silent,
             user: &user,
             client: &client,
             audience: l.audience,
@@ -199,6 +200,7 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
             scope: l.scope,
             gty,
             nonce: None,
+            custom: None,
         },
         None,
     )

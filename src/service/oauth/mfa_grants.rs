@@ -80,6 +80,7 @@ async fn issue(
             scope: t.scope.as_deref(),
             gty: "mfa",
             nonce: None,
+            custom: None,
         },
         None,
     )

@@ -182,6 +182,7 @@ pub async fn grant(
     let decision = mfa_policy::decide(
         ctx,
         &mfa_policy::Login {
+            action: &mfa_policy::ActionMfa::Silent,
             user: &user,
             client: &client,
             audience,
@@ -227,6 +228,7 @@ pub async fn grant(
             scope,
             gty: "passwordless",
             nonce: None,
+            custom: None,
         },
         None,
     )

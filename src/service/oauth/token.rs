@@ -127,6 +127,7 @@ async fn client_credentials_grant(
         scope: Some(scope),
         gty: Some("client-credentials".into()),
         azp: Some(client.client_id.clone()),
+        extra: Default::default(),
     };
     Ok(TokenResponse {
         access_token: ctx.keys.sign(&claims)?,
@@ -276,6 +277,7 @@ pub async fn refresh_token(
             scope: Some(&grant.scope),
             gty: "refresh_token",
             nonce: None,
+            custom: None,
         },
         Some(next),
     )

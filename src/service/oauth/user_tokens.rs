@@ -5,7 +5,7 @@
 //! token. Nothing here decides *whether* the user may have tokens: callers do that first.
 
 use crate::ctx::Ctx;
-use crate::domain::claims::{AccessClaims, Audience, IdClaims, UserClaims, UserInfo};
+use crate::domain::claims::{AccessClaims, Audience, Custom, IdClaims, UserClaims, UserInfo};
 use crate::domain::{grant_types, scopes};
 use crate::error::{Error, OAuthError, OAuthKind, Result};
 use crate::service::mfa::api as mfa_api;
@@ -22,6 +22,8 @@ pub struct Request<'a> {
     /// `gty` of the access token (`password`, `refresh_token`, `mfa`, `passwordless`…).
     pub gty: &'a str,
     pub nonce: Option<&'a str>,
+    /// What the grant's Actions added (custom claims, scope changes).
+    pub custom: Option<&'a Custom>,
 }
 
 /// Auth0's scope for a password grant that names none.
@@ -134,7 +136,10 @@ pub async fn issue(
         }
         _ => (vec![], 86_400, true),
     };
-    let scope = effective_scope(req.scope.unwrap_or(DEFAULT_USER_SCOPE), &api_scopes);
+    let mut scope = effective_scope(req.scope.unwrap_or(DEFAULT_USER_SCOPE), &api_scopes);
+    if let Some(c) = req.custom {
+        scope = adjusted_scope(&scope, c);
+    }
     let has = |s: &str| scope.split_ascii_whitespace().any(|x| x == s);
     let ui = userinfo_audience(ctx);
     let aud = match &audience {
@@ -152,6 +157,10 @@ pub async fn issue(
         scope: Some(scope.clone()),
         gty: Some(req.gty.to_string()),
         azp: Some(client.client_id.clone()),
+        extra: req
+            .custom
+            .map(|c| c.access_token.clone())
+            .unwrap_or_default(),
     };
     let access_token = ctx.keys.sign(&access)?;
     let id_token = if has("openid") {
@@ -163,6 +172,7 @@ pub async fn issue(
             exp: iat + client.id_token_lifetime,
             nonce: req.nonce.map(str::to_string),
             user: id_claims(user, &scope),
+            extra: req.custom.map(|c| c.id_token.clone()).unwrap_or_default(),
         })?)
     } else {
         None
@@ -202,6 +212,19 @@ pub async fn issue(
         id_token,
         recovery_code: None,
     })
+}
+
+/// The scope after an Action's `addScope`/`removeScope` calls (added ones appended once, in
+/// call order; removals win).
+fn adjusted_scope(scope: &str, c: &Custom) -> String {
+    let mut out: Vec<&str> = scope.split_ascii_whitespace().collect();
+    for s in &c.add_scopes {
+        if !out.contains(&s.as_str()) {
+            out.push(s);
+        }
+    }
+    out.retain(|s| !c.remove_scopes.iter().any(|r| r == s));
+    out.join(" ")
 }
 
 #[cfg(test)]
