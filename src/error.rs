@@ -102,10 +102,11 @@ impl OAuthError {
 
 /// A `/dbconnections/*` error in Auth0's legacy body family:
 /// `{"name", "code", "description", "statusCode", …extra}`. `description` is a string for most
-/// errors and an object (the policy rules) for password-strength errors.
+/// errors and an object (the policy rules) for password-strength errors. The `name` says what
+/// went wrong (`BadRequestError`, `ForbiddenError`, `PasswordStrengthError`, …); the HTTP layer
+/// derives the status from it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LegacyError {
-    pub status: u16,
     pub name: &'static str,
     pub code: &'static str,
     pub description: serde_json::Value,
@@ -116,11 +117,17 @@ pub struct LegacyError {
 impl LegacyError {
     pub fn bad_request(code: &'static str, description: impl Into<String>) -> Self {
         LegacyError {
-            status: 400,
             name: "BadRequestError",
             code,
             description: serde_json::Value::String(description.into()),
             extra: serde_json::Map::new(),
+        }
+    }
+    /// The operation is not allowed (Auth0's `ForbiddenError`, answered with 403).
+    pub fn forbidden(code: &'static str, description: impl Into<String>) -> Self {
+        LegacyError {
+            name: "ForbiddenError",
+            ..Self::bad_request(code, description)
         }
     }
 }

@@ -119,7 +119,7 @@ impl IntoResponse for MgmtError {
                 ),
             ),
             Error::Legacy(l) => {
-                let s = StatusCode::from_u16(l.status).unwrap_or(StatusCode::BAD_REQUEST);
+                let s = legacy_status(l);
                 let m = l
                     .description
                     .as_str()
@@ -245,7 +245,7 @@ impl IntoResponse for AuthError {
                 "Multifactor authentication required".into(),
             ),
             Error::Legacy(l) => (
-                StatusCode::from_u16(l.status).unwrap_or(StatusCode::BAD_REQUEST),
+                legacy_status(l),
                 l.code,
                 l.description
                     .as_str()
@@ -326,6 +326,15 @@ impl From<crate::error::LegacyError> for LegacyHttpError {
     }
 }
 
+/// The status of a `/dbconnections/*` error, by its name: `ForbiddenError` is 403; every
+/// other name callsign uses (bad requests, password policy failures) is 400.
+fn legacy_status(l: &crate::error::LegacyError) -> StatusCode {
+    match l.name {
+        "ForbiddenError" => StatusCode::FORBIDDEN,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
 impl IntoResponse for LegacyHttpError {
     fn into_response(self) -> Response {
         let e = self.0;
@@ -347,7 +356,7 @@ impl IntoResponse for LegacyHttpError {
                 return r;
             }
         };
-        let status = StatusCode::from_u16(l.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let status = legacy_status(&l);
         let mut body = serde_json::Map::new();
         body.insert("name".into(), json!(l.name));
         body.insert("code".into(), json!(l.code));

@@ -84,14 +84,9 @@ pub async fn signup(ctx: &Ctx, s: Signup) -> Result<UserRow> {
         .into());
     }
     if c.disable_signup() {
-        return Err(LegacyError {
-            status: 403,
-            name: "ForbiddenError",
-            code: "operation_not_allowed",
-            description: "Signups are not allowed".into(),
-            extra: Map::new(),
-        }
-        .into());
+        return Err(
+            LegacyError::forbidden("operation_not_allowed", "Signups are not allowed").into(),
+        );
     }
     let email = s
         .email
@@ -220,7 +215,6 @@ pub fn weak(v: &password_policy::PolicyViolation) -> Error {
         }
     }
     LegacyError {
-        status: 400,
         name,
         code: "invalid_password",
         description: obj.get("description").cloned().unwrap_or(Value::Null),
