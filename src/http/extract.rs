@@ -189,6 +189,29 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Ctx> for Typed<T> {
     }
 }
 
+/// Like [`Typed`], but an empty body reads as `null` and is refused as not an object (the
+/// guardian endpoints answer it so).
+pub struct TypedStrict<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<Ctx> for TypedStrict<T> {
+    type Rejection = MgmtError;
+    async fn from_request(req: Request, ctx: &Ctx) -> Result<Self, Self::Rejection> {
+        let MgmtJson(b) = MgmtJson::from_request(req, ctx).await?;
+        Ok(TypedStrict(crate::wire::parse::body(b)?))
+    }
+}
+
+/// A Management API array body parsed into a `wire` type (`PUT /guardian/policies`).
+pub struct TypedArray<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<Ctx> for TypedArray<T> {
+    type Rejection = MgmtError;
+    async fn from_request(req: Request, ctx: &Ctx) -> Result<Self, Self::Rejection> {
+        let MgmtJson(b) = MgmtJson::from_request(req, ctx).await?;
+        Ok(TypedArray(crate::wire::parse::array(b)?))
+    }
+}
+
 /// A Management API JSON body of any type (arrays: `PATCH /connections/{id}/clients`).
 /// An empty body reads as `null`.
 pub struct MgmtJson(pub Value);

@@ -7,13 +7,12 @@
 use crate::ctx::Ctx;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtJson};
+use crate::http::extract::{Mgmt, TypedArray, TypedStrict};
 use crate::service::{mfa::guardian as svc, phone::guardian_twilio};
 use crate::wire::guardian::{
     Factor, FactorState, MessageType, MessageTypes, Policy, ProviderChoice, SelectedProvider,
     Templates, TwilioSettings, TwilioUpdate,
 };
-use crate::wire::parse;
 use axum::Json;
 use axum::extract::{Path, State};
 
@@ -37,9 +36,8 @@ pub async fn put_factor(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateGuardianFactors>,
     Path(name): Path<String>,
-    MgmtJson(b): MgmtJson,
+    TypedStrict(f): TypedStrict<FactorState>,
 ) -> Result<Json<FactorState>, MgmtError> {
-    let f: FactorState = parse::body(b)?;
     svc::update_factor(&ctx, &name, f.enabled).await?;
     Ok(Json(f))
 }
@@ -68,9 +66,8 @@ pub async fn message_types(
 pub async fn put_message_types(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateGuardianFactors>,
-    MgmtJson(b): MgmtJson,
+    TypedStrict(m): TypedStrict<MessageTypes>,
 ) -> Result<Json<MessageTypes>, MgmtError> {
-    let m: MessageTypes = parse::body(b)?;
     let types = svc::update_message_types(&ctx, &m.message_types).await?;
     Ok(Json(message_types_of(types)))
 }
@@ -96,9 +93,8 @@ pub async fn selected_provider(
 pub async fn put_selected_provider(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateGuardianFactors>,
-    MgmtJson(b): MgmtJson,
+    TypedStrict(s): TypedStrict<SelectedProvider>,
 ) -> Result<Json<SelectedProvider>, MgmtError> {
-    let s: SelectedProvider = parse::body(b)?;
     Ok(Json(provider_of(
         &svc::update_selected_provider(&ctx, s.provider).await?,
     )))
@@ -123,9 +119,8 @@ pub async fn twilio(
 pub async fn put_twilio(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateGuardianFactors>,
-    MgmtJson(b): MgmtJson,
+    TypedStrict(u): TypedStrict<TwilioUpdate>,
 ) -> Result<Json<TwilioSettings>, MgmtError> {
-    let u: TwilioUpdate = parse::body(b)?;
     Ok(Json(twilio_wire(
         guardian_twilio::put(&ctx, u.normalised()).await?,
     )))
@@ -145,9 +140,8 @@ pub async fn templates(
 pub async fn put_templates(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateGuardianFactors>,
-    MgmtJson(b): MgmtJson,
+    TypedStrict(t): TypedStrict<Templates>,
 ) -> Result<Json<Templates>, MgmtError> {
-    let t: Templates = parse::body(b)?;
     Ok(Json(svc::update_templates(&ctx, t).await?))
 }
 
@@ -161,8 +155,7 @@ pub async fn policies(
 pub async fn put_policies(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateMfaPolicies>,
-    MgmtJson(b): MgmtJson,
+    TypedArray(p): TypedArray<Vec<Policy>>,
 ) -> Result<Json<Vec<String>>, MgmtError> {
-    let p: Vec<Policy> = parse::array(b)?;
     Ok(Json(svc::update_policies(&ctx, &p).await?))
 }
