@@ -4,6 +4,8 @@
 //! does not offer, or one with arguments of the wrong type, is an error naming the call, as
 //! Node would throw a `TypeError` for it; the runner reports it as the Action's failure.
 
+use crate::clock::iso;
+use crate::domain::records::{AuthenticatorRow, UserRow};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -250,6 +252,87 @@ pub struct SendPhoneMessage {
     pub tenant: Tenant,
     pub secrets: BTreeMap<String, String>,
 }
+
+impl User {
+    /// `event.user` of a stored user and their authenticators (confirmed ones only; a phone
+    /// says how it prefers to be reached, as Auth0's `enrolledFactors` entries do).
+    pub fn of(u: &UserRow, factors: &[AuthenticatorRow]) -> User {
+        let (provider, id) = u.user_id.split_once('|').unwrap_or(("auth0", &u.user_id));
+        let enrolled_factors: Vec<EnrolledFactor> = factors
+            .iter()
+            .filter(|a| a.confirmed)
+            .map(|a| EnrolledFactor {
+                kind: match a.kind.as_str() {
+                    "totp" => "otp".to_string(),
+                    k => k.to_string(),
+                },
+                options: (a.kind == "phone").then(|| {
+                    serde_json::json!({
+                        "preferredMethod": a.preferred_method.as_deref().unwrap_or("sms")
+                    })
+                }),
+            })
+            .collect();
+        let multifactor = if enrolled_factors.iter().any(|f| f.kind != "recovery-code") {
+            vec!["guardian".to_string()]
+        } else {
+            vec![]
+        };
+        User {
+            user_id: u.user_id.clone(),
+            email: u.email.clone(),
+            email_verified: u.email_verified,
+            username: u.username.clone(),
+            phone_number: u.phone_number.clone(),
+            phone_verified: u.phone_verified,
+            name: u.name.clone(),
+            nickname: u.nickname.clone(),
+            given_name: u.given_name.clone(),
+            family_name: u.family_name.clone(),
+            picture: u.picture.clone(),
+            created_at: iso(u.created_at),
+            updated_at: iso(u.updated_at),
+            last_password_reset: u.last_password_reset.map(iso),
+            app_metadata: u.app_metadata.clone(),
+            user_metadata: u.user_metadata.clone(),
+            identities: vec![Identity {
+                connection: u.connection.clone(),
+                provider: provider.to_string(),
+                user_id: id.to_string(),
+                is_social: false,
+            }],
+            multifactor,
+            enrolled_factors,
+        }
+    }
+}
+
+/// The `api` methods each trigger offers (besides `api.cache`), as the sandbox's recorder
+/// exposes them; a call to any other throws a `TypeError` in the script, as in Node.
+pub const POST_LOGIN_OPS: &[&str] = &[
+    "access.deny",
+    "multifactor.enable",
+    "authentication.challengeWith",
+    "authentication.challengeWithAny",
+    "authentication.enrollWith",
+    "authentication.enrollWithAny",
+    "idToken.setCustomClaim",
+    "accessToken.setCustomClaim",
+    "accessToken.addScope",
+    "accessToken.removeScope",
+    "user.setAppMetadata",
+    "user.setUserMetadata",
+];
+pub const CREDENTIALS_EXCHANGE_OPS: &[&str] = &["access.deny", "accessToken.setCustomClaim"];
+pub const PRE_REGISTRATION_OPS: &[&str] = &[
+    "access.deny",
+    "validation.error",
+    "user.setAppMetadata",
+    "user.setUserMetadata",
+];
+pub const POST_REGISTRATION_OPS: &[&str] = &[];
+pub const PHONE_PROVIDER_OPS: &[&str] = &["notification.drop", "notification.retry"];
+pub const SEND_PHONE_MESSAGE_OPS: &[&str] = &[];
 
 /// One `api` call as the sandbox recorded it.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -574,6 +657,38 @@ mod tests {
             PostLoginCommand::read(&rec("redirect.sendUserTo", json!(["https://x"]))),
             Err("api.redirect.sendUserTo is not a function in the post-login trigger".into())
         );
+    }
+
+    #[test]
+    fn every_offered_op_reads_back() {
+        for op in POST_LOGIN_OPS {
+            let args = if op.starts_with("authentication.") && op.ends_with("Any") {
+                json!([[{"type": "phone"}]])
+            } else if op.starts_with("authentication.") {
+                json!([{"type": "phone"}])
+            } else {
+                json!(["x", 1])
+            };
+            assert!(PostLoginCommand::read(&rec(op, args)).is_ok(), "{op}");
+        }
+        for op in CREDENTIALS_EXCHANGE_OPS {
+            assert!(
+                CredentialsCommand::read(&rec(op, json!(["x", "y"]))).is_ok(),
+                "{op}"
+            );
+        }
+        for op in PRE_REGISTRATION_OPS {
+            assert!(
+                RegistrationCommand::read(&rec(op, json!(["x", "y"]))).is_ok(),
+                "{op}"
+            );
+        }
+        for op in PHONE_PROVIDER_OPS {
+            assert!(
+                NotificationCommand::read(&rec(op, json!(["x"]))).is_ok(),
+                "{op}"
+            );
+        }
     }
 
     #[test]
