@@ -466,6 +466,41 @@ async fn crud_shapes_and_system_api(b: Backend) {
     assert_eq!(t["friendly_name"], "Acme");
     assert_eq!(t["flags"]["revoke_refresh_token_grant"], false);
     assert_eq!(t["flags"]["x"], true);
+
+    // Bad settings: the typed boundary's words (wire::tenant::SettingsPatch), nothing changed.
+    let bodies = [
+        json!({"unknown_setting": 1}),
+        json!({"friendly_name": 7}),
+        json!({"session_lifetime": "long"}),
+        json!({"session_lifetime": null}),
+        json!({"enabled_locales": ["en", 3]}),
+        json!({"flags": []}),
+        json!({"session_cookie": {"mode": "forever"}}),
+        json!({"session_cookie": {}}),
+    ];
+    let seen = app
+        .refusals("PATCH", "/tenants/settings", &tok, &bodies)
+        .await;
+    insta::assert_json_snapshot!("tenant_settings_validation_messages", seen);
+    let (_, _, after) = app.mgmt("GET", "/tenants/settings", &tok, None).await;
+    assert_eq!(after, t);
+    // null clears a field; a session cookie mode is kept with the other keys given
+    let (s, _, t) = app
+        .mgmt(
+            "PATCH",
+            "/tenants/settings",
+            &tok,
+            Some(
+                json!({"support_url": null, "session_cookie": {"mode": "non-persistent", "x": 1}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert!(t.get("support_url").is_none(), "{t}");
+    assert_eq!(
+        t["session_cookie"],
+        json!({"mode": "non-persistent", "x": 1})
+    );
 }
 backend_tests!(crud_shapes_and_system_api);
 

@@ -318,7 +318,6 @@ const SERVICE_JSON: &[(&str, usize)] = &[
     ("src/service/tenant/bootstrap.rs", 2),
     ("src/service/tenant/clients.rs", 1),
     ("src/service/tenant/connections.rs", 3),
-    ("src/service/tenant/settings.rs", 1),
 ];
 
 /// Handlers reach data only through services: the records they render are domain types

@@ -4,8 +4,9 @@ use super::project;
 use crate::ctx::Ctx;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, Query};
+use crate::http::extract::{Mgmt, Query, Typed};
 use crate::service::tenant::settings as svc;
+use crate::wire::tenant::SettingsPatch;
 use axum::Json;
 use axum::extract::State;
 use serde_json::Value;
@@ -21,7 +22,7 @@ pub async fn get(
 pub async fn update(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateTenantSettings>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<SettingsPatch>,
 ) -> Result<Json<Value>, MgmtError> {
     Ok(Json(Value::Object(svc::update(&ctx, b).await?)))
 }
