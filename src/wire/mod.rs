@@ -9,7 +9,8 @@
 
 pub mod action_events; // what a running Action sees (`event`) and asks for (`api` calls)
 pub mod callcenter; // the live feed's inbound event and the call-centre webhook envelope
-pub mod client_grants; // /api/v2/client-grants bodies and the grant as shown
+pub mod client_grants;
+pub mod clients; // a new client's defaults // /api/v2/client-grants bodies and the grant as shown
 pub mod guardian; // /api/v2/guardian/*: factors, message types, policies, templates, providers
 pub mod jwks; // the published JSON Web Key Set and the JWT header
 pub mod logs; // typed `details` of the event-log entries callsign writes

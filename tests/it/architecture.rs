@@ -316,7 +316,6 @@ fn store_modules_form_no_circle() {
 /// Service files still building JSON with `json!`, with how many calls each may keep.
 const SERVICE_JSON: &[(&str, usize)] = &[
     ("src/service/tenant/bootstrap.rs", 2),
-    ("src/service/tenant/clients.rs", 1),
     ("src/service/tenant/connections.rs", 3),
 ];
 

@@ -9,7 +9,7 @@ use crate::ctx::Ctx;
 use crate::domain::grant_types;
 use crate::error::{Error, Result};
 use crate::store::{self, clients::ClientRow};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -180,29 +180,7 @@ fn validate(body: Map<String, Value>, creating: bool) -> Result<Map<String, Valu
 
 /// Auth0's defaults for a client created through the Management API (recorded shapes).
 fn defaults() -> Map<String, Value> {
-    let v = json!({
-        "is_first_party": true,
-        "is_token_endpoint_ip_header_trusted": false,
-        "oidc_conformant": true,
-        "sso_disabled": false,
-        "cross_origin_authentication": false,
-        "custom_login_page_on": true,
-        "callbacks": [],
-        "allowed_origins": [],
-        "web_origins": [],
-        "allowed_logout_urls": [],
-        "client_aliases": [],
-        "allowed_clients": [],
-        "grant_types": grant_types::CREATE_DEFAULTS,
-        "token_endpoint_auth_method": "client_secret_post",
-        "jwt_configuration": {"alg": "RS256", "lifetime_in_seconds": 36000, "secret_encoded": false},
-        "refresh_token": {
-            "expiration_type": "non-expiring", "leeway": 0, "infinite_token_lifetime": true,
-            "infinite_idle_token_lifetime": true, "token_lifetime": 2592000, "idle_token_lifetime": 1296000,
-            "rotation_type": "non-rotating"
-        },
-    });
-    v.as_object().cloned().unwrap_or_default()
+    crate::wire::to_object(&crate::wire::clients::ClientDefaults::default())
 }
 
 fn from_row(ctx: &Ctx, r: ClientRow) -> Result<Client> {
