@@ -300,3 +300,19 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 fn given<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }
+
+/// The database connection a new tenant starts with, as a `/api/v2/connections` body.
+#[derive(Debug, Clone, Serialize)]
+pub struct FirstConnection<'a> {
+    pub name: &'a str,
+    pub strategy: &'static str,
+}
+
+/// The bootstrap admin application, as a `/api/v2/clients` body.
+#[derive(Debug, Clone, Serialize)]
+pub struct BootstrapClient {
+    pub name: &'static str,
+    pub app_type: &'static str,
+    pub grant_types: [&'static str; 1],
+    pub description: &'static str,
+}

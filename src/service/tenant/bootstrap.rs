@@ -14,9 +14,9 @@ use crate::service::{
     tenant::resource_servers, tenant::settings as tenant,
 };
 use crate::store;
+use crate::wire;
 use crate::wire::resource_servers::{Fields, Scope};
-use crate::wire::tenant::BootstrapCredentials;
-use serde_json::json;
+use crate::wire::tenant::{BootstrapClient, BootstrapCredentials, FirstConnection};
 
 pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
@@ -70,8 +70,11 @@ async fn first_start(ctx: &Ctx, tx: &mut store::Tx) -> Result<Bootstrapped> {
     };
     resource_servers::insert(ctx, tx, mgmt.clone(), api, true).await?;
 
-    let conn = json!({"name": DEFAULT_CONNECTION, "strategy": "auth0"});
-    connections::insert(ctx, tx, conn.as_object().cloned().unwrap_or_default()).await?;
+    let conn = FirstConnection {
+        name: DEFAULT_CONNECTION,
+        strategy: "auth0",
+    };
+    connections::insert(ctx, tx, wire::to_object(&conn)).await?;
 
     let client_id = ctx
         .config
@@ -82,18 +85,18 @@ async fn first_start(ctx: &Ctx, tx: &mut store::Tx) -> Result<Bootstrapped> {
         Some(s) => (s.expose().to_string(), false),
         None => (clients::new_secret(), true),
     };
-    let attrs = json!({
-        "name": "callsign admin (bootstrap)",
-        "app_type": "non_interactive",
-        "grant_types": [grant_types::CLIENT_CREDENTIALS],
-        "description": "Machine-to-machine application created on first start with every Management API scope.",
-    });
+    let attrs = BootstrapClient {
+        name: "callsign admin (bootstrap)",
+        app_type: "non_interactive",
+        grant_types: [grant_types::CLIENT_CREDENTIALS],
+        description: "Machine-to-machine application created on first start with every Management API scope.",
+    };
     clients::insert(
         ctx,
         tx,
         client_id.clone(),
         secret.clone(),
-        attrs.as_object().cloned().unwrap_or_default(),
+        wire::to_object(&attrs),
     )
     .await?;
     let all: Vec<String> = MANAGEMENT_SCOPES.iter().map(|s| s.to_string()).collect();
