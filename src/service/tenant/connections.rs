@@ -24,7 +24,7 @@ use crate::domain::connections as rules;
 use crate::domain::paging::{Page, Paging};
 use crate::error::{Error, Result};
 use crate::store::{self, connections::ConnectionFilter, connections::ConnectionRow};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
 pub struct Connection {
@@ -99,10 +99,13 @@ fn encode(ctx: &Ctx, c: &Connection) -> Map<String, Value> {
     let secrets = rules::split_secrets(&mut options);
     if !secrets.is_empty() {
         let blob = Value::Object(secrets).to_string();
-        data.insert("secrets".into(), json!(ctx.secrets.seal(blob.as_bytes())));
+        data.insert(
+            "secrets".into(),
+            Value::String(ctx.secrets.seal(blob.as_bytes())),
+        );
     }
     data.insert("options".into(), Value::Object(options));
-    data.insert("realms".into(), json!(c.realms));
+    data.insert("realms".into(), Value::from(c.realms.clone()));
     data
 }
 
@@ -195,7 +198,9 @@ pub async fn insert(ctx: &Ctx, tx: &mut store::Tx, body: Map<String, Value>) -> 
         .filter(|(k, _)| ATTRS.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    attrs.entry("is_domain_connection").or_insert(json!(false));
+    attrs
+        .entry("is_domain_connection")
+        .or_insert(Value::Bool(false));
     let now = ctx.clock.now_ms();
     let c = Connection {
         id: format!("con_{}", crypto::random_alnum(16)),
