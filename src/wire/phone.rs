@@ -134,3 +134,27 @@ mod tests {
         );
     }
 }
+
+/// `POST /api/v2/branding/phone/templates`: the type is checked against the known ones by the
+/// service (its message lists them); `content` is merged into the type's default and
+/// validated there (Liquid, sizes).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateCreate {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    #[serde(default)]
+    pub content: Option<serde_json::Value>,
+}
+
+/// `PATCH /api/v2/branding/phone/templates/{id}`: the type cannot change.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplatePatch {
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    #[serde(default)]
+    pub content: Option<serde_json::Value>,
+}

@@ -319,7 +319,7 @@ const SERVICE_RAW_BODIES: &[(&str, usize)] = &[
     ("src/service/mfa/auth_method_input.rs", 3),
     ("src/service/mfa/guardian.rs", 1),
     ("src/service/phone/providers.rs", 2),
-    ("src/service/phone/templates.rs", 7),
+    ("src/service/phone/templates.rs", 3),
     ("src/service/tenant/client_grants.rs", 1),
     ("src/service/tenant/clients.rs", 4),
     ("src/service/tenant/connections.rs", 4),

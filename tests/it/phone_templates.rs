@@ -175,11 +175,11 @@ async fn bad_templates_are_refused_and_nothing_is_saved(b: Backend) {
         ),
         (
             json!({"disabled": false}),
-            "Payload validation error: Missing required property: type.",
+            "Payload validation error: 'Missing required property: type'.",
         ),
         (
             json!({"type": "otp_verify", "channel": "phone"}),
-            "Payload validation error: Additional properties not allowed: channel.",
+            "Payload validation error: 'Additional properties not allowed: channel'.",
         ),
     ];
     for (body, msg) in cases {
@@ -191,6 +191,15 @@ async fn bad_templates_are_refused_and_nothing_is_saved(b: Backend) {
             "{body}"
         );
     }
+    // The typed boundary's words for the remaining body mistakes (wire::phone::TemplateCreate).
+    let bodies = [
+        json!({"type": 5}),
+        json!({"type": "otp_verify", "disabled": "no"}),
+        json!({"type": "otp_verify", "disabled": null, "content": 7}),
+        json!([{"type": "otp_verify"}]),
+    ];
+    let seen = app.refusals("POST", BASE, &tok, &bodies).await;
+    insta::assert_json_snapshot!("phone_template_validation_messages", seen);
     let (_, _, l) = app.mgmt("GET", BASE, &tok, None).await;
     assert!(
         l["templates"]

@@ -8,9 +8,9 @@ use crate::clock::iso;
 use crate::ctx::Ctx;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, Query, Typed};
+use crate::http::extract::{Mgmt, Query, Typed};
 use crate::service::phone::templates::{self as svc, Template};
-use crate::wire::phone::TryAccepted;
+use crate::wire::phone::{TemplateCreate, TemplatePatch, TryAccepted};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -47,7 +47,7 @@ pub async fn list(
 pub async fn create(
     State(ctx): State<Ctx>,
     _: Mgmt<CreatePhoneTemplates>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<TemplateCreate>,
 ) -> Result<impl IntoResponse, MgmtError> {
     let t = svc::create(&ctx, b).await?;
     Ok((StatusCode::CREATED, Json(wire(&t))))
@@ -65,7 +65,7 @@ pub async fn update(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdatePhoneTemplates>,
     Path(id): Path<String>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<TemplatePatch>,
 ) -> Result<Json<Value>, MgmtError> {
     Ok(Json(wire(&svc::update(&ctx, &id, b).await?)))
 }

@@ -21,7 +21,7 @@ use crate::domain::phone_templates::{
 use crate::error::{Error, Result};
 use crate::store::{self, phone_templates::PhoneTemplateRow};
 use crate::wire::phone::TenantVars as WireTenantVars;
-use crate::wire::phone::{DeliveryMethod, TryBody};
+use crate::wire::phone::{DeliveryMethod, TemplateCreate, TemplatePatch, TryBody};
 use serde_json::{Map, Value};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -136,25 +136,6 @@ fn to_row(t: &Template) -> PhoneTemplateRow {
     }
 }
 
-fn disabled_flag(body: &Map<String, Value>) -> Result<Option<bool>> {
-    match body.get("disabled") {
-        None => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(payload_error(
-            "'Expected type boolean but found another type' on property disabled.",
-        )),
-    }
-}
-
-fn check_keys(body: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
-    match body.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(payload_error(format!(
-            "Additional properties not allowed: {k}."
-        ))),
-        None => Ok(()),
-    }
-}
-
 /// Every type: the customised template where there is one, else the built-in default;
 /// `disabled` filters on the flag.
 pub async fn list(ctx: &Ctx, disabled: Option<bool>) -> Result<Vec<Template>> {
@@ -189,21 +170,17 @@ pub async fn get(ctx: &Ctx, id: &str) -> Result<Template> {
 }
 
 /// `POST`: `type`*, `disabled`, `content`; 409 when the type is already customised.
-pub async fn create(ctx: &Ctx, body: Map<String, Value>) -> Result<Template> {
-    check_keys(&body, &["type", "disabled", "content"])?;
-    let kind = match body.get("type") {
-        None => return Err(payload_error("Missing required property: type.")),
-        Some(Value::String(s)) => Kind::parse(s).ok_or_else(|| {
-            payload_error(format!(
-                "unknown type \"{s}\" (expected one of otp_verify, otp_enroll, change_password, blocked_account, password_breach)."
-            ))
-        })?,
-        Some(_) => return Err(payload_error("'Expected type string' on property type.")),
-    };
-    let disabled = disabled_flag(&body)?.unwrap_or(false);
+pub async fn create(ctx: &Ctx, body: TemplateCreate) -> Result<Template> {
+    let kind = Kind::parse(&body.kind).ok_or_else(|| {
+        payload_error(format!(
+            "unknown type \"{}\" (expected one of otp_verify, otp_enroll, change_password, blocked_account, password_breach).",
+            body.kind
+        ))
+    })?;
+    let disabled = body.disabled.unwrap_or(false);
     let base = content::default_content(kind);
-    let content = match body.get("content") {
-        Some(c) => merge_bounded(ctx, kind, base, c.clone()).await?,
+    let content = match body.content {
+        Some(c) => merge_bounded(ctx, kind, base, c).await?,
         None => base,
     };
     let now = ctx.clock.now_ms();
@@ -234,14 +211,13 @@ pub async fn create(ctx: &Ctx, body: Map<String, Value>) -> Result<Template> {
 
 /// `PATCH`: `content` (merged: `from`, `body.text`, `body.voice`, `callsign_localized`) and
 /// `disabled`. The type cannot change.
-pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Template> {
-    check_keys(&body, &["disabled", "content"])?;
+pub async fn update(ctx: &Ctx, id: &str, body: TemplatePatch) -> Result<Template> {
     let mut t = get(ctx, id).await?;
-    if let Some(d) = disabled_flag(&body)? {
+    if let Some(d) = body.disabled {
         t.disabled = d;
     }
-    if let Some(c) = body.get("content") {
-        t.content = merge_bounded(ctx, t.kind, t.content.clone(), c.clone()).await?;
+    if let Some(c) = body.content {
+        t.content = merge_bounded(ctx, t.kind, t.content.clone(), c).await?;
     }
     save(ctx, t).await
 }
