@@ -8,6 +8,7 @@
 //! their bodies by hand in their service (the architecture test's ratchet lists them).
 
 pub mod action_events; // what a running Action sees (`event`) and asks for (`api` calls)
+pub mod auth_methods; // /users/{id}/authentication-methods bodies
 pub mod callcenter; // the live feed's inbound event and the call-centre webhook envelope
 pub mod client_grants;
 pub mod clients; // a new client's defaults // /api/v2/client-grants bodies and the grant as shown

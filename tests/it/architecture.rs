@@ -315,8 +315,7 @@ fn store_modules_form_no_circle() {
 /// `Value` parameter) and how many such functions each has. It may only shrink (a file that
 /// no longer needs its entry must leave the list too, so the ratchet tightens).
 const SERVICE_RAW_BODIES: &[(&str, usize)] = &[
-    ("src/service/mfa/admin.rs", 3),
-    ("src/service/mfa/auth_method_input.rs", 3),
+    ("src/service/mfa/admin.rs", 1),
     ("src/service/mfa/guardian.rs", 1),
     ("src/service/phone/providers.rs", 2),
     ("src/service/phone/templates.rs", 3),

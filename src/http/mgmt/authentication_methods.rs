@@ -13,8 +13,9 @@ use crate::domain::records::AuthenticatorRow;
 use crate::domain::scopes::*;
 use crate::error::Error;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, MgmtJson, Query};
+use crate::http::extract::{Mgmt, MgmtJson, Query, Typed};
 use crate::service::mfa::admin as svc;
+use crate::wire::auth_methods::{MethodBody, MethodPatch};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -103,7 +104,7 @@ pub async fn create(
     State(ctx): State<Ctx>,
     _: Mgmt<CreateAuthenticationMethods>,
     Path(user_id): Path<String>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<MethodBody>,
 ) -> Result<impl IntoResponse, MgmtError> {
     let row = svc::create(&ctx, &user_id, &b).await?;
     Ok((StatusCode::CREATED, Json(wire(&row))))
@@ -140,7 +141,7 @@ pub async fn update(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateAuthenticationMethods>,
     Path((user_id, amid)): Path<(String, String)>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<MethodPatch>,
 ) -> Result<Json<Value>, MgmtError> {
     Ok(Json(wire(&svc::update(&ctx, &user_id, &amid, &b).await?)))
 }

@@ -20,13 +20,14 @@ use crate::service::events::logs::{self, LogEvent};
 use crate::service::messaging::outbox::{self, Channel, Message};
 pub use crate::service::mfa::auth_method_input::{NewMethod, parse_method};
 pub(crate) use crate::service::mfa::auth_method_input::{
-    json_type, name_prop, payload, preferred, str_prop,
+    checked_name, json_type, payload, preferred,
 };
 use crate::service::{messaging::notify, users::manage as users};
 use crate::store::{self, authenticators::AuthenticatorRow, users::UserRow};
+use crate::wire::auth_methods::{MethodBody, MethodPatch};
 use crate::wire::logs::{AuthenticatorRef, AuthenticatorRemoved};
 use crate::wire::to_json;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Unconfirmed wording: Auth0's body for an unknown authentication method is not recorded.
 pub fn method_not_found() -> Error {
@@ -253,11 +254,7 @@ async fn enrol(
 }
 
 /// `POST /users/{id}/authentication-methods`.
-pub async fn create(
-    ctx: &Ctx,
-    user_id: &str,
-    body: &Map<String, Value>,
-) -> Result<AuthenticatorRow> {
+pub async fn create(ctx: &Ctx, user_id: &str, body: &MethodBody) -> Result<AuthenticatorRow> {
     let m = parse_method(ctx, body)?;
     let mut rows = enrol(ctx, user_id, vec![m], false).await?;
     rows.pop()
@@ -283,13 +280,14 @@ pub async fn replace(ctx: &Ctx, user_id: &str, body: &Value) -> Result<Vec<Authe
     }
     let mut methods: Vec<NewMethod> = Vec::with_capacity(items.len());
     for item in items {
-        let obj = item.as_object().ok_or_else(|| {
-            payload(format!(
+        if !item.is_object() {
+            return Err(payload(format!(
                 "'Expected type object but found type {}' on array item.",
                 json_type(item)
-            ))
-        })?;
-        let m = parse_method(ctx, obj)?;
+            )));
+        }
+        let body: MethodBody = crate::wire::parse::parse(item.clone()).map_err(payload)?;
+        let m = parse_method(ctx, &body)?;
         if methods.iter().any(|o| o.kind == m.kind) {
             return Err(payload(format!(
                 "'A user can have only one authentication method of type {}'.",
@@ -324,21 +322,17 @@ pub async fn update(
     ctx: &Ctx,
     user_id: &str,
     method_id: &str,
-    body: &Map<String, Value>,
+    body: &MethodPatch,
 ) -> Result<AuthenticatorRow> {
-    if let Some(k) = body
-        .keys()
-        .find(|k| !["name", "preferred_authentication_method"].contains(&k.as_str()))
-    {
-        return Err(payload(format!(
-            "'Additional properties not allowed: {k}'."
-        )));
-    }
-    if body.is_empty() {
+    if body.name.is_none() && body.preferred_authentication_method.is_none() {
         return Err(payload("'Too few properties defined (0), minimum 1'."));
     }
-    let name = name_prop(body)?;
-    let pref = str_prop(body, "preferred_authentication_method")?
+    let name = checked_name(body.name.clone().flatten().as_deref())?;
+    let pref = body
+        .preferred_authentication_method
+        .clone()
+        .flatten()
+        .as_deref()
         .map(preferred)
         .transpose()?;
     let mut row = get(ctx, user_id, method_id).await?;
@@ -347,7 +341,7 @@ pub async fn update(
             "'Property preferred_authentication_method is only allowed for type phone'.",
         ));
     }
-    if body.contains_key("name") {
+    if body.name.is_some() {
         row.name = name;
     }
     if let Some(p) = pref {

@@ -9,22 +9,10 @@ use crate::domain::auth_methods::{self as am, Kind};
 pub(crate) use crate::domain::json::type_name as json_type;
 use crate::error::{Error, Result};
 use crate::service::users::manage as users;
-use serde_json::{Map, Value};
+use crate::wire::auth_methods::MethodBody;
 
 pub(crate) fn payload(msg: impl Into<String>) -> Error {
     Error::invalid_body(format!("Payload validation error: {}", msg.into()))
-}
-
-/// A string property; absent or `null` is `None`, any other type a 400.
-pub(crate) fn str_prop<'a>(b: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>> {
-    match b.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(v) => Err(payload(format!(
-            "'Expected type string but found type {}' on property {k}.",
-            json_type(v)
-        ))),
-    }
 }
 
 /// Longest `name` kept for a factor.
@@ -41,15 +29,6 @@ pub struct NewMethod {
     pub(crate) totp_key: Option<Vec<u8>>,
 }
 
-const METHOD_PROPS: &[&str] = &[
-    "type",
-    "name",
-    "phone_number",
-    "preferred_authentication_method",
-    "email",
-    "totp_secret",
-];
-
 pub(crate) fn preferred(v: &str) -> Result<&'static str> {
     match v {
         "sms" => Ok("sms"),
@@ -60,8 +39,9 @@ pub(crate) fn preferred(v: &str) -> Result<&'static str> {
     }
 }
 
-pub(crate) fn name_prop(b: &Map<String, Value>) -> Result<Option<String>> {
-    match str_prop(b, "name")? {
+/// A factor's name, at most [`MAX_NAME`] characters.
+pub(crate) fn checked_name(n: Option<&str>) -> Result<Option<String>> {
+    match n {
         Some(n) if n.chars().count() > MAX_NAME => Err(payload(format!(
             "'String is too long ({} chars), maximum {MAX_NAME}' on property name.",
             n.chars().count()
@@ -73,13 +53,11 @@ pub(crate) fn name_prop(b: &Map<String, Value>) -> Result<Option<String>> {
 /// Validates one POST/PUT item: `type` (`phone`, `email`, `totp`), `name`, and the property
 /// that type needs (`phone_number` + optional `preferred_authentication_method`, `email`,
 /// `totp_secret`). A property of another type is refused rather than silently dropped.
-pub fn parse_method(ctx: &Ctx, b: &Map<String, Value>) -> Result<NewMethod> {
-    if let Some(k) = b.keys().find(|k| !METHOD_PROPS.contains(&k.as_str())) {
-        return Err(payload(format!(
-            "'Additional properties not allowed: {k}'."
-        )));
-    }
-    let t = str_prop(b, "type")?.ok_or_else(|| payload("'Missing required property: type'."))?;
+pub fn parse_method(ctx: &Ctx, b: &MethodBody) -> Result<NewMethod> {
+    let t = b
+        .kind
+        .as_deref()
+        .ok_or_else(|| payload("'Missing required property: type'."))?;
     let kind = match Kind::parse(t) {
         Some(k) if k != Kind::RecoveryCode => k,
         _ if am::UNSUPPORTED_TYPES.contains(&t) || t == "recovery-code" => {
@@ -101,13 +79,8 @@ pub fn parse_method(ctx: &Ctx, b: &Map<String, Value>) -> Result<NewMethod> {
         Kind::Email => &["email"],
         _ => &["totp_secret"],
     };
-    for k in [
-        "phone_number",
-        "preferred_authentication_method",
-        "email",
-        "totp_secret",
-    ] {
-        if b.contains_key(k) && !own.contains(&k) {
+    for k in b.given() {
+        if !own.contains(&k) {
             return Err(payload(format!(
                 "'Property {k} is not allowed for type {t}'."
             )));
@@ -115,13 +88,13 @@ pub fn parse_method(ctx: &Ctx, b: &Map<String, Value>) -> Result<NewMethod> {
     }
     let mut m = NewMethod {
         kind,
-        name: name_prop(b)?,
+        name: checked_name(b.name.as_deref())?,
         address: None,
         preferred: None,
         totp_key: None,
     };
-    let required = |k: &str| -> Result<&str> {
-        str_prop(b, k)?
+    let required = |v: &Option<String>, k: &str| -> Result<String> {
+        v.clone()
             .filter(|s| !s.is_empty())
             .ok_or_else(|| payload(format!("'Missing required property: {k}'.")))
     };
@@ -129,17 +102,19 @@ pub fn parse_method(ctx: &Ctx, b: &Map<String, Value>) -> Result<NewMethod> {
         Kind::Phone => {
             m.address = Some(users::normalize_phone(
                 ctx,
-                required("phone_number")?,
+                &required(&b.phone_number, "phone_number")?,
                 "phone_number",
             )?);
-            m.preferred = Some(match str_prop(b, "preferred_authentication_method")? {
+            m.preferred = Some(match b.preferred_authentication_method.as_deref() {
                 Some(p) => preferred(p)?,
                 None => "sms",
             });
         }
-        Kind::Email => m.address = Some(users::check_email(required("email")?, "email")?),
+        Kind::Email => {
+            m.address = Some(users::check_email(&required(&b.email, "email")?, "email")?)
+        }
         _ => {
-            let key = am::decode_totp_secret(required("totp_secret")?)
+            let key = am::decode_totp_secret(&required(&b.totp_secret, "totp_secret")?)
                 .map_err(|e| payload(format!("'{e}' on property totp_secret.")))?;
             m.totp_key = Some(key);
         }
