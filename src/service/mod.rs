@@ -28,6 +28,13 @@ pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
         let period = std::time::Duration::from_millis(ctx.config.cache_poll_ms.max(50));
         let per_minute = (60_000 / period.as_millis().max(1) as u64).max(1);
         let mut last = crate::store::read_epoch(&ctx.db).await.unwrap_or(0);
+        // The caches were filled before this first read: a change another node made in
+        // between would otherwise be missed until the next one. Reload once, after the read,
+        // so the caches hold at least what epoch `last` promises.
+        ctx.catalog.clear();
+        if let Err(err) = ctx.keys.reload(&ctx).await {
+            tracing::warn!(error = %err, "reloading signing keys failed");
+        }
         let mut sweeps = 0u64;
         loop {
             tokio::time::sleep(period).await;
