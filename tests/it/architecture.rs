@@ -322,7 +322,7 @@ const SERVICE_RAW_BODIES: &[(&str, usize)] = &[
     ("src/service/tenant/client_grants.rs", 1),
     ("src/service/tenant/clients.rs", 4),
     ("src/service/tenant/connections.rs", 4),
-    ("src/service/users/manage.rs", 6),
+    ("src/service/users/manage.rs", 1),
     ("src/service/users/passwords.rs", 1),
     ("src/service/users/signup.rs", 1),
 ];

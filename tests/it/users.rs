@@ -172,6 +172,25 @@ async fn bad_input_changes_nothing(b: Backend) {
         let (s, _, v) = app.mgmt("PATCH", &path, &tok, Some(c.clone())).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{c} -> {v}");
     }
+    // The typed boundary's words (wire::users) for wrongly typed fields.
+    let create = [
+        json!({"connection": 7}),
+        json!({"connection": "Username-Password-Authentication", "email_verified": "yes"}),
+        json!({"connection": "Username-Password-Authentication", "user_metadata": null}),
+        json!({"connection": "Username-Password-Authentication", "user_metadata": []}),
+        json!({"connection": "Username-Password-Authentication", "name": ["x"]}),
+    ];
+    let seen = app.refusals("POST", "/users", &tok, &create).await;
+    insta::assert_json_snapshot!("user_create_validation_messages", seen);
+    let patch = [
+        json!({"email": null}),
+        json!({"nickname": 3}),
+        json!({"app_metadata": null}),
+        json!({"phone_verified": "no"}),
+        json!({"bogus": true}),
+    ];
+    let seen = app.refusals("PATCH", &path, &tok, &patch).await;
+    insta::assert_json_snapshot!("user_patch_validation_messages", seen);
     let (_, _, after) = app.mgmt("GET", &path, &tok, None).await;
     assert_eq!(&after, u);
 }

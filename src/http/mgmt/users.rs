@@ -10,9 +10,10 @@ use crate::domain::records::UserRow;
 use crate::domain::scopes::*;
 use crate::error::Error;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, Query, Typed};
+use crate::http::extract::{Mgmt, Query, Typed};
 use crate::service::{users::manage as svc, users::passwords, users::search as users_search};
 use crate::wire::tickets::TicketLink;
+use crate::wire::users::{UserCreate, UserPatch};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -124,7 +125,7 @@ pub async fn list(
 pub async fn create(
     State(ctx): State<Ctx>,
     _: Mgmt<CreateUsers>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<UserCreate>,
 ) -> Result<impl IntoResponse, MgmtError> {
     let u = svc::create(&ctx, b).await?;
     Ok((StatusCode::CREATED, Json(wire(&u))))
@@ -143,13 +144,10 @@ pub async fn update(
     State(ctx): State<Ctx>,
     m: Mgmt<UpdateUsers>,
     Path(id): Path<String>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<UserPatch>,
 ) -> Result<Json<Value>, MgmtError> {
     // `update:users_app_metadata` alone may change only the metadata.
-    if !m.has_scope("update:users")
-        && b.keys()
-            .any(|k| k != "app_metadata" && k != "user_metadata")
-    {
+    if !m.has_scope("update:users") && !b.only_metadata() {
         return Err(Error::InsufficientScope {
             expected: &["update:users"],
         }

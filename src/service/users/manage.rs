@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::tenant::connections::{self, Connection};
 use crate::store::{self, StoreError, users::UserRow};
+use crate::wire::users::{UserCreate, UserPatch};
 use serde_json::{Map, Value};
 
 pub fn not_found() -> Error {
@@ -46,46 +47,12 @@ pub fn new_user_id(strategy: &str) -> String {
     )
 }
 
-fn json_type(v: Option<&Value>) -> &'static str {
-    v.map_or("null", crate::domain::json::type_name)
-}
-
-fn str_prop<'a>(b: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>> {
-    match b.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(payload(format!(
-            "'Expected type string but found type {}' on property {k}.",
-            json_type(b.get(k))
-        ))),
+/// Metadata as given, refused when Auth0 would (`domain::user_profile::metadata_problem`).
+fn checked_metadata(m: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>>> {
+    if let Some(p) = m.as_ref().and_then(profile::metadata_problem) {
+        return Err(payload(p));
     }
-}
-
-fn bool_prop(b: &Map<String, Value>, k: &str) -> Result<Option<bool>> {
-    match b.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(v)) => Ok(Some(*v)),
-        Some(_) => Err(payload(format!(
-            "'Expected type boolean but found type {}' on property {k}.",
-            json_type(b.get(k))
-        ))),
-    }
-}
-
-fn obj_prop(b: &Map<String, Value>, k: &str) -> Result<Option<Map<String, Value>>> {
-    match b.get(k) {
-        None => Ok(None),
-        Some(Value::Object(m)) => {
-            if let Some(p) = profile::metadata_problem(m) {
-                return Err(payload(p));
-            }
-            Ok(Some(m.clone()))
-        }
-        Some(_) => Err(payload(format!(
-            "'Expected type object but found type {}' on property {k}.",
-            json_type(b.get(k))
-        ))),
-    }
+    Ok(m)
 }
 
 /// Normalises a phone number with the tenant's default region; a bad one is a 400 naming why.
@@ -120,14 +87,9 @@ pub fn username_bounds(c: &Connection) -> (usize, usize) {
 
 /// The profile strings within Auth0's caps (`profile::PROFILE_CAPS`), in the Management API's
 /// words; checked before anything is hashed or written.
-fn check_lengths(b: &Map<String, Value>) -> Result<()> {
-    for (field, _) in profile::PROFILE_CAPS {
-        // Only strings: a wrong type is reported where the field is read, as before.
-        if let Some((cap, n)) = b
-            .get(field)
-            .and_then(Value::as_str)
-            .and_then(|v| profile::too_long(field, v))
-        {
+fn check_lengths(fields: &[(&'static str, Option<&str>)]) -> Result<()> {
+    for (field, v) in fields {
+        if let Some((cap, n)) = v.and_then(|v| profile::too_long(field, v)) {
             return Err(payload(format!(
                 "'String is too long ({n} chars), maximum {cap}' on property {field}."
             )));
@@ -165,26 +127,6 @@ async fn database_connection(ctx: &Ctx, name: &str) -> Result<Connection> {
         ))
     })
 }
-
-const CREATE_PROPS: &[&str] = &[
-    "connection",
-    "email",
-    "phone_number",
-    "username",
-    "password",
-    "user_id",
-    "email_verified",
-    "verify_email",
-    "phone_verified",
-    "blocked",
-    "given_name",
-    "family_name",
-    "name",
-    "nickname",
-    "picture",
-    "user_metadata",
-    "app_metadata",
-];
 
 /// Input to `create_row`, shared by the Management API and `/dbconnections/signup`.
 #[derive(Debug, Default)]
@@ -298,24 +240,29 @@ pub fn personal_info(
 }
 
 /// `POST /api/v2/users`.
-pub async fn create(ctx: &Ctx, b: Map<String, Value>) -> Result<UserRow> {
-    if let Some(k) = b.keys().find(|k| !CREATE_PROPS.contains(&k.as_str())) {
-        return Err(payload(format!("Additional properties not allowed: {k}")));
-    }
-    check_lengths(&b)?;
-    let conn_name = str_prop(&b, "connection")?
+pub async fn create(ctx: &Ctx, b: UserCreate) -> Result<UserRow> {
+    check_lengths(&b.profile_strings())?;
+    let conn_name = b
+        .connection
+        .as_deref()
         .ok_or_else(|| payload("Missing required property: connection"))?;
     let c = database_connection(ctx, conn_name).await?;
-    let email = str_prop(&b, "email")?
+    let email = b
+        .email
+        .as_deref()
         .map(|e| check_email(e, "email"))
         .transpose()?;
-    let phone_number = str_prop(&b, "phone_number")?
+    let phone_number = b
+        .phone_number
+        .as_deref()
         .map(|p| normalize_phone(ctx, p, "phone_number"))
         .transpose()?;
-    let username = str_prop(&b, "username")?
+    let username = b
+        .username
+        .as_deref()
         .map(|u| check_username(&c, u))
         .transpose()?;
-    let password = str_prop(&b, "password")?;
+    let password = b.password.as_deref();
     match c.strategy.as_str() {
         "auth0" => {
             if email.is_none() && phone_number.is_none() && username.is_none() {
@@ -354,12 +301,12 @@ pub async fn create(ctx: &Ctx, b: Map<String, Value>) -> Result<UserRow> {
             )));
         }
     }
-    // Accepted and type-checked before any hashing; verification emails come with email templates.
-    bool_prop(&b, "verify_email")?;
-    let given_name = str_prop(&b, "given_name")?.map(str::to_string);
-    let family_name = str_prop(&b, "family_name")?.map(str::to_string);
-    let name = str_prop(&b, "name")?.map(str::to_string);
-    let nickname = str_prop(&b, "nickname")?.map(str::to_string);
+    // verify_email is accepted and type-checked (by the parse); verification emails come
+    // with email templates.
+    let given_name = b.given_name.clone();
+    let family_name = b.family_name.clone();
+    let name = b.name.clone();
+    let nickname = b.nickname.clone();
     let password_hash = match password {
         Some(p) => {
             let personal = personal_info(
@@ -381,7 +328,7 @@ pub async fn create(ctx: &Ctx, b: Map<String, Value>) -> Result<UserRow> {
         }
         None => None,
     };
-    let user_id = match str_prop(&b, "user_id")? {
+    let user_id = match b.user_id.as_deref() {
         Some(id) if id.is_empty() || id.len() > 255 || id.contains('|') => {
             return Err(payload("user_id must be 1-255 characters without '|'"));
         }
@@ -397,16 +344,16 @@ pub async fn create(ctx: &Ctx, b: Map<String, Value>) -> Result<UserRow> {
             phone_number,
             username,
             password_hash,
-            email_verified: bool_prop(&b, "email_verified")?.unwrap_or(false),
-            phone_verified: bool_prop(&b, "phone_verified")?.unwrap_or(false),
-            blocked: bool_prop(&b, "blocked")?.unwrap_or(false),
+            email_verified: b.email_verified.unwrap_or(false),
+            phone_verified: b.phone_verified.unwrap_or(false),
+            blocked: b.blocked.unwrap_or(false),
             name,
             nickname,
             given_name,
             family_name,
-            picture: str_prop(&b, "picture")?.map(str::to_string),
-            user_metadata: obj_prop(&b, "user_metadata")?.unwrap_or_default(),
-            app_metadata: obj_prop(&b, "app_metadata")?.unwrap_or_default(),
+            picture: b.picture.clone(),
+            user_metadata: checked_metadata(b.user_metadata)?.unwrap_or_default(),
+            app_metadata: checked_metadata(b.app_metadata)?.unwrap_or_default(),
         },
     );
     let mut tx = ctx.db.begin().await?;
@@ -424,69 +371,36 @@ pub async fn by_email(ctx: &Ctx, email: &str) -> Result<Vec<UserRow>> {
     Ok(store::users::by_email(&ctx.db, &profile::normalize_email(email)).await?)
 }
 
-const PATCH_PROPS: &[&str] = &[
-    "blocked",
-    "email_verified",
-    "email",
-    "phone_number",
-    "phone_verified",
-    "user_metadata",
-    "app_metadata",
-    "given_name",
-    "family_name",
-    "name",
-    "nickname",
-    "picture",
-    "verify_email",
-    "verify_phone_number",
-    "password",
-    "verify_password",
-    "connection",
-    "client_id",
-    "username",
-];
-
 /// `PATCH /api/v2/users/{id}`. Returns the updated user; a password change also revokes the
 /// user's refresh tokens (a changed password should end sessions minted with the old one).
-pub async fn update(ctx: &Ctx, id: &str, b: Map<String, Value>) -> Result<UserRow> {
-    if let Some(k) = b.keys().find(|k| !PATCH_PROPS.contains(&k.as_str())) {
-        return Err(payload(format!("Additional properties not allowed: {k}")));
-    }
-    check_lengths(&b)?;
+pub async fn update(ctx: &Ctx, id: &str, b: UserPatch) -> Result<UserRow> {
+    check_lengths(&b.profile_strings())?;
     // Validate everything that needs no stored state before taking the row lock.
-    let email = match b.get("email") {
-        Some(Value::Null) => return Err(payload("email cannot be removed")),
-        _ => str_prop(&b, "email")?
-            .map(|e| check_email(e, "email"))
-            .transpose()?,
+    let email = match &b.email {
+        Some(None) => return Err(payload("email cannot be removed")),
+        Some(Some(e)) => Some(check_email(e, "email")?),
+        None => None,
     };
-    let phone = match b.get("phone_number") {
-        Some(Value::Null) => Some(None),
-        _ => str_prop(&b, "phone_number")?
-            .map(|p| normalize_phone(ctx, p, "phone_number").map(Some))
-            .transpose()?,
+    let phone = match &b.phone_number {
+        Some(None) => Some(None),
+        Some(Some(p)) => Some(Some(normalize_phone(ctx, p, "phone_number")?)),
+        None => None,
     };
-    let user_md = obj_prop(&b, "user_metadata")?;
-    let app_md = obj_prop(&b, "app_metadata")?;
-    let blocked = bool_prop(&b, "blocked")?;
-    let email_verified = bool_prop(&b, "email_verified")?;
-    let phone_verified = bool_prop(&b, "phone_verified")?;
-    bool_prop(&b, "verify_email")?;
-    bool_prop(&b, "verify_phone_number")?;
-    bool_prop(&b, "verify_password")?;
-    str_prop(&b, "connection")?;
-    str_prop(&b, "client_id")?;
-    let password = str_prop(&b, "password")?;
+    let user_md = checked_metadata(b.user_metadata.clone())?;
+    let app_md = checked_metadata(b.app_metadata.clone())?;
+    let blocked = b.blocked;
+    let email_verified = b.email_verified;
+    let phone_verified = b.phone_verified;
+    let password = b.password.as_deref();
     let current = get(ctx, id).await?;
     let c = connections::get(ctx, &current.connection_id).await?;
-    let username = match b.get("username") {
-        Some(Value::Null) if c.requires_username() => {
+    let username = match &b.username {
+        Some(None) if c.requires_username() => {
             return Err(payload("username is required by this connection"));
         }
-        Some(Value::Null) => Some(None),
-        _ => str_prop(&b, "username")?
-            .map(|u| check_username(&c, u).map(Some))
-            .transpose()?,
+        Some(None) => Some(None),
+        Some(Some(u)) => Some(Some(check_username(&c, u)?)),
+        None => None,
     };
     let password_hash = match password {
         Some(p) => {
@@ -540,15 +454,15 @@ pub async fn update(ctx: &Ctx, id: &str, b: Map<String, Value>) -> Result<UserRo
     if let Some(v) = blocked {
         u.blocked = v;
     }
-    for (k, slot) in [
-        ("given_name", &mut u.given_name),
-        ("family_name", &mut u.family_name),
-        ("name", &mut u.name),
-        ("nickname", &mut u.nickname),
-        ("picture", &mut u.picture),
+    for (given, slot) in [
+        (&b.given_name, &mut u.given_name),
+        (&b.family_name, &mut u.family_name),
+        (&b.name, &mut u.name),
+        (&b.nickname, &mut u.nickname),
+        (&b.picture, &mut u.picture),
     ] {
-        if b.contains_key(k) {
-            *slot = str_prop(&b, k)?.map(str::to_string);
+        if let Some(v) = given {
+            *slot = v.clone();
         }
     }
     if let Some(m) = user_md {
