@@ -117,7 +117,7 @@ struct Enrolled {
 async fn mfa_client(ctx: &Ctx) -> (String, String) {
     let body = json!({"name": "mfa-bench", "app_type": "regular_web", "grant_types": [
         "http://auth0.com/oauth/grant-type/password-realm", OOB]});
-    let c = callsign::service::tenant::clients::create(ctx, body.as_object().unwrap().clone())
+    let c = callsign::service::tenant::clients::create(ctx, serde_json::from_value(body).unwrap())
         .await
         .unwrap();
     (c.client_id, c.secret)

@@ -759,6 +759,53 @@ async fn client_grant_bodies_are_typed(b: Backend) {
 }
 backend_tests!(client_grant_bodies_are_typed);
 
+/// Client bodies through the typed boundary (wire::clients::ClientBody): each refusal in
+/// Auth0's words, nothing created or changed; a PATCH round-trips null and kept fields.
+async fn client_bodies_are_typed(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    let before = app.mgmt("GET", "/clients", &tok, None).await.2;
+    let bodies = [
+        json!({}),
+        json!({"name": ""}),
+        json!({"name": 5}),
+        json!({"name": "x", "callbacks": "https://a"}),
+        json!({"name": "x", "sso": "yes"}),
+        json!({"name": "x", "sso": null}),
+        json!({"name": "x", "app_type": "mainframe"}),
+        json!({"name": "x", "token_endpoint_auth_method": "private_key_jwt"}),
+        json!({"name": "x", "client_secret": "short"}),
+        json!({"name": "x", "grant_types": ["implicit", "telepathy"]}),
+        json!({"name": "x", "client_metadata": {"n": 1}}),
+        json!({"name": "x", "client_id": "mine"}),
+        json!({"name": "x", "par_request_expiry": "soon"}),
+    ];
+    let seen = app.refusals("POST", "/clients", &tok, &bodies).await;
+    insta::assert_json_snapshot!("client_validation_messages", seen);
+    assert_eq!(app.mgmt("GET", "/clients", &tok, None).await.2, before);
+
+    let c = app
+        .create_client(
+            &tok,
+            json!({"name": "typed", "description": "d", "logo_uri": "https://l"}),
+        )
+        .await;
+    let path = format!("/clients/{}", c["client_id"].as_str().unwrap());
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &path,
+            &tok,
+            Some(json!({"description": null, "sso": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v.get("description").is_none(), "{v}");
+    assert_eq!(v["logo_uri"], "https://l");
+    assert_eq!(v["sso"], true);
+}
+backend_tests!(client_bodies_are_typed);
+
 /// Resource server bodies go through the typed boundary (`wire::resource_servers`).
 async fn resource_server_bodies_are_typed(b: Backend) {
     let app = TestApp::new(b).await;

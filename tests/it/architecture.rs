@@ -320,7 +320,7 @@ const SERVICE_RAW_BODIES: &[(&str, usize)] = &[
     ("src/service/phone/providers.rs", 2),
     ("src/service/phone/templates.rs", 3),
     ("src/service/tenant/client_grants.rs", 1),
-    ("src/service/tenant/clients.rs", 4),
+    ("src/service/tenant/clients.rs", 1),
     ("src/service/tenant/connections.rs", 4),
     ("src/service/users/manage.rs", 1),
     ("src/service/users/passwords.rs", 1),

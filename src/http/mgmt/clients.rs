@@ -5,8 +5,9 @@ use super::{page_slice, project};
 use crate::ctx::Ctx;
 use crate::domain::scopes::{self, *};
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, Query};
+use crate::http::extract::{Mgmt, Query, Typed};
 use crate::service::tenant::clients::{self as svc, Client, ClientFilter};
+use crate::wire::clients::ClientBody;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -50,7 +51,7 @@ pub async fn list(
 pub async fn create(
     State(ctx): State<Ctx>,
     _: Mgmt<CreateClients>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<ClientBody>,
 ) -> Result<impl IntoResponse, MgmtError> {
     let c = svc::create(&ctx, b).await?;
     Ok((StatusCode::CREATED, Json(wire(&c, true))))
@@ -73,7 +74,7 @@ pub async fn update(
     State(ctx): State<Ctx>,
     auth: Mgmt<UpdateClients>,
     Path(id): Path<String>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<ClientBody>,
 ) -> Result<Json<Value>, MgmtError> {
     let c = svc::update(&ctx, &id, b).await?;
     Ok(Json(wire(&c, auth.has_scope(scopes::READ_CLIENT_KEYS))))

@@ -9,6 +9,7 @@ use crate::ctx::Ctx;
 use crate::domain::grant_types;
 use crate::error::{Error, Result};
 use crate::store::{self, clients::ClientRow};
+use crate::wire::clients::ClientBody;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
@@ -21,161 +22,44 @@ pub struct Client {
     pub updated_at: i64,
 }
 
-const STRING_ARRAYS: &[&str] = &[
-    "callbacks",
-    "allowed_origins",
-    "web_origins",
-    "client_aliases",
-    "allowed_clients",
-    "allowed_logout_urls",
-    "grant_types",
-];
-const BOOLS: &[&str] = &[
-    "is_first_party",
-    "oidc_conformant",
-    "sso",
-    "sso_disabled",
-    "cross_origin_authentication",
-    "custom_login_page_on",
-    "is_token_endpoint_ip_header_trusted",
-    "require_pushed_authorization_requests",
-    "require_proof_of_possession",
-    "callback_url_template",
-    "skip_non_verifiable_callback_uri_confirmation_prompt",
-];
-const STRINGS: &[&str] = &[
-    "name",
-    "description",
-    "logo_uri",
-    "custom_login_page",
-    "custom_login_page_preview",
-    "form_template",
-    "initiate_login_uri",
-    "cross_origin_loc",
-    "organization_usage",
-    "organization_require_behavior",
-    "compliance_level",
-];
-const OBJECTS: &[&str] = &[
-    "jwt_configuration",
-    "encryption_key",
-    "addons",
-    "client_metadata",
-    "mobile",
-    "native_social_login",
-    "refresh_token",
-    "default_organization",
-    "client_authentication_methods",
-    "signed_request_object",
-    "oidc_logout",
-    "oidc_backchannel_logout",
-    "session_transfer",
-    "token_quota",
-    "express_configuration",
-];
-const APP_TYPES: &[&str] = &[
-    "native",
-    "spa",
-    "regular_web",
-    "non_interactive",
-    "resource_server",
-    "express_configuration",
-    "rms",
-    "box",
-    "cloudbees",
-    "concur",
-    "dropbox",
-    "mscrm",
-    "echosign",
-    "egnyte",
-    "newrelic",
-    "office365",
-    "salesforce",
-    "sentry",
-    "sharepoint",
-    "slack",
-    "springcm",
-    "zendesk",
-    "zoom",
-    "sso_integration",
-    "oag",
-];
-const AUTH_METHODS: &[&str] = &["none", "client_secret_post", "client_secret_basic"];
-// Read-only properties (`client_id`, `tenant`, `global`, `signing_keys`) appear in responses
-// and are refused in bodies like any unknown property: "Additional properties not allowed".
-
 fn payload_error(msg: impl Into<String>) -> Error {
     Error::invalid_body(format!("Payload validation error: {}", msg.into()))
 }
 
-/// Checks a create/patch body; returns it as the attribute map to store.
-fn validate(body: Map<String, Value>, creating: bool) -> Result<Map<String, Value>> {
-    for (k, v) in &body {
-        let k = k.as_str();
-        let ok = if STRING_ARRAYS.contains(&k) {
-            v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
-        } else if BOOLS.contains(&k) {
-            v.is_boolean()
-        } else if STRINGS.contains(&k) {
-            v.is_string() || (v.is_null() && k != "name")
-        } else if OBJECTS.contains(&k) {
-            v.is_object() || v.is_null()
-        } else if k == "app_type" {
-            v.as_str().is_some_and(|s| APP_TYPES.contains(&s))
-        } else if k == "token_endpoint_auth_method" {
-            v.as_str().is_some_and(|s| AUTH_METHODS.contains(&s))
-        } else if k == "client_secret" {
-            v.as_str().is_some_and(|s| s.len() >= 48)
-        } else if k == "par_request_expiry" {
-            v.is_i64() || v.is_null()
-        } else {
-            return Err(payload_error(format!(
-                "Additional properties not allowed: {k}"
-            )));
-        };
-        if !ok {
-            let why = match k {
-                "app_type" => format!(
-                    "Invalid value for app_type: expected one of {}",
-                    APP_TYPES.join(", ")
-                ),
-                "token_endpoint_auth_method" => {
-                    format!(
-                        "Invalid value for token_endpoint_auth_method: expected one of {}",
-                        AUTH_METHODS.join(", ")
-                    )
-                }
-                "client_secret" => {
-                    "client_secret must be a string of at least 48 characters".into()
-                }
-                _ => format!("Invalid type for property {k}"),
-            };
-            return Err(payload_error(why));
-        }
-    }
-    if let Some(name) = body.get("name").and_then(Value::as_str)
+/// Checks the rules across a create/patch body's fields; returns it as the attribute map to
+/// store (the types were checked by the parse).
+fn validate(body: ClientBody, creating: bool) -> Result<Map<String, Value>> {
+    if let Some(name) = &body.name
         && name.trim().is_empty()
     {
         return Err(payload_error(
-            "String is too short (0 chars), minimum 1 (name)",
+            "'String is too short (0 chars), minimum 1' on property name.",
         ));
     }
-    if creating && !body.get("name").is_some_and(Value::is_string) {
-        return Err(payload_error("Missing required property: name"));
+    if creating && body.name.is_none() {
+        return Err(payload_error("'Missing required property: name'."));
     }
-    if let Some(gts) = body.get("grant_types").and_then(Value::as_array) {
-        for g in gts.iter().filter_map(Value::as_str) {
-            if !grant_types::KNOWN.contains(&g) {
-                return Err(payload_error(format!("Invalid grant type: {g}")));
-            }
+    if let Some(secret) = &body.client_secret
+        && secret.len() < 48
+    {
+        return Err(payload_error(format!(
+            "'String is too short ({} chars), minimum 48' on property client_secret.",
+            secret.chars().count()
+        )));
+    }
+    for (i, g) in body.grant_types.iter().flatten().enumerate() {
+        if !grant_types::KNOWN.contains(&g.as_str()) {
+            return Err(payload_error(format!(
+                "'No enum match for: \"{g}\"' on property grant_types[{i}]."
+            )));
         }
     }
-    if let Some(md) = body.get("client_metadata").and_then(Value::as_object)
+    if let Some(Some(md)) = &body.client_metadata
         && md.values().any(|v| !v.is_string())
     {
         return Err(payload_error("client_metadata values must be strings"));
     }
-    Ok(body)
+    Ok(crate::wire::to_object(&body))
 }
 
 /// Auth0's defaults for a client created through the Management API (recorded shapes).
@@ -250,7 +134,7 @@ pub async fn insert(
     })
 }
 
-pub async fn create(ctx: &Ctx, body: Map<String, Value>) -> Result<Client> {
+pub async fn create(ctx: &Ctx, body: ClientBody) -> Result<Client> {
     let mut attrs = validate(body, true)?;
     let secret = match attrs.remove("client_secret") {
         Some(Value::String(s)) => s,
@@ -312,7 +196,7 @@ pub async fn list(ctx: &Ctx, f: &ClientFilter) -> Result<Vec<Client>> {
     Ok(out)
 }
 
-pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Client> {
+pub async fn update(ctx: &Ctx, id: &str, body: ClientBody) -> Result<Client> {
     let patch = validate(body, false)?;
     let mut tx = ctx.db.begin().await?;
     let mut row = store::clients::get(&mut tx, id)
