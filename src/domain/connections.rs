@@ -383,40 +383,6 @@ pub fn default_options(strategy: &str) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
-/// The parsed body of `PATCH /connections/{id}/clients`: `(client_id, enabled)` in order.
-pub fn parse_client_changes(v: &Value) -> Result<Vec<(String, bool)>, Invalid> {
-    let a = v.as_array().ok_or_else(|| wrong_type("array", v, "body"))?;
-    if a.is_empty() {
-        return Err(Invalid("'Array is too short (0), minimum 1'.".into()));
-    }
-    if a.len() > MAX_CLIENT_CHANGES {
-        return Err(Invalid(format!(
-            "'Array is too long ({}), maximum {MAX_CLIENT_CHANGES}'.",
-            a.len()
-        )));
-    }
-    let mut out = Vec::with_capacity(a.len());
-    for item in a {
-        let o = want_object(item, "body[]")?;
-        if let Some(k) = o.keys().find(|k| *k != "client_id" && *k != "status") {
-            return Err(Invalid(format!("Additional properties not allowed: {k}")));
-        }
-        let id = o
-            .get("client_id")
-            .ok_or_else(|| Invalid("Missing required property: client_id".into()))?;
-        let status = o
-            .get("status")
-            .ok_or_else(|| Invalid("Missing required property: status".into()))?;
-        want_str(id, "client_id")?;
-        want_bool(status, "status")?;
-        out.push((
-            id.as_str().unwrap_or_default().to_string(),
-            status.as_bool().unwrap_or_default(),
-        ));
-    }
-    Ok(out)
-}
-
 // Secrets among the options. `configuration` (custom-database script secrets) is sealed at
 // rest and returned in clear, so the Deploy CLI can export and re-import it; `twilio_token` and
 // the SMS gateway's signing secret are sealed and never returned.
@@ -602,22 +568,5 @@ mod tests {
         let mut clear = obj(json!({"twilio_token": null}));
         keep_withheld(&mut clear, &o);
         assert!(clear.get("twilio_token").is_none());
-    }
-
-    #[test]
-    fn client_changes() {
-        let v = json!([{"client_id": "a", "status": true}, {"client_id": "b", "status": false}]);
-        assert_eq!(
-            parse_client_changes(&v).unwrap(),
-            vec![("a".into(), true), ("b".into(), false)]
-        );
-        assert!(parse_client_changes(&json!([])).is_err());
-        assert!(parse_client_changes(&json!({})).is_err());
-        assert!(parse_client_changes(&json!([{"client_id": "a"}])).is_err());
-        assert!(parse_client_changes(&json!([{"client_id": "a", "status": "on"}])).is_err());
-        let many: Vec<Value> = (0..51)
-            .map(|i| json!({"client_id": i.to_string(), "status": true}))
-            .collect();
-        assert!(parse_client_changes(&Value::Array(many)).is_err());
     }
 }

@@ -213,6 +213,11 @@ pub fn delivery_methods(config: &Map<String, Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The stored configuration's webhook URL (custom providers that post to one).
+pub fn webhook_url(config: &Map<String, Value>) -> Option<&str> {
+    config.get("callsign_webhook_url").and_then(Value::as_str)
+}
+
 /// Credentials given in a request, for a provider of `name`. Absent fields stay `None`.
 pub fn parse_credentials(name: ProviderName, v: &Value) -> Result<Credentials, String> {
     let o = v

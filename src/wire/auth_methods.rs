@@ -3,7 +3,10 @@
 //! and TOTP secret decoding stay with the service (`mfa::auth_method_input`), which words its
 //! refusals as Auth0 does.
 
-use serde::{Deserialize, Deserializer};
+use crate::domain::json::type_name;
+use crate::error::Error;
+use serde::Deserialize;
+use serde_json::Value;
 
 /// A method to enrol. `type` is checked by the service (some known types cannot be created
 /// here, with their own message).
@@ -47,12 +50,44 @@ impl MethodBody {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MethodPatch {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub preferred_authentication_method: Option<Option<String>>,
 }
 
-fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+/// Most items a `PUT …/authentication-methods` can carry: one per kind it can express.
+pub const MAX_PUT_ITEMS: usize = 3;
+
+/// A `PUT …/authentication-methods` body: an array of at most [`MAX_PUT_ITEMS`] POST-shaped
+/// items, each checked in order (the array's own bounds first, as Auth0's schema does).
+pub fn method_list(body: Value) -> Result<Vec<MethodBody>, Error> {
+    let Value::Array(items) = body else {
+        return Err(invalid(format!(
+            "'Expected type array but found type {}'.",
+            type_name(&body)
+        )));
+    };
+    if items.len() > MAX_PUT_ITEMS {
+        return Err(invalid(format!(
+            "'Array is too long ({}), maximum {MAX_PUT_ITEMS}'.",
+            items.len()
+        )));
+    }
+    items
+        .into_iter()
+        .map(|item| {
+            if !item.is_object() {
+                return Err(invalid(format!(
+                    "'Expected type object but found type {}' on array item.",
+                    type_name(&item)
+                )));
+            }
+            super::parse::parse(item).map_err(invalid)
+        })
+        .collect()
+}
+
+fn invalid(m: String) -> Error {
+    Error::invalid_body(format!("Payload validation error: {m}"))
 }

@@ -3,7 +3,7 @@
 //! known grant types, string metadata values, the secret's length) stay with the service.
 
 use crate::domain::grant_types;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A new client's defaults, before the body's fields are laid over them.
@@ -92,289 +92,289 @@ impl Default for ClientDefaults {
 pub struct ClientBody {
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub callbacks: Option<Vec<String>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub allowed_origins: Option<Vec<String>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub web_origins: Option<Vec<String>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub client_aliases: Option<Vec<String>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub allowed_clients: Option<Vec<String>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub allowed_logout_urls: Option<Vec<String>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub grant_types: Option<Vec<String>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_first_party: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub oidc_conformant: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub sso: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub sso_disabled: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub cross_origin_authentication: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_login_page_on: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_token_endpoint_ip_header_trusted: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub require_pushed_authorization_requests: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub require_proof_of_possession: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub callback_url_template: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub skip_non_verifiable_callback_uri_confirmation_prompt: Option<bool>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub logo_uri: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_login_page: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_login_page_preview: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub form_template: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub initiate_login_uri: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub cross_origin_loc: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_usage: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_require_behavior: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub compliance_level: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub jwt_configuration: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub encryption_key: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub addons: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub client_metadata: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub mobile: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub native_social_login: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub refresh_token: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub default_organization: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub client_authentication_methods: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub signed_request_object: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub oidc_logout: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub oidc_backchannel_logout: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub session_transfer: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub token_quota: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub express_configuration: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub app_type: Option<AppType>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub token_endpoint_auth_method: Option<AuthMethod>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub client_secret: Option<String>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub par_request_expiry: Option<Option<i64>>,
@@ -444,16 +444,4 @@ pub enum AuthMethod {
     ClientSecretPost,
     #[serde(rename = "client_secret_basic")]
     ClientSecretBasic,
-}
-
-/// A field given, never `null` (a `null` is refused with the field's type).
-fn given<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
-/// A field given, possibly as `null` (`Some(None)`).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }

@@ -4,14 +4,16 @@
 //! read and write the same types, which is why they live here rather than under `http/`.
 //! Nothing here does I/O or reaches storage or services: it sits just above `domain`.
 //!
-//! Capabilities move here one at a time (issue 13 item 1); those not yet moved still parse
-//! their bodies by hand in their service (the architecture test's ratchet lists them).
+//! Every request body is parsed here; services take the typed result (the architecture test
+//! `services_take_typed_input_and_build_no_wire_json` keeps it so, and records the few service
+//! functions whose JSON is the thing itself: metadata, stored documents, Liquid variables).
 
 pub mod action_events; // what a running Action sees (`event`) and asks for (`api` calls)
 pub mod auth_methods; // /users/{id}/authentication-methods bodies
 pub mod callcenter; // the live feed's inbound event and the call-centre webhook envelope
-pub mod client_grants;
-pub mod clients; // a new client's defaults // /api/v2/client-grants bodies and the grant as shown
+pub mod client_grants; // /api/v2/client-grants bodies and the grant as shown
+pub mod clients; // /api/v2/clients create and patch bodies, a new client's defaults
+pub mod connections; // /api/v2/connections create and patch bodies
 pub mod guardian; // /api/v2/guardian/*: factors, message types, policies, templates, providers
 pub mod jwks; // the published JSON Web Key Set and the JWT header
 pub mod logs; // typed `details` of the event-log entries callsign writes
@@ -31,6 +33,22 @@ use serde_json::{Map, Value};
 /// `Some(Value::Null)`, not as absent, so a PATCH can clear a kept-as-given field.
 pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
+}
+
+/// For `#[serde(default, deserialize_with = "given")]`: a field given, never `null` (a `null`
+/// is refused with the field's type); absent reads as `None`.
+pub(crate) fn given<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// For `#[serde(default, deserialize_with = "nullable")]`: a field given, possibly as `null`
+/// (`Some(None)`, which a PATCH reads as "clear"); absent reads as `None`.
+pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A wire value as JSON. The wire types hold strings, numbers, booleans, options, string-keyed

@@ -3,7 +3,7 @@
 //! a new tenant's defaults and the PATCH body).
 
 use super::present;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
 /// The admin application's credentials, written once at first start (mode 0600). Fields in
@@ -75,158 +75,158 @@ impl<'a> SettingsDefaults<'a> {
 pub struct SettingsPatch {
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub friendly_name: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub picture_url: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub support_email: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub support_url: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub default_audience: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub default_directory: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub sandbox_version: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub default_redirection_uri: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub session_lifetime: Option<Number>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub idle_session_lifetime: Option<Number>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub ephemeral_session_lifetime: Option<Number>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub idle_ephemeral_session_lifetime: Option<Number>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub allowed_logout_urls: Option<Vec<String>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub enabled_locales: Option<Vec<String>>,
     #[serde(
         default,
-        deserialize_with = "given",
+        deserialize_with = "super::given",
         skip_serializing_if = "Option::is_none"
     )]
     pub acr_values_supported: Option<Vec<String>>,
     /// Merged key by key into the stored flags, as Auth0 does.
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub flags: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub session_cookie: Option<Option<SessionCookie>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub sessions: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub universal_login: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub error_page: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_password: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub guardian_mfa_page: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub device_flow: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub oidc_logout: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub mtls: Option<Option<Map<String, Value>>>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "super::nullable",
         skip_serializing_if = "Option::is_none"
     )]
     pub default_token_quota: Option<Option<Map<String, Value>>>,
@@ -287,25 +287,6 @@ pub struct SessionCookie {
 pub enum CookieMode {
     Persistent,
     NonPersistent,
-}
-
-/// A field given, possibly as `null` (`Some(None)`).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// A field given, never `null` (a `null` is refused with the field's type).
-fn given<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
-/// The database connection a new tenant starts with, as a `/api/v2/connections` body.
-#[derive(Debug, Clone, Serialize)]
-pub struct FirstConnection<'a> {
-    pub name: &'a str,
-    pub strategy: &'static str,
 }
 
 /// The bootstrap admin application, as a `/api/v2/clients` body.

@@ -2,7 +2,7 @@
 //! identifier is required, username bounds, the password policy, E.164) stays with the
 //! service (`users::manage`); here are the types and which fields exist.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// `POST /api/v2/users`.
@@ -41,9 +41,9 @@ pub struct UserCreate {
     #[serde(default)]
     pub picture: Option<String>,
     /// Never `null` (refused with the field's type).
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "super::given")]
     pub user_metadata: Option<Map<String, Value>>,
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "super::given")]
     pub app_metadata: Option<Map<String, Value>>,
 }
 
@@ -69,25 +69,25 @@ pub struct UserPatch {
     pub blocked: Option<bool>,
     #[serde(default)]
     pub email_verified: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub phone_number: Option<Option<String>>,
     #[serde(default)]
     pub phone_verified: Option<bool>,
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "super::given")]
     pub user_metadata: Option<Map<String, Value>>,
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "super::given")]
     pub app_metadata: Option<Map<String, Value>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub given_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub family_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub nickname: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub picture: Option<Option<String>>,
     #[serde(default)]
     pub verify_email: Option<bool>,
@@ -101,7 +101,7 @@ pub struct UserPatch {
     pub connection: Option<String>,
     #[serde(default)]
     pub client_id: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub username: Option<Option<String>>,
 }
 
@@ -170,12 +170,4 @@ impl UserPatch {
             ("picture", s(&self.picture)),
         ]
     }
-}
-
-fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-fn given<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Map<String, Value>>, D::Error> {
-    Map::deserialize(d).map(Some)
 }

@@ -571,7 +571,7 @@ async fn bad_bodies_are_refused_and_write_nothing(b: Backend) {
         json!({"name": "x", "strategy": "auth0", "enabled_clients": [1]}),
         json!({"name": "x", "strategy": "auth0", "is_domain_connection": "no"}),
     ];
-    for body in cases {
+    for body in cases.clone() {
         let (s, _, v) = app
             .mgmt("POST", "/connections", &tok, Some(body.clone()))
             .await;
@@ -585,7 +585,34 @@ async fn bad_bodies_are_refused_and_write_nothing(b: Backend) {
             "{v}"
         );
     }
+    let mut seen = app.refusals("POST", "/connections", &tok, &cases).await;
     assert_eq!(count(&app).await, 1);
+    let id = svc::by_name(&app.ctx, DEFAULT).await.unwrap().unwrap().id;
+    let patches = [
+        json!({"name": "renamed"}),
+        json!({"strategy": "sms"}),
+        json!({"display_name": 5}),
+        json!({"metadata": {"k": 1}}),
+        json!({"options": null}),
+    ];
+    seen.extend(
+        app.refusals("PATCH", &format!("/connections/{id}"), &tok, &patches)
+            .await,
+    );
+    let lists = [
+        json!({}),
+        json!([]),
+        json!([{"client_id": "a"}]),
+        json!([{"client_id": 1, "status": true}]),
+        json!([{"client_id": "a", "status": "on"}]),
+        json!([{"client_id": "a", "status": true, "x": 1}]),
+        json!(["a"]),
+    ];
+    seen.extend(
+        app.refusals("PATCH", &format!("/connections/{id}/clients"), &tok, &lists)
+            .await,
+    );
+    insta::assert_json_snapshot!("connection_validation_messages", seen);
     let (_, _, v) = app
         .mgmt(
             "POST",
@@ -606,7 +633,6 @@ async fn bad_bodies_are_refused_and_write_nothing(b: Backend) {
     insta::assert_json_snapshot!("connection_bad_strategy", v);
 
     // a refused PATCH leaves the connection as it was
-    let id = svc::by_name(&app.ctx, DEFAULT).await.unwrap().unwrap().id;
     let before = svc::get(&app.ctx, &id).await.unwrap();
     for body in [
         json!({"options": {"passwordPolicy": "weak"}, "display_name": "changed"}),

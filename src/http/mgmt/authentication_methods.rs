@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::http::errors::MgmtError;
 use crate::http::extract::{Mgmt, MgmtJson, Query, Typed};
 use crate::service::mfa::admin as svc;
-use crate::wire::auth_methods::{MethodBody, MethodPatch};
+use crate::wire::auth_methods::{MethodBody, MethodPatch, method_list};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -116,7 +116,7 @@ pub async fn replace(
     Path(user_id): Path<String>,
     MgmtJson(b): MgmtJson,
 ) -> Result<Json<Value>, MgmtError> {
-    let rows = svc::replace(&ctx, &user_id, &b).await?;
+    let rows = svc::replace(&ctx, &user_id, method_list(b)?).await?;
     Ok(Json(Value::Array(rows.iter().map(wire).collect())))
 }
 

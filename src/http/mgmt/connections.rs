@@ -12,8 +12,9 @@ use crate::domain::paging::{DEFAULT_PER_PAGE, Paging};
 use crate::domain::records::ConnectionFilter;
 use crate::domain::scopes::*;
 use crate::http::errors::MgmtError;
-use crate::http::extract::{Mgmt, MgmtBody, MgmtJson, Query};
+use crate::http::extract::{Mgmt, MgmtJson, Query, Typed};
 use crate::service::tenant::connections::{self as svc, Connection};
+use crate::wire::connections::{ConnectionCreate, ConnectionPatch, client_changes};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -70,7 +71,7 @@ pub async fn list(
 pub async fn create(
     State(ctx): State<Ctx>,
     _: Mgmt<CreateConnections>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<ConnectionCreate>,
 ) -> Result<impl IntoResponse, MgmtError> {
     let c = svc::create(&ctx, b).await?;
     Ok((StatusCode::CREATED, Json(wire(&c))))
@@ -89,7 +90,7 @@ pub async fn update(
     State(ctx): State<Ctx>,
     _: Mgmt<UpdateConnections>,
     Path(id): Path<String>,
-    MgmtBody(b): MgmtBody,
+    Typed(b): Typed<ConnectionPatch>,
 ) -> Result<Json<Value>, MgmtError> {
     Ok(Json(wire(&svc::update(&ctx, &id, b).await?)))
 }
@@ -133,7 +134,7 @@ pub async fn set_clients(
     Path(id): Path<String>,
     MgmtJson(b): MgmtJson,
 ) -> Result<StatusCode, MgmtError> {
-    svc::set_clients(&ctx, &id, &b).await?;
+    svc::set_clients(&ctx, &id, &client_changes(&b)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

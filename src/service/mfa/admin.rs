@@ -19,9 +19,7 @@ use crate::error::{Error, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::messaging::outbox::{self, Channel, Message};
 pub use crate::service::mfa::auth_method_input::{NewMethod, parse_method};
-pub(crate) use crate::service::mfa::auth_method_input::{
-    checked_name, json_type, payload, preferred,
-};
+pub(crate) use crate::service::mfa::auth_method_input::{checked_name, payload, preferred};
 use crate::service::{messaging::notify, users::manage as users};
 use crate::store::{self, authenticators::AuthenticatorRow, users::UserRow};
 use crate::wire::auth_methods::{MethodBody, MethodPatch};
@@ -261,33 +259,16 @@ pub async fn create(ctx: &Ctx, user_id: &str, body: &MethodBody) -> Result<Authe
         .ok_or_else(|| Error::internal("enrolment returned no row"))
 }
 
-/// Most items a PUT can carry: one per kind it can express.
-const MAX_PUT_ITEMS: usize = 3;
-
-/// `PUT /users/{id}/authentication-methods`: the body is an array of POST-shaped items.
-pub async fn replace(ctx: &Ctx, user_id: &str, body: &Value) -> Result<Vec<AuthenticatorRow>> {
-    let items = body.as_array().ok_or_else(|| {
-        payload(format!(
-            "'Expected type array but found type {}'.",
-            json_type(body)
-        ))
-    })?;
-    if items.len() > MAX_PUT_ITEMS {
-        return Err(payload(format!(
-            "'Array is too long ({}), maximum {MAX_PUT_ITEMS}'.",
-            items.len()
-        )));
-    }
+/// `PUT /users/{id}/authentication-methods`: the items (parsed by
+/// `wire::auth_methods::method_list`) replace every method of the kinds a PUT can express.
+pub async fn replace(
+    ctx: &Ctx,
+    user_id: &str,
+    items: Vec<MethodBody>,
+) -> Result<Vec<AuthenticatorRow>> {
     let mut methods: Vec<NewMethod> = Vec::with_capacity(items.len());
-    for item in items {
-        if !item.is_object() {
-            return Err(payload(format!(
-                "'Expected type object but found type {}' on array item.",
-                json_type(item)
-            )));
-        }
-        let body: MethodBody = crate::wire::parse::parse(item.clone()).map_err(payload)?;
-        let m = parse_method(ctx, &body)?;
+    for body in &items {
+        let m = parse_method(ctx, body)?;
         if methods.iter().any(|o| o.kind == m.kind) {
             return Err(payload(format!(
                 "'A user can have only one authentication method of type {}'.",

@@ -6,7 +6,6 @@
 
 use crate::ctx::Ctx;
 use crate::domain::auth_methods::{self as am, Kind};
-pub(crate) use crate::domain::json::type_name as json_type;
 use crate::error::{Error, Result};
 use crate::service::users::manage as users;
 use crate::wire::auth_methods::MethodBody;

@@ -114,7 +114,11 @@ pub async fn put(ctx: &Ctx, u: TwilioUpdate) -> Result<TwilioView> {
             pp::parse_credentials(ProviderName::Twilio, &Value::Object(doc)).map_err(payload)?;
         creds.auth_token = given.auth_token;
     }
-    complete(ProviderName::Twilio, &configuration, &mut creds)?;
+    complete(
+        ProviderName::Twilio,
+        pp::webhook_url(&configuration),
+        &mut creds,
+    )?;
     let now = ctx.clock.now_ms();
     let row = ProviderRow {
         id: existing

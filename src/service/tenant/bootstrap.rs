@@ -15,8 +15,9 @@ use crate::service::{
 };
 use crate::store;
 use crate::wire;
+use crate::wire::connections::ConnectionCreate;
 use crate::wire::resource_servers::{Fields, Scope};
-use crate::wire::tenant::{BootstrapClient, BootstrapCredentials, FirstConnection};
+use crate::wire::tenant::{BootstrapClient, BootstrapCredentials};
 
 pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
@@ -70,11 +71,12 @@ async fn first_start(ctx: &Ctx, tx: &mut store::Tx) -> Result<Bootstrapped> {
     };
     resource_servers::insert(ctx, tx, mgmt.clone(), api, true).await?;
 
-    let conn = FirstConnection {
-        name: DEFAULT_CONNECTION,
-        strategy: "auth0",
+    let conn = ConnectionCreate {
+        name: DEFAULT_CONNECTION.into(),
+        strategy: "auth0".into(),
+        ..Default::default()
     };
-    connections::insert(ctx, tx, wire::to_object(&conn)).await?;
+    connections::insert(ctx, tx, conn).await?;
 
     let client_id = ctx
         .config

@@ -24,6 +24,10 @@ use crate::domain::connections as rules;
 use crate::domain::paging::{Page, Paging};
 use crate::error::{Error, Result};
 use crate::store::{self, connections::ConnectionFilter, connections::ConnectionRow};
+use crate::wire::{
+    self,
+    connections::{ClientChange, ConnectionCreate, ConnectionPatch},
+};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
@@ -168,7 +172,8 @@ async fn set_enabled(tx: &mut store::Tx, conn_id: &str, clients: &[String]) -> R
 
 /// Validates a `POST /connections` body and inserts the connection inside the caller's
 /// transaction (bootstrap creates the default database connection through this too).
-pub async fn insert(ctx: &Ctx, tx: &mut store::Tx, body: Map<String, Value>) -> Result<Connection> {
+pub async fn insert(ctx: &Ctx, tx: &mut store::Tx, body: ConnectionCreate) -> Result<Connection> {
+    let body = wire::to_object(&body);
     rules::check_body(&body, true).map_err(payload_error)?;
     let name = body
         .get("name")
@@ -234,7 +239,7 @@ pub async fn insert(ctx: &Ctx, tx: &mut store::Tx, body: Map<String, Value>) -> 
     Ok(c)
 }
 
-pub async fn create(ctx: &Ctx, body: Map<String, Value>) -> Result<Connection> {
+pub async fn create(ctx: &Ctx, body: ConnectionCreate) -> Result<Connection> {
     let mut tx = ctx.db.begin().await?;
     let c = insert(ctx, &mut tx, body).await?;
     tx.commit().await?;
@@ -297,7 +302,8 @@ pub async fn list(ctx: &Ctx, f: &ConnectionFilter, paging: &Paging) -> Result<Pa
 /// `PATCH /connections/{id}`: top-level properties replace the stored ones; `options`, when
 /// sent, replaces the whole options object (Auth0's documented reading; the Deploy CLI merges
 /// client-side before sending), except the withheld secrets it leaves out.
-pub async fn update(ctx: &Ctx, id: &str, body: Map<String, Value>) -> Result<Connection> {
+pub async fn update(ctx: &Ctx, id: &str, body: ConnectionPatch) -> Result<Connection> {
+    let body = wire::to_object(&body);
     rules::check_body(&body, false).map_err(payload_error)?;
     let mut tx = ctx.db.begin().await?;
     let row = store::connections::get(&mut tx, id)
@@ -398,17 +404,16 @@ pub async fn clients(
 /// `PATCH /connections/{id}/clients`: enables or disables each listed client. Enabling an
 /// unknown client is a 404 naming it and changes nothing; disabling one that is not enabled
 /// (or no longer exists) is a no-op, so a repeated request succeeds.
-pub async fn set_clients(ctx: &Ctx, id: &str, body: &Value) -> Result<()> {
-    let changes = rules::parse_client_changes(body).map_err(payload_error)?;
+pub async fn set_clients(ctx: &Ctx, id: &str, changes: &[ClientChange]) -> Result<()> {
     let mut tx = ctx.db.begin().await?;
     if store::connections::get(&mut tx, id).await?.is_none() {
         return Err(not_found());
     }
-    for (client_id, enabled) in changes {
-        if enabled && store::clients::get(&mut tx, &client_id).await?.is_none() {
-            return Err(client_not_found(&client_id));
+    for c in changes {
+        if c.status && store::clients::get(&mut tx, &c.client_id).await?.is_none() {
+            return Err(client_not_found(&c.client_id));
         }
-        store::connections::set_client(&mut tx, id, &client_id, enabled).await?;
+        store::connections::set_client(&mut tx, id, &c.client_id, c.status).await?;
     }
     tx.commit().await?;
     Ok(())
