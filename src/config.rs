@@ -134,6 +134,32 @@ impl Default for HttpLimits {
     }
 }
 
+/// The JavaScript sandbox (`src/sandbox`): `[sandbox]` in `callsign.toml`, or
+/// `CALLSIGN_SANDBOX_TIMEOUT_MS`, `CALLSIGN_SANDBOX_MEMORY_MB`, `CALLSIGN_SANDBOX_WORKERS`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// Wall clock per script run (Auth0: 20 s per flow).
+    pub timeout_ms: u64,
+    /// The script's heap, in MiB.
+    pub memory_mb: usize,
+    /// Worker processes that may run scripts at once on this node.
+    pub workers: usize,
+    /// The executable started as `<program> sandbox-worker`; the server's own by default.
+    pub worker_program: Option<PathBuf>,
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        SandboxSettings {
+            timeout_ms: 20_000,
+            memory_mb: 64,
+            workers: 4,
+            worker_program: None,
+        }
+    }
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
@@ -180,6 +206,7 @@ pub struct Config {
     /// peer is the client and forwarding headers are ignored.
     pub trusted_proxies: TrustedProxies,
     pub http_limits: HttpLimits,
+    pub sandbox: SandboxSettings,
 }
 
 /// `[outbound]` in callsign.toml.
@@ -236,6 +263,7 @@ pub struct FileConfig {
     pub outbound: Option<OutboundFile>,
     pub sms_budget: Option<SmsBudget>,
     pub http: Option<HttpFile>,
+    pub sandbox: Option<SandboxSettings>,
 }
 
 /// The flag + env layer (clap fills each from its flag, else its variable).
@@ -309,6 +337,9 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_HTTP_MAX_CONNECTIONS_PER_IP",
     "CALLSIGN_HTTP_MAX_CONNECTIONS",
     "CALLSIGN_FORWARDED_HEADER",
+    "CALLSIGN_SANDBOX_TIMEOUT_MS",
+    "CALLSIGN_SANDBOX_MEMORY_MB",
+    "CALLSIGN_SANDBOX_WORKERS",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
     "CALLSIGN_TEST_SKIP_COMPAT",
@@ -472,6 +503,7 @@ impl Config {
             get("CALLSIGN_FORWARDED_HEADER"),
             http_file,
         )?;
+        let sandbox = sandbox_settings(&get, file.sandbox.unwrap_or_default())?;
         let cfg = Config {
             data_dir,
             database_url,
@@ -515,6 +547,7 @@ impl Config {
             sms_budget,
             trusted_proxies,
             http_limits,
+            sandbox,
         };
         Ok((cfg, warnings))
     }
@@ -527,6 +560,34 @@ impl Config {
     pub fn redacted_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
     }
+}
+
+/// `CALLSIGN_SANDBOX_*` over `[sandbox]` over the defaults; each must be at least 1.
+fn sandbox_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+    mut s: SandboxSettings,
+) -> Result<SandboxSettings, ConfigError> {
+    fn num<T: std::str::FromStr + PartialOrd + From<u8>>(
+        get: &dyn Fn(&str) -> Option<String>,
+        var: &'static str,
+        current: T,
+    ) -> Result<T, ConfigError> {
+        let v = match get(var) {
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::Invalid(var, v.clone()))?,
+            None => current,
+        };
+        if v < T::from(1) {
+            return Err(ConfigError::Invalid(var, "must be at least 1".into()));
+        }
+        Ok(v)
+    }
+    s.timeout_ms = num(get, "CALLSIGN_SANDBOX_TIMEOUT_MS", s.timeout_ms)?;
+    s.memory_mb = num(get, "CALLSIGN_SANDBOX_MEMORY_MB", s.memory_mb)?;
+    s.workers = num(get, "CALLSIGN_SANDBOX_WORKERS", s.workers)?;
+    Ok(s)
 }
 
 /// `CALLSIGN_HTTP_*` over `[http]` over the defaults. A zero timeout or per-IP cap would refuse

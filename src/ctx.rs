@@ -50,12 +50,24 @@ pub struct Node {
     pub phone_templates: Arc<PhoneTemplates>,
     /// This node's live feed of inbound calls and SMS (`service::callcenter::inbound`).
     pub inbound: Arc<crate::service::callcenter::inbound::Feed>,
+    /// This node's JavaScript sandbox workers (`sandbox::Pool`; started on first use).
+    pub sandbox: crate::sandbox::Pool,
 }
 
 impl Ctx {
     pub fn new(db: Db, clock: Clock, secrets: SecretBox, issuer: &str, config: Config) -> Ctx {
         let issuer = format!("{}/", issuer.trim_end_matches('/'));
+        let sandbox = crate::sandbox::Pool::new(crate::sandbox::pool::PoolConfig {
+            program: config
+                .sandbox
+                .worker_program
+                .clone()
+                .or_else(|| std::env::current_exe().ok())
+                .unwrap_or_else(|| "callsign".into()),
+            workers: config.sandbox.workers,
+        });
         Ctx(Arc::new(Node {
+            sandbox,
             limiter: Arc::new(Limiter::new(config.rate_limits.clone())),
             delivery: Arc::new(Senders::from_config(&config)),
             outbox_wake: Arc::new(Notify::new()),

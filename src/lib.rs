@@ -16,6 +16,7 @@ pub mod error; // the domain error with a stable code per variant
 pub mod files; // private modes for the data directory and its files; the open-files limit
 pub mod http; // router, extractors, error renderers, Authentication and Management API handlers
 pub mod password; // argon2id hashing; verifying imported bcrypt, argon2 and Auth0 custom hashes
+pub mod sandbox; // the JavaScript sandbox: QuickJS in supervised worker processes, with limits
 pub mod service; // use cases: bootstrap, keys, clients, grants, resource servers, tokens, limits, outbox
 pub mod store; // storage over SQLite (rusqlite) and PostgreSQL (tokio-postgres)
 pub mod wire; // Auth0's JSON typed: bodies and answers, one parser with Auth0's validation messages

@@ -1,5 +1,5 @@
 //! Command line: `callsign serve`, `callsign config check`, `callsign migrate`, `callsign
-//! phone lookup`. Exit codes:
+//! phone lookup`, and the hidden `callsign sandbox-worker` the server starts. Exit codes:
 //! 0 success, 1 runtime failure, 2 usage error (docs/operator.md).
 
 mod phone;
@@ -36,6 +36,10 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PhoneCmd,
     },
+    /// Internal: a JavaScript sandbox worker, started by the server (reads invocations on
+    /// stdin, answers on stdout).
+    #[command(hide = true)]
+    SandboxWorker,
 }
 
 #[derive(Subcommand)]
@@ -103,6 +107,10 @@ pub fn run() -> ExitCode {
         } => match resolve(&args.serve) {
             Ok(cfg) => phone::run(args, cfg),
             Err(c) => c,
+        },
+        Cmd::SandboxWorker => match crate::sandbox::worker::serve() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
         },
     }
 }

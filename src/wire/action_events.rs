@@ -335,7 +335,7 @@ pub const PHONE_PROVIDER_OPS: &[&str] = &["notification.drop", "notification.ret
 pub const SEND_PHONE_MESSAGE_OPS: &[&str] = &[];
 
 /// One `api` call as the sandbox recorded it.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Recorded {
     pub op: String,
     #[serde(default)]

@@ -124,7 +124,7 @@ const LAYERS: &[&[&str]] = &[
     &["domain", "password"],
     &["wire"],
     &["config"],
-    &["store", "delivery"],
+    &["store", "delivery", "sandbox"],
     &["service"],
     &["http"],
     &["cli"],

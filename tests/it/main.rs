@@ -30,6 +30,7 @@ mod phone_templates;
 mod processes;
 mod profile_caps;
 mod proxies;
+mod sandbox;
 mod security;
 mod sms_budget;
 mod ssrf;

@@ -194,6 +194,8 @@ pub fn config(dir: &std::path::Path, url: &str) -> Config {
         ("CALLSIGN_SECRET_KEY".to_string(), "11".repeat(32)),
     ];
     let (mut c, _) = Config::resolve(&args, &env).expect("config");
+    // In-process apps run inside the test binary: scripts run in the real server binary.
+    c.sandbox.worker_program = Some(env!("CARGO_BIN_EXE_callsign").into());
     // generous limits: tests exercise the limiter explicitly where they mean to
     c.rate_limits.management_burst = 100_000.0;
     c.rate_limits.management_per_second = 100_000.0;

@@ -1,0 +1,506 @@
+//! One invocation in QuickJS, in the calling process (a sandbox worker; unit tests); an
+//! empty `handler` only parses the code (the syntax check on save). A fresh
+//! runtime and context each time, with the heap and stack limits set and an interrupt handler
+//! armed with the deadline before any script code runs. The script sees `console` (captured,
+//! capped) and an `api` object whose methods record their arguments; `require` knows no
+//! module yet. Host functions are captured by the prelude before user code runs, so a script
+//! that replaces `JSON.stringify` or a prototype cannot change what is recorded.
+
+use super::protocol::{FailureKind, Invocation, Limits, Outcome};
+use crate::clock::monotonic;
+use crate::wire::action_events::Recorded;
+use rquickjs::{CatchResultExt, CaughtError, Context, Function, Object, Promise, Runtime, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Builds `console` and `api` from two host functions, then removes them from the global
+/// object. Returns `[api, require]`.
+const PRELUDE: &str = r#"(function (ops) {
+  "use strict";
+  const log = globalThis.__callsign_log, record = globalThis.__callsign_record;
+  delete globalThis.__callsign_log;
+  delete globalThis.__callsign_record;
+  const stringify = JSON.stringify, isArray = Array.isArray, freeze = Object.freeze;
+  const text = (v) => {
+    if (typeof v === "string") return v;
+    try { const s = stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); }
+  };
+  const line = (args) => { let out = ""; for (let i = 0; i < args.length; i++) out += (i ? " " : "") + text(args[i]); return out; };
+  const console = {};
+  for (const level of ["log", "info", "warn", "error", "debug", "trace"]) {
+    console[level] = (...args) => log(level, line(args));
+  }
+  globalThis.console = freeze(console);
+  const api = {};
+  for (const op of ops) {
+    const path = op.split(".");
+    let at = api;
+    for (let i = 0; i < path.length - 1; i++) at = at[path[i]] || (at[path[i]] = {});
+    at[path[path.length - 1]] = (...args) => {
+      let json;
+      try { json = stringify(args); } catch (e) { throw new TypeError("api." + op + ": arguments are not JSON (" + e.message + ")"); }
+      record(op, json);
+    };
+  }
+  const deepFreeze = (o) => { for (const k of Object.keys(o)) if (typeof o[k] === "object") deepFreeze(o[k]); return freeze(o); };
+  const require = (name) => {
+    throw new Error("Cannot find module '" + String(name) + "': no npm modules are available in this sandbox yet");
+  };
+  return [deepFreeze(api), require];
+})"#;
+
+/// What the host functions gathered during a run.
+#[derive(Default)]
+struct Gathered {
+    logs: String,
+    logs_truncated: bool,
+    recorded: Vec<Recorded>,
+    recorded_bytes: usize,
+    recorded_overflow: bool,
+}
+
+/// Runs one invocation to completion (or to a limit) and says what it did.
+pub fn run(inv: &Invocation) -> Outcome {
+    let started = monotonic();
+    let mut out = if inv.code.len() > inv.limits.code_bytes {
+        Outcome::failed(
+            FailureKind::TooLarge,
+            format!(
+                "the code is {} bytes; at most {} are allowed",
+                inv.code.len(),
+                inv.limits.code_bytes
+            ),
+        )
+    } else {
+        match run_in_fresh_runtime(inv, started) {
+            Ok(o) => o,
+            Err(e) => Outcome::failed(FailureKind::Crashed, format!("sandbox: {e}")),
+        }
+    };
+    out.elapsed_us = started.elapsed().as_micros().try_into().unwrap_or(u64::MAX);
+    out
+}
+
+fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<Outcome> {
+    let limits = inv.limits;
+    let rt = Runtime::new()?;
+    rt.set_memory_limit(limits.memory_bytes);
+    rt.set_max_stack_size(limits.stack_bytes);
+    let deadline = started + Duration::from_millis(limits.timeout_ms);
+    // Armed before any script code runs; QuickJS polls it while executing, so a loop with no
+    // host call still stops at the deadline.
+    rt.set_interrupt_handler(Some(Box::new(move || monotonic() >= deadline)));
+    let ctx = Context::full(&rt)?;
+    let gathered = Rc::new(RefCell::new(Gathered::default()));
+    let failure = ctx.with(|ctx| -> rquickjs::Result<Option<(FailureKind, String)>> {
+        install_host(&ctx, &gathered, &limits)?;
+        let prelude: Function = match ctx.eval(PRELUDE).catch(&ctx) {
+            Ok(f) => f,
+            Err(e) => return Ok(Some(classify(e, inv, false))),
+        };
+        // The wrapper keeps the script's line numbers (its header has no newline).
+        let module_fn: Function = match ctx
+            .eval(format!(
+                "(function (exports, module, require) {{{}\n}})",
+                inv.code
+            ))
+            .catch(&ctx)
+        {
+            Ok(f) => f,
+            Err(e) => return Ok(Some(classify(e, inv, true))),
+        };
+        if inv.handler.is_empty() {
+            // A syntax check (saving an Action): parsed, not run.
+            return Ok(None);
+        }
+        let start = || -> rquickjs::Result<Option<Value<'_>>> {
+            let parts: rquickjs::Array = prelude.call((inv.ops.clone(),))?;
+            let api: Object = parts.get(0)?;
+            let require: Function = parts.get(1)?;
+            let exports = Object::new(ctx.clone())?;
+            let module = Object::new(ctx.clone())?;
+            module.set("exports", exports.clone())?;
+            module_fn.call::<_, ()>((exports, module.clone(), require))?;
+            let exports: Object = module.get("exports")?;
+            let handler: Value = exports.get(inv.handler.as_str())?;
+            let Some(handler) = handler.as_function().cloned() else {
+                return Ok(None);
+            };
+            let event = ctx.json_parse(serde_json::to_string(&inv.event).unwrap_or_default())?;
+            handler.call((event, api)).map(Some)
+        };
+        let value = match start().catch(&ctx) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                return Ok(Some((
+                    FailureKind::NoHandler,
+                    format!("the code does not export {}", inv.handler),
+                )));
+            }
+            Err(e) => return Ok(Some(classify(e, inv, false))),
+        };
+        // An async handler: run queued jobs until its promise settles.
+        let Some(promise) = value.as_promise().cloned() else {
+            return Ok(None);
+        };
+        loop {
+            match promise.state() {
+                rquickjs::promise::PromiseState::Resolved => return Ok(None),
+                rquickjs::promise::PromiseState::Rejected => {
+                    let r: rquickjs::Result<Value> = promise_result(&promise);
+                    return Ok(Some(match r.catch(&ctx) {
+                        Err(e) => classify(e, inv, false),
+                        Ok(_) => (FailureKind::Threw, "the promise was rejected".into()),
+                    }));
+                }
+                rquickjs::promise::PromiseState::Pending => {
+                    if monotonic() >= deadline {
+                        return Ok(Some(timeout(&limits)));
+                    }
+                    if !ctx.execute_pending_job() {
+                        // A job that threw (the interrupt included) also lands here: the
+                        // promise then shows it on the next turn; nothing queued and still
+                        // pending means it waits for nothing that can happen.
+                        if promise.state() == rquickjs::promise::PromiseState::Pending {
+                            if monotonic() >= deadline {
+                                return Ok(Some(timeout(&limits)));
+                            }
+                            return Ok(Some((
+                                FailureKind::NeverSettled,
+                                "the handler's promise never settles: it awaits nothing that can complete".into(),
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    })?;
+    let g = std::mem::take(&mut *gathered.borrow_mut());
+    let mut out = Outcome {
+        recorded: g.recorded,
+        failure: None,
+        logs: g.logs,
+        logs_truncated: g.logs_truncated,
+        elapsed_us: 0,
+    };
+    if let Some((kind, message)) = failure {
+        out.failure = Some(super::protocol::Failure { kind, message });
+    } else if g.recorded_overflow {
+        out.failure = Some(super::protocol::Failure {
+            kind: FailureKind::Output,
+            message: format!(
+                "the api calls' arguments exceed {} bytes",
+                limits.recorded_bytes
+            ),
+        });
+    }
+    Ok(out)
+}
+
+fn promise_result<'js>(p: &Promise<'js>) -> rquickjs::Result<Value<'js>> {
+    p.result::<Value>()
+        .unwrap_or_else(|| Ok(Value::new_undefined(p.ctx().clone())))
+}
+
+fn timeout(limits: &Limits) -> (FailureKind, String) {
+    (
+        FailureKind::Timeout,
+        format!("the script ran longer than {} ms", limits.timeout_ms),
+    )
+}
+
+fn memory(limits: &Limits) -> (FailureKind, String) {
+    (
+        FailureKind::Memory,
+        format!(
+            "the script used more than {} bytes of memory",
+            limits.memory_bytes
+        ),
+    )
+}
+
+/// `__callsign_log` and `__callsign_record`, removed from the global object by the prelude.
+fn install_host<'js>(
+    ctx: &rquickjs::Ctx<'js>,
+    gathered: &Rc<RefCell<Gathered>>,
+    limits: &Limits,
+) -> rquickjs::Result<()> {
+    let g = gathered.clone();
+    let cap = limits.log_bytes;
+    let log = Function::new(ctx.clone(), move |level: String, text: String| {
+        let mut g = g.borrow_mut();
+        if g.logs_truncated {
+            return;
+        }
+        let line = format!("{level}: {text}\n");
+        if g.logs.len() + line.len() > cap {
+            let room = cap.saturating_sub(g.logs.len());
+            let cut = (0..=room.min(line.len()))
+                .rev()
+                .find(|i| line.is_char_boundary(*i))
+                .unwrap_or(0);
+            g.logs.push_str(&line[..cut]);
+            g.logs_truncated = true;
+        } else {
+            g.logs.push_str(&line);
+        }
+    })?;
+    let g = gathered.clone();
+    let cap = limits.recorded_bytes;
+    let record = Function::new(ctx.clone(), move |op: String, args: String| {
+        let mut g = g.borrow_mut();
+        if g.recorded_overflow {
+            return;
+        }
+        g.recorded_bytes += op.len() + args.len();
+        if g.recorded_bytes > cap {
+            g.recorded_overflow = true;
+            return;
+        }
+        let args = serde_json::from_str(&args).unwrap_or_default();
+        g.recorded.push(Recorded { op, args });
+    })?;
+    let globals = ctx.globals();
+    globals.set("__callsign_log", log)?;
+    globals.set("__callsign_record", record)?;
+    Ok(())
+}
+
+/// A caught error as a failure kind and a message for the execution log.
+fn classify(e: CaughtError<'_>, inv: &Invocation, parsing: bool) -> (FailureKind, String) {
+    let (name, message, stack) = match &e {
+        CaughtError::Exception(x) => {
+            let o = x.as_object();
+            let name: String = o.get("name").unwrap_or_default();
+            (name, x.message().unwrap_or_default(), x.stack())
+        }
+        CaughtError::Value(v) => (
+            String::new(),
+            v.as_string()
+                .and_then(|s| s.to_string().ok())
+                .unwrap_or_else(|| format!("a {} was thrown", v.type_name())),
+            None,
+        ),
+        CaughtError::Error(rquickjs::Error::Allocation) => return memory(&inv.limits),
+        CaughtError::Error(e) => (String::new(), e.to_string(), None),
+    };
+    let lower = message.to_ascii_lowercase();
+    if name == "InternalError" && lower.contains("interrupted") {
+        return timeout(&inv.limits);
+    }
+    if lower.contains("out of memory") {
+        return memory(&inv.limits);
+    }
+    if lower.contains("stack overflow") || lower.contains("maximum call stack") {
+        return (
+            FailureKind::Stack,
+            "the script recursed too deeply (stack limit reached)".into(),
+        );
+    }
+    if parsing && name == "SyntaxError" {
+        let at = stack
+            .as_deref()
+            .and_then(|s| s.lines().find(|l| l.contains(':')).map(str::trim))
+            .unwrap_or("");
+        return (
+            FailureKind::Syntax,
+            format!("SyntaxError: {message} {at}").trim().to_string(),
+        );
+    }
+    let text = if name.is_empty() {
+        message
+    } else {
+        format!("{name}: {message}")
+    };
+    (FailureKind::Threw, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inv(code: &str) -> Invocation {
+        Invocation {
+            code: code.into(),
+            handler: "onExecutePostLogin".into(),
+            event: json!({"user": {"email": "ana@corp.example"}, "secrets": {"MFA_DOMAIN": "corp.example"}}),
+            ops: [
+                "access.deny",
+                "multifactor.enable",
+                "idToken.setCustomClaim",
+            ]
+            .map(String::from)
+            .to_vec(),
+            limits: Limits {
+                timeout_ms: 1_000,
+                ..Limits::default()
+            },
+        }
+    }
+
+    fn kind(o: &Outcome) -> Option<FailureKind> {
+        o.failure.as_ref().map(|f| f.kind)
+    }
+
+    #[test]
+    fn records_api_calls_in_order_with_their_arguments() {
+        let o = run(&inv(
+            r#"exports.onExecutePostLogin = async (event, api) => {
+                 console.log("user", event.user.email, {n: 1});
+                 if (event.user.email.endsWith("@" + event.secrets.MFA_DOMAIN)) {
+                   await Promise.resolve();
+                   api.multifactor.enable("any", {allowRememberBrowser: false});
+                 }
+                 api.idToken.setCustomClaim("https://x/y", [1, "two"]);
+               };"#,
+        ));
+        assert_eq!(o.failure, None);
+        let got: Vec<_> = o
+            .recorded
+            .iter()
+            .map(|r| (r.op.as_str(), json!(r.args)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "multifactor.enable",
+                    json!(["any", {"allowRememberBrowser": false}])
+                ),
+                ("idToken.setCustomClaim", json!(["https://x/y", [1, "two"]])),
+            ]
+        );
+        assert_eq!(o.logs, "log: user ana@corp.example {\"n\":1}\n");
+    }
+
+    #[test]
+    fn a_sync_handler_and_module_exports_work_too() {
+        let o = run(&inv(
+            "module.exports = { onExecutePostLogin(event, api) { api.access.deny('no'); } };",
+        ));
+        assert_eq!(o.failure, None);
+        assert_eq!(o.recorded[0].op, "access.deny");
+    }
+
+    #[test]
+    fn a_tampered_global_cannot_change_what_is_recorded() {
+        let o = run(&inv(r#"JSON.stringify = () => '["forged"]';
+               Object.prototype.toJSON = undefined;
+               exports.onExecutePostLogin = (e, api) => { api.access.deny("real"); };"#));
+        assert_eq!(o.failure, None);
+        assert_eq!(o.recorded[0].args, [json!("real")]);
+    }
+
+    #[test]
+    fn the_api_object_is_frozen() {
+        let o = run(&inv(
+            r#""use strict"; exports.onExecutePostLogin = (e, api) => { api.access.deny = () => 1; };"#,
+        ));
+        assert_eq!(kind(&o), Some(FailureKind::Threw), "{o:?}");
+    }
+
+    #[test]
+    fn thrown_errors_and_rejections_are_failures_with_the_message() {
+        let o = run(&inv(
+            "exports.onExecutePostLogin = () => { throw new TypeError('bad thing'); };",
+        ));
+        assert_eq!(kind(&o), Some(FailureKind::Threw));
+        assert_eq!(o.failure.unwrap().message, "TypeError: bad thing");
+        let o = run(&inv(
+            "exports.onExecutePostLogin = async () => { await null; throw 'plain'; };",
+        ));
+        assert_eq!(kind(&o), Some(FailureKind::Threw));
+        assert_eq!(o.failure.unwrap().message, "plain");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line() {
+        let o = run(&inv(
+            "exports.onExecutePostLogin = () => {\n  let x = ;\n};",
+        ));
+        assert_eq!(kind(&o), Some(FailureKind::Syntax), "{o:?}");
+        assert!(o.failure.unwrap().message.contains(":2:"), "line 2");
+    }
+
+    #[test]
+    fn a_missing_handler_is_named() {
+        let o = run(&inv("exports.somethingElse = () => 1;"));
+        assert_eq!(kind(&o), Some(FailureKind::NoHandler));
+    }
+
+    #[test]
+    fn an_infinite_loop_stops_at_the_deadline() {
+        let mut i = inv("exports.onExecutePostLogin = () => { for (;;) {} };");
+        i.limits.timeout_ms = 100;
+        let o = run(&i);
+        assert_eq!(kind(&o), Some(FailureKind::Timeout));
+        assert!(o.elapsed_us < 2_000_000, "{}", o.elapsed_us);
+        // A loop that catches everything is still stopped (the interrupt is uncatchable).
+        let mut i = inv(
+            "exports.onExecutePostLogin = async () => { await null; for (;;) { try { for (;;) {} } catch (e) {} } };",
+        );
+        i.limits.timeout_ms = 100;
+        assert_eq!(kind(&run(&i)), Some(FailureKind::Timeout));
+    }
+
+    #[test]
+    fn a_promise_that_can_never_settle_is_reported() {
+        let o = run(&inv(
+            "exports.onExecutePostLogin = () => new Promise(() => {});",
+        ));
+        assert_eq!(kind(&o), Some(FailureKind::NeverSettled));
+    }
+
+    #[test]
+    fn memory_and_stack_are_bounded() {
+        let mut i = inv(
+            "exports.onExecutePostLogin = () => { const a = []; for (;;) a.push('x'.repeat(1024) + a.length); };",
+        );
+        i.limits.memory_bytes = 8 << 20;
+        i.limits.timeout_ms = 10_000;
+        assert_eq!(kind(&run(&i)), Some(FailureKind::Memory));
+        let o = run(&inv(
+            "function f(n) { return f(n + 1) + 1; } exports.onExecutePostLogin = () => f(0);",
+        ));
+        assert_eq!(kind(&o), Some(FailureKind::Stack), "{o:?}");
+    }
+
+    #[test]
+    fn output_is_capped() {
+        let o = run(&inv(
+            "exports.onExecutePostLogin = () => { for (let i = 0; i < 100000; i++) console.log('é'.repeat(100)); };",
+        ));
+        assert_eq!(o.failure, None);
+        assert!(o.logs_truncated);
+        assert!(o.logs.len() <= Limits::default().log_bytes);
+        let o = run(&inv(
+            "exports.onExecutePostLogin = (e, api) => { for (;;) api.access.deny('x'.repeat(10000)); };",
+        ));
+        assert_eq!(
+            kind(&o),
+            Some(FailureKind::Timeout),
+            "keeps looping past the cap"
+        );
+        let o = run(&inv(
+            "exports.onExecutePostLogin = (e, api) => { for (let i = 0; i < 100; i++) api.access.deny('x'.repeat(10000)); };",
+        ));
+        assert_eq!(kind(&o), Some(FailureKind::Output));
+    }
+
+    #[test]
+    fn oversized_code_is_refused_before_parsing() {
+        let o = run(&inv(&format!("/*{}*/", "x".repeat(100_000))));
+        assert_eq!(kind(&o), Some(FailureKind::TooLarge));
+    }
+
+    #[test]
+    fn require_names_what_is_missing() {
+        let o = run(&inv(
+            "const axios = require('axios'); exports.onExecutePostLogin = () => 1;",
+        ));
+        assert_eq!(kind(&o), Some(FailureKind::Threw));
+        assert!(o.failure.unwrap().message.contains("'axios'"));
+    }
+}

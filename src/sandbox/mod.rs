@@ -1,0 +1,18 @@
+//! The JavaScript sandbox: runs what a tenant wrote (Auth0 Actions; custom-database scripts
+//! next) in QuickJS through `rquickjs`. Every invocation gets a fresh runtime and context (a
+//! context shared between users or invocations would leak globals), limits on time, memory,
+//! stack, code size and output, and runs in a supervised worker process (`callsign
+//! sandbox-worker`), so an engine abort, a crash or a runaway script costs one worker, never
+//! the server. A script does not act: it calls `api.*`, and each call is recorded and sent back
+//! as data (`wire::action_events::Recorded`) for the service that ran it to apply after
+//! checking it. The worker's environment is emptied, so it holds none of the server's secrets.
+//!
+//! This sits beside `store` and `delivery`: services call it, it calls nothing above `wire`.
+
+pub mod engine; // one invocation in QuickJS, in this process: limits, console, the recording api
+pub mod pool; // the supervisor: worker processes, one invocation each at a time, killed on breach
+pub mod protocol; // what the server and a worker say to each other (one JSON line each way)
+pub mod worker; // `callsign sandbox-worker`: reads invocations on stdin, answers on stdout
+
+pub use pool::Pool;
+pub use protocol::{Failure, FailureKind, Invocation, Limits, Outcome};

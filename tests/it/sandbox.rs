@@ -1,0 +1,108 @@
+//! The sandbox's worker pool from outside: real `callsign sandbox-worker` processes. A script
+//! that loops forever is stopped and its worker reused; a worker killed mid-invocation (as an
+//! engine abort would end it) costs only that invocation; invocations run side by side.
+
+use callsign::sandbox::{FailureKind, Invocation, Limits, Pool, pool::PoolConfig};
+use serde_json::json;
+use std::time::Duration;
+
+fn pool(workers: usize) -> Pool {
+    Pool::new(PoolConfig {
+        program: env!("CARGO_BIN_EXE_callsign").into(),
+        workers,
+    })
+}
+
+fn inv(code: &str, timeout_ms: u64) -> Invocation {
+    Invocation {
+        code: code.into(),
+        handler: "onExecutePostLogin".into(),
+        event: json!({"user": {"email": "ana@corp.example"}}),
+        ops: vec!["access.deny".into()],
+        limits: Limits {
+            timeout_ms,
+            ..Limits::default()
+        },
+    }
+}
+
+const DENY: &str =
+    "exports.onExecutePostLogin = async (e, api) => { api.access.deny(e.user.email); };";
+
+#[tokio::test]
+async fn a_worker_runs_invocations_and_is_reused() {
+    let p = pool(1);
+    for _ in 0..3 {
+        let o = p.run(&inv(DENY, 5_000)).await;
+        assert_eq!(o.failure, None, "{o:?}");
+        assert_eq!(o.recorded[0].op, "access.deny");
+        assert_eq!(o.recorded[0].args, [json!("ana@corp.example")]);
+    }
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_contained_and_the_worker_serves_the_next_one() {
+    let p = pool(1);
+    let t = callsign::clock::monotonic();
+    let o = p
+        .run(&inv(
+            "exports.onExecutePostLogin = () => { for (;;) {} };",
+            200,
+        ))
+        .await;
+    assert_eq!(o.failure.map(|f| f.kind), Some(FailureKind::Timeout));
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let o = p.run(&inv(DENY, 5_000)).await;
+    assert_eq!(o.failure, None, "{o:?}");
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_invocation_costs_only_that_invocation() {
+    let p = pool(2);
+    let looping = {
+        let p = p.clone();
+        tokio::spawn(async move {
+            p.run(&inv(
+                "exports.onExecutePostLogin = () => { for (;;) {} };",
+                60_000,
+            ))
+            .await
+        })
+    };
+    let pid = loop {
+        if let Some(pid) = p.busy_pids().first().copied() {
+            break pid;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    // Another invocation runs meanwhile, in the second worker.
+    let o = p.run(&inv(DENY, 5_000)).await;
+    assert_eq!(o.failure, None, "{o:?}");
+    // SIGKILL, as an engine abort or the OOM killer would end it.
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let o = tokio::time::timeout(Duration::from_secs(10), looping)
+        .await
+        .expect("the killed invocation answers at once")
+        .expect("join");
+    let f = o.failure.expect("a failure");
+    assert_eq!(f.kind, FailureKind::Crashed, "{f:?}");
+    // The pool starts a fresh worker for what comes next.
+    for _ in 0..3 {
+        let o = p.run(&inv(DENY, 5_000)).await;
+        assert_eq!(o.failure, None, "{o:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_worker_program_is_an_outcome_not_a_panic() {
+    let p = Pool::new(PoolConfig {
+        program: "/nonexistent/callsign".into(),
+        workers: 1,
+    });
+    let o = p.run(&inv(DENY, 1_000)).await;
+    assert_eq!(o.failure.map(|f| f.kind), Some(FailureKind::Unavailable));
+}
