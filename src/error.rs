@@ -43,6 +43,8 @@ pub enum OAuthKind {
     BadConnection,
     /// Passwordless: the phone number is missing or not a number.
     BadPhoneNumber,
+    /// An Action failed (threw, timed out, asked for something invalid).
+    Extensibility,
 }
 
 impl OAuthKind {
@@ -63,6 +65,7 @@ impl OAuthKind {
             OAuthKind::UnsupportedChallengeType => "unsupported_challenge_type",
             OAuthKind::BadConnection => "bad.connection",
             OAuthKind::BadPhoneNumber => "bad.phone_number",
+            OAuthKind::Extensibility => "extensibility_error",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Pure rules and types: no I/O, no async, no framework types (checked by the architecture test).
 
+pub mod actions; // what Actions decide that domain rules read (a post-login Action's MFA say)
 pub mod auth_methods; // users' MFA factors: kinds, wire ids, TOTP secrets, masking, `multifactor`
 pub mod claims; // access-token claims as Auth0 shapes them
 pub mod connections; // connection strategies, body and options rules, defaults, secret options

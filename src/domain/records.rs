@@ -124,3 +124,44 @@ pub struct UserRow {
     /// per connection (set by `service::users::manage`, see migration 0011).
     pub phone_identifier: Option<String>,
 }
+
+/// An Action's draft (`store::actions`). `data` holds the wire properties callsign keeps as
+/// given (`supported_triggers`, `dependencies`, `runtime`, `modules`); `secrets_sealed` is the
+/// sealed JSON list `[{name, value, updated_at}]`.
+#[derive(Debug, Clone)]
+pub struct ActionRow {
+    pub id: String,
+    pub name: String,
+    pub trigger_id: String,
+    pub code: String,
+    pub data: serde_json::Map<String, serde_json::Value>,
+    pub secrets_sealed: String,
+    pub deployed_version: Option<i64>,
+    pub all_changes_deployed: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A deployed snapshot of an Action (immutable).
+#[derive(Debug, Clone)]
+pub struct ActionVersionRow {
+    pub id: String,
+    pub action_id: String,
+    pub number: i64,
+    pub code: String,
+    pub data: serde_json::Map<String, serde_json::Value>,
+    pub secrets_sealed: String,
+    pub created_at: i64,
+}
+
+/// An Action bound to a trigger, at `position` in the trigger's order.
+#[derive(Debug, Clone)]
+pub struct ActionBindingRow {
+    pub id: String,
+    pub trigger_id: String,
+    pub position: i64,
+    pub action_id: String,
+    pub display_name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

@@ -33,6 +33,10 @@ required! {
     CreateConnections => ["create:connections"];
     UpdateConnections => ["update:connections"];
     DeleteConnections => ["delete:connections"];
+    ReadActions => ["read:actions"];
+    CreateActions => ["create:actions"];
+    UpdateActions => ["update:actions"];
+    DeleteActions => ["delete:actions"];
     DeleteUsers => ["delete:users"];
     ReadResourceServers => ["read:resource_servers"];
     CreateResourceServers => ["create:resource_servers"];

@@ -200,7 +200,8 @@ pub fn oauth_status(kind: OAuthKind) -> StatusCode {
         OAuthKind::InvalidRequest
         | OAuthKind::UnsupportedGrantType
         | OAuthKind::BadConnection
-        | OAuthKind::BadPhoneNumber => StatusCode::BAD_REQUEST,
+        | OAuthKind::BadPhoneNumber
+        | OAuthKind::Extensibility => StatusCode::BAD_REQUEST,
         OAuthKind::ClientUnauthenticated
         | OAuthKind::MfaTokenExpired
         | OAuthKind::Blocked

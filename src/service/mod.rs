@@ -1,6 +1,7 @@
 //! Use cases. Each function takes `&Ctx`, validates its input into domain types, owns its
 //! transaction, and returns `error::Result`. No HTTP types here.
 
+pub mod actions;
 pub mod callcenter;
 pub mod events;
 pub mod messaging;

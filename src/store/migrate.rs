@@ -49,6 +49,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0012_outbox_deadline.sql",
         include_str!("../../migrations/sqlite/0012_outbox_deadline.sql"),
     ),
+    (
+        "0013_actions.sql",
+        include_str!("../../migrations/sqlite/0013_actions.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -95,6 +99,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0012_outbox_deadline.sql",
         include_str!("../../migrations/postgres/0012_outbox_deadline.sql"),
+    ),
+    (
+        "0013_actions.sql",
+        include_str!("../../migrations/postgres/0013_actions.sql"),
     ),
 ];
 

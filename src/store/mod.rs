@@ -12,6 +12,7 @@ mod postgres;
 mod sqlite;
 mod value;
 
+pub mod actions;
 pub mod authenticators;
 pub mod blocks;
 pub mod clients;

@@ -533,6 +533,17 @@ impl RegistrationCommand {
     }
 }
 
+/// post-user-registration offers no `api` method (Auth0's has only the cache), so nothing it
+/// records is valid.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PostRegistrationCommand {}
+
+impl PostRegistrationCommand {
+    pub fn read(r: &Recorded) -> Result<Self, String> {
+        Err(unknown(r, "post-user-registration"))
+    }
+}
+
 impl NotificationCommand {
     pub fn read(r: &Recorded) -> Result<Self, String> {
         let reason = || -> String {

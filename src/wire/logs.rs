@@ -112,3 +112,13 @@ mod tests {
         );
     }
 }
+
+/// `details` of a login an Action stopped: which action, why, and its console output.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionFailed<'a> {
+    pub action: &'a str,
+    pub trigger: &'a str,
+    pub kind: &'a str,
+    pub message: &'a str,
+    pub logs: &'a str,
+}

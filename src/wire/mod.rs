@@ -9,6 +9,7 @@
 //! functions whose JSON is the thing itself: metadata, stored documents, Liquid variables).
 
 pub mod action_events; // what a running Action sees (`event`) and asks for (`api` calls)
+pub mod actions; // /api/v2/actions/*: actions, versions, triggers, bindings, test runs
 pub mod auth_methods; // /users/{id}/authentication-methods bodies
 pub mod callcenter; // the live feed's inbound event and the call-centre webhook envelope
 pub mod client_grants; // /api/v2/client-grants bodies and the grant as shown

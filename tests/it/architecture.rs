@@ -134,6 +134,7 @@ const LAYERS: &[&[&str]] = &[
 const SERVICE_LAYERS: &[&[&str]] = &[
     &["events"],
     &["tenant"],
+    &["actions"],
     &["phone"],
     &["messaging"],
     &["users"],
@@ -314,6 +315,16 @@ fn store_modules_form_no_circle() {
 /// service function takes raw JSON (`Map<String, Value>` or a `Value` parameter) except these,
 /// whose JSON is the thing itself rather than a body to parse (file, function, why).
 const SERVICE_JSON_BY_NATURE: &[(&str, &str, &str)] = &[
+    (
+        "src/service/actions/manage.rs",
+        "test",
+        "the test run's event: whatever JSON the caller gives, handed to the script",
+    ),
+    (
+        "src/service/actions/run.rs",
+        "set_key",
+        "app_metadata / user_metadata values an Action sets: free-form JSON",
+    ),
     (
         "src/service/mfa/guardian.rs",
         "put",

@@ -4,6 +4,7 @@
 //! holds on both backends is written once and declared with `backend_tests!`, which makes it
 //! two tests (`module::name::sqlite`, `module::name::postgres`) that run and fail separately.
 
+mod actions;
 mod api;
 mod architecture;
 mod bad_input;

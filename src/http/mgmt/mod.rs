@@ -1,6 +1,7 @@
 //! Management API v2 handlers, one file per resource, plus helpers shared by them:
 //! offset/checkpoint list responses and `fields`/`include_fields` projection.
 
+pub mod actions;
 pub mod authentication_methods;
 pub mod client_grants;
 pub mod clients;
@@ -30,6 +31,29 @@ use serde_json::{Map, Value, json};
 
 pub fn router() -> Router<Ctx> {
     Router::new()
+        .route("/actions/actions", get(actions::list).post(actions::create))
+        .route(
+            "/actions/actions/{id}",
+            get(actions::get)
+                .patch(actions::update)
+                .delete(actions::delete),
+        )
+        .route("/actions/actions/{id}/deploy", post(actions::deploy))
+        .route("/actions/actions/{id}/test", post(actions::test))
+        .route("/actions/actions/{id}/versions", get(actions::versions))
+        .route(
+            "/actions/actions/{id}/versions/{vid}",
+            get(actions::version),
+        )
+        .route(
+            "/actions/actions/{id}/versions/{vid}/deploy",
+            post(actions::deploy_version),
+        )
+        .route("/actions/triggers", get(actions::triggers))
+        .route(
+            "/actions/triggers/{trigger}/bindings",
+            get(actions::bindings).patch(actions::replace_bindings),
+        )
         .route("/clients", get(clients::list).post(clients::create))
         .route(
             "/clients/{id}",

@@ -17,6 +17,8 @@ use crate::service::tenant::catalog::ClientAuth;
 use crate::store::{self, authenticators::AuthenticatorRow, users::UserRow};
 use crate::wire::mfa::{FactorType, Requirements};
 
+pub use crate::domain::actions::ActionMfa;
+
 /// What a successful first factor leads to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
@@ -39,25 +41,6 @@ pub struct Login<'a> {
     pub scope: Option<&'a str>,
     pub grant_type: &'a str,
     pub action: &'a ActionMfa,
-}
-
-/// What the post-login Actions of this login asked about MFA; the last ask wins, as Auth0's
-/// commands do.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum ActionMfa {
-    /// No Action spoke: the tenant policy decides.
-    #[default]
-    Silent,
-    /// `api.multifactor.enable('none')`: no MFA for this login, whatever the policy.
-    Bypass,
-    /// `api.multifactor.enable(provider)`: `any`, `guardian` (phone) or
-    /// `google-authenticator` (otp); others (duo) read as `any` of what is enabled.
-    Enable(String),
-    /// `challengeWith` / `challengeWithAny`: these factor types (`phone`, `otp`,
-    /// `recovery-code`, …).
-    Challenge(Vec<String>),
-    /// `enrollWith` / `enrollWithAny`.
-    Enroll(Vec<String>),
 }
 
 /// The user's confirmed second factors (recovery codes alone do not count).

@@ -148,10 +148,26 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
         ..Default::default()
     };
     let user = first_factor(ctx, &c, l.username, l.password, l.ip, &base).await?;
+    let actions = crate::service::actions::run::post_login(
+        ctx,
+        &crate::service::actions::run::PostLoginInput {
+            user: &user,
+            client: &client,
+            connection: &c,
+            ip: l.ip,
+            user_agent: l.user_agent,
+            protocol: "oauth2-password",
+            audience: l.audience,
+            scope: l.scope,
+            methods: &[("pwd", None)],
+            base: &base,
+        },
+    )
+    .await?;
     let decision = mfa_policy::decide(
         ctx,
         &mfa_policy::Login {
-            action: &mfa_policy::ActionMfa::Silent,
+            action: &actions.mfa,
             user: &user,
             client: &client,
             audience: l.audience,
@@ -200,7 +216,7 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
             scope: l.scope,
             gty,
             nonce: None,
-            custom: None,
+            custom: actions.ran.then_some(&actions.custom),
         },
         None,
     )

@@ -64,13 +64,41 @@ async fn record_login(ctx: &Ctx, tx: &mut store::Tx, t: &MfaToken) -> Result<Use
     Ok(user)
 }
 
-/// The second half of [`finish`], after the commit: mints the tokens.
+/// The second half of [`finish`], after the commit: runs the post-login Actions again, now
+/// with `mfa` among the authentication methods (what they ask about MFA is then satisfied;
+/// their claims, metadata and denials apply), and mints the tokens.
 async fn issue(
     ctx: &Ctx,
     client: &ClientAuth,
     t: &MfaToken,
     user: &UserRow,
 ) -> Result<TokenResponse> {
+    let connection = crate::service::tenant::connections::get(ctx, &user.connection_id).await?;
+    let base = LogEvent {
+        client_id: Some(client.client_id.clone()),
+        client_name: Some(client.name.clone()),
+        connection: Some(connection.name.clone()),
+        connection_id: Some(connection.id.clone()),
+        strategy: Some(connection.strategy.clone()),
+        user_id: Some(user.user_id.clone()),
+        ..Default::default()
+    };
+    let actions = crate::service::actions::run::post_login(
+        ctx,
+        &crate::service::actions::run::PostLoginInput {
+            user,
+            client,
+            connection: &connection,
+            ip: "",
+            user_agent: None,
+            protocol: "oauth2-password",
+            audience: t.audience.as_deref(),
+            scope: t.scope.as_deref(),
+            methods: &[("pwd", None), ("mfa", None)],
+            base: &base,
+        },
+    )
+    .await?;
     user_tokens::issue(
         ctx,
         client,
@@ -80,7 +108,7 @@ async fn issue(
             scope: t.scope.as_deref(),
             gty: "mfa",
             nonce: None,
-            custom: None,
+            custom: actions.ran.then_some(&actions.custom),
         },
         None,
     )

@@ -117,6 +117,9 @@ async fn client_credentials_grant(
     let scope = scopes::narrow(&granted, scope).join(" ");
     ev.audience = Some(audience.clone());
     ev.scope = Some(scope.clone());
+    let extra =
+        crate::service::actions::run::credentials_exchange(ctx, &client, &api.identifier, &scope)
+            .await?;
     let iat = ctx.clock.now_secs();
     let claims = AccessClaims {
         iss: ctx.issuer.to_string(),
@@ -127,7 +130,7 @@ async fn client_credentials_grant(
         scope: Some(scope),
         gty: Some("client-credentials".into()),
         azp: Some(client.client_id.clone()),
-        extra: Default::default(),
+        extra,
     };
     Ok(TokenResponse {
         access_token: ctx.keys.sign(&claims)?,

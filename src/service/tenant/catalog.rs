@@ -1,5 +1,5 @@
 //! Per-node cache of what `/oauth/token` reads on every request: a client's authentication
-//! data, its grants by audience, and APIs by identifier. Filled lazily from the store and
+//! data, its grants by audience, APIs by identifier, and the Actions bound to each trigger. Filled lazily from the store and
 //! dropped whole when the cache epoch moves (`ctx.config_changed` on this node, the epoch poll
 //! for changes made on other nodes). Absent grants/APIs are cached too, bounded in size;
 //! unknown client ids are not, so a flood of random ids cannot grow the cache.
@@ -38,8 +38,12 @@ pub struct Api {
     pub scopes: Vec<String>,
 }
 
+/// A trigger's deployed, bound Actions in order: (action name, the version that runs).
+pub type BoundActions = Arc<Vec<(String, store::actions::ActionVersionRow)>>;
+
 #[derive(Default)]
 struct State {
+    bound: HashMap<String, BoundActions>,
     clients: HashMap<String, Arc<ClientAuth>>,
     grants: HashMap<(String, String), Option<Arc<Vec<String>>>>,
     apis: HashMap<String, Option<Arc<Api>>>,
@@ -55,6 +59,24 @@ impl Catalog {
         if let Ok(mut s) = self.state.write() {
             *s = State::default();
         }
+    }
+
+    /// What a trigger runs (`service::actions::run`); every grant asks, so it is cached like
+    /// the clients (binding, deploying or deleting an action moves the epoch).
+    pub async fn bound_actions(&self, ctx: &Ctx, trigger: &str) -> Result<BoundActions> {
+        if let Some(b) = self
+            .state
+            .read()
+            .ok()
+            .and_then(|s| s.bound.get(trigger).cloned())
+        {
+            return Ok(b);
+        }
+        let b = Arc::new(store::actions::deployed_for_trigger(&ctx.db, trigger).await?);
+        if let Ok(mut s) = self.state.write() {
+            s.bound.insert(trigger.to_string(), b.clone());
+        }
+        Ok(b)
     }
 
     pub async fn client(&self, ctx: &Ctx, client_id: &str) -> Result<Option<Arc<ClientAuth>>> {

@@ -1,11 +1,14 @@
 //! `POST /dbconnections/signup`: a person creates their own account in a database connection
 //! with an email, a username and/or a phone number (Auth0's flexible identifiers) and a
 //! password checked against the connection's policy. Errors use the legacy body family; a
-//! weak password answers Auth0's `PasswordStrengthError` body with the rules.
+//! weak password answers Auth0's `PasswordStrengthError` body with the rules. The
+//! pre-user-registration Actions run before the user is written (they may deny, or set
+//! metadata); the post-user-registration ones after, in the background.
 
 use crate::ctx::Ctx;
 use crate::domain::{password_policy, user_profile as profile};
 use crate::error::{Error, LegacyError, Result};
+use crate::service::actions::run::{self, Registering, RegistrationVerdict};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::tenant::connections;
 use crate::service::users::manage::{self as users, NewUser};
@@ -150,6 +153,26 @@ pub async fn signup(ctx: &Ctx, s: Signup) -> Result<UserRow> {
             ..Default::default()
         },
     );
+    let mut row = row;
+    let registering = Registering {
+        client: Some(client.clone()),
+        connection: c.clone(),
+        ip: String::new(),
+        user_agent: None,
+    };
+    match run::pre_user_registration(ctx, &registering, &mut row).await? {
+        RegistrationVerdict::Allowed => {}
+        RegistrationVerdict::Denied(message) => {
+            return Err(LegacyError::bad_request("extensibility_error", message).into());
+        }
+        RegistrationVerdict::Failed(action) => {
+            return Err(LegacyError::bad_request(
+                "extensibility_error",
+                format!("The Action '{action}' failed; the tenant logs say why."),
+            )
+            .into());
+        }
+    }
     let mut tx = ctx.db.begin().await?;
     match users::insert(&mut tx, &row).await {
         Ok(()) => {}
@@ -196,6 +219,7 @@ pub async fn signup(ctx: &Ctx, s: Signup) -> Result<UserRow> {
     )
     .await?;
     tx.commit().await?;
+    run::spawn_post_user_registration(ctx, registering, row.clone());
     Ok(row)
 }
 

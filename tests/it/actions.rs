@@ -1,0 +1,605 @@
+//! Auth0 Actions end to end: the Management API (create with a syntax check, deploy,
+//! versions, bindings, delete), and post-login Actions deciding MFA per user (the domain
+//! example), denying, adding claims and metadata, and failing safely (throw, endless loop).
+
+use crate::support::mfa::{enable_mfa, mfa_client, password_login};
+use crate::support::{Backend, TestApp, backend_tests, keep_type};
+use crate::users::{CONN, create_user};
+use axum::http::StatusCode;
+use callsign::service::mfa::guardian;
+use serde_json::{Value, json};
+
+const PL: &str = "post-login";
+
+fn claims(token: &str) -> Value {
+    let p = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&data_encoding::BASE64URL_NOPAD.decode(p.as_bytes()).unwrap()).unwrap()
+}
+
+/// The README's example: MFA only for users whose email is in the domain named by a secret.
+pub const DOMAIN_MFA: &str = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  const domain = event.secrets.MFA_DOMAIN;
+  if (event.user.email && event.user.email.endsWith("@" + domain)) {
+    api.multifactor.enable("any", { allowRememberBrowser: false });
+  }
+};"#;
+
+/// Creates, deploys and binds an action to post-login; returns its id.
+async fn bind(app: &TestApp, tok: &str, name: &str, code: &str, secrets: Value) -> String {
+    bind_to(app, tok, PL, "v3", name, code, secrets).await
+}
+
+/// Creates, deploys and appends an action to a trigger's bindings; returns its id.
+async fn bind_to(
+    app: &TestApp,
+    tok: &str,
+    trigger: &str,
+    version: &str,
+    name: &str,
+    code: &str,
+    secrets: Value,
+) -> String {
+    let (s, _, a) = app
+        .mgmt(
+            "POST",
+            "/actions/actions",
+            tok,
+            Some(
+                json!({"name": name, "supported_triggers": [{"id": trigger, "version": version}],
+                        "code": code, "secrets": secrets, "runtime": "node18"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let id = a["id"].as_str().unwrap().to_string();
+    let (s, _, v) = app
+        .mgmt("POST", &format!("/actions/actions/{id}/deploy"), tok, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, current) = app
+        .mgmt(
+            "GET",
+            &format!("/actions/triggers/{trigger}/bindings"),
+            tok,
+            None,
+        )
+        .await;
+    let mut refs: Vec<Value> = current["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| json!({"ref": {"type": "action_id", "value": b["action"]["id"]}}))
+        .collect();
+    refs.push(json!({"ref": {"type": "action_name", "value": name}, "display_name": name}));
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/actions/triggers/{trigger}/bindings"),
+            tok,
+            Some(json!({ "bindings": refs })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    id
+}
+
+async fn user(app: &TestApp, tok: &str, email: &str) {
+    create_user(
+        app,
+        tok,
+        json!({"connection": CONN, "email": email, "password": crate::support::PASSWORD}),
+    )
+    .await;
+}
+
+async fn management_api_shapes_and_refusals(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    let create = |body: Value| {
+        let app = &app;
+        let tok = &tok;
+        async move { app.mgmt("POST", "/actions/actions", tok, Some(body)).await }
+    };
+    let trig = json!([{"id": PL, "version": "v3"}]);
+    // Refused: a syntax error (with its line), unknown trigger and version, dependencies,
+    // oversized code, unknown fields, duplicate secret names.
+    let (s, _, v) = create(json!({"name": "a", "supported_triggers": trig,
+        "code": "exports.onExecutePostLogin = async (event, api) => {\n  if (\n};"}))
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["message"].as_str().unwrap().contains(":3:"), "{v}");
+    let mut seen = vec![v["message"].clone()];
+    for body in [
+        json!({"name": "a", "supported_triggers": [{"id": "on-something", "version": "v1"}]}),
+        json!({"name": "a", "supported_triggers": [{"id": PL, "version": "v1"}]}),
+        json!({"name": "a", "supported_triggers": trig, "dependencies": [{"name": "axios", "version": "1.6.0"}]}),
+        json!({"name": "a", "supported_triggers": trig, "code": "x".repeat(100_001)}),
+        json!({"name": "a", "supported_triggers": trig, "bogus": 1}),
+        json!({"name": "a", "supported_triggers": trig, "secrets": [{"name": "K", "value": "1"}, {"name": "K", "value": "2"}]}),
+        json!({"name": "a", "supported_triggers": trig, "runtime": "node4"}),
+        json!({"supported_triggers": trig}),
+    ] {
+        let (s, _, v) = create(body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
+        seen.push(v["message"].clone());
+    }
+    insta::assert_json_snapshot!("action_refusals", seen);
+    let (_, _, list) = app.mgmt("GET", "/actions/actions", &tok, None).await;
+    assert_eq!(list["total"], 0, "nothing was written: {list}");
+
+    // Create, read, patch, deploy, versions, roll back.
+    let (s, _, a) = create(json!({"name": "domain-mfa", "supported_triggers": trig,
+        "code": DOMAIN_MFA, "secrets": [{"name": "MFA_DOMAIN", "value": "corp.example"}]}))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let id = a["id"].as_str().unwrap().to_string();
+    assert_eq!(a["secrets"][0]["name"], "MFA_DOMAIN");
+    assert!(a["secrets"][0].get("value").is_none(), "never shown: {a}");
+    let redactions = |v: &Value| {
+        let mut v = v.clone();
+        crate::support::redact_iso_dates(&mut v, &["created_at", "updated_at", "built_at"]);
+        v
+    };
+    insta::assert_json_snapshot!("action_created", redactions(&a), {".id" => keep_type("[id]")});
+    let (s, _, v) = app
+        .mgmt("POST", &format!("/actions/actions/{id}/deploy"), &tok, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["number"].clone(), v["deployed"].clone()),
+        (json!(1), json!(true))
+    );
+    insta::assert_json_snapshot!("action_version", redactions(&v),
+        {".id" => keep_type("[id]"), ".action_id" => keep_type("[id]"), ".action.id" => keep_type("[id]")});
+    let v1 = v["id"].as_str().unwrap().to_string();
+    let (s, _, p) = app
+        .mgmt(
+            "PATCH",
+            &format!("/actions/actions/{id}"),
+            &tok,
+            Some(
+                json!({"code": "exports.onExecutePostLogin = async () => {};",
+                        "secrets": [{"name": "MFA_DOMAIN"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["all_changes_deployed"], false);
+    assert_eq!(
+        p["secrets"][0]["name"], "MFA_DOMAIN",
+        "kept without its value: {p}"
+    );
+    let (s, _, v2) = app
+        .mgmt("POST", &format!("/actions/actions/{id}/deploy"), &tok, None)
+        .await;
+    assert_eq!((s, v2["number"].clone()), (StatusCode::OK, json!(2)));
+    let (s, _, back) = app
+        .mgmt(
+            "POST",
+            &format!("/actions/actions/{id}/versions/{v1}/deploy"),
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{back}");
+    assert_eq!(back["number"], 3);
+    assert_eq!(back["code"], DOMAIN_MFA, "a copy of version 1");
+    let (_, _, vs) = app
+        .mgmt(
+            "GET",
+            &format!("/actions/actions/{id}/versions"),
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(vs["total"], 3, "{vs}");
+
+    // Filters, triggers, bindings; a bound action is not deleted without force.
+    let (_, _, l) = app
+        .mgmt(
+            "GET",
+            "/actions/actions?triggerId=post-login&deployed=true",
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(l["actions"][0]["id"], json!(id), "{l}");
+    let (_, _, l) = app
+        .mgmt("GET", "/actions/actions?actionName=nope", &tok, None)
+        .await;
+    assert_eq!(l["total"], 0);
+    let (_, _, t) = app.mgmt("GET", "/actions/triggers", &tok, None).await;
+    assert_eq!(t["triggers"][0]["id"], PL, "{t}");
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            "/actions/triggers/custom-phone-provider/bindings",
+            &tok,
+            Some(json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]})),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a trigger callsign does not run yet: {v}"
+    );
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/actions/triggers/{PL}/bindings"),
+            &tok,
+            Some(json!({"bindings": [{"ref": {"type": "action_id", "value": id}, "display_name": "MFA by domain"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, bl) = app
+        .mgmt(
+            "GET",
+            &format!("/actions/triggers/{PL}/bindings"),
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(bl["bindings"][0]["display_name"], "MFA by domain", "{bl}");
+    let (s, _, _) = app
+        .mgmt("DELETE", &format!("/actions/actions/{id}"), &tok, None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, _) = app
+        .mgmt(
+            "DELETE",
+            &format!("/actions/actions/{id}?force=true"),
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, _, bl) = app
+        .mgmt(
+            "GET",
+            &format!("/actions/triggers/{PL}/bindings"),
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(bl["total"], 0, "{bl}");
+    let (s, _, _) = app
+        .mgmt("GET", &format!("/actions/actions/{id}"), &tok, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The scopes are Auth0's.
+    let c = app
+        .create_client(
+            &tok,
+            json!({"name": "reader", "app_type": "non_interactive"}),
+        )
+        .await;
+    let aud = app.ctx.mgmt_audience();
+    app.mgmt(
+        "POST",
+        "/client-grants",
+        &tok,
+        Some(json!({"client_id": c["client_id"], "audience": aud, "scope": ["read:actions"]})),
+    )
+    .await;
+    let (_, t) = app.client_token(&c, &aud).await;
+    let rt = t["access_token"].as_str().unwrap();
+    let (s, _, _) = app.mgmt("GET", "/actions/actions", rt, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = create_with(&app, rt, json!({"name": "x", "supported_triggers": trig})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+backend_tests!(management_api_shapes_and_refusals);
+
+async fn create_with(
+    app: &TestApp,
+    tok: &str,
+    body: Value,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    app.mgmt("POST", "/actions/actions", tok, Some(body)).await
+}
+
+/// The domain example: the tenant policy is "never"; the Action asks for MFA only for users
+/// whose email is in the secret's domain. Those get `mfa_required`; the others get tokens.
+async fn post_login_decides_mfa_by_email_domain(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    enable_mfa(&app).await;
+    guardian::set_policies(&app.ctx, &[]).await.unwrap();
+    let c = mfa_client(&app, &tok).await;
+    user(&app, &tok, "ana@corp.example").await;
+    user(&app, &tok, "bo@elsewhere.example").await;
+    let (s, v) = password_login(&app, &c, "ana@corp.example").await;
+    assert_eq!(s, StatusCode::OK, "no Action bound yet, policy never: {v}");
+
+    bind(
+        &app,
+        &tok,
+        "mfa-by-domain",
+        DOMAIN_MFA,
+        json!([{"name": "MFA_DOMAIN", "value": "corp.example"}]),
+    )
+    .await;
+    let (s, v) = password_login(&app, &c, "ana@corp.example").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error"], "mfa_required");
+    assert!(v["mfa_token"].is_string());
+    let (s, v) = password_login(&app, &c, "bo@elsewhere.example").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["access_token"].is_string());
+}
+backend_tests!(post_login_decides_mfa_by_email_domain);
+
+/// Claims, metadata and a denial; a throwing Action and an endless one stop the login with
+/// `extensibility_error` and a log entry carrying the console output.
+async fn post_login_claims_deny_and_failures(b: Backend) {
+    let app = TestApp::tuned(b, |c| c.sandbox.timeout_ms = 300).await;
+    let tok = app.admin_token().await;
+    let c = mfa_client(&app, &tok).await;
+    user(&app, &tok, "ana@corp.example").await;
+    user(&app, &tok, "eve@corp.example").await;
+    bind(
+        &app,
+        &tok,
+        "claims",
+        r#"
+exports.onExecutePostLogin = async (event, api) => {
+  console.log("login of", event.user.email, "via", event.connection.name);
+  api.idToken.setCustomClaim("https://corp.example/groups", ["a", "b"]);
+  api.accessToken.setCustomClaim("https://corp.example/tier", 3);
+  api.idToken.setCustomClaim("sub", "forged");
+  api.user.setAppMetadata("seen", (event.user.app_metadata.seen || 0) + 1);
+  if (event.user.email.startsWith("eve@")) api.access.deny("eve is not welcome");
+};"#,
+        json!([]),
+    )
+    .await;
+    let (s, v) = password_login(&app, &c, "ana@corp.example").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let id = claims(v["id_token"].as_str().unwrap());
+    assert_eq!(id["https://corp.example/groups"], json!(["a", "b"]), "{id}");
+    assert_ne!(id["sub"], "forged");
+    let at = claims(v["access_token"].as_str().unwrap());
+    assert_eq!(at["https://corp.example/tier"], 3, "{at}");
+    password_login(&app, &c, "ana@corp.example").await;
+    let (_, _, users) = app
+        .mgmt("GET", "/users-by-email?email=ana@corp.example", &tok, None)
+        .await;
+    assert_eq!(
+        users[0]["app_metadata"]["seen"], 2,
+        "persisted once per login: {users}"
+    );
+
+    let (s, v) = password_login(&app, &c, "eve@corp.example").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(
+        v,
+        json!({"error": "access_denied", "error_description": "eve is not welcome"})
+    );
+
+    // A second action that throws: the login fails, the log says why with the console.
+    bind(&app, &tok, "thrower", r#"
+exports.onExecutePostLogin = async () => { console.log("about to fail"); throw new Error("boom"); };"#, json!([])).await;
+    let (s, v) = password_login(&app, &c, "ana@corp.example").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "extensibility_error");
+    callsign::service::events::logs::flush(&app.ctx)
+        .await
+        .unwrap();
+    let (_, _, logs) = app.mgmt("GET", "/logs?q=type:f", &tok, None).await;
+    let entry = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["details"]["action"] == "thrower")
+        .unwrap_or_else(|| panic!("{logs}"))
+        .clone();
+    assert_eq!(entry["details"]["message"], "Error: boom");
+    assert!(
+        entry["details"]["logs"]
+            .as_str()
+            .unwrap()
+            .contains("about to fail"),
+        "{entry}"
+    );
+
+    // An endless loop: stopped at the sandbox's limit, and the server answers others meanwhile.
+    let (s, _, _) = app
+        .mgmt(
+            "PATCH",
+            &format!("/actions/triggers/{PL}/bindings"),
+            &tok,
+            Some(json!({"bindings": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    bind(
+        &app,
+        &tok,
+        "loop",
+        "exports.onExecutePostLogin = () => { for (;;) {} };",
+        json!([]),
+    )
+    .await;
+    let t = callsign::clock::monotonic();
+    let (login, other) = tokio::join!(password_login(&app, &c, "ana@corp.example"), async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (s, _, _) = app.mgmt("GET", "/actions/triggers", &tok, None).await;
+        (s, t.elapsed())
+    });
+    assert_eq!(other.0, StatusCode::OK);
+    assert!(
+        other.1 < std::time::Duration::from_millis(250),
+        "served meanwhile: {:?}",
+        other.1
+    );
+    let (s, v) = login;
+    assert_eq!(
+        (s, v["error"].clone()),
+        (StatusCode::BAD_REQUEST, json!("extensibility_error")),
+        "{v}"
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+}
+backend_tests!(post_login_claims_deny_and_failures);
+
+/// credentials-exchange: custom claims on M2M tokens, and `api.access.deny`.
+async fn credentials_exchange_claims_and_deny(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    let aud = app.ctx.mgmt_audience();
+    let c = app
+        .create_client(&tok, json!({"name": "m2m", "app_type": "non_interactive"}))
+        .await;
+    let (s, _, g) = app
+        .mgmt(
+            "POST",
+            "/client-grants",
+            &tok,
+            Some(json!({"client_id": c["client_id"], "audience": aud, "scope": ["read:users"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    bind_to(
+        &app,
+        &tok,
+        "credentials-exchange",
+        "v2",
+        "m2m-claims",
+        r#"
+exports.onExecuteCredentialsExchange = async (event, api) => {
+  api.accessToken.setCustomClaim("https://corp.example/client", event.client.name);
+  api.accessToken.setCustomClaim("scope", "read:everything");
+  if (event.client.name === "blocked") api.access.deny("invalid_scope", "not this one");
+};"#,
+        json!([]),
+    )
+    .await;
+    let (s, t) = app.client_token(&c, &aud).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let at = claims(t["access_token"].as_str().unwrap());
+    assert_eq!(at["https://corp.example/client"], "m2m", "{at}");
+    assert_eq!(
+        at["scope"], "read:users",
+        "a restricted claim is not overridden"
+    );
+
+    let blocked = app
+        .create_client(
+            &tok,
+            json!({"name": "blocked", "app_type": "non_interactive"}),
+        )
+        .await;
+    app.mgmt(
+        "POST",
+        "/client-grants",
+        &tok,
+        Some(json!({"client_id": blocked["client_id"], "audience": aud, "scope": ["read:users"]})),
+    )
+    .await;
+    let (s, t) = app.client_token(&blocked, &aud).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{t}");
+    assert_eq!(
+        t,
+        json!({"error": "invalid_scope", "error_description": "not this one"})
+    );
+}
+backend_tests!(credentials_exchange_claims_and_deny);
+
+/// pre-user-registration denies or sets metadata before the user is written;
+/// post-user-registration runs afterwards, and its failure is retried, then logged.
+async fn registration_actions(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    let c = crate::login::login_client(&app, &tok).await;
+    bind_to(
+        &app,
+        &tok,
+        "pre-user-registration",
+        "v2",
+        "screen",
+        r#"
+exports.onExecutePreUserRegistration = async (event, api) => {
+  if (event.user.email.endsWith("@spam.example")) {
+    api.access.deny("spam domain", "Sign-ups from this domain are closed.");
+    return;
+  }
+  api.user.setAppMetadata("plan", "free");
+  api.user.setUserMetadata("via", event.client.name);
+};"#,
+        json!([]),
+    )
+    .await;
+    bind_to(
+        &app,
+        &tok,
+        "post-user-registration",
+        "v2",
+        "notify",
+        r#"
+exports.onExecutePostUserRegistration = async (event) => {
+  console.log("welcome", event.user.email);
+  throw new Error("crm unreachable");
+};"#,
+        json!([]),
+    )
+    .await;
+    let signup = |email: &str| {
+        crate::login::post_from(
+            &app,
+            "/dbconnections/signup",
+            json!({"client_id": c["client_id"], "connection": CONN, "email": email,
+                   "password": crate::support::PASSWORD}),
+            "10.0.0.1",
+        )
+    };
+    let (s, v) = signup("x@spam.example").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["code"], "extensibility_error");
+    assert_eq!(v["description"], "Sign-ups from this domain are closed.");
+    let (_, _, none) = app
+        .mgmt("GET", "/users-by-email?email=x@spam.example", &tok, None)
+        .await;
+    assert_eq!(none, json!([]), "nothing written");
+
+    let (s, v) = signup("ana@corp.example").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, u) = app
+        .mgmt("GET", "/users-by-email?email=ana@corp.example", &tok, None)
+        .await;
+    assert_eq!(u[0]["app_metadata"], json!({"plan": "free"}), "{u}");
+    assert_eq!(u[0]["user_metadata"]["via"], c["name"], "{u}");
+
+    // The post-registration action failed three times (1 s apart), then it was logged.
+    let mut found = None;
+    for _ in 0..100 {
+        callsign::service::events::logs::flush(&app.ctx)
+            .await
+            .unwrap();
+        let (_, _, logs) = app.mgmt("GET", "/logs?q=type:w", &tok, None).await;
+        found = logs.as_array().and_then(|l| {
+            l.iter()
+                .find(|e| e["details"]["action"] == "notify")
+                .cloned()
+        });
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let e = found.expect("a log entry for the failed post-registration action");
+    assert_eq!(e["details"]["message"], "Error: crm unreachable");
+    assert!(
+        e["details"]["logs"]
+            .as_str()
+            .unwrap()
+            .contains("welcome ana@corp.example")
+    );
+}
+backend_tests!(registration_actions);
