@@ -573,6 +573,11 @@ pub async fn replace_bindings(
                 .join(", ")
         )));
     }
+    if trigger_id == super::phone::TRIGGER && b.bindings.len() > 1 {
+        return Err(bad_request(
+            "At most one action can be bound to the custom-phone-provider trigger.",
+        ));
+    }
     if b.bindings.len() > MAX_BINDINGS {
         return Err(payload(format!(
             "'Array is too long ({}), maximum {MAX_BINDINGS}' on property bindings.",

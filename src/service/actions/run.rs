@@ -73,15 +73,15 @@ fn set_key(m: &mut Map<String, Value>, key: String, value: Value) {
 
 /// Why an action's run did not yield commands: the failure kind (`timeout`, `threw`, …), the
 /// message, and the console output.
-struct Failed {
-    kind: String,
-    message: String,
-    logs: String,
+pub(crate) struct Failed {
+    pub kind: String,
+    pub message: String,
+    pub logs: String,
 }
 
 /// Runs one bound action with `event` and reads what it recorded with `read` (the trigger's
 /// command type). A script failure or a wrongly called `api` method is a [`Failed`].
-async fn invoke<C>(
+pub(crate) async fn invoke<C>(
     ctx: &Ctx,
     trigger: &str,
     v: &crate::store::actions::ActionVersionRow,
@@ -115,7 +115,7 @@ async fn invoke<C>(
 }
 
 /// The tenant log entry of a failed action (`kind`: the entry type of the flow it stopped).
-fn log_failed(
+pub(crate) fn log_failed(
     ctx: &Ctx,
     base: &LogEvent,
     kind: &'static str,
@@ -141,7 +141,7 @@ fn log_failed(
 }
 
 /// An action's secrets as `event.secrets`.
-fn secrets_of(
+pub(crate) fn secrets_of(
     ctx: &Ctx,
     v: &crate::store::actions::ActionVersionRow,
 ) -> Result<std::collections::BTreeMap<String, String>> {

@@ -1,10 +1,12 @@
 //! Which sender carries a message: the one place that chooses. SMS and voice go to the pinned
 //! provider (tests, benches), else the tenant's enabled phone provider, else the development
-//! phone file; email to the node's email sender; the call-centre webhook to its configured URL.
+//! phone file (a custom provider without a webhook: its bound custom-phone-provider Action,
+//! if any); email to the node's email sender; the call-centre webhook to its configured URL.
 //! The senders themselves live in `delivery` and are built here from the node's parts.
 
 use crate::ctx::Ctx;
 use crate::delivery::{Channel, ProviderSpec, Sender, callcenter, twilio, webhook};
+use crate::service::actions::phone;
 use std::sync::Arc;
 
 fn callcenter_sender(ctx: &Ctx) -> Arc<dyn Sender> {
@@ -47,8 +49,8 @@ pub fn from_provider(ctx: &Ctx, provider: ProviderSpec) -> Arc<dyn Sender> {
             mssid,
             delivery_methods,
         )),
-        // A custom provider without a webhook stands for a custom-phone-provider Action, which
-        // needs the coming sandbox: until then its messages go to the development phone file.
+        // A custom provider without a webhook and without a bound Action (phone_sender checks
+        // for one): the development phone file.
         ProviderSpec::Custom {
             webhook_url: None, ..
         } => ctx.delivery.phone.clone(),
@@ -82,6 +84,18 @@ pub async fn phone_sender(ctx: &Ctx, channel: Channel) -> crate::error::Result<A
     // The tenant-level provider (`/branding/phone/providers`), when one is enabled.
     let tenant: Option<ProviderSpec> = crate::service::phone::providers::active(ctx).await?;
     Ok(match tenant {
+        // A custom provider without a webhook delivers through its bound Action, when there is
+        // one (else the development phone file, as before Actions existed).
+        Some(ProviderSpec::Custom {
+            webhook_url: None, ..
+        }) => {
+            let bound = ctx.catalog.bound_actions(ctx, phone::TRIGGER).await?;
+            if bound.is_empty() {
+                ctx.delivery.phone.clone()
+            } else {
+                Arc::new(phone::ActionSender::new(ctx.clone(), bound))
+            }
+        }
         Some(p) => from_provider(ctx, p),
         None => ctx.delivery.phone.clone(),
     })
