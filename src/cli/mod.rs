@@ -1,7 +1,8 @@
 //! Command line: `callsign serve`, `callsign config check`, `callsign migrate`, `callsign
-//! phone lookup`, and the hidden `callsign sandbox-worker` the server starts. Exit codes:
+//! phone lookup`, `callsign actions translate-phone-message`, and the hidden `callsign sandbox-worker` the server starts. Exit codes:
 //! 0 success, 1 runtime failure, 2 usage error (docs/operator.md).
 
+mod actions;
 mod phone;
 mod serve;
 
@@ -36,6 +37,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PhoneCmd,
     },
+    /// Auth0 Actions tools.
+    Actions {
+        #[command(subcommand)]
+        cmd: ActionsCmd,
+    },
     /// Internal: a JavaScript sandbox worker, started by the server (reads invocations on
     /// stdin, answers on stdout).
     #[command(hide = true)]
@@ -46,6 +52,12 @@ enum Cmd {
 enum PhoneCmd {
     /// Every account using a number (JSON), from the local database or a server.
     Lookup(phone::LookupArgs),
+}
+
+#[derive(Subcommand)]
+enum ActionsCmd {
+    /// Write a custom-phone-provider Action from a send-phone-message one (on a server).
+    TranslatePhoneMessage(actions::TranslateArgs),
 }
 
 #[derive(Subcommand)]
@@ -108,6 +120,9 @@ pub fn run() -> ExitCode {
             Ok(cfg) => phone::run(args, cfg),
             Err(c) => c,
         },
+        Cmd::Actions {
+            cmd: ActionsCmd::TranslatePhoneMessage(args),
+        } => actions::run(args),
         Cmd::SandboxWorker => match crate::sandbox::worker::serve() {
             Ok(()) => ExitCode::SUCCESS,
             Err(_) => ExitCode::FAILURE,

@@ -544,6 +544,16 @@ impl PostRegistrationCommand {
     }
 }
 
+/// send-phone-message offers no `api` method either (Auth0's has only the cache).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendPhoneMessageCommand {}
+
+impl SendPhoneMessageCommand {
+    pub fn read(r: &Recorded) -> Result<Self, String> {
+        Err(unknown(r, "send-phone-message"))
+    }
+}
+
 impl NotificationCommand {
     pub fn read(r: &Recorded) -> Result<Self, String> {
         let reason = || -> String {

@@ -276,3 +276,11 @@ pub struct TestStats {
 pub struct TestAnswer {
     pub payload: TestResult,
 }
+
+/// The answer of `POST …/{id}/callsign-translate-phone-message` (a callsign extension): the new
+/// custom-phone-provider action (not deployed) and what the translation could not carry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Translated {
+    pub action: Action,
+    pub unmapped: Vec<String>,
+}

@@ -685,3 +685,142 @@ exports.onExecuteCustomPhoneProvider = async (event, api) => {
     assert!(err.as_str().unwrap().contains("gateway down"), "{err}");
 }
 backend_tests!(custom_phone_provider_delivers);
+
+/// send-phone-message (Guardian's `phone-message-hook`): the MFA messages go to the bound
+/// Action with Auth0's `message_options`; its translation into a custom-phone-provider Action
+/// runs the same handler unchanged.
+async fn send_phone_message_hook_and_translation(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    crate::support::mfa::enable_mfa(&app).await;
+    let (s, _, v) = app
+        .mgmt(
+            "PUT",
+            "/guardian/factors/phone/selected-provider",
+            &tok,
+            Some(json!({"provider": "phone-message-hook"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let legacy = bind_to(&app, &tok, "send-phone-message", "v2", "legacy-hook", r#"
+exports.onExecuteSendPhoneMessage = async (event, api) => {
+  const o = event.message_options;
+  if (o.recipient.endsWith("98")) throw new Error(`hook down ${o.action} ${o.message_type} ${event.secrets.K}`);
+};"#, json!([{"name": "K", "value": "v1"}])).await;
+    let c = mfa_client(&app, &tok).await;
+    user(&app, &tok, "ana@corp.example").await;
+    let mt = crate::support::mfa::mfa_token(&app, &c, "ana@corp.example").await;
+    crate::support::mfa::associate_sms(&app, &c, &mt, "+14155550198").await;
+    callsign::service::messaging::outbox::deliver_due(&app.ctx)
+        .await
+        .unwrap();
+    let (_, _, listed) = app.mgmt("GET", "/phone-messages?take=10", &tok, None).await;
+    let m = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"] == "+14155550198")
+        .unwrap_or_else(|| panic!("{listed}"))
+        .clone();
+    assert_eq!(m["status"], "pending", "{m}");
+    assert!(
+        m["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("hook down enrollment sms v1"),
+        "{m}"
+    );
+
+    // The translation: a new custom-phone-provider action running the same handler.
+    let (s, _, t) = app
+        .mgmt(
+            "POST",
+            &format!("/actions/actions/{legacy}/callsign-translate-phone-message"),
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    assert_eq!(
+        t["action"]["supported_triggers"][0]["id"],
+        "custom-phone-provider"
+    );
+    assert_eq!(t["action"]["secrets"][0]["name"], "K");
+    assert!(!t["unmapped"].as_array().unwrap().is_empty());
+    let id = t["action"]["id"].as_str().unwrap();
+    let (s, _, run) = app
+        .mgmt(
+            "POST",
+            &format!("/actions/actions/{id}/test"),
+            &tok,
+            Some(
+                json!({"payload": {"notification": {"recipient": "+14155550198",
+                "delivery_method": "voice", "as_text": "t", "as_voice": "v",
+                "message_type": "otp_verify", "locale": "en"}}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{run}");
+    assert_eq!(
+        run["payload"]["error"]["message"],
+        "Error: hook down second-factor-authentication voice v1",
+        "{run}"
+    );
+    // Translating anything but a send-phone-message action is refused.
+    let (s, _, _) = app
+        .mgmt(
+            "POST",
+            &format!("/actions/actions/{id}/callsign-translate-phone-message"),
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+backend_tests!(send_phone_message_hook_and_translation);
+
+/// `callsign actions translate-phone-message` against a running server process.
+async fn cli_translates_a_send_phone_message_action(b: Backend) {
+    use crate::processes::{call, start, token};
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::support::TestDb::new(b, dir.path()).await;
+    let node = start(&url, dir.path());
+    let tok = token(&node).await;
+    let (s, a) = call(
+        "POST",
+        &format!("{}/api/v2/actions/actions", node.base),
+        Some(&tok),
+        Some(json!({"name": "old-hook", "supported_triggers": [{"id": "send-phone-message", "version": "v2"}],
+                    "code": "exports.onExecuteSendPhoneMessage = async (event) => {};"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let cli = |id: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_callsign"))
+            .args([
+                "actions",
+                "translate-phone-message",
+                id,
+                "--server",
+                &node.base,
+            ])
+            .env("CALLSIGN_TOKEN", &tok)
+            .output()
+            .expect("run callsign");
+        (
+            out.status.code().unwrap_or(-1),
+            serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, v, err) = cli(a["id"].as_str().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["action"]["name"], "old-hook-custom-phone-provider", "{v}");
+    assert_eq!(
+        v["action"]["supported_triggers"][0]["id"],
+        "custom-phone-provider"
+    );
+    let (code, _, err) = cli("no-such-action");
+    assert_eq!(code, 2, "{err}");
+}
+backend_tests!(cli_translates_a_send_phone_message_action);

@@ -185,3 +185,15 @@ pub async fn replace_bindings(
         bindings: svc::replace_bindings(&ctx, &trigger, b).await?,
     }))
 }
+
+/// `POST /actions/actions/{id}/callsign-translate-phone-message` (callsign extension).
+pub async fn translate_phone_message(
+    State(ctx): State<Ctx>,
+    _: Mgmt<CreateActions>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, MgmtError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(svc::translate_phone_message(&ctx, &id).await?),
+    ))
+}

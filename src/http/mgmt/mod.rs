@@ -40,6 +40,10 @@ pub fn router() -> Router<Ctx> {
         )
         .route("/actions/actions/{id}/deploy", post(actions::deploy))
         .route("/actions/actions/{id}/test", post(actions::test))
+        .route(
+            "/actions/actions/{id}/callsign-translate-phone-message",
+            post(actions::translate_phone_message),
+        )
         .route("/actions/actions/{id}/versions", get(actions::versions))
         .route(
             "/actions/actions/{id}/versions/{vid}",

@@ -16,7 +16,7 @@ use crate::store::{
 use crate::wire::actions::{
     Action, ActionCreate, ActionData, ActionList, ActionPatch, ActionSummary, Binding, BindingList,
     BindingsPatch, RefType, SecretIn, SecretKept, SecretShown, TestAnswer, TestCommand, TestError,
-    TestResult, TestStats, Trigger, TriggerList, TriggerRef, Version,
+    TestResult, TestStats, Translated, Trigger, TriggerList, TriggerRef, Version,
 };
 use crate::wire::{self, to_object};
 use serde_json::{Map, Value};
@@ -573,10 +573,12 @@ pub async fn replace_bindings(
                 .join(", ")
         )));
     }
-    if trigger_id == super::phone::TRIGGER && b.bindings.len() > 1 {
-        return Err(bad_request(
-            "At most one action can be bound to the custom-phone-provider trigger.",
-        ));
+    if (trigger_id == super::phone::TRIGGER || trigger_id == super::phone::LEGACY_TRIGGER)
+        && b.bindings.len() > 1
+    {
+        return Err(bad_request(format!(
+            "At most one action can be bound to the {trigger_id} trigger."
+        )));
     }
     if b.bindings.len() > MAX_BINDINGS {
         return Err(payload(format!(
@@ -716,5 +718,53 @@ fn render_version(ctx: &Ctx, row: &ActionRow, v: &ActionVersionRow) -> Result<Ve
         created_at: iso(v.created_at),
         updated_at: iso(v.created_at),
         built_at: iso(v.created_at),
+    })
+}
+
+/// `POST /api/v2/actions/actions/{id}/callsign-translate-phone-message` (a callsign extension;
+/// `callsign actions translate-phone-message` calls it): writes a new, undeployed
+/// custom-phone-provider Action that runs this send-phone-message Action's handler unchanged
+/// (`phone::translate_code`), with the same secrets, and says what could not be mapped.
+pub async fn translate_phone_message(ctx: &Ctx, id: &str) -> Result<Translated> {
+    let row = store::actions::get(&ctx.db, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if row.trigger_id != super::phone::LEGACY_TRIGGER {
+        return Err(bad_request(format!(
+            "The action '{}' is written for '{}', not send-phone-message.",
+            row.name, row.trigger_id
+        )));
+    }
+    let code = super::phone::translate_code(&row.name, &row.code);
+    syntax_check(ctx, &code).await?;
+    let mut data = data_of(&row);
+    data.supported_triggers = vec![TriggerRef {
+        id: super::phone::TRIGGER.into(),
+        version: "v1".into(),
+    }];
+    let now = ctx.clock.now_ms();
+    let new = ActionRow {
+        id: crypto::random_uuid(),
+        name: format!("{}-custom-phone-provider", row.name),
+        trigger_id: super::phone::TRIGGER.into(),
+        code,
+        data: to_object(&data),
+        secrets_sealed: row.secrets_sealed.clone(),
+        deployed_version: None,
+        all_changes_deployed: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut tx = ctx.db.begin().await?;
+    store::actions::insert(&mut tx, &new)
+        .await
+        .map_err(name_conflict)?;
+    tx.commit().await?;
+    Ok(Translated {
+        action: render(ctx, &new).await?,
+        unmapped: super::phone::UNMAPPED
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
     })
 }

@@ -6,7 +6,7 @@
 //! value (`domain::actions::ActionMfa`) that `mfa::policy` reads.
 
 pub mod manage; // /api/v2/actions/*: validate, seal secrets, syntax-check, deploy, bind
-pub mod phone; // custom-phone-provider: the Action as the tenant's phone sender
+pub mod phone; // custom-phone-provider and send-phone-message: Actions as phone senders; translation
 pub mod run; // post-login, credentials-exchange, pre- and post-user-registration
 
 /// The triggers callsign knows, with the version Auth0 lists as current, and whether
@@ -18,7 +18,7 @@ pub const TRIGGERS: &[(&str, &str, bool)] = &[
     ("pre-user-registration", "v2", true),
     ("post-user-registration", "v2", true),
     ("post-change-password", "v2", false),
-    ("send-phone-message", "v2", false),
+    ("send-phone-message", "v2", true),
     ("custom-phone-provider", "v1", true),
 ];
 

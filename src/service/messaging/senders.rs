@@ -78,6 +78,23 @@ pub async fn phone_sender(ctx: &Ctx, channel: Channel) -> crate::error::Result<A
         // Not a phone message: the call-centre webhook always goes to its configured URL.
         return Ok(callcenter_sender(ctx));
     }
+    let base = tenant_phone_sender(ctx).await?;
+    // Guardian's `phone-message-hook`: the MFA messages go to the bound send-phone-message
+    // Action, the others to the sender above.
+    if crate::service::phone::coverage::phone_message_hook_selected(&ctx.db).await? {
+        let bound = ctx
+            .catalog
+            .bound_actions(ctx, phone::LEGACY_TRIGGER)
+            .await?;
+        if !bound.is_empty() {
+            return Ok(Arc::new(phone::HookSender::new(ctx.clone(), bound, base)));
+        }
+    }
+    Ok(base)
+}
+
+/// The pinned provider, else the tenant's enabled phone provider, else the development file.
+async fn tenant_phone_sender(ctx: &Ctx) -> crate::error::Result<Arc<dyn Sender>> {
     if let Some(p) = ctx.delivery.pinned_phone_provider() {
         return Ok(from_provider(ctx, p));
     }

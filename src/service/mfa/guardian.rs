@@ -28,10 +28,11 @@ pub const FACTORS: &[&str] = &[
     "recovery-code",
 ];
 
-use crate::service::phone::coverage::{self, K_FACTORS, K_MESSAGE_TYPES, message_types_of};
+use crate::service::phone::coverage::{
+    self, K_FACTORS, K_MESSAGE_TYPES, K_SELECTED_PROVIDER, message_types_of,
+};
 const K_POLICIES: &str = "guardian.policies";
 const K_TEMPLATES: &str = "guardian.phone.templates";
-const K_SELECTED_PROVIDER: &str = "guardian.phone.selected_provider";
 
 async fn get(ctx: &Ctx, key: &str) -> Result<Option<Value>> {
     Ok(store::settings::get(&ctx.db, key).await?)

@@ -14,6 +14,22 @@ use serde_json::Value;
 /// The settings documents of the Guardian factors and of the phone factor's message types.
 pub(crate) const K_FACTORS: &str = "guardian.factors";
 pub(crate) const K_MESSAGE_TYPES: &str = "guardian.phone.message_types";
+/// The Guardian phone factor's selected provider (`auth0`, `twilio`, `phone-message-hook`).
+pub(crate) const K_SELECTED_PROVIDER: &str = "guardian.phone.selected_provider";
+
+/// Whether MFA phone messages go to the legacy send-phone-message hook: the stored Guardian
+/// choice is `phone-message-hook` and no enabled Twilio tenant provider overrides it (the same
+/// reading as `mfa::guardian::selected_provider`).
+pub async fn phone_message_hook_selected(db: &store::Db) -> Result<bool> {
+    let stored = store::settings::get(db, K_SELECTED_PROVIDER).await?;
+    if stored.as_ref().and_then(Value::as_str) != Some("phone-message-hook") {
+        return Ok(false);
+    }
+    let twilio_on = store::phone_providers::first(db)
+        .await?
+        .is_some_and(|p| !p.disabled && p.name == "twilio");
+    Ok(!twilio_on)
+}
 
 /// The stored message types; `["sms"]` (Auth0's default) when unset.
 pub(crate) fn message_types_of(v: Option<Value>) -> Vec<String> {
