@@ -49,6 +49,7 @@ fn invocation(limits: Limits) -> Invocation {
             .map(|s| s.to_string())
             .collect(),
         limits,
+        allow_hosts: vec![],
     }
 }
 

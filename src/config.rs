@@ -135,7 +135,8 @@ impl Default for HttpLimits {
 }
 
 /// The JavaScript sandbox (`src/sandbox`): `[sandbox]` in `callsign.toml`, or
-/// `CALLSIGN_SANDBOX_TIMEOUT_MS`, `CALLSIGN_SANDBOX_MEMORY_MB`, `CALLSIGN_SANDBOX_WORKERS`.
+/// `CALLSIGN_SANDBOX_TIMEOUT_MS`, `CALLSIGN_SANDBOX_MEMORY_MB`, `CALLSIGN_SANDBOX_WORKERS`,
+/// `CALLSIGN_SANDBOX_ALLOW_HOSTS` (comma-separated).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxSettings {
@@ -147,6 +148,9 @@ pub struct SandboxSettings {
     pub workers: usize,
     /// The executable started as `<program> sandbox-worker`; the server's own by default.
     pub worker_program: Option<PathBuf>,
+    /// Loopback or private targets scripts' `fetch` may reach after all (`host`, `host:port`,
+    /// CIDR; as `[outbound] allow`); public addresses need no entry.
+    pub allow_hosts: Vec<String>,
 }
 
 impl Default for SandboxSettings {
@@ -156,6 +160,7 @@ impl Default for SandboxSettings {
             memory_mb: 64,
             workers: 4,
             worker_program: None,
+            allow_hosts: vec![],
         }
     }
 }
@@ -340,6 +345,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_SANDBOX_TIMEOUT_MS",
     "CALLSIGN_SANDBOX_MEMORY_MB",
     "CALLSIGN_SANDBOX_WORKERS",
+    "CALLSIGN_SANDBOX_ALLOW_HOSTS",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
     "CALLSIGN_TEST_SKIP_COMPAT",
@@ -587,6 +593,16 @@ fn sandbox_settings(
     s.timeout_ms = num(get, "CALLSIGN_SANDBOX_TIMEOUT_MS", s.timeout_ms)?;
     s.memory_mb = num(get, "CALLSIGN_SANDBOX_MEMORY_MB", s.memory_mb)?;
     s.workers = num(get, "CALLSIGN_SANDBOX_WORKERS", s.workers)?;
+    if let Some(v) = get("CALLSIGN_SANDBOX_ALLOW_HOSTS") {
+        s.allow_hosts = v
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    AllowList::parse(s.allow_hosts.iter().map(String::as_str))
+        .map_err(|e| ConfigError::Invalid("sandbox.allow_hosts", e))?;
     Ok(s)
 }
 

@@ -8,6 +8,7 @@
 
 use super::protocol::{FailureKind, Invocation, Limits, Outcome};
 use crate::clock::monotonic;
+use crate::domain::outbound::AllowList;
 use crate::wire::action_events::Recorded;
 use rquickjs::{CatchResultExt, CaughtError, Context, Function, Object, Promise, Runtime, Value};
 use std::cell::RefCell;
@@ -15,8 +16,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// Builds `console` and `api` from two host functions, then removes them from the global
-/// object. Returns `[api, require]`.
-const PRELUDE: &str = r#"(function (ops) {
+/// object; `require` answers with the modules `node.js` made. Returns `[api, require]`.
+const PRELUDE: &str = r#"(function (ops, modules) {
   "use strict";
   const log = globalThis.__callsign_log, record = globalThis.__callsign_record;
   delete globalThis.__callsign_log;
@@ -45,10 +46,15 @@ const PRELUDE: &str = r#"(function (ops) {
   }
   const deepFreeze = (o) => { for (const k of Object.keys(o)) if (typeof o[k] === "object") deepFreeze(o[k]); return freeze(o); };
   const require = (name) => {
-    throw new Error("Cannot find module '" + String(name) + "': no npm modules are available in this sandbox yet");
+    if (Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
+    throw new Error("Cannot find module '" + String(name) + "': callsign's sandbox provides " + Object.keys(modules).join(", "));
   };
   return [deepFreeze(api), require];
 })"#;
+
+/// The Node surface (`Buffer`, `TextEncoder`, `URLSearchParams`, `fetch`, and the modules
+/// `crypto`, `axios`, `node-fetch`) over `host.rs`.
+const NODE: &str = include_str!("node.js");
 
 /// What the host functions gathered during a run.
 #[derive(Default)]
@@ -95,7 +101,13 @@ fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<
     let gathered = Rc::new(RefCell::new(Gathered::default()));
     let failure = ctx.with(|ctx| -> rquickjs::Result<Option<(FailureKind, String)>> {
         install_host(&ctx, &gathered, &limits)?;
+        let allow = AllowList::parse(inv.allow_hosts.iter().map(String::as_str)).unwrap_or_default();
+        super::host::install(&ctx, allow, deadline)?;
         let prelude: Function = match ctx.eval(PRELUDE).catch(&ctx) {
+            Ok(f) => f,
+            Err(e) => return Ok(Some(classify(e, inv, false))),
+        };
+        let node: Function = match ctx.eval(NODE).catch(&ctx) {
             Ok(f) => f,
             Err(e) => return Ok(Some(classify(e, inv, false))),
         };
@@ -115,7 +127,8 @@ fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<
             return Ok(None);
         }
         let start = || -> rquickjs::Result<Option<Value<'_>>> {
-            let parts: rquickjs::Array = prelude.call((inv.ops.clone(),))?;
+            let modules: Object = node.call(())?;
+            let parts: rquickjs::Array = prelude.call((inv.ops.clone(), modules))?;
             let api: Object = parts.get(0)?;
             let require: Function = parts.get(1)?;
             let exports = Object::new(ctx.clone())?;
@@ -337,6 +350,7 @@ mod tests {
                 timeout_ms: 1_000,
                 ..Limits::default()
             },
+            allow_hosts: vec![],
         }
     }
 
@@ -498,9 +512,105 @@ mod tests {
     #[test]
     fn require_names_what_is_missing() {
         let o = run(&inv(
-            "const axios = require('axios'); exports.onExecutePostLogin = () => 1;",
+            "const jwt = require('jsonwebtoken'); exports.onExecutePostLogin = () => 1;",
         ));
         assert_eq!(kind(&o), Some(FailureKind::Threw));
-        assert!(o.failure.unwrap().message.contains("'axios'"));
+        let m = o.failure.unwrap().message;
+        assert!(m.contains("'jsonwebtoken'") && m.contains("axios"), "{m}");
+    }
+}
+
+#[cfg(test)]
+mod node_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Runs `body` as a post-login handler and returns what it passed to `api.access.deny`.
+    fn eval(body: &str) -> serde_json::Value {
+        let inv = Invocation {
+            code: format!("exports.onExecutePostLogin = async (event, api) => {{ {body} }};"),
+            handler: "onExecutePostLogin".into(),
+            event: json!({}),
+            ops: vec!["access.deny".into()],
+            limits: Limits::default(),
+            allow_hosts: vec![],
+        };
+        let o = run(&inv);
+        assert_eq!(o.failure, None, "{body}: {o:?}");
+        serde_json::to_value(&o.recorded[0].args[0]).unwrap()
+    }
+
+    #[test]
+    fn buffer_text_codecs_and_search_params() {
+        assert_eq!(
+            eval("api.access.deny(Buffer.from('héllo').toString('base64'))"),
+            json!("aMOpbGxv")
+        );
+        assert_eq!(
+            eval("api.access.deny(Buffer.from('aMOpbGxv', 'base64').toString())"),
+            json!("héllo")
+        );
+        assert_eq!(
+            eval("api.access.deny(Buffer.from([1, 255]).toString('hex'))"),
+            json!("01ff")
+        );
+        assert_eq!(
+            eval("api.access.deny(Buffer.concat([Buffer.from('a'), Buffer.from('b')]).toString())"),
+            json!("ab")
+        );
+        assert_eq!(
+            eval("api.access.deny(new TextDecoder().decode(new TextEncoder().encode('ü')))"),
+            json!("ü")
+        );
+        assert_eq!(
+            eval(
+                "const p = new URLSearchParams({a: '1 2', b: 'x&y'}); p.append('a', '3'); api.access.deny(p.toString() + '|' + p.getAll('a').join(','))"
+            ),
+            json!("a=1+2&b=x%26y&a=3|1 2,3")
+        );
+    }
+
+    #[test]
+    fn crypto_module() {
+        assert_eq!(
+            eval(
+                "const c = require('crypto'); api.access.deny(c.createHash('sha256').update('a').update('bc').digest('hex'))"
+            ),
+            json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+        assert_eq!(
+            eval(
+                "const c = require('crypto'); api.access.deny(c.createHmac('sha256', 'Jefe').update('what do ya want for nothing?').digest('hex'))"
+            ),
+            json!("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        );
+        assert_eq!(
+            eval(
+                "const c = require('crypto'); api.access.deny([c.randomBytes(16).length, /^[0-9a-f-]{36}$/.test(c.randomUUID()), c.timingSafeEqual(Buffer.from('x'), Buffer.from('x'))])"
+            ),
+            json!([16, true, true])
+        );
+        assert_eq!(
+            eval(
+                "try { require('crypto').createHash('sha3-999'); api.access.deny('no'); } catch (e) { api.access.deny(e.name); }"
+            ),
+            json!("TypeError")
+        );
+    }
+
+    #[test]
+    fn fetch_refuses_private_addresses_and_caps_requests() {
+        let v = eval(
+            "try { await fetch('http://127.0.0.1:9/x'); api.access.deny('fetched'); } catch (e) { api.access.deny(e.message); }",
+        );
+        assert!(v.as_str().unwrap().contains("fetch failed"), "{v}");
+        let v = eval(
+            "try { await fetch('https://169.254.169.254/latest/meta-data/'); api.access.deny('fetched'); } catch (e) { api.access.deny(e.message); }",
+        );
+        assert!(v.as_str().unwrap().contains("allow_hosts"), "{v}");
+        let v = eval(
+            "const axios = require('axios'); try { await axios.get('http://10.0.0.1/'); api.access.deny('fetched'); } catch (e) { api.access.deny(e.message); }",
+        );
+        assert!(v.as_str().unwrap().contains("fetch failed"), "{v}");
     }
 }

@@ -7,9 +7,11 @@
 //! as data (`wire::action_events::Recorded`) for the service that ran it to apply after
 //! checking it. The worker's environment is emptied, so it holds none of the server's secrets.
 //!
-//! This sits beside `store` and `delivery`: services call it, it calls nothing above `wire`.
+//! This sits above `delivery` (its `fetch` is `delivery::http::SafeClient`) and below
+//! `service`, which calls it.
 
 pub mod engine; // one invocation in QuickJS, in this process: limits, console, the recording api
+pub mod host; // the host functions behind the Node surface (node.js): digests, codecs, fetch
 pub mod pool; // the supervisor: worker processes, one invocation each at a time, killed on breach
 pub mod protocol; // what the server and a worker say to each other (one JSON line each way)
 pub mod worker; // `callsign sandbox-worker`: reads invocations on stdin, answers on stdout

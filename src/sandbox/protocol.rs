@@ -48,6 +48,10 @@ pub struct Invocation {
     pub event: Value,
     pub ops: Vec<String>,
     pub limits: Limits,
+    /// Private or loopback targets `fetch` may reach after all (`[sandbox] allow_hosts`:
+    /// `host`, `host:port` or a CIDR; everything public is reachable).
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
 }
 
 /// Why a script did not finish normally.

@@ -824,3 +824,65 @@ async fn cli_translates_a_send_phone_message_action(b: Backend) {
     assert_eq!(code, 2, "{err}");
 }
 backend_tests!(cli_translates_a_send_phone_message_action);
+
+/// `fetch` / axios from an Action, to a loopback API the operator allowed
+/// (`[sandbox] allow_hosts`); without the entry the same call is refused.
+async fn actions_fetch_through_the_allow_list(b: Backend) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let api = axum::Router::new().route(
+        "/risk",
+        axum::routing::post(
+            |body: String| async move { axum::Json(json!({"echo": body, "score": 7})) },
+        ),
+    );
+    tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
+    let code = format!(
+        r#"const axios = require("axios");
+exports.onExecutePostLogin = async (event, api) => {{
+  try {{
+    const res = await axios.post("http://127.0.0.1:{port}/risk", {{ user: event.user.email }});
+    const again = await (await fetch("http://127.0.0.1:{port}/risk", {{ method: "POST", body: "x" }})).json();
+    api.access.deny(`${{res.status}} ${{res.data.score}} ${{res.data.echo}} ${{again.echo}}`);
+  }} catch (e) {{
+    api.access.deny("refused: " + e.message);
+  }}
+}};"#
+    );
+    for (allowed, want) in [
+        (true, "200 7 {\"user\":\"a@corp.example\"} x".to_string()),
+        (false, "refused: fetch failed".to_string()),
+    ] {
+        let app = TestApp::tuned(b, |c| {
+            if allowed {
+                c.sandbox.allow_hosts = vec!["127.0.0.1".into()];
+            }
+        })
+        .await;
+        let tok = app.admin_token().await;
+        let (s, _, a) = app
+            .mgmt(
+                "POST",
+                "/actions/actions",
+                &tok,
+                Some(json!({"name": "risk", "supported_triggers": [{"id": PL, "version": "v3"}], "code": code})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        let (s, _, run) = app
+            .mgmt(
+                "POST",
+                &format!("/actions/actions/{}/test", a["id"].as_str().unwrap()),
+                &tok,
+                Some(json!({"payload": {"user": {"email": "a@corp.example"}}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{run}");
+        let got = run["payload"]["commands"][0]["args"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(got.starts_with(&want), "allowed={allowed}: {run}");
+    }
+}
+backend_tests!(actions_fetch_through_the_allow_list);

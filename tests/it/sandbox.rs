@@ -23,6 +23,7 @@ fn inv(code: &str, timeout_ms: u64) -> Invocation {
             timeout_ms,
             ..Limits::default()
         },
+        allow_hosts: vec![],
     }
 }
 

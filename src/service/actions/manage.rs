@@ -190,6 +190,7 @@ async fn syntax_check(ctx: &Ctx, code: &str) -> Result<()> {
             event: Value::Null,
             ops: vec![],
             limits: lim,
+            allow_hosts: vec![],
         })
         .await;
     match out.failure {
@@ -469,6 +470,7 @@ pub async fn test(ctx: &Ctx, id: &str, payload: Map<String, Value>) -> Result<Te
                 .map(|s| s.to_string())
                 .collect(),
             limits: limits(ctx),
+            allow_hosts: ctx.config.sandbox.allow_hosts.clone(),
         })
         .await;
     Ok(TestAnswer {

@@ -96,6 +96,7 @@ pub(crate) async fn invoke<C>(
             event: to_json(event),
             ops: ops_of(trigger).iter().map(|s| s.to_string()).collect(),
             limits: limits(ctx),
+            allow_hosts: ctx.config.sandbox.allow_hosts.clone(),
         })
         .await;
     let failed = |kind: String, message: String| Failed {

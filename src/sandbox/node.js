@@ -1,0 +1,225 @@
+// The part of Node.js and npm an Auth0 Action may use in callsign's sandbox, over the host
+// functions of host.rs (captured here, then removed from the global object, before any
+// script code runs). Evaluated once per invocation; returns the modules `require` knows.
+(function () {
+  "use strict";
+  const host = globalThis.__callsign_host;
+  delete globalThis.__callsign_host;
+  const stringify = JSON.stringify, parse = JSON.parse, freeze = Object.freeze;
+  const toArray = (u8) => Array.prototype.slice.call(u8);
+
+  // --- Buffer (the common subset), TextEncoder, TextDecoder ---------------------------------
+  class Buffer extends Uint8Array {
+    static from(value, encodingOrOffset, length) {
+      if (typeof value === "string") {
+        return Buffer.fromBytes(host.decode(value, encodingOrOffset || "utf8"));
+      }
+      if (value instanceof ArrayBuffer) {
+        return new Buffer(value, encodingOrOffset || 0, length === undefined ? value.byteLength - (encodingOrOffset || 0) : length);
+      }
+      if (ArrayBuffer.isView(value) || Array.isArray(value)) {
+        const b = new Buffer(value.length);
+        for (let i = 0; i < value.length; i++) b[i] = value[i] & 255;
+        return b;
+      }
+      if (value && value.type === "Buffer" && Array.isArray(value.data)) return Buffer.from(value.data);
+      throw new TypeError("The first argument must be a string, Buffer, ArrayBuffer, Array or array-like object");
+    }
+    static fromBytes(bytes) {
+      const b = new Buffer(bytes.length);
+      for (let i = 0; i < bytes.length; i++) b[i] = bytes[i];
+      return b;
+    }
+    static alloc(n, fill) {
+      const b = new Buffer(n);
+      if (fill !== undefined) b.fill(typeof fill === "number" ? fill : 0);
+      return b;
+    }
+    static isBuffer(x) { return x instanceof Buffer; }
+    static byteLength(s, enc) { return typeof s === "string" ? Buffer.from(s, enc).length : s.byteLength; }
+    static concat(list, total) {
+      const n = total === undefined ? list.reduce((a, b) => a + b.length, 0) : total;
+      const out = Buffer.alloc(n);
+      let at = 0;
+      for (const b of list) { out.set(b.subarray(0, Math.max(0, n - at)), at); at += b.length; if (at >= n) break; }
+      return out;
+    }
+    toString(enc, start, end) {
+      const part = (start !== undefined || end !== undefined) ? this.subarray(start || 0, end === undefined ? this.length : end) : this;
+      return host.encode(toArray(part), enc || "utf8");
+    }
+    toJSON() { return { type: "Buffer", data: toArray(this) }; }
+    equals(other) {
+      if (!(other instanceof Uint8Array) || other.length !== this.length) return false;
+      for (let i = 0; i < this.length; i++) if (this[i] !== other[i]) return false;
+      return true;
+    }
+    slice(start, end) { return Buffer.fromBytes(toArray(this.subarray(start, end))); }
+  }
+  globalThis.Buffer = Buffer;
+
+  class TextEncoder {
+    get encoding() { return "utf-8"; }
+    encode(s) { return new Uint8Array(host.decode(String(s === undefined ? "" : s), "utf8")); }
+  }
+  class TextDecoder {
+    get encoding() { return "utf-8"; }
+    decode(b) { return b === undefined ? "" : host.encode(toArray(b instanceof ArrayBuffer ? new Uint8Array(b) : b), "utf8"); }
+  }
+  globalThis.TextEncoder = TextEncoder;
+  globalThis.TextDecoder = TextDecoder;
+
+  // --- URLSearchParams ----------------------------------------------------------------------
+  const enc = (s) => encodeURIComponent(s).replace(/%20/g, "+");
+  const dec = (s) => decodeURIComponent(s.replace(/\+/g, " "));
+  class URLSearchParams {
+    constructor(init) {
+      this._list = [];
+      if (typeof init === "string") {
+        for (const part of init.replace(/^\?/, "").split("&")) {
+          if (!part) continue;
+          const i = part.indexOf("=");
+          this._list.push(i < 0 ? [dec(part), ""] : [dec(part.slice(0, i)), dec(part.slice(i + 1))]);
+        }
+      } else if (Array.isArray(init)) {
+        for (const [k, v] of init) this._list.push([String(k), String(v)]);
+      } else if (init && typeof init === "object") {
+        for (const k of Object.keys(init)) this._list.push([k, String(init[k])]);
+      }
+    }
+    append(k, v) { this._list.push([String(k), String(v)]); }
+    set(k, v) { this.delete(k); this.append(k, v); }
+    get(k) { const e = this._list.find((p) => p[0] === k); return e ? e[1] : null; }
+    getAll(k) { return this._list.filter((p) => p[0] === k).map((p) => p[1]); }
+    has(k) { return this._list.some((p) => p[0] === k); }
+    delete(k) { this._list = this._list.filter((p) => p[0] !== k); }
+    forEach(fn) { for (const [k, v] of this._list) fn(v, k, this); }
+    entries() { return this._list.map((p) => [p[0], p[1]])[Symbol.iterator](); }
+    keys() { return this._list.map((p) => p[0])[Symbol.iterator](); }
+    values() { return this._list.map((p) => p[1])[Symbol.iterator](); }
+    [Symbol.iterator]() { return this.entries(); }
+    toString() { return this._list.map(([k, v]) => enc(k) + "=" + enc(v)).join("&"); }
+  }
+  globalThis.URLSearchParams = URLSearchParams;
+
+  // --- fetch, node-fetch, axios -------------------------------------------------------------
+  const headerList = (h) => {
+    const out = [];
+    if (!h) return out;
+    if (typeof h.forEach === "function" && !Array.isArray(h)) { h.forEach((v, k) => out.push([String(k), String(v)])); return out; }
+    if (Array.isArray(h)) { for (const [k, v] of h) out.push([String(k), String(v)]); return out; }
+    for (const k of Object.keys(h)) if (h[k] !== undefined) out.push([k, String(h[k])]);
+    return out;
+  };
+  const bodyText = (b) => {
+    if (b === undefined || b === null) return null;
+    if (typeof b === "string") return b;
+    if (b instanceof URLSearchParams) return b.toString();
+    if (b instanceof Uint8Array) return host.encode(toArray(b), "utf8");
+    return String(b);
+  };
+  const emptyHeaders = freeze({ get: () => null, has: () => false, forEach() {}, entries: () => [][Symbol.iterator]() });
+  async function fetch(input, init) {
+    init = init || {};
+    const url = typeof input === "string" ? input : (input && input.url) || String(input);
+    const headers = headerList(init.headers);
+    if (init.body instanceof URLSearchParams && !headers.some(([k]) => k.toLowerCase() === "content-type")) {
+      headers.push(["content-type", "application/x-www-form-urlencoded;charset=UTF-8"]);
+    }
+    const r = parse(host.fetch(stringify({ url, method: init.method || "GET", headers, body: bodyText(init.body) })));
+    if (r.error !== undefined) throw new TypeError("fetch failed: " + r.error);
+    const text = r.body;
+    return freeze({
+      ok: r.status >= 200 && r.status < 300,
+      status: r.status,
+      statusText: "",
+      url,
+      redirected: false,
+      headers: emptyHeaders,
+      text: async () => text,
+      json: async () => parse(text),
+      arrayBuffer: async () => new Uint8Array(host.decode(text, "utf8")).buffer,
+    });
+  }
+  globalThis.fetch = fetch;
+  const nodeFetch = Object.assign((...a) => fetch(...a), { default: fetch });
+
+  const axiosRequest = async (config) => {
+    let url = config.url || "";
+    if (config.baseURL && !/^https?:/i.test(url)) url = config.baseURL.replace(/\/$/, "") + "/" + url.replace(/^\//, "");
+    if (config.params) url += (url.includes("?") ? "&" : "?") + new URLSearchParams(config.params).toString();
+    const headers = headerList(config.headers);
+    let body = config.data;
+    if (body !== undefined && body !== null && typeof body === "object" && !(body instanceof URLSearchParams) && !(body instanceof Uint8Array)) {
+      body = stringify(body);
+      if (!headers.some(([k]) => k.toLowerCase() === "content-type")) headers.push(["content-type", "application/json"]);
+    }
+    const res = await fetch(url, { method: (config.method || "get").toUpperCase(), headers, body });
+    const text = await res.text();
+    let data = text;
+    if (config.responseType !== "text") { try { data = parse(text); } catch (e) { data = text; } }
+    const response = { data, status: res.status, statusText: "", headers: {}, config };
+    const valid = config.validateStatus || ((s) => s >= 200 && s < 300);
+    if (!valid(res.status)) {
+      const err = new Error("Request failed with status code " + res.status);
+      err.response = response;
+      err.isAxiosError = true;
+      throw err;
+    }
+    return response;
+  };
+  const axios = (a, b) => axiosRequest(typeof a === "string" ? Object.assign({}, b, { url: a }) : a);
+  for (const m of ["get", "delete", "head", "options"]) axios[m] = (url, config) => axiosRequest(Object.assign({}, config, { url, method: m }));
+  for (const m of ["post", "put", "patch"]) axios[m] = (url, data, config) => axiosRequest(Object.assign({}, config, { url, method: m, data }));
+  axios.request = axiosRequest;
+  axios.create = (defaults) => {
+    const inst = (a, b) => axios(Object.assign({}, defaults, typeof a === "string" ? Object.assign({}, b, { url: a }) : a));
+    for (const m of ["get", "delete", "head", "options"]) inst[m] = (url, config) => axiosRequest(Object.assign({}, defaults, config, { url, method: m }));
+    for (const m of ["post", "put", "patch"]) inst[m] = (url, data, config) => axiosRequest(Object.assign({}, defaults, config, { url, method: m, data }));
+    return inst;
+  };
+  axios.default = axios;
+  axios.isAxiosError = (e) => !!(e && e.isAxiosError);
+
+  // --- crypto -------------------------------------------------------------------------------
+  const bytesOf = (data, encoding) => typeof data === "string" ? host.decode(data, encoding || "utf8") : toArray(data);
+  const digestOut = (bytes, encoding) => encoding ? host.encode(bytes, encoding) : Buffer.fromBytes(bytes);
+  const chunks = () => {
+    const parts = [];
+    return { add(d, e) { for (const b of bytesOf(d, e)) parts.push(b); }, all: () => parts };
+  };
+  const crypto = {
+    randomUUID: () => host.uuid(),
+    randomBytes: (n) => Buffer.fromBytes(host.random(n)),
+    getRandomValues: (arr) => { const r = host.random(arr.length); for (let i = 0; i < arr.length; i++) arr[i] = r[i]; return arr; },
+    createHash(alg) {
+      const c = chunks();
+      const h = { update(d, e) { c.add(d, e); return h; }, digest: (e) => digestOut(host.hash(alg, c.all()), e) };
+      host.hash(alg, []); // an unknown algorithm fails here, as Node's does
+      return h;
+    },
+    createHmac(alg, key) {
+      const k = bytesOf(key);
+      const c = chunks();
+      const h = { update(d, e) { c.add(d, e); return h; }, digest: (e) => digestOut(host.hmac(alg, k, c.all()), e) };
+      host.hmac(alg, k, []);
+      return h;
+    },
+    timingSafeEqual(a, b) {
+      if (a.length !== b.length) throw new RangeError("Input buffers must have the same byte length");
+      let d = 0;
+      for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+      return d === 0;
+    },
+  };
+  globalThis.crypto = freeze({ randomUUID: crypto.randomUUID, getRandomValues: crypto.getRandomValues });
+
+  return {
+    crypto: freeze(crypto),
+    "node:crypto": freeze(crypto),
+    buffer: freeze({ Buffer }),
+    "node:buffer": freeze({ Buffer }),
+    "node-fetch": nodeFetch,
+    axios,
+  };
+})
