@@ -50,6 +50,8 @@ fn invocation(limits: Limits) -> Invocation {
             .collect(),
         limits,
         allow_hosts: vec![],
+        cache: vec![],
+        now_ms: 0,
     }
 }
 

@@ -52,6 +52,8 @@ pub struct Node {
     pub inbound: Arc<crate::service::callcenter::inbound::Feed>,
     /// This node's JavaScript sandbox workers (`sandbox::Pool`; started on first use).
     pub sandbox: crate::sandbox::Pool,
+    /// This node's `api.cache` entries (`service::actions::cache`).
+    pub action_cache: Arc<crate::service::actions::cache::ActionCache>,
 }
 
 impl Ctx {
@@ -68,6 +70,7 @@ impl Ctx {
         });
         Ctx(Arc::new(Node {
             sandbox,
+            action_cache: Arc::default(),
             limiter: Arc::new(Limiter::new(config.rate_limits.clone())),
             delivery: Arc::new(Senders::from_config(&config)),
             outbox_wake: Arc::new(Notify::new()),

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// Builds `console` and `api` from two host functions, then removes them from the global
 /// object; `require` answers with the modules `node.js` made. Returns `[api, require]`.
-const PRELUDE: &str = r#"(function (ops, modules) {
+const PRELUDE: &str = r#"(function (ops, modules, cacheEntries, serverNow) {
   "use strict";
   const log = globalThis.__callsign_log, record = globalThis.__callsign_record;
   delete globalThis.__callsign_log;
@@ -44,6 +44,35 @@ const PRELUDE: &str = r#"(function (ops, modules) {
       record(op, json);
     };
   }
+  // api.cache (every trigger): reads see this node's entries for this action; writes are
+  // recorded (`cache.set` / `cache.delete`) and applied by the server after the run.
+  const entries = new Map();
+  for (const e of cacheEntries) entries.set(e.key, { value: e.value, expires_at: e.expires_at });
+  const DEFAULT_TTL = 15 * 60 * 1000;
+  const started = Date.now();
+  const now = () => (serverNow > 0 ? serverNow + (Date.now() - started) : Date.now());
+  api.cache = {
+    get(key) {
+      const e = entries.get(String(key));
+      return e && e.expires_at > now() ? { value: e.value, expires_at: e.expires_at } : undefined;
+    },
+    set(key, value, options) {
+      if (typeof key !== "string" || typeof value !== "string") {
+        return { type: "error", code: "INVALID_ARGUMENT" };
+      }
+      const o = options || {};
+      const expires_at = typeof o.expires_at === "number" ? o.expires_at : now() + (typeof o.ttl === "number" ? o.ttl : DEFAULT_TTL);
+      entries.set(key, { value, expires_at });
+      record("cache.set", stringify([key, value, expires_at]));
+      return { type: "success", record: { value, expires_at } };
+    },
+    delete(key) {
+      const had = entries.get(String(key));
+      entries.delete(String(key));
+      record("cache.delete", stringify([String(key)]));
+      return { type: "success", record: had ? { value: had.value, expires_at: had.expires_at } : undefined };
+    },
+  };
   const deepFreeze = (o) => { for (const k of Object.keys(o)) if (typeof o[k] === "object") deepFreeze(o[k]); return freeze(o); };
   const require = (name) => {
     if (Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
@@ -128,7 +157,9 @@ fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<
         }
         let start = || -> rquickjs::Result<Option<Value<'_>>> {
             let modules: Object = node.call(())?;
-            let parts: rquickjs::Array = prelude.call((inv.ops.clone(), modules))?;
+            let cache = ctx.json_parse(serde_json::to_string(&inv.cache).unwrap_or_default())?;
+            let parts: rquickjs::Array =
+                prelude.call((inv.ops.clone(), modules, cache, inv.now_ms as f64))?;
             let api: Object = parts.get(0)?;
             let require: Function = parts.get(1)?;
             let exports = Object::new(ctx.clone())?;
@@ -351,6 +382,8 @@ mod tests {
                 ..Limits::default()
             },
             allow_hosts: vec![],
+            cache: vec![],
+            now_ms: 0,
         }
     }
 
@@ -534,6 +567,8 @@ mod node_tests {
             ops: vec!["access.deny".into()],
             limits: Limits::default(),
             allow_hosts: vec![],
+            cache: vec![],
+            now_ms: 0,
         };
         let o = run(&inv);
         assert_eq!(o.failure, None, "{body}: {o:?}");
@@ -612,5 +647,42 @@ mod node_tests {
             "const axios = require('axios'); try { await axios.get('http://10.0.0.1/'); api.access.deny('fetched'); } catch (e) { api.access.deny(e.message); }",
         );
         assert!(v.as_str().unwrap().contains("fetch failed"), "{v}");
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use crate::sandbox::protocol::CacheEntry;
+    use serde_json::json;
+
+    #[test]
+    fn the_cache_reads_entries_and_records_writes() {
+        let inv = Invocation {
+            code: r#"exports.onExecutePostLogin = async (event, api) => {
+                const hit = api.cache.get("seen");
+                const gone = api.cache.get("old");
+                api.cache.set("n", "1", { ttl: 1000 });
+                api.cache.delete("seen");
+                api.access.deny([hit.value, gone === undefined, api.cache.get("n").value, api.cache.get("seen") === undefined, api.cache.set("x", 5).type].join(","));
+            };"#
+            .into(),
+            handler: "onExecutePostLogin".into(),
+            event: json!({}),
+            ops: vec!["access.deny".into()],
+            limits: Limits::default(),
+            allow_hosts: vec![],
+            cache: vec![
+                CacheEntry { key: "seen".into(), value: "yes".into(), expires_at: i64::MAX },
+                CacheEntry { key: "old".into(), value: "no".into(), expires_at: 1 },
+            ],
+            now_ms: 0,
+        };
+        let o = run(&inv);
+        assert_eq!(o.failure, None, "{o:?}");
+        let ops: Vec<&str> = o.recorded.iter().map(|r| r.op.as_str()).collect();
+        assert_eq!(ops, ["cache.set", "cache.delete", "access.deny"]);
+        assert_eq!(o.recorded[0].args[..2], [json!("n"), json!("1")]);
+        assert_eq!(o.recorded[2].args[0], json!("yes,true,1,true,error"));
     }
 }

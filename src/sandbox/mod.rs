@@ -17,4 +17,4 @@ pub mod protocol; // what the server and a worker say to each other (one JSON li
 pub mod worker; // `callsign sandbox-worker`: reads invocations on stdin, answers on stdout
 
 pub use pool::Pool;
-pub use protocol::{Failure, FailureKind, Invocation, Limits, Outcome};
+pub use protocol::{CacheEntry, Failure, FailureKind, Invocation, Limits, Outcome};

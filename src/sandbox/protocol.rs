@@ -52,6 +52,21 @@ pub struct Invocation {
     /// `host`, `host:port` or a CIDR; everything public is reachable).
     #[serde(default)]
     pub allow_hosts: Vec<String>,
+    /// This action's `api.cache` entries on this node, unexpired (what `api.cache.get` sees).
+    #[serde(default)]
+    pub cache: Vec<CacheEntry>,
+    /// The server's clock (ms) when it sent this: `api.cache` expiries are on that clock (0:
+    /// the worker's own).
+    #[serde(default)]
+    pub now_ms: i64,
+}
+
+/// One `api.cache` entry: a string value and when it expires (ms since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheEntry {
+    pub key: String,
+    pub value: String,
+    pub expires_at: i64,
 }
 
 /// Why a script did not finish normally.

@@ -886,3 +886,42 @@ exports.onExecutePostLogin = async (event, api) => {{
     }
 }
 backend_tests!(actions_fetch_through_the_allow_list);
+
+/// `api.cache` keeps a value between runs of one action on this node; passwordless logins run
+/// post-login too.
+async fn api_cache_persists_between_logins(b: Backend) {
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    let c = mfa_client(&app, &tok).await;
+    user(&app, &tok, "ana@corp.example").await;
+    bind(
+        &app,
+        &tok,
+        "counter",
+        r#"
+exports.onExecutePostLogin = async (event, api) => {
+  const hit = api.cache.get("logins");
+  const n = hit ? Number(hit.value) + 1 : 1;
+  api.cache.set("logins", String(n), { ttl: 60000 });
+  api.idToken.setCustomClaim("https://corp.example/n", n);
+};"#,
+        json!([]),
+    )
+    .await;
+    for want in [1, 2, 3] {
+        let (s, v) = password_login(&app, &c, "ana@corp.example").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            claims(v["id_token"].as_str().unwrap())["https://corp.example/n"],
+            want
+        );
+    }
+    // Past the entry's lifetime on the server's clock, the count starts again.
+    app.ctx.clock.advance_ms(61_000);
+    let (_, v) = password_login(&app, &c, "ana@corp.example").await;
+    assert_eq!(
+        claims(v["id_token"].as_str().unwrap())["https://corp.example/n"],
+        1
+    );
+}
+backend_tests!(api_cache_persists_between_logins);

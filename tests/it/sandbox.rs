@@ -24,6 +24,8 @@ fn inv(code: &str, timeout_ms: u64) -> Invocation {
             ..Limits::default()
         },
         allow_hosts: vec![],
+        cache: vec![],
+        now_ms: 0,
     }
 }
 

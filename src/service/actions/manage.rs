@@ -191,6 +191,8 @@ async fn syntax_check(ctx: &Ctx, code: &str) -> Result<()> {
             ops: vec![],
             limits: lim,
             allow_hosts: vec![],
+            cache: vec![],
+            now_ms: 0,
         })
         .await;
     match out.failure {
@@ -471,6 +473,8 @@ pub async fn test(ctx: &Ctx, id: &str, payload: Map<String, Value>) -> Result<Te
                 .collect(),
             limits: limits(ctx),
             allow_hosts: ctx.config.sandbox.allow_hosts.clone(),
+            cache: vec![],
+            now_ms: ctx.clock.now_ms(),
         })
         .await;
     Ok(TestAnswer {

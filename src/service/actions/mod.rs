@@ -5,6 +5,7 @@
 //! (registration), `oauth` (logins, M2M). What a post-login Action says about MFA is a domain
 //! value (`domain::actions::ActionMfa`) that `mfa::policy` reads.
 
+pub mod cache; // api.cache: per node, per action, in memory, bounded
 pub mod manage; // /api/v2/actions/*: validate, seal secrets, syntax-check, deploy, bind
 pub mod phone; // custom-phone-provider and send-phone-message: Actions as phone senders; translation
 pub mod run; // post-login, credentials-exchange, pre- and post-user-registration

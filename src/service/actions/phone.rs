@@ -166,7 +166,6 @@ pub const UNMAPPED: &[&str] = &[
      the legacy handler with message_options.action set to the notification's message_type",
     "language: send-phone-message has no documented language field; the generated Action \
      passes notification.locale as message_options.language",
-    "api.cache: not available in callsign's sandbox yet",
 ];
 
 /// A custom-phone-provider Action's code that runs a send-phone-message Action's handler

@@ -97,6 +97,8 @@ pub(crate) async fn invoke<C>(
             ops: ops_of(trigger).iter().map(|s| s.to_string()).collect(),
             limits: limits(ctx),
             allow_hosts: ctx.config.sandbox.allow_hosts.clone(),
+            cache: ctx.action_cache.entries(&v.action_id, ctx.clock.now_ms()),
+            now_ms: ctx.clock.now_ms(),
         })
         .await;
     let failed = |kind: String, message: String| Failed {
@@ -108,8 +110,11 @@ pub(crate) async fn invoke<C>(
         let kind = to_json(&f.kind).as_str().unwrap_or_default().to_string();
         return Err(failed(kind, f.message.clone()));
     }
+    ctx.action_cache
+        .apply(&v.action_id, &out.recorded, ctx.clock.now_ms());
     out.recorded
         .iter()
+        .filter(|r| !r.op.starts_with("cache."))
         .map(read)
         .collect::<std::result::Result<Vec<C>, String>>()
         .map_err(|m| failed("threw".into(), format!("TypeError: {m}")))

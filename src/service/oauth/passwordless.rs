@@ -179,10 +179,36 @@ pub async fn grant(
         }
     };
     tx.commit().await?;
+    let base = LogEvent {
+        client_id: Some(client.client_id.clone()),
+        client_name: Some(client.name.clone()),
+        connection: Some(c.name.clone()),
+        connection_id: Some(c.id.clone()),
+        strategy: Some("sms".into()),
+        strategy_type: Some("passwordless".into()),
+        user_id: Some(user.user_id.clone()),
+        ..Default::default()
+    };
+    let actions = crate::service::actions::run::post_login(
+        ctx,
+        &crate::service::actions::run::PostLoginInput {
+            user: &user,
+            client: &client,
+            connection: &c,
+            ip: "",
+            user_agent: None,
+            protocol: "oauth2-password",
+            audience,
+            scope,
+            methods: &[("sms", None)],
+            base: &base,
+        },
+    )
+    .await?;
     let decision = mfa_policy::decide(
         ctx,
         &mfa_policy::Login {
-            action: &mfa_policy::ActionMfa::Silent,
+            action: &actions.mfa,
             user: &user,
             client: &client,
             audience,
@@ -228,7 +254,7 @@ pub async fn grant(
             scope,
             gty: "passwordless",
             nonce: None,
-            custom: None,
+            custom: actions.ran.then_some(&actions.custom),
         },
         None,
     )
