@@ -8,7 +8,9 @@
 //!    difference (target ≤ 1 ms p50 added);
 //! 4. password-realm logins/s with and without that Action (argon2id dominates a login);
 //! 5. containment: a `for (;;) {}` Action with a 100 ms limit, from call to outcome, and the
-//!    next invocation's latency on the same pool.
+//!    next invocation's latency on the same pool;
+//! 6. the server's other work while every worker runs an endless loop: in-process
+//!    client_credentials grants/s beside the same measured with the workers idle.
 //!
 //! Run: `cargo bench --bench actions` (`CALLSIGN_BENCH_SECONDS` per phase, default 5).
 #![allow(clippy::disallowed_methods, clippy::unwrap_used)] // a benchmark reads the wall clock
@@ -247,6 +249,47 @@ async fn main() {
     );
     let with = logins("one trivial Action").await;
     println!("login throughput with / without: {:.2}", with / without);
+
+    // 6 (first, while the pool is warm). Other work while every worker loops: in-process
+    // client_credentials grants/s, idle and with all workers burning CPU at nice 10.
+    let grants = |label: &'static str| {
+        let ctx = ctx.clone();
+        async move {
+            let creds = ClientCredentials {
+                client_id: Some(common::ID.into()),
+                client_secret: Some(common::SECRET.into()),
+            };
+            let aud = ctx.mgmt_audience();
+            let t = Instant::now();
+            let mut n = 0u64;
+            while t.elapsed() < phase {
+                callsign::service::oauth::token::client_credentials(&ctx, &creds, Some(&aud), None)
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+            let rate = n as f64 / t.elapsed().as_secs_f64();
+            println!("client_credentials grants in process, {label}: {rate:.0}/s");
+            rate
+        }
+    };
+    let idle = grants("workers idle").await;
+    let mut burners = vec![];
+    for _ in 0..workers {
+        let ctx = ctx.clone();
+        let mut inv = invocation(Limits {
+            timeout_ms: secs * 1000 + 2000,
+            ..Limits::default()
+        });
+        inv.code = "exports.onExecutePostLogin = () => { for (;;) {} };".into();
+        burners.push(tokio::spawn(async move { ctx.sandbox.run(&inv).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let busy = grants("every worker in an endless loop").await;
+    println!("grants while scripts loop / idle: {:.2}", busy / idle);
+    for b in burners {
+        let _ = b.await;
+    }
 
     // 5. Containment of an endless loop.
     let mut looping = invocation(Limits {

@@ -16,12 +16,26 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// Builds `console` and `api` from two host functions, then removes them from the global
-/// object; `require` answers with the modules `node.js` made. Returns `[api, require]`.
-const PRELUDE: &str = r#"(function (ops, modules, cacheEntries, serverNow) {
+/// object; the Node globals and `require` load `node.js` on first use. Returns `[api,
+/// require]`.
+const PRELUDE: &str = r#"(function (ops, nodeSource, cacheEntries, serverNow) {
   "use strict";
   const log = globalThis.__callsign_log, record = globalThis.__callsign_record;
+  const host = globalThis.__callsign_host, indirectEval = eval;
   delete globalThis.__callsign_log;
   delete globalThis.__callsign_record;
+  delete globalThis.__callsign_host;
+  // The Node surface (node.js), evaluated on first use: most Actions use none of it.
+  let node = null;
+  const loadNode = () => node || (node = indirectEval(nodeSource)(host));
+  for (const name of ["Buffer", "TextEncoder", "TextDecoder", "URLSearchParams", "fetch", "crypto"]) {
+    const settle = (value) => Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
+    Object.defineProperty(globalThis, name, {
+      configurable: true,
+      get() { const v = loadNode().globals[name]; settle(v); return v; },
+      set(v) { settle(v); },
+    });
+  }
   const stringify = JSON.stringify, isArray = Array.isArray, freeze = Object.freeze;
   const text = (v) => {
     if (typeof v === "string") return v;
@@ -75,6 +89,7 @@ const PRELUDE: &str = r#"(function (ops, modules, cacheEntries, serverNow) {
   };
   const deepFreeze = (o) => { for (const k of Object.keys(o)) if (typeof o[k] === "object") deepFreeze(o[k]); return freeze(o); };
   const require = (name) => {
+    const modules = loadNode().modules;
     if (Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
     throw new Error("Cannot find module '" + String(name) + "': callsign's sandbox provides " + Object.keys(modules).join(", "));
   };
@@ -136,10 +151,6 @@ fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<
             Ok(f) => f,
             Err(e) => return Ok(Some(classify(e, inv, false))),
         };
-        let node: Function = match ctx.eval(NODE).catch(&ctx) {
-            Ok(f) => f,
-            Err(e) => return Ok(Some(classify(e, inv, false))),
-        };
         // The wrapper keeps the script's line numbers (its header has no newline).
         let module_fn: Function = match ctx
             .eval(format!(
@@ -156,10 +167,9 @@ fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<
             return Ok(None);
         }
         let start = || -> rquickjs::Result<Option<Value<'_>>> {
-            let modules: Object = node.call(())?;
             let cache = ctx.json_parse(serde_json::to_string(&inv.cache).unwrap_or_default())?;
             let parts: rquickjs::Array =
-                prelude.call((inv.ops.clone(), modules, cache, inv.now_ms as f64))?;
+                prelude.call((inv.ops.clone(), NODE, cache, inv.now_ms as f64))?;
             let api: Object = parts.get(0)?;
             let require: Function = parts.get(1)?;
             let exports = Object::new(ctx.clone())?;
@@ -602,6 +612,21 @@ mod node_tests {
                 "const p = new URLSearchParams({a: '1 2', b: 'x&y'}); p.append('a', '3'); api.access.deny(p.toString() + '|' + p.getAll('a').join(','))"
             ),
             json!("a=1+2&b=x%26y&a=3|1 2,3")
+        );
+    }
+
+    #[test]
+    fn the_node_surface_loads_on_first_use_whatever_the_script_did_before() {
+        assert_eq!(
+            eval(
+                "globalThis.eval = () => { throw new Error('tampered'); }; api.access.deny(typeof globalThis['Buf' + 'fer'].from)"
+            ),
+            json!("function")
+        );
+        assert_eq!(
+            eval("globalThis.fetch = 'mine'; api.access.deny(fetch)"),
+            json!("mine"),
+            "a script may replace a global"
         );
     }
 

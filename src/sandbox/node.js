@@ -1,10 +1,10 @@
 // The part of Node.js and npm an Auth0 Action may use in callsign's sandbox, over the host
-// functions of host.rs (captured here, then removed from the global object, before any
-// script code runs). Evaluated once per invocation; returns the modules `require` knows.
-(function () {
+// functions of host.rs (which the engine's prelude captured before any script code ran).
+// Evaluated lazily, on a script's first use of one of its globals or of `require` (most
+// Actions use none, and evaluating this costs more than running them); returns the globals
+// and the modules `require` knows.
+(function (host) {
   "use strict";
-  const host = globalThis.__callsign_host;
-  delete globalThis.__callsign_host;
   const stringify = JSON.stringify, parse = JSON.parse, freeze = Object.freeze;
   const toArray = (u8) => Array.prototype.slice.call(u8);
 
@@ -56,7 +56,6 @@
     }
     slice(start, end) { return Buffer.fromBytes(toArray(this.subarray(start, end))); }
   }
-  globalThis.Buffer = Buffer;
 
   class TextEncoder {
     get encoding() { return "utf-8"; }
@@ -66,8 +65,6 @@
     get encoding() { return "utf-8"; }
     decode(b) { return b === undefined ? "" : host.encode(toArray(b instanceof ArrayBuffer ? new Uint8Array(b) : b), "utf8"); }
   }
-  globalThis.TextEncoder = TextEncoder;
-  globalThis.TextDecoder = TextDecoder;
 
   // --- URLSearchParams ----------------------------------------------------------------------
   const enc = (s) => encodeURIComponent(s).replace(/%20/g, "+");
@@ -100,7 +97,6 @@
     [Symbol.iterator]() { return this.entries(); }
     toString() { return this._list.map(([k, v]) => enc(k) + "=" + enc(v)).join("&"); }
   }
-  globalThis.URLSearchParams = URLSearchParams;
 
   // --- fetch, node-fetch, axios -------------------------------------------------------------
   const headerList = (h) => {
@@ -141,7 +137,6 @@
       arrayBuffer: async () => new Uint8Array(host.decode(text, "utf8")).buffer,
     });
   }
-  globalThis.fetch = fetch;
   const nodeFetch = Object.assign((...a) => fetch(...a), { default: fetch });
 
   const axiosRequest = async (config) => {
@@ -212,14 +207,18 @@
       return d === 0;
     },
   };
-  globalThis.crypto = freeze({ randomUUID: crypto.randomUUID, getRandomValues: crypto.getRandomValues });
+  const webCrypto = freeze({ randomUUID: crypto.randomUUID, getRandomValues: crypto.getRandomValues });
 
-  return {
+  const modules = {
     crypto: freeze(crypto),
     "node:crypto": freeze(crypto),
     buffer: freeze({ Buffer }),
     "node:buffer": freeze({ Buffer }),
     "node-fetch": nodeFetch,
     axios,
+  };
+  return {
+    globals: { Buffer, TextEncoder, TextDecoder, URLSearchParams, fetch, crypto: webCrypto },
+    modules,
   };
 })

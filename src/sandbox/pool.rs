@@ -3,7 +3,8 @@
 //! time limit plus a grace period is killed (the engine's own interrupt should have stopped
 //! the script first; this is the backstop for a wedged engine), one that dies or answers
 //! nonsense is dropped, and the next invocation starts a fresh one. Workers start with an
-//! empty environment, so they hold none of the server's secrets or database URLs.
+//! empty environment, so they hold none of the server's secrets or database URLs, and at a
+//! lower CPU priority (`nice -n 10`) than the server.
 
 use super::protocol::{FailureKind, Invocation, Outcome};
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ use tokio::sync::Semaphore;
 
 /// Longest answer read from a worker (the outcome carries capped logs and recorded calls).
 const MAX_REPLY_BYTES: u64 = 4 << 20;
+/// Where `nice` may be (the worker's environment is empty, so no PATH search).
+const NICE: &[&str] = &["/usr/bin/nice", "/bin/nice"];
 /// Time past the script's own limit before the supervisor kills the worker.
 const GRACE: Duration = Duration::from_millis(500);
 
@@ -54,7 +57,25 @@ impl Pool {
     }
 
     fn spawn(&self) -> std::io::Result<Worker> {
-        let mut child = Command::new(&self.config.program)
+        // Checked here: through `nice`, a missing program would only show as a worker that dies.
+        if !self.config.program.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the sandbox worker program does not exist",
+            ));
+        }
+        // Workers run at a lower CPU priority than the server where `nice` exists, so a script
+        // burning its whole time budget slows other scripts rather than logins and token
+        // grants (nice execs the program: the pid is the worker's).
+        let mut cmd = match NICE.iter().find(|p| std::path::Path::new(p).exists()) {
+            Some(nice) => {
+                let mut c = Command::new(nice);
+                c.args(["-n", "10"]).arg(&self.config.program);
+                c
+            }
+            None => Command::new(&self.config.program),
+        };
+        let mut child = cmd
             .arg("sandbox-worker")
             .env_clear()
             .stdin(Stdio::piped())
@@ -75,8 +96,20 @@ impl Pool {
     /// Runs one invocation in a worker. Never fails: a worker problem is an outcome
     /// (`Crashed`, `Timeout`, `Unavailable`) like a script's own failure.
     pub async fn run(&self, inv: &Invocation) -> Outcome {
-        let Ok(_slot) = self.slots.acquire().await else {
-            return Outcome::failed(FailureKind::Unavailable, "the sandbox is shut down");
+        // A caller waits for a free worker at most as long as its script could run: past
+        // that, every worker is busy with scripts at their limits and the flow fails fast.
+        let wait = Duration::from_millis(inv.limits.timeout_ms);
+        let _slot = match tokio::time::timeout(wait, self.slots.acquire()).await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(_)) => {
+                return Outcome::failed(FailureKind::Unavailable, "the sandbox is shut down");
+            }
+            Err(_) => {
+                return Outcome::failed(
+                    FailureKind::Unavailable,
+                    "every sandbox worker stayed busy for the script's whole time limit",
+                );
+            }
         };
         let reused = self.idle.lock().ok().and_then(|mut v| v.pop());
         let worker = match reused {

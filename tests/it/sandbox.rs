@@ -109,3 +109,31 @@ async fn a_missing_worker_program_is_an_outcome_not_a_panic() {
     let o = p.run(&inv(DENY, 1_000)).await;
     assert_eq!(o.failure.map(|f| f.kind), Some(FailureKind::Unavailable));
 }
+
+#[tokio::test]
+async fn a_caller_waits_for_a_worker_no_longer_than_its_own_time_limit() {
+    let p = pool(1);
+    let busy = {
+        let p = p.clone();
+        tokio::spawn(async move {
+            p.run(&inv(
+                "exports.onExecutePostLogin = () => { for (;;) {} };",
+                2_000,
+            ))
+            .await
+        })
+    };
+    while p.busy_pids().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let t = callsign::clock::monotonic();
+    let o = p.run(&inv(DENY, 200)).await;
+    assert_eq!(o.failure.map(|f| f.kind), Some(FailureKind::Unavailable));
+    assert!(
+        t.elapsed() < Duration::from_millis(1_500),
+        "{:?}",
+        t.elapsed()
+    );
+    let o = busy.await.unwrap();
+    assert_eq!(o.failure.map(|f| f.kind), Some(FailureKind::Timeout));
+}
