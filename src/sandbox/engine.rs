@@ -28,7 +28,7 @@ const PRELUDE: &str = r#"(function (ops, nodeSource, cacheEntries, serverNow) {
   // The Node surface (node.js), evaluated on first use: most Actions use none of it.
   let node = null;
   const loadNode = () => node || (node = indirectEval(nodeSource)(host));
-  for (const name of ["Buffer", "TextEncoder", "TextDecoder", "URLSearchParams", "fetch", "crypto"]) {
+  for (const name of ["Buffer", "TextEncoder", "TextDecoder", "URL", "URLSearchParams", "fetch", "crypto"]) {
     const settle = (value) => Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
     Object.defineProperty(globalThis, name, {
       configurable: true,
@@ -146,7 +146,12 @@ fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<
     let failure = ctx.with(|ctx| -> rquickjs::Result<Option<(FailureKind, String)>> {
         install_host(&ctx, &gathered, &limits)?;
         let allow = AllowList::parse(inv.allow_hosts.iter().map(String::as_str)).unwrap_or_default();
-        super::host::install(&ctx, allow, deadline)?;
+        let now_secs = if inv.now_ms > 0 {
+            inv.now_ms / 1000
+        } else {
+            crate::clock::Clock::system().now_secs()
+        };
+        super::host::install(&ctx, allow, deadline, now_secs)?;
         let prelude: Function = match ctx.eval(PRELUDE).catch(&ctx) {
             Ok(f) => f,
             Err(e) => return Ok(Some(classify(e, inv, false))),
@@ -555,11 +560,11 @@ mod tests {
     #[test]
     fn require_names_what_is_missing() {
         let o = run(&inv(
-            "const jwt = require('jsonwebtoken'); exports.onExecutePostLogin = () => 1;",
+            "const request = require('request'); exports.onExecutePostLogin = () => 1;",
         ));
         assert_eq!(kind(&o), Some(FailureKind::Threw));
         let m = o.failure.unwrap().message;
-        assert!(m.contains("'jsonwebtoken'") && m.contains("axios"), "{m}");
+        assert!(m.contains("'request'") && m.contains("jsonwebtoken"), "{m}");
     }
 }
 
@@ -627,6 +632,40 @@ mod node_tests {
             eval("globalThis.fetch = 'mine'; api.access.deny(fetch)"),
             json!("mine"),
             "a script may replace a global"
+        );
+    }
+
+    #[test]
+    fn url_and_jsonwebtoken() {
+        assert_eq!(
+            eval(
+                "const u = new URL('/a/b?x=1&y=2#f', 'https://user:pw@example.com:8443/base'); api.access.deny([u.href, u.host, u.pathname, u.searchParams.get('y'), u.hash, u.origin].join(' '))"
+            ),
+            json!(
+                "https://user:pw@example.com:8443/a/b?x=1&y=2#f example.com:8443 /a/b 2 #f https://example.com:8443"
+            )
+        );
+        assert_eq!(
+            eval("try { new URL('not a url'); } catch (e) { api.access.deny(e.name); }"),
+            json!("TypeError")
+        );
+        assert_eq!(
+            eval(
+                "const jwt = require('jsonwebtoken'); const t = jwt.sign({ sub: 'u1', role: 'x' }, 's3cret', { expiresIn: '1h', issuer: 'me', audience: 'api' }); const p = jwt.verify(t, 's3cret', { issuer: 'me', audience: 'api' }); api.access.deny([p.sub, p.role, p.exp - p.iat, jwt.decode(t, { complete: true }).header.alg].join(' '))"
+            ),
+            json!("u1 x 3600 HS256")
+        );
+        assert_eq!(
+            eval(
+                "const jwt = require('jsonwebtoken'); const t = jwt.sign({ sub: 'u1' }, 'a'); try { jwt.verify(t, 'b'); } catch (e) { api.access.deny(e.name + ': ' + e.message); }"
+            ),
+            json!("JsonWebTokenError: invalid signature")
+        );
+        assert_eq!(
+            eval(
+                "const jwt = require('jsonwebtoken'); const t = jwt.sign({ sub: 'u1', exp: 1 }, 'a', { noTimestamp: true }); try { jwt.verify(t, 'a'); } catch (e) { api.access.deny(e.name); }"
+            ),
+            json!("TokenExpiredError")
         );
     }
 

@@ -2,7 +2,9 @@
 //! (aws-lc-rs; MD5 through md-5, for Node's `createHash('md5')`), random bytes and UUIDs from
 //! the OS's CSPRNG, text codecs (data-encoding), and `fetch` through the SSRF-guarded client
 //! (`delivery::http::SafeClient`: every resolved address judged by `domain::outbound`, no
-//! redirect followed, the response capped) under the operator's `[sandbox] allow_hosts`. They
+//! redirect followed, the response capped) under the operator's `[sandbox] allow_hosts`; URL
+//! parsing (the `url` crate, WHATWG) and JWT sign/verify (the `jsonwebtoken` crate the server
+//! signs with). They
 //! live on one object, `__callsign_host`, that `node.js` captures and removes before any
 //! script code runs. Bytes cross as arrays of numbers; a failure is a thrown `TypeError`.
 //!
@@ -172,8 +174,14 @@ fn fetch(req: FetchRequest, allow: &AllowList, deadline: Instant) -> FetchReply 
 }
 
 /// Puts `__callsign_host` on the global object.
-pub fn install<'js>(ctx: &Ctx<'js>, allow: AllowList, deadline: Instant) -> rquickjs::Result<()> {
+pub fn install<'js>(
+    ctx: &Ctx<'js>,
+    allow: AllowList,
+    deadline: Instant,
+    now_secs: i64,
+) -> rquickjs::Result<()> {
     let host = Object::new(ctx.clone())?;
+    install_more(ctx, &host, now_secs)?;
     host.set(
         "hash",
         Function::new(
@@ -299,4 +307,259 @@ mod tests {
         );
         assert!(encode(b"x", "utf16").is_none());
     }
+}
+
+/// A parsed URL, in the WHATWG `URL` object's terms (the `url` crate implements that
+/// standard).
+#[derive(Debug, Serialize)]
+struct UrlParts {
+    href: String,
+    origin: String,
+    protocol: String,
+    username: String,
+    password: String,
+    host: String,
+    hostname: String,
+    port: String,
+    pathname: String,
+    search: String,
+    hash: String,
+}
+
+fn url_parts(input: &str, base: Option<&str>) -> Option<UrlParts> {
+    let u = match base {
+        Some(b) => url::Url::parse(b).ok()?.join(input).ok()?,
+        None => url::Url::parse(input).ok()?,
+    };
+    let hostname = u.host_str().unwrap_or_default().to_string();
+    let port = u.port().map(|p| p.to_string()).unwrap_or_default();
+    Some(UrlParts {
+        href: u.as_str().to_string(),
+        origin: u.origin().ascii_serialization(),
+        protocol: format!("{}:", u.scheme()),
+        username: u.username().to_string(),
+        password: u.password().unwrap_or_default().to_string(),
+        host: if port.is_empty() {
+            hostname.clone()
+        } else {
+            format!("{hostname}:{port}")
+        },
+        hostname,
+        port,
+        pathname: u.path().to_string(),
+        search: u.query().map(|q| format!("?{q}")).unwrap_or_default(),
+        hash: u.fragment().map(|f| format!("#{f}")).unwrap_or_default(),
+    })
+}
+
+/// `jsonwebtoken`'s options that callsign reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct JwtOptions {
+    algorithm: Option<String>,
+    algorithms: Option<Vec<String>>,
+    expires_in: Option<serde_json::Value>,
+    not_before: Option<serde_json::Value>,
+    audience: Option<serde_json::Value>,
+    issuer: Option<serde_json::Value>,
+    subject: Option<String>,
+    jwtid: Option<String>,
+    keyid: Option<String>,
+    no_timestamp: Option<bool>,
+    ignore_expiration: Option<bool>,
+}
+
+/// Seconds from a `jsonwebtoken` span: a number of seconds or `"90s"`, `"15m"`, `"2h"`, `"7d"`.
+fn span_secs(v: &serde_json::Value) -> Option<i64> {
+    if let Some(n) = v.as_i64() {
+        return Some(n);
+    }
+    let s = v.as_str()?.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().ok()?;
+    Some(match unit.trim() {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return None,
+    })
+}
+
+fn jwt_alg(name: &str) -> Option<jsonwebtoken::Algorithm> {
+    use jsonwebtoken::Algorithm::*;
+    Some(match name {
+        "HS256" => HS256,
+        "HS384" => HS384,
+        "HS512" => HS512,
+        "RS256" => RS256,
+        "RS384" => RS384,
+        "RS512" => RS512,
+        _ => return None,
+    })
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// `jwt.sign(payload, secret, options)`: HS256 by default (HS384, HS512). RS* needs PEM key
+/// parsing, which the server's jsonwebtoken build leaves out: refused with a clear message.
+fn jwt_sign(payload: &str, key: &str, options: &str, now_secs: i64) -> Result<String, String> {
+    let o: JwtOptions = serde_json::from_str(options).map_err(|e| e.to_string())?;
+    let mut claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(payload).map_err(|_| "payload must be a plain object".to_string())?;
+    let alg_name = o.algorithm.as_deref().unwrap_or("HS256");
+    let alg = jwt_alg(alg_name)
+        .ok_or_else(|| format!("\"algorithm\" must be a valid string enum value: {alg_name}"))?;
+    if o.no_timestamp != Some(true) {
+        claims.entry("iat").or_insert(now_secs.into());
+    }
+    let iat = claims
+        .get("iat")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(now_secs);
+    if let Some(e) = &o.expires_in {
+        let s = span_secs(e).ok_or(
+            "\"expiresIn\" should be a number of seconds or string representing a timespan",
+        )?;
+        claims.insert("exp".into(), (iat + s).into());
+    }
+    if let Some(n) = &o.not_before {
+        let s = span_secs(n).ok_or(
+            "\"notBefore\" should be a number of seconds or string representing a timespan",
+        )?;
+        claims.insert("nbf".into(), (iat + s).into());
+    }
+    if let Some(a) = &o.audience {
+        claims.insert("aud".into(), a.clone());
+    }
+    if let Some(i) = &o.issuer {
+        claims.insert("iss".into(), i.clone());
+    }
+    if let Some(s) = &o.subject {
+        claims.insert("sub".into(), s.clone().into());
+    }
+    if let Some(j) = &o.jwtid {
+        claims.insert("jti".into(), j.clone().into());
+    }
+    if !alg_name.starts_with("HS") {
+        return Err(format!(
+            "{alg_name} is not supported in callsign's sandbox yet (HS256, HS384, HS512 are)"
+        ));
+    }
+    let ek = jsonwebtoken::EncodingKey::from_secret(key.as_bytes());
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = o.keyid;
+    jsonwebtoken::encode(&header, &claims, &ek).map_err(|e| e.to_string())
+}
+
+/// `jwt.verify(token, secretOrPublicKey, options)`: the payload, or `(error name, message)`
+/// with jsonwebtoken's names (`TokenExpiredError`, `NotBeforeError`, `JsonWebTokenError`).
+fn jwt_verify(token: &str, key: &str, options: &str) -> Result<String, (String, String)> {
+    let bad = |m: &str| ("JsonWebTokenError".to_string(), m.to_string());
+    let o: JwtOptions = serde_json::from_str(options).map_err(|e| bad(&e.to_string()))?;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| bad("jwt malformed"))?;
+    let allowed: Vec<String> = o
+        .algorithms
+        .clone()
+        .unwrap_or_else(|| vec!["HS256".into(), "HS384".into(), "HS512".into()]);
+    let alg_name = format!("{:?}", header.alg);
+    if !allowed.contains(&alg_name) {
+        return Err(bad("invalid algorithm"));
+    }
+    if !alg_name.starts_with("HS") {
+        return Err(bad(
+            "only HS256, HS384 and HS512 tokens can be verified in callsign's sandbox yet",
+        ));
+    }
+    let dk = jsonwebtoken::DecodingKey::from_secret(key.as_bytes());
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.required_spec_claims = Default::default();
+    v.leeway = 0;
+    v.validate_exp = o.ignore_expiration != Some(true);
+    v.validate_nbf = true;
+    v.validate_aud = false;
+    if let Some(i) = &o.issuer {
+        v.set_issuer(&strings(i));
+    }
+    match jsonwebtoken::decode::<serde_json::Value>(token, &dk, &v) {
+        Ok(data) => {
+            if let Some(a) = &o.audience {
+                let want = strings(a);
+                let got = strings(data.claims.get("aud").unwrap_or(&serde_json::Value::Null));
+                if !want.iter().any(|w| got.contains(w)) {
+                    return Err(bad(&format!(
+                        "jwt audience invalid. expected: {}",
+                        want.join(" or ")
+                    )));
+                }
+            }
+            Ok(data.claims.to_string())
+        }
+        Err(e) => Err(match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                ("TokenExpiredError".into(), "jwt expired".into())
+            }
+            jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                ("NotBeforeError".into(), "jwt not active".into())
+            }
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => bad("invalid signature"),
+            jsonwebtoken::errors::ErrorKind::InvalidIssuer => bad("jwt issuer invalid"),
+            _ => bad("invalid token"),
+        }),
+    }
+}
+
+/// Puts `url` and the `jwt*` functions on `host` (separate from [`install`] to keep each short).
+pub fn install_more<'js>(
+    ctx: &Ctx<'js>,
+    host: &Object<'js>,
+    now_secs: i64,
+) -> rquickjs::Result<()> {
+    host.set(
+        "url",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, input: String, base: Option<String>| -> rquickjs::Result<String> {
+                url_parts(&input, base.as_deref())
+                    .map(|p| serde_json::to_string(&p).unwrap_or_default())
+                    .ok_or_else(|| type_error(&ctx, &format!("Invalid URL: {input}")))
+            },
+        )?,
+    )?;
+    host.set(
+        "jwtSign",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  payload: String,
+                  key: String,
+                  options: String|
+                  -> rquickjs::Result<String> {
+                jwt_sign(&payload, &key, &options, now_secs).map_err(|m| type_error(&ctx, &m))
+            },
+        )?,
+    )?;
+    host.set(
+        "jwtVerify",
+        Function::new(
+            ctx.clone(),
+            |token: String, key: String, options: String| -> String {
+                let r = match jwt_verify(&token, &key, &options) {
+                    Ok(payload) => serde_json::json!({ "payload": payload }),
+                    Err((name, message)) => serde_json::json!({ "name": name, "message": message }),
+                };
+                r.to_string()
+            },
+        )?,
+    )?;
+    Ok(())
 }

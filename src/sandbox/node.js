@@ -98,6 +98,16 @@
     toString() { return this._list.map(([k, v]) => enc(k) + "=" + enc(v)).join("&"); }
   }
 
+  class URL {
+    constructor(input, base) {
+      const p = parse(host.url(String(input), base === undefined || base === null ? null : String(base)));
+      Object.assign(this, p);
+      this.searchParams = new URLSearchParams(p.search);
+    }
+    toString() { return this.href; }
+    toJSON() { return this.href; }
+  }
+
   // --- fetch, node-fetch, axios -------------------------------------------------------------
   const headerList = (h) => {
     const out = [];
@@ -207,6 +217,40 @@
       return d === 0;
     },
   };
+  // --- jsonwebtoken (sign, verify, decode; sync, or with a callback) ------------------------
+  const jwtError = (name, message) => { const e = new Error(message); e.name = name; return e; };
+  const b64json = (part) => parse(host.encode(host.decode(part, "base64url"), "utf8"));
+  const jsonwebtoken = {
+    sign(payload, key, options, cb) {
+      if (typeof options === "function") { cb = options; options = {}; }
+      try {
+        const t = host.jwtSign(stringify(payload), String(key), stringify(options || {}));
+        if (cb) { cb(null, t); return undefined; }
+        return t;
+      } catch (e) {
+        const err = jwtError("Error", e.message);
+        if (cb) { cb(err); return undefined; }
+        throw err;
+      }
+    },
+    verify(token, key, options, cb) {
+      if (typeof options === "function") { cb = options; options = {}; }
+      const r = parse(host.jwtVerify(String(token), String(key), stringify(options || {})));
+      if (r.name) { const err = jwtError(r.name, r.message); if (cb) { cb(err); return undefined; } throw err; }
+      const payload = parse(r.payload);
+      if (cb) { cb(null, payload); return undefined; }
+      return payload;
+    },
+    decode(token, options) {
+      const parts = String(token).split(".");
+      if (parts.length !== 3) return null;
+      try {
+        const payload = b64json(parts[1]);
+        return options && options.complete ? { header: b64json(parts[0]), payload, signature: parts[2] } : payload;
+      } catch (e) { return null; }
+    },
+  };
+
   const webCrypto = freeze({ randomUUID: crypto.randomUUID, getRandomValues: crypto.getRandomValues });
 
   const modules = {
@@ -216,9 +260,12 @@
     "node:buffer": freeze({ Buffer }),
     "node-fetch": nodeFetch,
     axios,
+    jsonwebtoken: freeze(jsonwebtoken),
+    url: freeze({ URL, URLSearchParams }),
+    "node:url": freeze({ URL, URLSearchParams }),
   };
   return {
-    globals: { Buffer, TextEncoder, TextDecoder, URLSearchParams, fetch, crypto: webCrypto },
+    globals: { Buffer, TextEncoder, TextDecoder, URL, URLSearchParams, fetch, crypto: webCrypto },
     modules,
   };
 })
