@@ -93,7 +93,38 @@ const PRELUDE: &str = r#"(function (ops, nodeSource, cacheEntries, serverNow) {
     if (Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
     throw new Error("Cannot find module '" + String(name) + "': callsign's sandbox provides " + Object.keys(modules).join(", "));
   };
-  return [deepFreeze(api), require];
+  // setTimeout / clearTimeout: the engine's job loop runs due timers when nothing else can
+  // run, sleeping until the next one (never past the deadline).
+  const timers = [];
+  let timerSeq = 0;
+  globalThis.setTimeout = (fn, ms, ...args) => {
+    if (typeof fn !== "function") throw new TypeError("The \"callback\" argument must be of type function");
+    if (timers.length >= 1000) throw new RangeError("too many pending timers");
+    const id = ++timerSeq;
+    timers.push({ id, due: Date.now() + Math.max(0, Number(ms) || 0), fn, args });
+    return id;
+  };
+  globalThis.clearTimeout = (id) => {
+    const i = timers.findIndex((t) => t.id === id);
+    if (i >= 0) timers.splice(i, 1);
+  };
+  const timerControl = {
+    next() {
+      if (!timers.length) return -1;
+      let due = Infinity;
+      for (const t of timers) due = Math.min(due, t.due);
+      return Math.max(0, due - Date.now());
+    },
+    run() {
+      const now = Date.now();
+      const due = timers.filter((t) => t.due <= now).sort((a, b) => a.due - b.due || a.id - b.id);
+      for (const t of due) {
+        timers.splice(timers.indexOf(t), 1);
+        t.fn(...t.args);
+      }
+    },
+  };
+  return [deepFreeze(api), require, timerControl];
 })"#;
 
 /// The Node surface (`Buffer`, `TextEncoder`, `URLSearchParams`, `fetch`, and the modules
@@ -171,12 +202,13 @@ fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<
             // A syntax check (saving an Action): parsed, not run.
             return Ok(None);
         }
-        let start = || -> rquickjs::Result<Option<Value<'_>>> {
+        let start = || -> rquickjs::Result<Option<(Value<'_>, Object<'_>)>> {
             let cache = ctx.json_parse(serde_json::to_string(&inv.cache).unwrap_or_default())?;
             let parts: rquickjs::Array =
                 prelude.call((inv.ops.clone(), NODE, cache, inv.now_ms as f64))?;
             let api: Object = parts.get(0)?;
             let require: Function = parts.get(1)?;
+            let timers: Object = parts.get(2)?;
             let exports = Object::new(ctx.clone())?;
             let module = Object::new(ctx.clone())?;
             module.set("exports", exports.clone())?;
@@ -187,9 +219,9 @@ fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<
                 return Ok(None);
             };
             let event = ctx.json_parse(serde_json::to_string(&inv.event).unwrap_or_default())?;
-            handler.call((event, api)).map(Some)
+            handler.call((event, api)).map(|v| Some((v, timers)))
         };
-        let value = match start().catch(&ctx) {
+        let (value, timers) = match start().catch(&ctx) {
             Ok(Some(v)) => v,
             Ok(None) => {
                 return Ok(Some((
@@ -220,8 +252,34 @@ fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<
                     if !ctx.execute_pending_job() {
                         // A job that threw (the interrupt included) also lands here: the
                         // promise then shows it on the next turn; nothing queued and still
-                        // pending means it waits for nothing that can happen.
+                        // pending means it waits for a timer, or for nothing that can happen.
                         if promise.state() == rquickjs::promise::PromiseState::Pending {
+                            let next = timers
+                                .get::<_, Function>("next")
+                                .and_then(|f| f.call::<_, f64>(()))
+                                .catch(&ctx);
+                            match next {
+                                Err(e) => return Ok(Some(classify(e, inv, false))),
+                                Ok(ms) if ms >= 0.0 => {
+                                    let wait = Duration::from_millis(ms as u64);
+                                    if monotonic() + wait >= deadline {
+                                        std::thread::sleep(
+                                            deadline.saturating_duration_since(monotonic()),
+                                        );
+                                        return Ok(Some(timeout(&limits)));
+                                    }
+                                    std::thread::sleep(wait);
+                                    let ran = timers
+                                        .get::<_, Function>("run")
+                                        .and_then(|f| f.call::<_, ()>(()))
+                                        .catch(&ctx);
+                                    if let Err(e) = ran {
+                                        return Ok(Some(classify(e, inv, false)));
+                                    }
+                                    continue;
+                                }
+                                Ok(_) => {}
+                            }
                             if monotonic() >= deadline {
                                 return Ok(Some(timeout(&limits)));
                             }
@@ -508,6 +566,20 @@ mod tests {
     }
 
     #[test]
+    fn a_timer_past_the_deadline_is_a_timeout_and_a_throwing_timer_a_failure() {
+        let mut i =
+            inv("exports.onExecutePostLogin = () => new Promise((r) => setTimeout(r, 60000));");
+        i.limits.timeout_ms = 200;
+        let o = run(&i);
+        assert_eq!(kind(&o), Some(FailureKind::Timeout));
+        assert!(o.elapsed_us < 2_000_000, "{}", o.elapsed_us);
+        let o = run(&inv(
+            "exports.onExecutePostLogin = () => new Promise(() => setTimeout(() => { throw new Error('late'); }, 1));",
+        ));
+        assert_eq!(kind(&o), Some(FailureKind::Threw));
+    }
+
+    #[test]
     fn a_promise_that_can_never_settle_is_reported() {
         let o = run(&inv(
             "exports.onExecutePostLogin = () => new Promise(() => {});",
@@ -632,6 +704,16 @@ mod node_tests {
             eval("globalThis.fetch = 'mine'; api.access.deny(fetch)"),
             json!("mine"),
             "a script may replace a global"
+        );
+    }
+
+    #[test]
+    fn timers_run_in_order_and_within_the_deadline() {
+        assert_eq!(
+            eval(
+                "const out = []; setTimeout(() => out.push('b'), 20); setTimeout((x) => out.push(x), 5, 'a'); const t = setTimeout(() => out.push('never'), 10); clearTimeout(t); await new Promise((r) => setTimeout(r, 30)); api.access.deny(out.join(''))"
+            ),
+            json!("ab")
         );
     }
 
