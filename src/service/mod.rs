@@ -65,6 +65,9 @@ pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
                     Ok(n) => tracing::info!(deleted = n, "expired inbound call/SMS events removed"),
                     Err(err) => tracing::warn!(error = %err, "inbound retention sweep failed"),
                 }
+                if let Err(err) = actions::manage::sweep_executions(&ctx).await {
+                    tracing::warn!(error = %err, "action execution sweep failed");
+                }
                 if let Err(err) = callcenter::console::sweep(&ctx).await {
                     tracing::warn!(error = %err, "console session sweep failed");
                 }

@@ -293,3 +293,61 @@ pub async fn deployed_for_trigger(
     )
     .await
 }
+
+/// One execution (`action_executions`); `results` as stored JSON.
+#[derive(Debug, Clone)]
+pub struct ExecutionRow {
+    pub id: String,
+    pub trigger_id: String,
+    pub status: String,
+    pub results: serde_json::Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub async fn insert_execution(db: &Db, e: &ExecutionRow) -> StoreResult<()> {
+    db.exec(
+        "INSERT INTO action_executions (id, trigger_id, status, results, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            e.id.clone().into(),
+            e.trigger_id.clone().into(),
+            e.status.clone().into(),
+            e.results.to_string().into(),
+            e.created_at.into(),
+            e.updated_at.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn execution(db: &Db, id: &str) -> StoreResult<Option<ExecutionRow>> {
+    let mut db = db;
+    db.query_opt_as(
+        "SELECT id, trigger_id, status, results, created_at, updated_at \
+         FROM action_executions WHERE id = $1",
+        &[id.into()],
+        |r| {
+            Ok(ExecutionRow {
+                id: r.str(0)?,
+                trigger_id: r.str(1)?,
+                status: r.str(2)?,
+                results: r.json(3)?,
+                created_at: r.i64(4)?,
+                updated_at: r.i64(5)?,
+            })
+        },
+    )
+    .await
+}
+
+/// Deletes at most `limit` executions created before `cutoff` (retention).
+pub async fn delete_executions_before(db: &Db, cutoff: i64, limit: i64) -> StoreResult<u64> {
+    db.exec(
+        "DELETE FROM action_executions WHERE id IN \
+         (SELECT id FROM action_executions WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
+        &[cutoff.into(), limit.into()],
+    )
+    .await
+}

@@ -53,6 +53,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0013_actions.sql",
         include_str!("../../migrations/sqlite/0013_actions.sql"),
     ),
+    (
+        "0014_action_executions.sql",
+        include_str!("../../migrations/sqlite/0014_action_executions.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -103,6 +107,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0013_actions.sql",
         include_str!("../../migrations/postgres/0013_actions.sql"),
+    ),
+    (
+        "0014_action_executions.sql",
+        include_str!("../../migrations/postgres/0014_action_executions.sql"),
     ),
 ];
 

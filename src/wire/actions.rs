@@ -284,3 +284,30 @@ pub struct Translated {
     pub action: Action,
     pub unmapped: Vec<String>,
 }
+
+/// One action's part of an execution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecutionResult {
+    pub action_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ExecutionError>,
+    pub started_at: String,
+    pub ended_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecutionError {
+    pub id: String,
+    pub msg: String,
+}
+
+/// `GET /actions/executions/{id}`: what ran for one flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Execution {
+    pub id: String,
+    pub trigger_id: String,
+    pub status: String,
+    pub results: Vec<ExecutionResult>,
+    pub created_at: String,
+    pub updated_at: String,
+}

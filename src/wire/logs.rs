@@ -122,3 +122,14 @@ pub struct ActionFailed<'a> {
     pub message: &'a str,
     pub logs: &'a str,
 }
+
+/// `details` of a login that ran Actions, in Auth0's shape: `{"actions": {"executions": [id]}}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionsRan {
+    pub actions: ActionExecutions,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionExecutions {
+    pub executions: Vec<String>,
+}

@@ -916,6 +916,38 @@ exports.onExecutePostLogin = async (event, api) => {
             want
         );
     }
+    // The login's log entry names its execution, which says what ran.
+    callsign::service::events::logs::flush(&app.ctx)
+        .await
+        .unwrap();
+    let (_, _, logs) = app.mgmt("GET", "/logs?q=type:s", &tok, None).await;
+    let exec_id = logs[0]["details"]["actions"]["executions"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("{logs}"))
+        .to_string();
+    let mut execution = Value::Null;
+    for _ in 0..100 {
+        let (s, _, v) = app
+            .mgmt("GET", &format!("/actions/executions/{exec_id}"), &tok, None)
+            .await;
+        if s == StatusCode::OK {
+            execution = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(execution["trigger_id"], PL, "{execution}");
+    assert_eq!(execution["status"], "final");
+    assert_eq!(execution["results"][0]["action_name"], "counter");
+    assert!(
+        execution["results"][0].get("error").is_none(),
+        "{execution}"
+    );
+    let (s, _, _) = app
+        .mgmt("GET", "/actions/executions/nope", &tok, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
     // Past the entry's lifetime on the server's clock, the count starts again.
     app.ctx.clock.advance_ms(61_000);
     let (_, v) = password_login(&app, &c, "ana@corp.example").await;

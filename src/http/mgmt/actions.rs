@@ -197,3 +197,11 @@ pub async fn translate_phone_message(
         Json(svc::translate_phone_message(&ctx, &id).await?),
     ))
 }
+
+pub async fn execution(
+    State(ctx): State<Ctx>,
+    _: Mgmt<ReadActions>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::wire::actions::Execution>, MgmtError> {
+    Ok(Json(svc::execution(&ctx, &id).await?))
+}

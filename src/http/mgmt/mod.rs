@@ -54,6 +54,7 @@ pub fn router() -> Router<Ctx> {
             post(actions::deploy_version),
         )
         .route("/actions/triggers", get(actions::triggers))
+        .route("/actions/executions/{id}", get(actions::execution))
         .route(
             "/actions/triggers/{trigger}/bindings",
             get(actions::bindings).patch(actions::replace_bindings),

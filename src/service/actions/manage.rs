@@ -15,8 +15,8 @@ use crate::store::{
 };
 use crate::wire::actions::{
     Action, ActionCreate, ActionData, ActionList, ActionPatch, ActionSummary, Binding, BindingList,
-    BindingsPatch, RefType, SecretIn, SecretKept, SecretShown, TestAnswer, TestCommand, TestError,
-    TestResult, TestStats, Translated, Trigger, TriggerList, TriggerRef, Version,
+    BindingsPatch, Execution, RefType, SecretIn, SecretKept, SecretShown, TestAnswer, TestCommand,
+    TestError, TestResult, TestStats, Translated, Trigger, TriggerList, TriggerRef, Version,
 };
 use crate::wire::{self, to_object};
 use serde_json::{Map, Value};
@@ -773,4 +773,35 @@ pub async fn translate_phone_message(ctx: &Ctx, id: &str) -> Result<Translated> 
             .map(|s| s.to_string())
             .collect(),
     })
+}
+
+/// How long executions are kept (Auth0: ten days).
+pub const EXECUTION_RETENTION_DAYS: u64 = 10;
+
+/// `GET /actions/executions/{id}`.
+pub async fn execution(ctx: &Ctx, id: &str) -> Result<Execution> {
+    let e = store::actions::execution(&ctx.db, id)
+        .await?
+        .ok_or_else(|| {
+            Error::not_found(
+                "The execution does not exist.",
+                Some("inexistent_execution"),
+            )
+        })?;
+    Ok(Execution {
+        id: e.id,
+        trigger_id: e.trigger_id,
+        status: e.status,
+        results: serde_json::from_value(e.results).unwrap_or_default(),
+        created_at: iso(e.created_at),
+        updated_at: iso(e.updated_at),
+    })
+}
+
+/// Deletes executions past their retention, in bounded batches.
+pub async fn sweep_executions(ctx: &Ctx) -> Result<u64> {
+    crate::service::events::retention::sweep(ctx, EXECUTION_RETENTION_DAYS, |cutoff, batch| {
+        store::actions::delete_executions_before(&ctx.db, cutoff, batch as i64)
+    })
+    .await
 }

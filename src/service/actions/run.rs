@@ -52,6 +52,8 @@ pub struct PostLoginEffects {
     pub custom: Custom,
     /// Whether any action ran (no claims to add otherwise).
     pub ran: bool,
+    /// The execution record of this run (`GET /actions/executions/{id}`), when any ran.
+    pub execution_id: Option<String>,
 }
 
 fn extensibility(action: &str) -> crate::error::Error {
@@ -146,6 +148,54 @@ pub(crate) fn log_failed(
     );
 }
 
+/// What ran for one flow, written in the background once the flow is decided (so no request
+/// waits for it) and readable through `GET /actions/executions/{id}`.
+pub(crate) struct Execution {
+    pub id: String,
+    trigger: &'static str,
+    results: Vec<crate::wire::actions::ExecutionResult>,
+}
+
+impl Execution {
+    pub fn new(trigger: &'static str) -> Execution {
+        Execution {
+            id: crypto::random_hex(16),
+            trigger,
+            results: vec![],
+        }
+    }
+
+    pub fn push(&mut self, action: &str, started_ms: i64, ended_ms: i64, failed: Option<&Failed>) {
+        self.results.push(crate::wire::actions::ExecutionResult {
+            action_name: action.to_string(),
+            error: failed.map(|f| crate::wire::actions::ExecutionError {
+                id: f.kind.clone(),
+                msg: f.message.clone(),
+            }),
+            started_at: iso(started_ms),
+            ended_at: iso(ended_ms),
+        });
+    }
+
+    pub fn save(self, ctx: &Ctx) {
+        let now = ctx.clock.now_ms();
+        let row = crate::store::actions::ExecutionRow {
+            id: self.id,
+            trigger_id: self.trigger.to_string(),
+            status: "final".into(),
+            results: to_json(&self.results),
+            created_at: now,
+            updated_at: now,
+        };
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store::actions::insert_execution(&ctx.db, &row).await {
+                tracing::warn!(error = %e, "writing an action execution failed");
+            }
+        });
+    }
+}
+
 /// An action's secrets as `event.secrets`.
 pub(crate) fn secrets_of(
     ctx: &Ctx,
@@ -233,9 +283,14 @@ pub async fn post_login(ctx: &Ctx, input: &PostLoginInput<'_>) -> Result<PostLog
     let mut user_changes: Vec<(String, Value)> = vec![];
     let mut denied: Option<String> = None;
     let mut failed: Option<String> = None;
+    let mut execution = Execution::new(POST_LOGIN);
+    effects.execution_id = Some(execution.id.clone());
     for (name, v) in bound.iter() {
         event.secrets = secrets_of(ctx, v)?;
-        let cmds = match invoke(ctx, POST_LOGIN, v, &event, PostLoginCommand::read).await {
+        let started = ctx.clock.now_ms();
+        let ran = invoke(ctx, POST_LOGIN, v, &event, PostLoginCommand::read).await;
+        execution.push(name, started, ctx.clock.now_ms(), ran.as_ref().err());
+        let cmds = match ran {
             Ok(c) => c,
             Err(f) => {
                 log_failed(ctx, input.base, "f", POST_LOGIN, name, &f);
@@ -283,6 +338,7 @@ pub async fn post_login(ctx: &Ctx, input: &PostLoginInput<'_>) -> Result<PostLog
             break;
         }
     }
+    execution.save(ctx);
     if failed.is_none() && !(app_changes.is_empty() && user_changes.is_empty()) {
         persist_metadata(ctx, &u.user_id, app_changes, user_changes).await?;
     }
@@ -378,13 +434,18 @@ pub async fn credentials_exchange(
         },
         secrets: Default::default(),
     };
+    let mut execution = Execution::new(CREDENTIALS_EXCHANGE);
     for (name, v) in bound.iter() {
         event.secrets = secrets_of(ctx, v)?;
         let read = ev::CredentialsCommand::read;
-        let cmds = match invoke(ctx, CREDENTIALS_EXCHANGE, v, &event, read).await {
+        let started = ctx.clock.now_ms();
+        let ran = invoke(ctx, CREDENTIALS_EXCHANGE, v, &event, read).await;
+        execution.push(name, started, ctx.clock.now_ms(), ran.as_ref().err());
+        let cmds = match ran {
             Ok(c) => c,
             Err(f) => {
                 log_failed(ctx, &base, "feccft", CREDENTIALS_EXCHANGE, name, &f);
+                execution.save(ctx);
                 return Err(extensibility(name));
             }
         };
@@ -396,6 +457,7 @@ pub async fn credentials_exchange(
                         Some("invalid_request") => OAuthKind::InvalidRequest,
                         _ => OAuthKind::Denied,
                     };
+                    execution.save(ctx);
                     return Err(OAuthError::new(kind, reason).into());
                 }
                 ev::CredentialsCommand::AccessTokenClaim(k, v) if ev::claim_allowed(&k) => {
@@ -409,6 +471,7 @@ pub async fn credentials_exchange(
             }
         }
     }
+    execution.save(ctx);
     Ok(claims)
 }
 

@@ -229,6 +229,13 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
             user_id: Some(user.user_id.clone()),
             audience: l.audience.map(str::to_string),
             scope: out.scope.clone(),
+            details: actions.execution_id.clone().map(|id| {
+                crate::wire::to_json(&crate::wire::logs::ActionsRan {
+                    actions: crate::wire::logs::ActionExecutions {
+                        executions: vec![id],
+                    },
+                })
+            }),
             ..base
         },
     );
