@@ -66,6 +66,15 @@ enum ConfigCmd {
     Check(ServeArgs),
 }
 
+/// A server's answer body for the terminal: indented JSON when it is JSON, else as sent.
+fn pretty_body(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_string())
+}
+
 pub fn env_pairs() -> Vec<(String, String)> {
     std::env::vars()
         .filter(|(k, _)| k.starts_with("CALLSIGN_"))

@@ -146,11 +146,7 @@ async fn remote(args: &LookupArgs, server: &str) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(1, format!("{server}: {e}")),
     };
-    let body = String::from_utf8_lossy(&reply.body);
-    let pretty = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| body.to_string());
+    let pretty = super::pretty_body(&reply.body);
     match reply.status {
         200 => {
             println!("{pretty}");

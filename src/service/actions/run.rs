@@ -64,6 +64,21 @@ fn extensibility(action: &str) -> crate::error::Error {
     .into()
 }
 
+/// `event.connection` of a connection.
+fn connection_event(c: &Connection) -> ev::Connection {
+    ev::Connection {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        strategy: c.strategy.clone(),
+        metadata: c
+            .attrs
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
 /// Applies `key: value` to a metadata map as Auth0 does: `null` deletes the key.
 fn set_key(m: &mut Map<String, Value>, key: String, value: Value) {
     if value.is_null() {
@@ -226,18 +241,7 @@ pub async fn post_login(ctx: &Ctx, input: &PostLoginInput<'_>) -> Result<PostLog
             name: input.client.name.clone(),
             metadata: Map::new(),
         },
-        connection: ev::Connection {
-            id: input.connection.id.clone(),
-            name: input.connection.name.clone(),
-            strategy: input.connection.strategy.clone(),
-            metadata: input
-                .connection
-                .attrs
-                .get("metadata")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
-        },
+        connection: connection_event(input.connection),
         request: ev::Request {
             ip: input.ip.to_string(),
             method: "POST".into(),
@@ -502,18 +506,7 @@ pub enum RegistrationVerdict {
 fn registration_event(r: &Registering, user: &UserRow) -> ev::Registration {
     ev::Registration {
         user: ev::User::of(user, &[]),
-        connection: ev::Connection {
-            id: r.connection.id.clone(),
-            name: r.connection.name.clone(),
-            strategy: r.connection.strategy.clone(),
-            metadata: r
-                .connection
-                .attrs
-                .get("metadata")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
-        },
+        connection: connection_event(&r.connection),
         client: r.client.as_ref().map(|c| ev::Client {
             client_id: c.client_id.clone(),
             name: c.name.clone(),
