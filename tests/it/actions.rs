@@ -904,6 +904,7 @@ exports.onExecutePostLogin = async (event, api) => {
   const n = hit ? Number(hit.value) + 1 : 1;
   api.cache.set("logins", String(n), { ttl: 60000 });
   api.idToken.setCustomClaim("https://corp.example/n", n);
+  api.idToken.setCustomClaim("https://corp.example/ip", event.request.ip);
 };"#,
         json!([]),
     )
@@ -911,9 +912,14 @@ exports.onExecutePostLogin = async (event, api) => {
     for want in [1, 2, 3] {
         let (s, v) = password_login(&app, &c, "ana@corp.example").await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert_eq!(
-            claims(v["id_token"].as_str().unwrap())["https://corp.example/n"],
-            want
+        let id = claims(v["id_token"].as_str().unwrap());
+        assert_eq!(id["https://corp.example/n"], want);
+        assert!(
+            !id["https://corp.example/ip"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty(),
+            "event.request.ip: {id}"
         );
     }
     // The login's log entry names its execution, which says what ran.

@@ -48,6 +48,13 @@ pub async fn token(
 ) -> Result<Response, AuthError> {
     let grant = p.required("grant_type")?.to_string();
     let creds = credentials(&p)?;
+    let ua = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let caller = token::Caller {
+        ip: &ip,
+        user_agent: ua,
+    };
     let out = match grant.as_str() {
         grant_types::CLIENT_CREDENTIALS => {
             token::client_credentials(&ctx, &creds, p.str("audience")?, p.str("scope")?).await?
@@ -64,9 +71,6 @@ pub async fn token(
             };
             // node-auth0 sends `password` with a `realm` meaning password-realm; the grant the
             // client must hold follows the grant type actually sent.
-            let ua = headers
-                .get(axum::http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok());
             login::password_grant(
                 &ctx,
                 &login::PasswordLogin {
@@ -90,12 +94,19 @@ pub async fn token(
                 p.required("mfa_token")?,
                 p.required("oob_code")?,
                 p.str("binding_code")?,
+                caller,
             )
             .await?
         }
         grant_types::MFA_OTP => {
-            mfa_grants::otp_grant(&ctx, &creds, p.required("mfa_token")?, p.required("otp")?)
-                .await?
+            mfa_grants::otp_grant(
+                &ctx,
+                &creds,
+                p.required("mfa_token")?,
+                p.required("otp")?,
+                caller,
+            )
+            .await?
         }
         grant_types::MFA_RECOVERY_CODE => {
             mfa_grants::recovery(
@@ -103,18 +114,22 @@ pub async fn token(
                 &creds,
                 p.required("mfa_token")?,
                 p.required("recovery_code")?,
+                caller,
             )
             .await?
         }
         grant_types::PASSWORDLESS_OTP => {
             passwordless::grant(
                 &ctx,
-                &creds,
-                p.required("realm")?,
-                p.required("username")?,
-                p.required("otp")?,
-                p.str("audience")?,
-                p.str("scope")?,
+                &passwordless::OtpLogin {
+                    creds: &creds,
+                    realm: p.required("realm")?,
+                    username: p.required("username")?,
+                    code: p.required("otp")?,
+                    audience: p.str("audience")?,
+                    scope: p.str("scope")?,
+                    caller,
+                },
             )
             .await?
         }

@@ -13,7 +13,7 @@ use crate::domain::grant_types;
 use crate::error::{OAuthError, OAuthKind, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::mfa::token::{self as mfa_token, MfaToken};
-use crate::service::oauth::token::{self, ClientCredentials, TokenResponse};
+use crate::service::oauth::token::{self, Caller, ClientCredentials, TokenResponse};
 use crate::service::tenant::catalog::ClientAuth;
 use crate::service::{
     messaging::notify, messaging::outbox, mfa::codes, mfa::otp, oauth::user_tokens,
@@ -72,6 +72,7 @@ async fn issue(
     client: &ClientAuth,
     t: &MfaToken,
     user: &UserRow,
+    caller: Caller<'_>,
 ) -> Result<TokenResponse> {
     let connection = crate::service::tenant::connections::get(ctx, &user.connection_id).await?;
     let base = LogEvent {
@@ -89,8 +90,8 @@ async fn issue(
             user,
             client,
             connection: &connection,
-            ip: "",
-            user_agent: None,
+            ip: caller.ip,
+            user_agent: caller.user_agent,
             protocol: "oauth2-password",
             audience: t.audience.as_deref(),
             scope: t.scope.as_deref(),
@@ -160,10 +161,11 @@ pub async fn oob(
     mfa_token: &str,
     oob_code: &str,
     binding_code: Option<&str>,
+    caller: Caller<'_>,
 ) -> Result<TokenResponse> {
     let (client, t) = open(ctx, creds, grant_types::MFA_OOB, mfa_token).await?;
     let user = verify_oob(ctx, &t, oob_code, binding_code).await?;
-    issue(ctx, &client, &t, &user).await
+    issue(ctx, &client, &t, &user, caller).await
 }
 
 /// The `mfa-oob` check: the SMS/voice code of challenge `oob_code`, which must belong to the
@@ -231,10 +233,11 @@ pub async fn otp_grant(
     creds: &ClientCredentials,
     mfa_token: &str,
     code: &str,
+    caller: Caller<'_>,
 ) -> Result<TokenResponse> {
     let (client, t) = open(ctx, creds, grant_types::MFA_OTP, mfa_token).await?;
     let user = verify_otp(ctx, &t, code, true).await?;
-    issue(ctx, &client, &t, &user).await
+    issue(ctx, &client, &t, &user, caller).await
 }
 
 /// The `mfa-otp` check: a TOTP code of the token's user (confirming an unfinished TOTP
@@ -290,10 +293,11 @@ pub async fn recovery(
     creds: &ClientCredentials,
     mfa_token: &str,
     code: &str,
+    caller: Caller<'_>,
 ) -> Result<TokenResponse> {
     let (client, t) = open(ctx, creds, grant_types::MFA_RECOVERY_CODE, mfa_token).await?;
     let (user, next) = verify_recovery(ctx, &t, code).await?;
-    let mut out = issue(ctx, &client, &t, &user).await?;
+    let mut out = issue(ctx, &client, &t, &user, caller).await?;
     out.recovery_code = Some(next);
     Ok(out)
 }

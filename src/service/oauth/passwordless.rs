@@ -109,16 +109,28 @@ pub async fn start(
     })
 }
 
+/// A `passwordless/otp` grant as sent: the SMS connection (`realm`), the number, its code.
+pub struct OtpLogin<'a> {
+    pub creds: &'a ClientCredentials,
+    pub realm: &'a str,
+    pub username: &'a str,
+    pub code: &'a str,
+    pub audience: Option<&'a str>,
+    pub scope: Option<&'a str>,
+    pub caller: token::Caller<'a>,
+}
+
 /// `grant_type=http://auth0.com/oauth/grant-type/passwordless/otp`.
-pub async fn grant(
-    ctx: &Ctx,
-    creds: &ClientCredentials,
-    realm: &str,
-    username: &str,
-    code: &str,
-    audience: Option<&str>,
-    scope: Option<&str>,
-) -> Result<TokenResponse> {
+pub async fn grant(ctx: &Ctx, l: &OtpLogin<'_>) -> Result<TokenResponse> {
+    let OtpLogin {
+        creds,
+        realm,
+        username,
+        code,
+        audience,
+        scope,
+        caller,
+    } = *l;
     let client = token::authenticate_user_client(ctx, creds).await?;
     token::require_grant(&client, grant_types::PASSWORDLESS_OTP)?;
     let c = sms_connection(ctx, realm, &client.client_id).await?;
@@ -195,8 +207,8 @@ pub async fn grant(
             user: &user,
             client: &client,
             connection: &c,
-            ip: "",
-            user_agent: None,
+            ip: caller.ip,
+            user_agent: caller.user_agent,
             protocol: "oauth2-password",
             audience,
             scope,

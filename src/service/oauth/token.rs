@@ -12,6 +12,14 @@ use crate::service::tenant::catalog::ClientAuth;
 use crate::store::{self, refresh::RefreshRow};
 use std::sync::Arc;
 
+/// Who calls `/oauth/token`: the client address (`http::client_addr`) and the user agent,
+/// for the event log and the Actions' `event.request`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Caller<'a> {
+    pub ip: &'a str,
+    pub user_agent: Option<&'a str>,
+}
+
 /// Client credentials as presented (body or HTTP Basic).
 #[derive(Debug, Default, Clone)]
 pub struct ClientCredentials {
