@@ -541,6 +541,7 @@ exports.onExecutePreUserRegistration = async (event, api) => {
     return;
   }
   api.user.setAppMetadata("plan", "free");
+  api.user.setAppMetadata("ip", event.request.ip);
   api.user.setUserMetadata("via", event.client.name);
 };"#,
         json!([]),
@@ -583,7 +584,11 @@ exports.onExecutePostUserRegistration = async (event) => {
     let (_, _, u) = app
         .mgmt("GET", "/users-by-email?email=ana@corp.example", &tok, None)
         .await;
-    assert_eq!(u[0]["app_metadata"], json!({"plan": "free"}), "{u}");
+    assert_eq!(
+        u[0]["app_metadata"],
+        json!({"plan": "free", "ip": "10.0.0.1"}),
+        "{u}"
+    );
     assert_eq!(u[0]["user_metadata"]["via"], c["name"], "{u}");
 
     // The post-registration action failed three times (1 s apart), then it was logged.

@@ -4,7 +4,7 @@
 use crate::ctx::Ctx;
 use crate::error::LegacyError;
 use crate::http::errors::LegacyHttpError;
-use crate::http::extract::AuthParams;
+use crate::http::extract::{AuthParams, ClientIp};
 use crate::service::{users::passwords, users::signup};
 use axum::Json;
 use axum::extract::State;
@@ -33,7 +33,12 @@ fn required(p: &AuthParams, k: &str) -> Result<String, LegacyHttpError> {
     })
 }
 
-pub async fn signup(State(ctx): State<Ctx>, p: AuthParams) -> Result<Json<Value>, LegacyHttpError> {
+pub async fn signup(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
+    p: AuthParams,
+) -> Result<Json<Value>, LegacyHttpError> {
     let metadata = match p.params.get("user_metadata") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
@@ -60,6 +65,11 @@ pub async fn signup(State(ctx): State<Ctx>, p: AuthParams) -> Result<Json<Value>
             nickname: s(&p, "nickname")?,
             picture: s(&p, "picture")?,
             user_metadata: metadata,
+            ip,
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         },
     )
     .await?;

@@ -28,6 +28,9 @@ pub struct Signup {
     pub nickname: Option<String>,
     pub picture: Option<String>,
     pub user_metadata: Map<String, Value>,
+    /// The client address and user agent (the registration Actions' `event.request`).
+    pub ip: String,
+    pub user_agent: Option<String>,
 }
 
 fn invalid(description: &str) -> Error {
@@ -157,8 +160,8 @@ pub async fn signup(ctx: &Ctx, s: Signup) -> Result<UserRow> {
     let registering = Registering {
         client: Some(client.clone()),
         connection: c.clone(),
-        ip: String::new(),
-        user_agent: None,
+        ip: s.ip.clone(),
+        user_agent: s.user_agent.clone(),
     };
     match run::pre_user_registration(ctx, &registering, &mut row).await? {
         RegistrationVerdict::Allowed => {}
