@@ -40,17 +40,7 @@ pub fn run(args: TranslateArgs) -> ExitCode {
 
 async fn translate(args: TranslateArgs) -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let id: String = args
-        .action_id
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let id = super::enc(&args.action_id);
     let url = format!(
         "{}/api/v2/actions/actions/{id}/callsign-translate-phone-message",
         args.server.trim_end_matches('/')

@@ -66,6 +66,19 @@ enum ConfigCmd {
     Check(ServeArgs),
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters (a path segment).
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// A server's answer body for the terminal: indented JSON when it is JSON, else as sent.
 fn pretty_body(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);

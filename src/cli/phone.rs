@@ -101,32 +101,19 @@ async fn local(args: &LookupArgs, cfg: Config) -> ExitCode {
     }
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 async fn remote(args: &LookupArgs, server: &str) -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let mut url = format!(
         "{}/api/v2/phone-lookups/{}?take={}",
         server.trim_end_matches('/'),
-        enc(&args.number),
+        super::enc(&args.number),
         args.take
     );
     if let Some(r) = &args.region {
-        url.push_str(&format!("&region={}", enc(r)));
+        url.push_str(&format!("&region={}", super::enc(r)));
     }
     if let Some(f) = &args.from {
-        url.push_str(&format!("&from={}", enc(f)));
+        url.push_str(&format!("&from={}", super::enc(f)));
     }
     // The client's errors are generic on purpose (audit M3); its warning line on stderr says
     // why a connection failed, which is what the operator at this terminal needs.
@@ -162,9 +149,9 @@ mod tests {
     #[test]
     fn encodes_path_segments() {
         assert_eq!(
-            super::enc("+1 (415) 555-0100"),
+            super::super::enc("+1 (415) 555-0100"),
             "%2B1%20%28415%29%20555-0100"
         );
-        assert_eq!(super::enc("tel:+1/x"), "tel%3A%2B1%2Fx");
+        assert_eq!(super::super::enc("tel:+1/x"), "tel%3A%2B1%2Fx");
     }
 }

@@ -128,7 +128,19 @@ struct FetchReply {
     error: Option<String>,
 }
 
-fn fetch(req: FetchRequest, allow: &AllowList, deadline: Instant) -> FetchReply {
+/// What an invocation's requests share: one small runtime and one client (building a client
+/// loads the system's root certificates), made on the first `fetch`.
+struct Fetcher {
+    rt: tokio::runtime::Runtime,
+    client: SafeClient,
+}
+
+fn fetch(
+    req: FetchRequest,
+    allow: &AllowList,
+    deadline: Instant,
+    fetcher: &std::cell::OnceCell<Fetcher>,
+) -> FetchReply {
     let failed = |e: String| FetchReply {
         status: None,
         body: None,
@@ -147,14 +159,23 @@ fn fetch(req: FetchRequest, allow: &AllowList, deadline: Instant) -> FetchReply 
     if left.is_zero() {
         return failed("the invocation's time is up".into());
     }
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return failed(format!("no runtime: {e}")),
+    if fetcher.get().is_none() {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => {
+                let _ = fetcher.set(Fetcher {
+                    rt,
+                    client: SafeClient::new(allow.clone()),
+                });
+            }
+            Err(e) => return failed(format!("no runtime: {e}")),
+        }
+    }
+    let Some(Fetcher { rt, client }) = fetcher.get() else {
+        return failed("no runtime".into());
     };
-    let client = SafeClient::new(allow.clone());
     let headers: Vec<(&str, &str)> = req
         .headers
         .iter()
@@ -249,6 +270,7 @@ pub fn install<'js>(
         )?,
     )?;
     let fetches = Rc::new(Cell::new(0u32));
+    let fetcher = std::cell::OnceCell::new();
     host.set(
         "fetch",
         Function::new(
@@ -264,7 +286,8 @@ pub fn install<'js>(
                 }
                 let req: FetchRequest = serde_json::from_str(&request)
                     .map_err(|e| type_error(&ctx, &format!("fetch: bad request ({e})")))?;
-                Ok(serde_json::to_string(&fetch(req, &allow, deadline)).unwrap_or_default())
+                let reply = fetch(req, &allow, deadline, &fetcher);
+                Ok(serde_json::to_string(&reply).unwrap_or_default())
             },
         )?,
     )?;

@@ -271,25 +271,13 @@ pub async fn deployed_for_trigger(
     trigger_id: &str,
 ) -> StoreResult<Vec<(String, ActionVersionRow)>> {
     db.query_as(
-        "SELECT a.name, v.id, v.action_id, v.number, v.code, v.data, v.secrets, v.created_at \
+        "SELECT v.id, v.action_id, v.number, v.code, v.data, v.secrets, v.created_at, a.name \
          FROM action_bindings b JOIN actions a ON a.id = b.action_id \
          JOIN action_versions v ON v.action_id = a.id AND v.number = a.deployed_version \
          WHERE b.trigger_id = $1 ORDER BY b.position",
         &[trigger_id.into()],
-        |r| {
-            Ok((
-                r.str(0)?,
-                ActionVersionRow {
-                    id: r.str(1)?,
-                    action_id: r.str(2)?,
-                    number: r.i64(3)?,
-                    code: r.str(4)?,
-                    data: r.json(5)?,
-                    secrets_sealed: r.str(6)?,
-                    created_at: r.i64(7)?,
-                },
-            ))
-        },
+        // The version's columns first, in VCOLS order, so the one row reader serves.
+        |r| Ok((r.str(7)?, version_from_row(r)?)),
     )
     .await
 }

@@ -5,6 +5,7 @@
 
 use crate::domain::json::type_name;
 use crate::error::Error;
+use crate::wire::parse::invalid;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -86,8 +87,4 @@ pub fn method_list(body: Value) -> Result<Vec<MethodBody>, Error> {
             super::parse::parse(item).map_err(invalid)
         })
         .collect()
-}
-
-fn invalid(m: String) -> Error {
-    Error::invalid_body(format!("Payload validation error: {m}"))
 }

@@ -6,6 +6,7 @@
 use crate::domain::connections::MAX_CLIENT_CHANGES;
 use crate::domain::json::type_name;
 use crate::error::Error;
+use crate::wire::parse::invalid;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -163,10 +164,6 @@ pub fn client_changes(v: &Value) -> Result<Vec<ClientChange>, Error> {
             })
         })
         .collect()
-}
-
-fn invalid(m: String) -> Error {
-    Error::invalid_body(format!("Payload validation error: {m}"))
 }
 
 #[cfg(test)]

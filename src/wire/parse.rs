@@ -33,7 +33,9 @@ pub fn array<T: DeserializeOwned>(v: Value) -> Result<T, Error> {
     parse(v).map_err(invalid)
 }
 
-fn invalid(m: String) -> Error {
+/// A body refusal: `Payload validation error: <m>` (400 `invalid_body`), for the wire's own
+/// checks beyond serde's (array bounds, hand-read lists).
+pub(crate) fn invalid(m: String) -> Error {
     Error::invalid_body(format!("Payload validation error: {m}"))
 }
 

@@ -222,6 +222,12 @@ pub(crate) fn secrets_of(
         .collect())
 }
 
+/// Whether any post-login Action is bound (a catalog read, no query once cached): callers
+/// that would have to load something only the Actions need check this first.
+pub async fn post_login_bound(ctx: &Ctx) -> Result<bool> {
+    Ok(!ctx.catalog.bound_actions(ctx, POST_LOGIN).await?.is_empty())
+}
+
 /// Runs the post-login Actions. `Err` is the login's answer (a denial or a failed action);
 /// metadata the actions set is persisted either way, as Auth0 does.
 pub async fn post_login(ctx: &Ctx, input: &PostLoginInput<'_>) -> Result<PostLoginEffects> {

@@ -74,32 +74,38 @@ async fn issue(
     user: &UserRow,
     caller: Caller<'_>,
 ) -> Result<TokenResponse> {
-    let connection = crate::service::tenant::connections::get(ctx, &user.connection_id).await?;
-    let base = LogEvent {
-        client_id: Some(client.client_id.clone()),
-        client_name: Some(client.name.clone()),
-        connection: Some(connection.name.clone()),
-        connection_id: Some(connection.id.clone()),
-        strategy: Some(connection.strategy.clone()),
-        user_id: Some(user.user_id.clone()),
-        ..Default::default()
+    // The connection is read only for the Actions' event: most tenants bind none, and this is
+    // the MFA round trip's hot path.
+    let actions = if crate::service::actions::run::post_login_bound(ctx).await? {
+        let connection = crate::service::tenant::connections::get(ctx, &user.connection_id).await?;
+        let base = LogEvent {
+            client_id: Some(client.client_id.clone()),
+            client_name: Some(client.name.clone()),
+            connection: Some(connection.name.clone()),
+            connection_id: Some(connection.id.clone()),
+            strategy: Some(connection.strategy.clone()),
+            user_id: Some(user.user_id.clone()),
+            ..Default::default()
+        };
+        crate::service::actions::run::post_login(
+            ctx,
+            &crate::service::actions::run::PostLoginInput {
+                user,
+                client,
+                connection: &connection,
+                ip: caller.ip,
+                user_agent: caller.user_agent,
+                protocol: "oauth2-password",
+                audience: t.audience.as_deref(),
+                scope: t.scope.as_deref(),
+                methods: &[("pwd", None), ("mfa", None)],
+                base: &base,
+            },
+        )
+        .await?
+    } else {
+        Default::default()
     };
-    let actions = crate::service::actions::run::post_login(
-        ctx,
-        &crate::service::actions::run::PostLoginInput {
-            user,
-            client,
-            connection: &connection,
-            ip: caller.ip,
-            user_agent: caller.user_agent,
-            protocol: "oauth2-password",
-            audience: t.audience.as_deref(),
-            scope: t.scope.as_deref(),
-            methods: &[("pwd", None), ("mfa", None)],
-            base: &base,
-        },
-    )
-    .await?;
     user_tokens::issue(
         ctx,
         client,
