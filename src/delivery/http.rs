@@ -8,8 +8,9 @@
 //! itself, judges every resolved address with `domain::outbound::permits` (no loopback,
 //! private, link-local or metadata address, nor an IPv6 form of one, unless the operator's
 //! allow-list names it), and connects to exactly the address it checked, so a DNS answer that
-//! changes between check and connect (rebinding) gains nothing. Redirects are never followed:
-//! a 3xx is a failure, so no hop escapes the check. Callers see only generic failures
+//! changes between check and connect (rebinding) gains nothing. Redirects are never followed
+//! here: a 3xx is a failure ([`Redirects::Refuse`]) or handed back ([`Redirects::Return`]) to a
+//! caller that follows it with a new request, so every hop passes the check again. Callers see only generic failures
 //! ([`REFUSED_BY_POLICY`], [`COULD_NOT_CONNECT`]): the OS's and hyper's words, which tell a
 //! closed port from a filtered or an open one, go to the log only.
 //!
@@ -64,7 +65,20 @@ pub struct SafeClient {
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
+    /// The response's headers, names lower-case, in the order received (values that are not
+    /// visible ASCII are dropped).
+    pub headers: Vec<(String, String)>,
     pub body: Bytes,
+}
+
+/// What [`SafeClient::send`] does with a 3xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirects {
+    /// A failure, `Permanent(`[`REDIRECT_NOT_FOLLOWED`]`)` (providers, webhooks).
+    Refuse,
+    /// Returned as a reply: the caller follows it by sending a new request, which goes
+    /// through the address check again (the sandbox's `fetch`).
+    Return,
 }
 
 /// Which addresses a connector may reach.
@@ -249,6 +263,19 @@ impl SafeClient {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<Reply, SendError> {
+        self.send(method, url, headers, body, Redirects::Refuse)
+            .await
+    }
+
+    /// [`SafeClient::request`], with a choice of what a 3xx is.
+    pub async fn send(
+        &self,
+        method: hyper::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        redirects: Redirects,
+    ) -> Result<Reply, SendError> {
         let mut req = hyper::Request::builder().method(method).uri(url);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -256,7 +283,7 @@ impl SafeClient {
         let req = req
             .body(Full::new(body))
             .map_err(|e| SendError::Permanent(format!("cannot build the request: {e}")))?;
-        self.exchange(req).await
+        self.exchange(req, redirects).await
     }
 
     /// POSTs `body` to `url` with `headers` ([`SafeClient::request`]).
@@ -275,7 +302,11 @@ impl SafeClient {
             .await
     }
 
-    async fn exchange(&self, req: hyper::Request<Full<Bytes>>) -> Result<Reply, SendError> {
+    async fn exchange(
+        &self,
+        req: hyper::Request<Full<Bytes>>,
+        redirects: Redirects,
+    ) -> Result<Reply, SendError> {
         // The log names the target by scheme and authority only: a query may hold a token.
         let target = format!(
             "{}://{}",
@@ -294,7 +325,7 @@ impl SafeClient {
                 }
             })?;
             let status = resp.status().as_u16();
-            if resp.status().is_redirection() {
+            if resp.status().is_redirection() && redirects == Redirects::Refuse {
                 let location = resp
                     .headers()
                     .get(hyper::header::LOCATION)
@@ -304,6 +335,11 @@ impl SafeClient {
                 tracing::warn!(%target, status, %location, "outbound request redirected; not followed");
                 return Err(SendError::Permanent(REDIRECT_NOT_FOLLOWED.into()));
             }
+            let headers = resp
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect();
             let body = Limited::new(resp.into_body(), MAX_BODY)
                 .collect()
                 .await
@@ -312,7 +348,11 @@ impl SafeClient {
                     SendError::Transient(UNREADABLE_RESPONSE.into())
                 })?
                 .to_bytes();
-            Ok(Reply { status, body })
+            Ok(Reply {
+                status,
+                headers,
+                body,
+            })
         };
         match tokio::time::timeout(TOTAL_TIMEOUT, exchange).await {
             Ok(r) => r,

@@ -28,7 +28,7 @@ const PRELUDE: &str = r#"(function (ops, nodeSource, cacheEntries, serverNow) {
   // The Node surface (node.js), evaluated on first use: most Actions use none of it.
   let node = null;
   const loadNode = () => node || (node = indirectEval(nodeSource)(host));
-  for (const name of ["Buffer", "TextEncoder", "TextDecoder", "URL", "URLSearchParams", "fetch", "crypto"]) {
+  for (const name of ["Buffer", "TextEncoder", "TextDecoder", "URL", "URLSearchParams", "Headers", "fetch", "crypto"]) {
     const settle = (value) => Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
     Object.defineProperty(globalThis, name, {
       configurable: true,
@@ -93,21 +93,27 @@ const PRELUDE: &str = r#"(function (ops, nodeSource, cacheEntries, serverNow) {
     if (Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
     throw new Error("Cannot find module '" + String(name) + "': callsign's sandbox provides " + Object.keys(modules).join(", "));
   };
-  // setTimeout / clearTimeout: the engine's job loop runs due timers when nothing else can
+  // setTimeout / setInterval and their clears: the engine's job loop runs due timers when nothing else can
   // run, sleeping until the next one (never past the deadline).
   const timers = [];
   let timerSeq = 0;
-  globalThis.setTimeout = (fn, ms, ...args) => {
+  const schedule = (fn, ms, args, repeat) => {
     if (typeof fn !== "function") throw new TypeError("The \"callback\" argument must be of type function");
     if (timers.length >= 1000) throw new RangeError("too many pending timers");
     const id = ++timerSeq;
-    timers.push({ id, due: Date.now() + Math.max(0, Number(ms) || 0), fn, args });
+    // As Node: a delay below 1 ms (or not a number) is 1 ms.
+    const every = Math.max(1, Number(ms) || 0);
+    timers.push({ id, due: Date.now() + every, fn, args, every: repeat ? every : 0 });
     return id;
   };
-  globalThis.clearTimeout = (id) => {
+  const clear = (id) => {
     const i = timers.findIndex((t) => t.id === id);
     if (i >= 0) timers.splice(i, 1);
   };
+  globalThis.setTimeout = (fn, ms, ...args) => schedule(fn, ms, args, false);
+  globalThis.setInterval = (fn, ms, ...args) => schedule(fn, ms, args, true);
+  globalThis.clearTimeout = clear;
+  globalThis.clearInterval = clear;
   const timerControl = {
     next() {
       if (!timers.length) return -1;
@@ -119,7 +125,10 @@ const PRELUDE: &str = r#"(function (ops, nodeSource, cacheEntries, serverNow) {
       const now = Date.now();
       const due = timers.filter((t) => t.due <= now).sort((a, b) => a.due - b.due || a.id - b.id);
       for (const t of due) {
-        timers.splice(timers.indexOf(t), 1);
+        const at = timers.indexOf(t);
+        if (at < 0) continue; // cleared by an earlier callback of this round
+        if (t.every) t.due = now + t.every;
+        else timers.splice(at, 1);
         t.fn(...t.args);
       }
     },
@@ -632,11 +641,14 @@ mod tests {
     #[test]
     fn require_names_what_is_missing() {
         let o = run(&inv(
-            "const request = require('request'); exports.onExecutePostLogin = () => 1;",
+            "const ldap = require('ldapjs'); exports.onExecutePostLogin = () => 1;",
         ));
         assert_eq!(kind(&o), Some(FailureKind::Threw));
         let m = o.failure.unwrap().message;
-        assert!(m.contains("'request'") && m.contains("jsonwebtoken"), "{m}");
+        assert!(
+            m.contains("'ldapjs'") && m.contains("jsonwebtoken") && m.contains("request"),
+            "{m}"
+        );
     }
 }
 
@@ -718,6 +730,70 @@ mod node_tests {
     }
 
     #[test]
+    fn every_declared_npm_module_loads() {
+        for m in crate::sandbox::NPM_MODULES {
+            assert_eq!(
+                eval(&format!("api.access.deny(typeof require('{m}'))")),
+                json!(if *m == "jsonwebtoken" {
+                    "object"
+                } else {
+                    "function"
+                }),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    fn intervals_repeat_until_cleared() {
+        assert_eq!(
+            eval(
+                "let n = 0; await new Promise((done) => { const i = setInterval((step) => { n += step; if (n >= 3) { clearInterval(i); done(); } }, 2, 1); }); api.access.deny(n)"
+            ),
+            json!(3)
+        );
+    }
+
+    #[test]
+    fn jsonwebtoken_with_rsa_and_ec_keys() {
+        let keys = json!({
+            "rsa": include_str!("testdata/rsa.pem"), "rsaPub": include_str!("testdata/rsa.pub"),
+            "ec": include_str!("testdata/ec.pem"), "ecPub": include_str!("testdata/ec.pub"),
+        });
+        let run = |body: &str| {
+            eval(&format!(
+                "const k = {keys}; const jwt = require('jsonwebtoken'); {body}"
+            ))
+        };
+        assert_eq!(
+            run(
+                "const t = jwt.sign({ sub: 'u1' }, k.rsa, { algorithm: 'RS256', keyid: 'k1' }); const h = jwt.decode(t, { complete: true }).header; api.access.deny([jwt.verify(t, k.rsaPub).sub, h.alg, h.kid].join(' '))"
+            ),
+            json!("u1 RS256 k1")
+        );
+        assert_eq!(
+            run(
+                "const t = jwt.sign({ sub: 'u2' }, k.ec, { algorithm: 'ES256' }); api.access.deny(jwt.verify(t, k.ecPub, { algorithms: ['ES256'] }).sub)"
+            ),
+            json!("u2")
+        );
+        // A token signed with HS256 using the public key as the secret (algorithm confusion)
+        // is refused, as by the npm module.
+        assert_eq!(
+            run(
+                "const t = jwt.sign({ sub: 'evil' }, k.rsaPub); try { jwt.verify(t, k.rsaPub); api.access.deny('accepted'); } catch (e) { api.access.deny(e.name + ': ' + e.message); }"
+            ),
+            json!("JsonWebTokenError: invalid algorithm")
+        );
+        assert_eq!(
+            run(
+                "const t = jwt.sign({ sub: 'x' }, k.rsa, { algorithm: 'RS256' }); try { jwt.verify(t, k.ecPub, { algorithms: ['RS256'] }); } catch (e) { api.access.deny(e.name); }"
+            ),
+            json!("JsonWebTokenError")
+        );
+    }
+
+    #[test]
     fn url_and_jsonwebtoken() {
         assert_eq!(
             eval(
@@ -793,6 +869,163 @@ mod node_tests {
             "const axios = require('axios'); try { await axios.get('http://10.0.0.1/'); api.access.deny('fetched'); } catch (e) { api.access.deny(e.message); }",
         );
         assert!(v.as_str().unwrap().contains("fetch failed"), "{v}");
+    }
+}
+
+#[cfg(test)]
+mod network_tests {
+    //! fetch, axios and request against a local server the invocation's allow-list names.
+    use super::*;
+    use serde_json::json;
+
+    /// A local HTTP server on its own thread; its base URL.
+    fn server() -> String {
+        use axum::{Router, http::HeaderMap, response::IntoResponse, routing::any};
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let port = std_listener.local_addr().unwrap().port();
+        let redirect = |to: &'static str, status: u16| {
+            move || async move {
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [("location", to)],
+                )
+            }
+        };
+        let app = Router::new()
+            .route(
+                "/final",
+                any(|| async { ([("x-custom", "yes")], axum::Json(json!({"ok": true}))) }),
+            )
+            .route("/redirect", any(redirect("/final", 302)))
+            .route("/see-other", any(redirect("final", 303)))
+            .route("/loop", any(redirect("/loop", 302)))
+            .route(
+                "/to-meta",
+                any(redirect("http://169.254.169.254/latest/meta-data/", 302)),
+            )
+            .route(
+                "/echo",
+                any(
+                    |method: axum::http::Method, h: HeaderMap, body: String| async move {
+                        let get = |k: &str| {
+                            h.get(k)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_string()
+                        };
+                        axum::Json(json!({
+                            "method": method.as_str(),
+                            "type": get("content-type"),
+                            "auth": get("authorization"),
+                            "body": body,
+                        }))
+                        .into_response()
+                    },
+                ),
+            );
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let l = tokio::net::TcpListener::from_std(std_listener).unwrap();
+                axum::serve(l, app).await.unwrap();
+            });
+        });
+        format!("http://127.0.0.1:{port}")
+    }
+
+    /// Runs `body` (with `base` bound to the server's URL) and returns what it denied with.
+    fn eval(body: &str) -> serde_json::Value {
+        let base = server();
+        let inv = Invocation {
+            code: format!(
+                "exports.onExecutePostLogin = async (event, api) => {{ const base = '{base}'; {body} }};"
+            ),
+            handler: "onExecutePostLogin".into(),
+            event: json!({}),
+            ops: vec!["access.deny".into()],
+            limits: Limits::default(),
+            allow_hosts: vec!["127.0.0.1".into()],
+            cache: vec![],
+            now_ms: 0,
+        };
+        let o = run(&inv);
+        assert_eq!(o.failure, None, "{body}: {o:?}");
+        serde_json::to_value(&o.recorded[0].args[0]).unwrap()
+    }
+
+    #[test]
+    fn fetch_follows_redirects_checking_every_hop() {
+        assert_eq!(
+            eval(
+                "const r = await fetch(base + '/redirect'); api.access.deny([r.status, r.redirected, r.url === base + '/final', r.headers.get('X-Custom'), (await r.json()).ok].join(' '))"
+            ),
+            json!("200 true true yes true")
+        );
+        // 303 after a POST: a GET without the body.
+        assert_eq!(
+            eval(
+                "const r = await fetch(base + '/see-other', { method: 'POST', body: 'x' }); api.access.deny(r.url.endsWith('/final') + ' ' + r.status)"
+            ),
+            json!("true 200")
+        );
+        let v = eval(
+            "try { await fetch(base + '/to-meta'); api.access.deny('fetched'); } catch (e) { api.access.deny(e.message); }",
+        );
+        assert!(v.as_str().unwrap().contains("allow_hosts"), "{v}");
+        assert_eq!(
+            eval(
+                "try { await fetch(base + '/loop'); api.access.deny('fetched'); } catch (e) { api.access.deny(e.message); }"
+            ),
+            json!("fetch failed: more than 5 redirects")
+        );
+        assert_eq!(
+            eval(
+                "const r = await fetch(base + '/redirect', { redirect: 'manual' }); api.access.deny(r.status + ' ' + r.headers.get('location'))"
+            ),
+            json!("302 /final")
+        );
+        assert_eq!(
+            eval(
+                "const r = await require('axios').get(base + '/final'); api.access.deny(r.headers['x-custom'] + ' ' + r.data.ok)"
+            ),
+            json!("yes true")
+        );
+    }
+
+    #[test]
+    fn the_legacy_request_module() {
+        assert_eq!(
+            eval(
+                "const request = require('request'); const out = await new Promise((ok) => request.post({ url: base + '/echo', form: { a: '1 2' }, auth: { user: 'u', pass: 'p' } }, (err, res, body) => ok([err, res.statusCode, JSON.parse(body).body, JSON.parse(body).type, JSON.parse(body).auth]))); api.access.deny(out)"
+            ),
+            json!([
+                null,
+                200,
+                "a=1+2",
+                "application/x-www-form-urlencoded",
+                "Basic dTpw"
+            ])
+        );
+        assert_eq!(
+            eval(
+                "const request = require('request'); const out = await new Promise((ok) => request({ method: 'PUT', uri: base + '/echo', json: { n: 1 }, qs: { q: 'x' } }, (err, res, body) => ok([res.statusCode, body.method, body.body, body.type, res.headers['content-type']]))); api.access.deny(out)"
+            ),
+            json!([
+                200,
+                "PUT",
+                "{\"n\":1}",
+                "application/json",
+                "application/json"
+            ])
+        );
+        let v = eval(
+            "const request = require('request'); const out = await new Promise((ok) => request.get('http://10.1.2.3/x', (err) => ok(err && err.message))); api.access.deny(out)",
+        );
+        assert!(v.as_str().unwrap().contains("allow_hosts"), "{v}");
     }
 }
 

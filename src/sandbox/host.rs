@@ -1,8 +1,8 @@
 //! The host functions behind the sandbox's Node surface (`node.js`): digests and HMACs
 //! (aws-lc-rs; MD5 through md-5, for Node's `createHash('md5')`), random bytes and UUIDs from
 //! the OS's CSPRNG, text codecs (data-encoding), and `fetch` through the SSRF-guarded client
-//! (`delivery::http::SafeClient`: every resolved address judged by `domain::outbound`, no
-//! redirect followed, the response capped) under the operator's `[sandbox] allow_hosts`; URL
+//! (`delivery::http::SafeClient`: every resolved address judged by `domain::outbound`, each
+//! redirect followed as a new request that passes the checks again, the response capped) under the operator's `[sandbox] allow_hosts`; URL
 //! parsing (the `url` crate, WHATWG) and JWT sign/verify (the `jsonwebtoken` crate the server
 //! signs with). They
 //! live on one object, `__callsign_host`, that `node.js` captures and removes before any
@@ -13,7 +13,7 @@
 //! fire while a host call runs), and at most [`MAX_FETCHES`] times per invocation.
 
 use crate::clock::monotonic;
-use crate::delivery::http::SafeClient;
+use crate::delivery::http::{Redirects, SafeClient};
 use crate::domain::outbound::{self, AllowList};
 use aws_lc_rs::{digest, hmac};
 use data_encoding::{BASE64, BASE64URL_NOPAD, HEXLOWER_PERMISSIVE};
@@ -114,19 +114,29 @@ struct FetchRequest {
     headers: Vec<(String, String)>,
     #[serde(default)]
     body: Option<String>,
+    /// WHATWG `redirect`: `follow` (the default), `manual` or `error`.
+    #[serde(default)]
+    redirect: Option<String>,
 }
 
-/// What it gets back: the status and the body as text (callsign's `SafeClient` keeps no
-/// response headers), or why there is none.
+/// What it gets back: the status, headers, final URL and body as text, or why there is none.
 #[derive(Debug, Serialize)]
 struct FetchReply {
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    headers: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    redirected: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
+
+/// Redirects `fetch` follows before failing, as browsers and node-fetch (20) do, but fewer.
+const MAX_REDIRECTS: usize = 5;
 
 /// What an invocation's requests share: one small runtime and one client (building a client
 /// loads the system's root certificates), made on the first `fetch`.
@@ -143,22 +153,22 @@ fn fetch(
 ) -> FetchReply {
     let failed = |e: String| FetchReply {
         status: None,
+        headers: Vec::new(),
+        url: None,
+        redirected: false,
         body: None,
         error: Some(e),
     };
-    // The save-time check first (plain http only to allowed targets, literal addresses);
-    // the connection-time check in SafeClient judges every resolved address.
-    if let Err(e) = outbound::check_url(&req.url, allow) {
-        return failed(e.replace("[outbound] allow", "[sandbox] allow_hosts"));
-    }
-    let method = match hyper::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes()) {
+    let follow = match req.redirect.as_deref() {
+        None | Some("follow") => Some(true),
+        Some("manual") => None,
+        Some("error") => Some(false),
+        Some(other) => return failed(format!("unknown redirect mode {other}")),
+    };
+    let mut method = match hyper::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes()) {
         Ok(m) => m,
         Err(_) => return failed(format!("unknown method {}", req.method)),
     };
-    let left = deadline.saturating_duration_since(monotonic());
-    if left.is_zero() {
-        return failed("the invocation's time is up".into());
-    }
     if fetcher.get().is_none() {
         match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -176,22 +186,84 @@ fn fetch(
     let Some(Fetcher { rt, client }) = fetcher.get() else {
         return failed("no runtime".into());
     };
-    let headers: Vec<(&str, &str)> = req
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let body = bytes::Bytes::from(req.body.unwrap_or_default());
-    let exchange = client.request(method, &req.url, &headers, body);
-    match rt.block_on(async { tokio::time::timeout(left.min(FETCH_TIMEOUT), exchange).await }) {
-        Ok(Ok(reply)) => FetchReply {
-            status: Some(reply.status),
-            body: Some(String::from_utf8_lossy(&reply.body).into_owned()),
-            error: None,
-        },
-        Ok(Err(e)) => failed(e.to_string()),
-        Err(_) => failed("the request timed out".into()),
+    let mut url = req.url;
+    let mut headers = req.headers;
+    let mut body = req.body.unwrap_or_default();
+    let mut redirected = false;
+    for hop in 0..=MAX_REDIRECTS {
+        // Every hop passes both checks: the save-time one (plain http only to allowed targets,
+        // literal addresses) here, the connection-time one in SafeClient (every resolved
+        // address).
+        if let Err(e) = outbound::check_url(&url, allow) {
+            return failed(e.replace("[outbound] allow", "[sandbox] allow_hosts"));
+        }
+        let left = deadline.saturating_duration_since(monotonic());
+        if left.is_zero() {
+            return failed("the invocation's time is up".into());
+        }
+        let pairs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let exchange = client.send(
+            method.clone(),
+            &url,
+            &pairs,
+            bytes::Bytes::from(body.clone()),
+            Redirects::Return,
+        );
+        let reply = match rt
+            .block_on(async { tokio::time::timeout(left.min(FETCH_TIMEOUT), exchange).await })
+        {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) => return failed(e.to_string()),
+            Err(_) => return failed("the request timed out".into()),
+        };
+        let location = reply
+            .headers
+            .iter()
+            .find(|(k, _)| k == "location")
+            .map(|(_, v)| v.clone());
+        match (follow, location) {
+            (Some(true), Some(to)) if (300..400).contains(&reply.status) => {
+                if hop == MAX_REDIRECTS {
+                    return failed(format!("more than {MAX_REDIRECTS} redirects"));
+                }
+                let (from, next) = match url::Url::parse(&url).and_then(|b| Ok((b.join(&to)?, b))) {
+                    Ok((next, from)) => (from, next),
+                    Err(_) => return failed("the redirect's location is not a URL".into()),
+                };
+                if from.origin() != next.origin() {
+                    headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+                }
+                url = next.to_string();
+                // As the fetch standard: 303 (and 301/302 after a POST) turn into a GET
+                // without a body; an authorization header never crosses to another origin.
+                if reply.status == 303
+                    || (matches!(reply.status, 301 | 302) && method == hyper::Method::POST)
+                {
+                    method = hyper::Method::GET;
+                    body.clear();
+                    headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+                }
+                redirected = true;
+            }
+            (Some(false), Some(_)) if (300..400).contains(&reply.status) => {
+                return failed("redirect mode is set to error".into());
+            }
+            _ => {
+                return FetchReply {
+                    status: Some(reply.status),
+                    headers: reply.headers,
+                    url: Some(url),
+                    redirected,
+                    body: Some(String::from_utf8_lossy(&reply.body).into_owned()),
+                    error: None,
+                };
+            }
+        }
     }
+    failed(format!("more than {MAX_REDIRECTS} redirects"))
 }
 
 /// Puts `__callsign_host` on the global object.
@@ -418,6 +490,11 @@ fn jwt_alg(name: &str) -> Option<jsonwebtoken::Algorithm> {
         "RS256" => RS256,
         "RS384" => RS384,
         "RS512" => RS512,
+        "PS256" => PS256,
+        "PS384" => PS384,
+        "PS512" => PS512,
+        "ES256" => ES256,
+        "ES384" => ES384,
         _ => return None,
     })
 }
@@ -433,8 +510,8 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
     }
 }
 
-/// `jwt.sign(payload, secret, options)`: HS256 by default (HS384, HS512). RS* needs PEM key
-/// parsing, which the server's jsonwebtoken build leaves out: refused with a clear message.
+/// `jwt.sign(payload, secretOrPrivateKey, options)`: HS256 by default; HS384/512 with a secret,
+/// RS*/PS* with an RSA private key and ES256/384 with an EC (PKCS#8) one, in PEM.
 fn jwt_sign(payload: &str, key: &str, options: &str, now_secs: i64) -> Result<String, String> {
     let o: JwtOptions = serde_json::from_str(options).map_err(|e| e.to_string())?;
     let mut claims: serde_json::Map<String, serde_json::Value> =
@@ -473,12 +550,15 @@ fn jwt_sign(payload: &str, key: &str, options: &str, now_secs: i64) -> Result<St
     if let Some(j) = &o.jwtid {
         claims.insert("jti".into(), j.clone().into());
     }
-    if !alg_name.starts_with("HS") {
-        return Err(format!(
-            "{alg_name} is not supported in callsign's sandbox yet (HS256, HS384, HS512 are)"
-        ));
-    }
-    let ek = jsonwebtoken::EncodingKey::from_secret(key.as_bytes());
+    let ek = match &alg_name[..2] {
+        "HS" => jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+        "RS" | "PS" => jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes()).map_err(|_| {
+            format!("secretOrPrivateKey must be an RSA private key (PEM) for {alg_name}")
+        })?,
+        _ => jsonwebtoken::EncodingKey::from_ec_pem(key.as_bytes()).map_err(|_| {
+            format!("secretOrPrivateKey must be an EC private key (PKCS#8 PEM) for {alg_name}")
+        })?,
+    };
     let mut header = jsonwebtoken::Header::new(alg);
     header.kid = o.keyid;
     jsonwebtoken::encode(&header, &claims, &ek).map_err(|e| e.to_string())
@@ -490,20 +570,36 @@ fn jwt_verify(token: &str, key: &str, options: &str) -> Result<String, (String, 
     let bad = |m: &str| ("JsonWebTokenError".to_string(), m.to_string());
     let o: JwtOptions = serde_json::from_str(options).map_err(|e| bad(&e.to_string()))?;
     let header = jsonwebtoken::decode_header(token).map_err(|_| bad("jwt malformed"))?;
-    let allowed: Vec<String> = o
-        .algorithms
-        .clone()
-        .unwrap_or_else(|| vec!["HS256".into(), "HS384".into(), "HS512".into()]);
+    let allowed: Vec<String> = o.algorithms.clone().unwrap_or_else(|| {
+        // The npm module's defaults: the asymmetric algorithms for a PEM key, HS* else.
+        let names: &[&str] = if key.trim_start().starts_with("-----BEGIN") {
+            &[
+                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+            ]
+        } else {
+            &["HS256", "HS384", "HS512"]
+        };
+        names.iter().map(|n| n.to_string()).collect()
+    });
     let alg_name = format!("{:?}", header.alg);
     if !allowed.contains(&alg_name) {
         return Err(bad("invalid algorithm"));
     }
-    if !alg_name.starts_with("HS") {
-        return Err(bad(
-            "only HS256, HS384 and HS512 tokens can be verified in callsign's sandbox yet",
-        ));
-    }
-    let dk = jsonwebtoken::DecodingKey::from_secret(key.as_bytes());
+    // As the npm module: an asymmetric token needs a public key, a symmetric one a secret (a
+    // PEM public key used as an HMAC secret is the classic algorithm-confusion attack).
+    let pem = key.trim_start().starts_with("-----BEGIN");
+    let dk = match &alg_name[..2] {
+        "HS" if pem => {
+            return Err(bad(
+                "secretOrPublicKey must be a symmetric key when using HS*",
+            ));
+        }
+        "HS" => jsonwebtoken::DecodingKey::from_secret(key.as_bytes()),
+        "RS" | "PS" => jsonwebtoken::DecodingKey::from_rsa_pem(key.as_bytes())
+            .map_err(|_| bad("secretOrPublicKey must be an RSA public key (PEM)"))?,
+        _ => jsonwebtoken::DecodingKey::from_ec_pem(key.as_bytes())
+            .map_err(|_| bad("secretOrPublicKey must be an EC public key (PEM)"))?,
+    };
     let mut v = jsonwebtoken::Validation::new(header.alg);
     v.required_spec_claims = Default::default();
     v.leeway = 0;

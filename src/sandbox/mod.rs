@@ -17,4 +17,9 @@ pub mod protocol; // what the server and a worker say to each other (one JSON li
 pub mod worker; // `callsign sandbox-worker`: reads invocations on stdin, answers on stdout
 
 pub use pool::Pool;
+
+/// The npm packages built into the sandbox (`require` returns callsign's implementation of
+/// their common subset, whatever version an Action declares): what an Action may list in its
+/// `dependencies`. `node.js` defines each; an engine test checks that every one loads.
+pub const NPM_MODULES: &[&str] = &["axios", "jsonwebtoken", "node-fetch", "request"];
 pub use protocol::{CacheEntry, Failure, FailureKind, Invocation, Limits, Outcome};

@@ -124,30 +124,53 @@
     if (b instanceof Uint8Array) return host.encode(toArray(b), "utf8");
     return String(b);
   };
-  const emptyHeaders = freeze({ get: () => null, has: () => false, forEach() {}, entries: () => [][Symbol.iterator]() });
+  // Headers (WHATWG): names compared case-insensitively, repeated values joined by ", ".
+  class Headers {
+    constructor(init) {
+      this._map = new Map();
+      for (const [k, v] of headerList(init)) this.append(k, v);
+    }
+    append(k, v) {
+      const key = String(k).toLowerCase();
+      const had = this._map.get(key);
+      this._map.set(key, had === undefined ? String(v) : had + ", " + String(v));
+    }
+    set(k, v) { this._map.set(String(k).toLowerCase(), String(v)); }
+    get(k) { const v = this._map.get(String(k).toLowerCase()); return v === undefined ? null : v; }
+    has(k) { return this._map.has(String(k).toLowerCase()); }
+    delete(k) { this._map.delete(String(k).toLowerCase()); }
+    forEach(fn, self) { for (const [k, v] of this.entries()) fn.call(self, v, k, this); }
+    entries() { return [...this._map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))[Symbol.iterator](); }
+    keys() { return [...this.entries()].map((e) => e[0])[Symbol.iterator](); }
+    values() { return [...this.entries()].map((e) => e[1])[Symbol.iterator](); }
+    [Symbol.iterator]() { return this.entries(); }
+    // node-fetch v2's extension.
+    raw() { const o = {}; for (const [k, v] of this.entries()) o[k] = v.split(", "); return o; }
+  }
+  const headerObject = (h) => { const o = {}; h.forEach((v, k) => { o[k] = v; }); return o; };
   async function fetch(input, init) {
     init = init || {};
-    const url = typeof input === "string" ? input : (input && input.url) || String(input);
+    const url = typeof input === "string" ? input : (input && (input.href || input.url)) || String(input);
     const headers = headerList(init.headers);
     if (init.body instanceof URLSearchParams && !headers.some(([k]) => k.toLowerCase() === "content-type")) {
       headers.push(["content-type", "application/x-www-form-urlencoded;charset=UTF-8"]);
     }
-    const r = parse(host.fetch(stringify({ url, method: init.method || "GET", headers, body: bodyText(init.body) })));
+    const r = parse(host.fetch(stringify({ url, method: init.method || "GET", headers, body: bodyText(init.body), redirect: init.redirect })));
     if (r.error !== undefined) throw new TypeError("fetch failed: " + r.error);
     const text = r.body;
     return freeze({
       ok: r.status >= 200 && r.status < 300,
       status: r.status,
       statusText: "",
-      url,
-      redirected: false,
-      headers: emptyHeaders,
+      url: r.url,
+      redirected: r.redirected,
+      headers: new Headers(r.headers || []),
       text: async () => text,
       json: async () => parse(text),
       arrayBuffer: async () => new Uint8Array(host.decode(text, "utf8")).buffer,
     });
   }
-  const nodeFetch = Object.assign((...a) => fetch(...a), { default: fetch });
+  const nodeFetch = Object.assign((...a) => fetch(...a), { default: fetch, Headers });
 
   const axiosRequest = async (config) => {
     let url = config.url || "";
@@ -159,11 +182,12 @@
       body = stringify(body);
       if (!headers.some(([k]) => k.toLowerCase() === "content-type")) headers.push(["content-type", "application/json"]);
     }
-    const res = await fetch(url, { method: (config.method || "get").toUpperCase(), headers, body });
+    const redirect = config.maxRedirects === 0 ? "manual" : "follow";
+    const res = await fetch(url, { method: (config.method || "get").toUpperCase(), headers, body, redirect });
     const text = await res.text();
     let data = text;
     if (config.responseType !== "text") { try { data = parse(text); } catch (e) { data = text; } }
-    const response = { data, status: res.status, statusText: "", headers: {}, config };
+    const response = { data, status: res.status, statusText: "", headers: headerObject(res.headers), config };
     const valid = config.validateStatus || ((s) => s >= 200 && s < 300);
     if (!valid(res.status)) {
       const err = new Error("Request failed with status code " + res.status);
@@ -185,6 +209,65 @@
   };
   axios.default = axios;
   axios.isAxiosError = (e) => !!(e && e.isAxiosError);
+
+  // --- request (the legacy module old Auth0 scripts use): request(options, callback) -----
+  // callback(err, response, body); response has statusCode, headers and body. `json: true`
+  // sends and parses JSON, `form` sends a urlencoded body, `qs` adds a query, `auth` sets
+  // basic or bearer authorization.
+  const requestModule = (() => {
+    const run = (opts, cb) => {
+      if (typeof opts === "string") opts = { url: opts };
+      opts = Object.assign({}, opts);
+      let url = String(opts.url || opts.uri || "");
+      if (opts.baseUrl) url = opts.baseUrl.replace(/\/$/, "") + "/" + url.replace(/^\//, "");
+      if (opts.qs) url += (url.includes("?") ? "&" : "?") + new URLSearchParams(opts.qs).toString();
+      const headers = headerList(opts.headers);
+      const hasType = () => headers.some(([k]) => k.toLowerCase() === "content-type");
+      let body = opts.body;
+      if (opts.form !== undefined) {
+        body = typeof opts.form === "string" ? opts.form : new URLSearchParams(opts.form).toString();
+        if (!hasType()) headers.push(["content-type", "application/x-www-form-urlencoded"]);
+      } else if (opts.json !== undefined && opts.json !== false) {
+        if (typeof opts.json === "object") body = opts.json;
+        if (body !== undefined && typeof body !== "string") {
+          body = stringify(body);
+          if (!hasType()) headers.push(["content-type", "application/json"]);
+        }
+        if (!headers.some(([k]) => k.toLowerCase() === "accept")) headers.push(["accept", "application/json"]);
+      }
+      const a = opts.auth;
+      if (a) {
+        if (a.bearer) headers.push(["authorization", "Bearer " + a.bearer]);
+        else headers.push(["authorization", "Basic " + Buffer.from(String(a.user || a.username || "") + ":" + String(a.pass || a.password || "")).toString("base64")]);
+      }
+      const done = typeof cb === "function" ? cb : () => {};
+      fetch(url, { method: String(opts.method || "GET").toUpperCase(), headers, body, redirect: opts.followRedirect === false ? "manual" : "follow" })
+        .then(async (res) => {
+          let data = await res.text();
+          if (opts.json) { try { data = data === "" ? undefined : parse(data); } catch (e) { /* as request: the text */ } }
+          const response = { statusCode: res.status, statusMessage: "", headers: headerObject(res.headers), body: data, request: { uri: { href: url } } };
+          done(null, response, data);
+        }, (err) => done(new Error(String(err.message).replace(/^fetch failed: /, ""))));
+      return undefined;
+    };
+    const request = (a, b, c) => {
+      if (typeof b === "function") return run(a, b);
+      return run(Object.assign({}, typeof a === "string" ? { url: a } : a, b), c);
+    };
+    const verb = (m) => (a, b, c) => {
+      if (typeof b === "function") return run(Object.assign({}, typeof a === "string" ? { url: a } : a, { method: m }), b);
+      return run(Object.assign({}, typeof a === "string" ? { url: a } : a, b, { method: m }), c);
+    };
+    for (const [name, m] of [["get", "GET"], ["post", "POST"], ["put", "PUT"], ["patch", "PATCH"], ["del", "DELETE"], ["delete", "DELETE"], ["head", "HEAD"]]) request[name] = verb(m);
+    request.defaults = (d) => {
+      const inst = (a, b, c) => request(Object.assign({}, d, typeof a === "string" ? { url: a } : a), b, c);
+      for (const name of ["get", "post", "put", "patch", "del", "delete", "head"]) {
+        inst[name] = (a, b, c) => request[name](Object.assign({}, d, typeof a === "string" ? { url: a } : a), b, c);
+      }
+      return inst;
+    };
+    return request;
+  })();
 
   // --- crypto -------------------------------------------------------------------------------
   const bytesOf = (data, encoding) => typeof data === "string" ? host.decode(data, encoding || "utf8") : toArray(data);
@@ -260,12 +343,13 @@
     "node:buffer": freeze({ Buffer }),
     "node-fetch": nodeFetch,
     axios,
+    request: requestModule,
     jsonwebtoken: freeze(jsonwebtoken),
     url: freeze({ URL, URLSearchParams }),
     "node:url": freeze({ URL, URLSearchParams }),
   };
   return {
-    globals: { Buffer, TextEncoder, TextDecoder, URL, URLSearchParams, fetch, crypto: webCrypto },
+    globals: { Buffer, TextEncoder, TextDecoder, URL, URLSearchParams, Headers, fetch, crypto: webCrypto },
     modules,
   };
 })

@@ -113,7 +113,7 @@ async fn management_api_shapes_and_refusals(b: Backend) {
     for body in [
         json!({"name": "a", "supported_triggers": [{"id": "on-something", "version": "v1"}]}),
         json!({"name": "a", "supported_triggers": [{"id": PL, "version": "v1"}]}),
-        json!({"name": "a", "supported_triggers": trig, "dependencies": [{"name": "axios", "version": "1.6.0"}]}),
+        json!({"name": "a", "supported_triggers": trig, "dependencies": [{"name": "axios", "version": "1.6.0"}, {"name": "ldapjs", "version": "3.0.0"}]}),
         json!({"name": "a", "supported_triggers": trig, "code": "x".repeat(100_001)}),
         json!({"name": "a", "supported_triggers": trig, "bogus": 1}),
         json!({"name": "a", "supported_triggers": trig, "secrets": [{"name": "K", "value": "1"}, {"name": "K", "value": "2"}]}),
@@ -870,7 +870,8 @@ exports.onExecutePostLogin = async (event, api) => {{
                 "POST",
                 "/actions/actions",
                 &tok,
-                Some(json!({"name": "risk", "supported_triggers": [{"id": PL, "version": "v3"}], "code": code})),
+                Some(json!({"name": "risk", "supported_triggers": [{"id": PL, "version": "v3"}], "code": code,
+                    "dependencies": [{"name": "axios", "version": "1.6.0"}]})),
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{a}");

@@ -1,8 +1,8 @@
 //! `/api/v2/actions/*`: actions (drafts), deploys (numbered immutable versions), triggers and
 //! bindings. Saving code runs a syntax check in the sandbox (a parse, nothing executed) and
 //! refuses what does not parse with the line and column; secrets are sealed with the secret
-//! box and never shown again; dependencies are refused (the sandbox has no npm modules yet,
-//! and says so). A binding names an action that has been deployed and a trigger callsign runs.
+//! box and never shown again; dependencies must name a package the sandbox has built in
+//! (`sandbox::NPM_MODULES`, any version). A binding names an action that has been deployed and a trigger callsign runs.
 
 use super::{TRIGGERS, handler_of, limits, ops_of};
 use crate::clock::iso;
@@ -90,18 +90,22 @@ fn check_runtime(r: &str) -> Result<()> {
     }
 }
 
+/// Declared dependencies must be packages the sandbox has built in (any version: there is no
+/// npm install; the built-in implementation answers whatever version is named).
 fn check_dependencies(d: &[wire::actions::Dependency]) -> Result<()> {
-    if d.is_empty() {
-        return Ok(());
-    }
-    let names: Vec<String> = d
+    let unknown: Vec<String> = d
         .iter()
+        .filter(|d| !crate::sandbox::NPM_MODULES.contains(&d.name.as_str()))
         .map(|d| format!("{}@{}", d.name, d.version))
         .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
     Err(bad_request(format!(
         "Unsupported dependencies: {}. callsign runs Actions without npm: no modules can be \
-         installed (built in: none yet; see the README's Actions section).",
-        names.join(", ")
+         installed. Built in: {} (and Node's crypto, buffer and url).",
+        unknown.join(", "),
+        crate::sandbox::NPM_MODULES.join(", ")
     )))
 }
 
