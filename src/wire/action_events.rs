@@ -331,6 +331,7 @@ pub const PRE_REGISTRATION_OPS: &[&str] = &[
     "user.setUserMetadata",
 ];
 pub const POST_REGISTRATION_OPS: &[&str] = &[];
+pub const POST_CHANGE_PASSWORD_OPS: &[&str] = &[];
 pub const PHONE_PROVIDER_OPS: &[&str] = &["notification.drop", "notification.retry"];
 pub const SEND_PHONE_MESSAGE_OPS: &[&str] = &[];
 
@@ -533,24 +534,14 @@ impl RegistrationCommand {
     }
 }
 
-/// post-user-registration offers no `api` method (Auth0's has only the cache), so nothing it
-/// records is valid.
+/// post-user-registration, post-change-password and send-phone-message offer no `api` method
+/// (Auth0's have only the cache), so nothing they record is valid.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PostRegistrationCommand {}
+pub enum NoCommand {}
 
-impl PostRegistrationCommand {
+impl NoCommand {
     pub fn read(r: &Recorded) -> Result<Self, String> {
-        Err(unknown(r, "post-user-registration"))
-    }
-}
-
-/// send-phone-message offers no `api` method either (Auth0's has only the cache).
-#[derive(Debug, Clone, PartialEq)]
-pub enum SendPhoneMessageCommand {}
-
-impl SendPhoneMessageCommand {
-    pub fn read(r: &Recorded) -> Result<Self, String> {
-        Err(unknown(r, "send-phone-message"))
+        Err(unknown(r, "this"))
     }
 }
 

@@ -969,3 +969,129 @@ exports.onExecutePostLogin = async (event, api) => {
     );
 }
 backend_tests!(api_cache_persists_between_logins);
+
+/// post-change-password runs in the background after a password change, through the reset
+/// ticket page (with the browser's address) and through the Management API; here it reports
+/// to a local API the operator allowed, as a real one would tell a CRM.
+async fn post_change_password_runs_after_each_change(b: Backend) {
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::Request;
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let api = axum::Router::new().route(
+        "/changed",
+        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+            let seen_tx = seen_tx.clone();
+            async move {
+                let _ = seen_tx.send(v);
+                "ok"
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
+    let app = TestApp::tuned(b, |c| c.sandbox.allow_hosts = vec!["127.0.0.1".into()]).await;
+    let tok = app.admin_token().await;
+    user(&app, &tok, "pat@corp.example").await;
+    let code = format!(
+        r#"exports.onExecutePostChangePassword = async (event, api) => {{
+  await fetch("http://127.0.0.1:{port}/changed", {{ method: "POST",
+    headers: {{ "content-type": "application/json" }},
+    body: JSON.stringify({{ email: event.user.email, connection: event.connection.name,
+      strategy: event.connection.strategy, ip: event.request.ip, key: event.secrets.KEY }}) }});
+}};"#
+    );
+    bind_to(
+        &app,
+        &tok,
+        "post-change-password",
+        "v2",
+        "tell-crm",
+        &code,
+        json!([{"name": "KEY", "value": "k1"}]),
+    )
+    .await;
+    let (_, _, u) = app
+        .mgmt("GET", "/users-by-email?email=pat@corp.example", &tok, None)
+        .await;
+    let id = u[0]["user_id"].as_str().unwrap().to_string();
+
+    // Through the Management API: the request is the administrator's, so no address.
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/users/{}", crate::users::urlenc(&id)),
+            &tok,
+            Some(json!({"password": "An0ther-Passw0rd!", "connection": CONN})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        next(&mut seen).await,
+        json!({"email": "pat@corp.example", "connection": CONN, "strategy": "auth0",
+               "ip": "", "key": "k1"})
+    );
+
+    // Through a reset ticket, submitted from a browser at 10.9.8.7.
+    let (s, _, t) = app
+        .mgmt(
+            "POST",
+            "/tickets/password-change",
+            &tok,
+            Some(json!({"user_id": id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let ticket = t["ticket"]
+        .as_str()
+        .unwrap()
+        .split("ticket=")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('#')
+        .to_string();
+    let mut req = Request::post("/lo/reset")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(
+            serde_urlencoded::to_string([
+                ("ticket", ticket.as_str()),
+                ("password", "Th1rd-Passw0rd!"),
+                ("confirm", "Th1rd-Passw0rd!"),
+            ])
+            .unwrap(),
+        ))
+        .unwrap();
+    req.extensions_mut().insert(ConnectInfo(
+        "10.9.8.7:4000".parse::<std::net::SocketAddr>().unwrap(),
+    ));
+    let (s, _, page) = app.send(req).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(next(&mut seen).await["ip"], "10.9.8.7");
+
+    // A metadata-only change runs nothing.
+    let (s, _, _) = app
+        .mgmt(
+            "PATCH",
+            &format!("/users/{}", crate::users::urlenc(&id)),
+            &tok,
+            Some(json!({"user_metadata": {"a": 1}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(500), seen.recv())
+            .await
+            .is_err(),
+        "no run without a password change"
+    );
+}
+backend_tests!(post_change_password_runs_after_each_change);
+
+/// What the local API received next (within 10 s).
+async fn next(seen: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(std::time::Duration::from_secs(10), seen.recv())
+        .await
+        .expect("the action reported within 10 s")
+        .unwrap()
+}

@@ -115,7 +115,7 @@ async fn create_get_patch_delete(b: Backend) {
 }
 backend_tests!(create_get_patch_delete);
 
-fn urlenc(s: &str) -> String {
+pub fn urlenc(s: &str) -> String {
     s.replace('|', "%7C")
 }
 

@@ -7,7 +7,7 @@
 use super::{esc, page};
 use crate::ctx::Ctx;
 use crate::domain::password_policy;
-use crate::http::extract::Query;
+use crate::http::extract::{ClientIp, Query};
 use crate::service::users::passwords::{self, ResetError};
 use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
@@ -100,7 +100,12 @@ pub struct ResetForm {
     confirm: String,
 }
 
-pub async fn submit(State(ctx): State<Ctx>, Form(f): Form<ResetForm>) -> Response {
+pub async fn submit(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<ResetForm>,
+) -> Response {
     let pending = match passwords::pending(&ctx, &f.ticket).await {
         Ok(Some(p)) => p,
         Ok(None) => return invalid(),
@@ -124,7 +129,10 @@ pub async fn submit(State(ctx): State<Ctx>, Form(f): Form<ResetForm>) -> Respons
     if f.password != f.confirm {
         return again("The two passwords do not match.");
     }
-    match passwords::reset(&ctx, &f.ticket, &f.password).await {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    match passwords::reset(&ctx, &f.ticket, &f.password, &ip, ua).await {
         Ok(Some(next)) => {
             let mut r = Redirect::to(&next).into_response();
             r.headers_mut().insert(

@@ -8,7 +8,7 @@
 pub mod cache; // api.cache: per node, per action, in memory, bounded
 pub mod manage; // /api/v2/actions/*: validate, seal secrets, syntax-check, deploy, bind
 pub mod phone; // custom-phone-provider and send-phone-message: Actions as phone senders; translation
-pub mod run; // post-login, credentials-exchange, pre- and post-user-registration
+pub mod run; // post-login, credentials-exchange, registration, post-change-password
 
 /// The triggers callsign knows, with the version Auth0 lists as current, and whether
 /// callsign runs them yet (binding to one it does not run is refused, so nothing a tenant
@@ -18,7 +18,7 @@ pub const TRIGGERS: &[(&str, &str, bool)] = &[
     ("credentials-exchange", "v2", true),
     ("pre-user-registration", "v2", true),
     ("post-user-registration", "v2", true),
-    ("post-change-password", "v2", false),
+    ("post-change-password", "v2", true),
     ("send-phone-message", "v2", true),
     ("custom-phone-provider", "v1", true),
 ];
@@ -45,6 +45,7 @@ pub fn ops_of(trigger: &str) -> &'static [&'static str] {
         "credentials-exchange" => ev::CREDENTIALS_EXCHANGE_OPS,
         "pre-user-registration" => ev::PRE_REGISTRATION_OPS,
         "post-user-registration" => ev::POST_REGISTRATION_OPS,
+        "post-change-password" => ev::POST_CHANGE_PASSWORD_OPS,
         "custom-phone-provider" => ev::PHONE_PROVIDER_OPS,
         "send-phone-message" => ev::SEND_PHONE_MESSAGE_OPS,
         _ => &[],

@@ -8,7 +8,7 @@
 //! apart from the text it appears in. Also the legacy send-phone-message hook ([`HookSender`]),
 //! and the translation of such an Action into a custom-phone-provider one ([`translate`]).
 
-use super::run::{Failed, invoke, log_failed, secrets_of};
+use super::run::{Execution, Failed, invoke, log_failed, secrets_of};
 use crate::ctx::Ctx;
 use crate::delivery::webhook::delivery_method;
 use crate::delivery::{Delivered, OutgoingMessage, SendError, Sender};
@@ -61,7 +61,10 @@ impl Sender for ActionSender {
             secrets,
             ..Default::default()
         };
-        match invoke(&self.ctx, TRIGGER, v, &event, NotificationCommand::read).await {
+        let started = self.ctx.clock.now_ms();
+        let ran = invoke(&self.ctx, TRIGGER, v, &event, NotificationCommand::read).await;
+        recorded(&self.ctx, TRIGGER, name, started, ran.as_ref().err());
+        match ran {
             Ok(cmds) => match cmds.into_iter().last() {
                 None => Ok(Delivered {
                     provider_ref: Some(format!("action:{name}")),
@@ -134,8 +137,11 @@ impl Sender for HookSender {
             secrets,
             ..Default::default()
         };
-        let read = ev::SendPhoneMessageCommand::read;
-        match invoke(&self.ctx, LEGACY_TRIGGER, v, &event, read).await {
+        let read = ev::NoCommand::read;
+        let started = self.ctx.clock.now_ms();
+        let ran = invoke(&self.ctx, LEGACY_TRIGGER, v, &event, read).await;
+        recorded(&self.ctx, LEGACY_TRIGGER, name, started, ran.as_ref().err());
+        match ran {
             Ok(_) => Ok(Delivered {
                 provider_ref: Some(format!("action:{name}")),
             }),
@@ -155,6 +161,13 @@ impl Sender for HookSender {
             }
         }
     }
+}
+
+/// Writes the execution record of one delivery's run (`GET /actions/executions/{id}`).
+fn recorded(ctx: &Ctx, trigger: &'static str, name: &str, started: i64, failed: Option<&Failed>) {
+    let mut x = Execution::new(trigger);
+    x.push(name, started, ctx.clock.now_ms(), failed);
+    x.save(ctx);
 }
 
 /// What Auth0's own mapping cannot carry from send-phone-message to custom-phone-provider.

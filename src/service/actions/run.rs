@@ -487,6 +487,7 @@ pub async fn credentials_exchange(
 
 const PRE_REGISTRATION: &str = "pre-user-registration";
 const POST_REGISTRATION: &str = "post-user-registration";
+const POST_CHANGE_PASSWORD: &str = "post-change-password";
 
 /// Where a registration comes from.
 #[derive(Clone)]
@@ -599,16 +600,29 @@ pub async fn pre_user_registration(
     Ok(RegistrationVerdict::Allowed)
 }
 
-/// Attempts of a post-user-registration action before its failure is logged for good.
-const POST_REGISTRATION_ATTEMPTS: u32 = 3;
+/// Attempts of a background action (post-user-registration, post-change-password) before its
+/// failure is logged for good.
+const BACKGROUND_ATTEMPTS: u32 = 3;
 
 /// Runs the post-user-registration Actions after the user is committed, in the background:
 /// nothing waits for them and nothing they do changes the signup's answer (Auth0's
 /// semantics). A failed action is tried again (3 attempts, 1 s apart) and then logged.
 pub fn spawn_post_user_registration(ctx: &Ctx, r: Registering, user: UserRow) {
+    spawn_background(ctx, POST_REGISTRATION, r, user);
+}
+
+/// Runs the post-change-password Actions after a password change is committed (a reset
+/// ticket, the Management API), in the background as Auth0 does: `event.user`,
+/// `event.connection`, `event.request`, `event.tenant`, `event.secrets`; its `api` has only
+/// the cache. Retried and logged as post-user-registration.
+pub fn spawn_post_change_password(ctx: &Ctx, r: Registering, user: UserRow) {
+    spawn_background(ctx, POST_CHANGE_PASSWORD, r, user);
+}
+
+fn spawn_background(ctx: &Ctx, trigger: &'static str, r: Registering, user: UserRow) {
     let ctx = ctx.clone();
     tokio::spawn(async move {
-        let bound = match ctx.catalog.bound_actions(&ctx, POST_REGISTRATION).await {
+        let bound = match ctx.catalog.bound_actions(&ctx, trigger).await {
             Ok(b) if !b.is_empty() => b,
             _ => return,
         };
@@ -617,21 +631,26 @@ pub fn spawn_post_user_registration(ctx: &Ctx, r: Registering, user: UserRow) {
             user_id: Some(user.user_id.clone()),
             ..registration_log(&r, &user)
         };
+        let mut execution = Execution::new(trigger);
         for (name, v) in bound.iter() {
             let Ok(secrets) = secrets_of(&ctx, v) else {
                 continue;
             };
             event.secrets = secrets;
-            for attempt in 1..=POST_REGISTRATION_ATTEMPTS {
-                let read = ev::PostRegistrationCommand::read;
-                match invoke(&ctx, POST_REGISTRATION, v, &event, read).await {
+            for attempt in 1..=BACKGROUND_ATTEMPTS {
+                let started = ctx.clock.now_ms();
+                let ran = invoke(&ctx, trigger, v, &event, ev::NoCommand::read).await;
+                let last = ran.is_ok() || attempt == BACKGROUND_ATTEMPTS;
+                if last {
+                    execution.push(name, started, ctx.clock.now_ms(), ran.as_ref().err());
+                }
+                match ran {
                     Ok(_) => break,
-                    Err(f) if attempt == POST_REGISTRATION_ATTEMPTS => {
-                        log_failed(&ctx, &base, "w", POST_REGISTRATION, name, &f);
-                    }
+                    Err(f) if last => log_failed(&ctx, &base, "w", trigger, name, &f),
                     Err(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
                 }
             }
         }
+        execution.save(&ctx);
     });
 }

@@ -474,6 +474,7 @@ pub async fn update(ctx: &Ctx, id: &str, b: UserPatch) -> Result<UserRow> {
     if u.email.is_none() && u.phone_number.is_none() && u.username.is_none() {
         return Err(payload("a user needs at least one identifier"));
     }
+    let password_changed = password_hash.is_some();
     if let Some(h) = password_hash {
         u.password_hash = Some(h);
         u.last_password_reset = Some(now);
@@ -486,6 +487,20 @@ pub async fn update(ctx: &Ctx, id: &str, b: UserPatch) -> Result<UserRow> {
     u.phone_identifier = phone_identifier(&c, &u);
     store::users::update(&mut tx, &u).await.map_err(conflict)?;
     tx.commit().await?;
+    if password_changed {
+        // Auth0 runs post-change-password for Management API changes too; the request is
+        // the administrator's, not the user's, so `event.request` stays empty.
+        crate::service::actions::run::spawn_post_change_password(
+            ctx,
+            crate::service::actions::run::Registering {
+                client: None,
+                connection: c,
+                ip: String::new(),
+                user_agent: None,
+            },
+            u.clone(),
+        );
+    }
     Ok(u)
 }
 

@@ -231,7 +231,15 @@ impl From<crate::store::StoreError> for ResetError {
 
 /// Sets the new password from a ticket. Returns where to send the browser afterwards, if the
 /// ticket named a `result_url`.
-pub async fn reset(ctx: &Ctx, token: &str, password: &str) -> Result<Option<String>, ResetError> {
+/// Runs the post-change-password Actions afterwards (in the background), with the browser's
+/// address and user agent as `event.request`.
+pub async fn reset(
+    ctx: &Ctx,
+    token: &str,
+    password: &str,
+    ip: &str,
+    user_agent: Option<&str>,
+) -> Result<Option<String>, ResetError> {
     let Some(p) = pending(ctx, token).await? else {
         return Err(ResetError::Invalid);
     };
@@ -280,6 +288,16 @@ pub async fn reset(ctx: &Ctx, token: &str, password: &str) -> Result<Option<Stri
     )
     .await?;
     tx.commit().await?;
+    crate::service::actions::run::spawn_post_change_password(
+        ctx,
+        crate::service::actions::run::Registering {
+            client: None,
+            connection: p.connection.clone(),
+            ip: ip.to_string(),
+            user_agent: user_agent.map(str::to_string),
+        },
+        p.user.clone(),
+    );
     let mut next = t
         .data
         .get("result_url")
