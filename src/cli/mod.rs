@@ -45,7 +45,12 @@ enum Cmd {
     /// Internal: a JavaScript sandbox worker, started by the server (reads invocations on
     /// stdin, answers on stdout).
     #[command(hide = true)]
-    SandboxWorker,
+    SandboxWorker {
+        /// Confine, try what an escaped script would (read FILE, connect to PORT on
+        /// loopback, …), print the verdicts as JSON and exit.
+        #[arg(long, num_args = 2, value_names = ["FILE", "PORT"])]
+        confinement_report: Option<Vec<String>>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -145,7 +150,16 @@ pub fn run() -> ExitCode {
         Cmd::Actions {
             cmd: ActionsCmd::TranslatePhoneMessage(args),
         } => actions::run(args),
-        Cmd::SandboxWorker => match crate::sandbox::worker::serve() {
+        Cmd::SandboxWorker {
+            confinement_report: Some(args),
+        } => {
+            let port = args.get(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+            println!("{}", crate::sandbox::confine::report(&args[0], port));
+            ExitCode::SUCCESS
+        }
+        Cmd::SandboxWorker {
+            confinement_report: None,
+        } => match crate::sandbox::worker::serve() {
             Ok(()) => ExitCode::SUCCESS,
             Err(_) => ExitCode::FAILURE,
         },

@@ -181,6 +181,12 @@ async fn connect(
     }
 }
 
+/// Loads the system's root certificates now (a sandbox worker does, before its confinement
+/// closes `/etc/ssl`).
+pub fn preload_tls() {
+    let _ = tls();
+}
+
 /// The TLS settings, built once per process: loading the system's root store reads and parses
 /// every certificate on disk, which is not something to repeat per `Ctx`. (The client itself is
 /// per `Ctx`: its pooled connections live on the runtime that opened them.)

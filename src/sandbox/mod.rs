@@ -5,11 +5,14 @@
 //! sandbox-worker`), so an engine abort, a crash or a runaway script costs one worker, never
 //! the server. A script does not act: it calls `api.*`, and each call is recorded and sent back
 //! as data (`wire::action_events::Recorded`) for the service that ran it to apply after
-//! checking it. The worker's environment is emptied, so it holds none of the server's secrets.
+//! checking it. The worker's environment is emptied, so it holds none of the server's secrets,
+//! and it confines itself (`confine`: no file access beyond system libraries, no programs, no
+//! tracing or signalling the server) before it reads its first invocation.
 //!
 //! This sits above `delivery` (its `fetch` is `delivery::http::SafeClient`) and below
 //! `service`, which calls it.
 
+pub mod confine; // Landlock and seccomp: what a worker may not do even if a script escapes QuickJS
 pub mod engine; // one invocation in QuickJS, in this process: limits, console, the recording api
 pub mod host; // the host functions behind the Node surface (node.js): digests, codecs, fetch
 pub mod pool; // the supervisor: worker processes, one invocation each at a time, killed on breach

@@ -12,7 +12,16 @@ use std::io::{BufRead, Read, Write};
 pub const MAX_REQUEST_BYTES: u64 = 8 << 20;
 
 /// The worker's loop; returns when stdin closes (the pool dropped it) or stdout breaks.
+/// Confines the process first ([`super::confine`]); what could not be enforced goes to stderr
+/// (the server's log stream), once.
 pub fn serve() -> std::io::Result<()> {
+    let status = super::confine::apply();
+    if !status.errors.is_empty() || status.landlock != "full" {
+        eprintln!(
+            "callsign sandbox-worker: confinement incomplete: {}",
+            serde_json::to_string(&status).unwrap_or_default()
+        );
+    }
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let stdout = std::io::stdout();

@@ -137,3 +137,57 @@ async fn a_caller_waits_for_a_worker_no_longer_than_its_own_time_limit() {
     let o = busy.await.unwrap();
     assert_eq!(o.failure.map(|f| f.kind), Some(FailureKind::Timeout));
 }
+
+/// A worker confines itself: it cannot read or write files outside the system libraries,
+/// start programs or open UNIX sockets, while outgoing TCP (judged by the SSRF guard before
+/// every request) still works. Landlock needs Linux 5.13+; where the kernel lacks it the
+/// worker says so, and the seccomp part still holds.
+#[test]
+fn a_worker_confines_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("callsign.db");
+    std::fs::write(&secret, "sealed things").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_callsign"))
+        .args(["sandbox-worker", "--confinement-report"])
+        .arg(&secret)
+        .arg(&port)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["status"]["seccomp"], true, "{r}");
+    assert_eq!(r["attempts"]["exec"], "denied", "{r}");
+    assert_eq!(r["attempts"]["unix_socket"], "denied", "{r}");
+    assert_eq!(r["attempts"]["tcp_connect"], "allowed", "{r}");
+    if r["status"]["landlock"] == "none" {
+        eprintln!("this kernel has no Landlock: file access is not confined here ({r})");
+        return;
+    }
+    assert_eq!(r["attempts"]["read_file"], "denied", "{r}");
+    assert_eq!(r["attempts"]["read_passwd"], "denied", "{r}");
+    assert_eq!(r["attempts"]["write_file"], "denied", "{r}");
+    assert!(!secret.with_extension("written").exists());
+}
+
+/// Under that confinement a script still resolves names (`localhost` from /etc/hosts) and
+/// fetches from an allowed host.
+#[tokio::test]
+async fn a_confined_worker_resolves_and_fetches() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let api = axum::Router::new().route("/", axum::routing::get(|| async { "pong" }));
+    tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
+    let mut i = inv(
+        &format!(
+            "exports.onExecutePostLogin = async (e, api) => {{ api.access.deny(await (await fetch('http://localhost:{port}/')).text()); }};"
+        ),
+        5_000,
+    );
+    i.allow_hosts = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    let o = pool(1).run(&i).await;
+    assert_eq!(o.failure, None, "{o:?}");
+    assert_eq!(o.recorded[0].args, [json!("pong")]);
+}
