@@ -1095,3 +1095,101 @@ async fn next(seen: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Value {
         .expect("the action reported within 10 s")
         .unwrap()
 }
+
+/// The containment set of the issue, through the server: each bad post-login Action in turn
+/// stops the login with Auth0's `extensibility_error` (or, for output that is only capped,
+/// lets it through), writes an `f` log entry naming the failure, and leaves the user as it
+/// was; a pollution of the prototypes does not reach the next run.
+async fn bad_actions_are_contained_and_change_nothing(b: Backend) {
+    let app = TestApp::tuned(b, |c| {
+        c.sandbox.timeout_ms = 1_000;
+        c.sandbox.memory_mb = 16;
+    })
+    .await;
+    let tok = app.admin_token().await;
+    let c = mfa_client(&app, &tok).await;
+    user(&app, &tok, "ana@corp.example").await;
+    // Every script first asks for a metadata change, which must not be applied when it fails.
+    let set = "api.user.setAppMetadata('touched', true);";
+    let cases: Vec<(&str, String, Option<&str>)> = vec![
+        ("throws", format!("{set} throw new Error('no');"), Some("threw")),
+        ("never-resolves", format!("{set} await new Promise(() => {{}});"), Some("never_settled")),
+        ("loops", format!("{set} for (;;) {{}}"), Some("timeout")),
+        ("allocates", format!("{set} const a = []; for (;;) a.push('x'.repeat(4096) + a.length);"), Some("memory")),
+        ("recurses", format!("{set} const f = (n) => f(n + 1) + 1; f(0);"), Some("stack")),
+        ("fetches-private", format!("{set} await fetch('http://169.254.169.254/latest/meta-data/');"), Some("threw")),
+        ("garbage-claim", format!("{set} const o = {{}}; o.self = o; api.idToken.setCustomClaim('https://x.example/c', o);"), Some("threw")),
+        ("garbage-args", format!("{set} api.multifactor.enable(Symbol('x'));"), Some("threw")),
+        ("huge-calls", format!("{set} for (let i = 0; i < 100; i++) api.accessToken.setCustomClaim('https://x.example/' + i, 'x'.repeat(10000));"), Some("output")),
+        ("prints-megabytes", "for (let i = 0; i < 50000; i++) console.log('x'.repeat(100)); Object.prototype.polluted = 'yes'; Array.prototype.push = () => 0; JSON.stringify = () => '{}';".to_string(), None),
+        ("checks-pollution", "if (({}).polluted || [].push.length === 0) throw new Error('pollution leaked');".to_string(), None),
+    ];
+    for (name, body, failure) in cases {
+        let code = format!("exports.onExecutePostLogin = async (event, api) => {{ {body} }};");
+        let (s, _, _) = app
+            .mgmt(
+                "PATCH",
+                &format!("/actions/triggers/{PL}/bindings"),
+                &tok,
+                Some(json!({"bindings": []})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        bind(&app, &tok, name, &code, json!([])).await;
+        let (s, v) = password_login(&app, &c, "ana@corp.example").await;
+        let Some(kind) = failure else {
+            assert_eq!(s, StatusCode::OK, "{name}: {v}");
+            continue;
+        };
+        assert_eq!(
+            (s, v["error"].clone()),
+            (StatusCode::BAD_REQUEST, json!("extensibility_error")),
+            "{name}: {v}"
+        );
+        callsign::service::events::logs::flush(&app.ctx)
+            .await
+            .unwrap();
+        let (_, _, logs) = app.mgmt("GET", "/logs?q=type:f", &tok, None).await;
+        let entry = logs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["details"]["action"] == name)
+            .unwrap_or_else(|| panic!("{name}: {logs}"))
+            .clone();
+        assert_eq!(entry["details"]["kind"], kind, "{name}: {entry}");
+        let (_, _, u) = app
+            .mgmt("GET", "/users-by-email?email=ana@corp.example", &tok, None)
+            .await;
+        assert_eq!(
+            u[0]["app_metadata"],
+            json!({}),
+            "{name} changed nothing: {u}"
+        );
+    }
+    // The server is whole: a clean Action runs and its change lands.
+    let (s, _, _) = app
+        .mgmt(
+            "PATCH",
+            &format!("/actions/triggers/{PL}/bindings"),
+            &tok,
+            Some(json!({"bindings": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    bind(
+        &app,
+        &tok,
+        "clean",
+        &format!("exports.onExecutePostLogin = async (event, api) => {{ {set} }};"),
+        json!([]),
+    )
+    .await;
+    let (s, v) = password_login(&app, &c, "ana@corp.example").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, u) = app
+        .mgmt("GET", "/users-by-email?email=ana@corp.example", &tok, None)
+        .await;
+    assert_eq!(u[0]["app_metadata"], json!({"touched": true}), "{u}");
+}
+backend_tests!(bad_actions_are_contained_and_change_nothing);
