@@ -5,6 +5,7 @@
 //! action is not deployed or bound: review it, deploy it, bind it. Exit codes per
 //! docs/operator.md: 0 ok, 1 runtime failure, 2 usage error (an unknown or wrong action).
 
+use super::fail;
 use crate::delivery::http::SafeClient;
 use bytes::Bytes;
 use clap::Args;
@@ -20,11 +21,6 @@ pub struct TranslateArgs {
     /// A Management API access token holding `create:actions`.
     #[arg(long, env = "CALLSIGN_TOKEN", hide_env_values = true)]
     pub token: String,
-}
-
-fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(code)
 }
 
 pub fn run(args: TranslateArgs) -> ExitCode {

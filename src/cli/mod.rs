@@ -1,9 +1,10 @@
 //! Command line: `callsign serve`, `callsign config check`, `callsign migrate`, `callsign
-//! phone lookup`, `callsign actions translate-phone-message`, and the hidden `callsign sandbox-worker` the server starts. Exit codes:
+//! phone lookup`, `callsign roles phone-agent`, `callsign actions translate-phone-message`, and the hidden `callsign sandbox-worker` the server starts. Exit codes:
 //! 0 success, 1 runtime failure, 2 usage error (docs/operator.md).
 
 mod actions;
 mod phone;
+mod roles;
 mod serve;
 
 use crate::config::{Config, ServeArgs};
@@ -37,6 +38,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PhoneCmd,
     },
+    /// Roles tools.
+    Roles {
+        #[command(subcommand)]
+        cmd: RolesCmd,
+    },
     /// Auth0 Actions tools.
     Actions {
         #[command(subcommand)]
@@ -60,6 +66,13 @@ enum PhoneCmd {
 }
 
 #[derive(Subcommand)]
+enum RolesCmd {
+    /// Create the `phone-agent` role (read:phone_lookups on the Management API) if missing,
+    /// and give it to users (on the local database).
+    PhoneAgent(roles::PhoneAgentArgs),
+}
+
+#[derive(Subcommand)]
 enum ActionsCmd {
     /// Write a custom-phone-provider Action from a send-phone-message one (on a server).
     TranslatePhoneMessage(actions::TranslateArgs),
@@ -69,6 +82,33 @@ enum ActionsCmd {
 enum ConfigCmd {
     /// Print the effective configuration with secrets redacted.
     Check(ServeArgs),
+}
+
+/// Prints `error: msg` and returns the exit code (1 runtime failure, 2 usage error).
+fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(code)
+}
+
+/// A context over the local database for a command that works without a server (migrations
+/// run, the bootstrap never does). Sealed data is not opened, so a throwaway key avoids
+/// touching `secret.key`.
+async fn local_ctx(cfg: Config) -> Result<crate::ctx::Ctx, ExitCode> {
+    let db = crate::store::Db::open(&cfg.database_url)
+        .await
+        .map_err(|e| fail(1, e))?;
+    let secrets = crate::crypto::SecretBox::new(&crate::crypto::random_bytes::<32>());
+    let issuer = cfg
+        .public_url
+        .clone()
+        .unwrap_or_else(|| "http://localhost/".into());
+    Ok(crate::ctx::Ctx::new(
+        db,
+        crate::clock::Clock::system(),
+        secrets,
+        &issuer,
+        cfg,
+    ))
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (a path segment).
@@ -145,6 +185,12 @@ pub fn run() -> ExitCode {
             cmd: PhoneCmd::Lookup(args),
         } => match resolve(&args.serve) {
             Ok(cfg) => phone::run(args, cfg),
+            Err(c) => c,
+        },
+        Cmd::Roles {
+            cmd: RolesCmd::PhoneAgent(args),
+        } => match resolve(&args.serve) {
+            Ok(cfg) => roles::phone_agent(args, cfg),
             Err(c) => c,
         },
         Cmd::Actions {

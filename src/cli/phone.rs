@@ -6,14 +6,11 @@
 //! audited as `cs_phone_lookup` (locally with actor kind `cli`). Exit codes per docs/operator.md:
 //! 0 ok, 1 runtime failure, 2 usage error (including a number or region the server refuses).
 
-use crate::clock::Clock;
+use super::fail;
 use crate::config::{Config, ServeArgs};
-use crate::crypto::{self, SecretBox};
-use crate::ctx::Ctx;
 use crate::delivery::http::SafeClient;
 use crate::error::Error;
 use crate::service::callcenter::lookup::{self, Actor, DEFAULT_TAKE};
-use crate::store::Db;
 use clap::Args;
 use std::process::ExitCode;
 
@@ -40,11 +37,6 @@ pub struct LookupArgs {
     pub serve: ServeArgs,
 }
 
-fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(code)
-}
-
 pub fn run(args: LookupArgs, cfg: Config) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -60,17 +52,10 @@ pub fn run(args: LookupArgs, cfg: Config) -> ExitCode {
 }
 
 async fn local(args: &LookupArgs, cfg: Config) -> ExitCode {
-    let db = match Db::open(&cfg.database_url).await {
-        Ok(db) => db,
-        Err(e) => return fail(1, e),
+    let ctx = match super::local_ctx(cfg).await {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    // A lookup opens no sealed data, so a throwaway key avoids touching `secret.key`.
-    let secrets = SecretBox::new(&crypto::random_bytes::<32>());
-    let issuer = cfg
-        .public_url
-        .clone()
-        .unwrap_or_else(|| "http://localhost/".into());
-    let ctx = Ctx::new(db, Clock::system(), secrets, &issuer, cfg);
     let actor = Actor {
         kind: "cli",
         id: std::env::var("USER").unwrap_or_else(|_| "operator".into()),

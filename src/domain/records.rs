@@ -82,6 +82,30 @@ pub struct ProviderRow {
     pub updated_at: i64,
 }
 
+/// A role (Auth0 RBAC): a named bundle of permissions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleRow {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One permission: a scope an API (resource server) defines, by the API's identifier.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PermissionRef {
+    pub resource_server_identifier: String,
+    pub permission_name: String,
+}
+
+/// A permission a user holds, with where it comes from: `None` directly, or the role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldPermission {
+    pub permission: PermissionRef,
+    pub via_role: Option<(String, String)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ResourceServerRow {
     pub id: String,

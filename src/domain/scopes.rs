@@ -75,6 +75,15 @@ required! {
     ReadGuardianEnrollments => ["read:guardian_enrollments"];
     DeleteGuardianEnrollments => ["delete:guardian_enrollments"];
     CreateGuardianEnrollmentTickets => ["create:guardian_enrollment_tickets"];
+    ReadRoles => ["read:roles"];
+    CreateRoles => ["create:roles"];
+    UpdateRoles => ["update:roles"];
+    DeleteRoles => ["delete:roles"];
+    ReadRoleMembers => ["read:role_members", "read:users"];
+    CreateRoleMembers => ["create:role_members", "update:users"];
+    DeleteRoleMembers => ["delete:role_members", "update:users"];
+    ReadUserPermissions => ["read:users"];
+    UpdateUserPermissions => ["update:users"];
 }
 
 /// `read:client_keys` lets a caller see client secrets in client responses.

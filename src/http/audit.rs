@@ -43,6 +43,20 @@ pub fn describe(method: &Method, template: &str) -> String {
         (_, "settings") => return "Update tenant settings".into(),
         _ => {}
     }
+    // Assignments read as what they do to whom (Auth0's wording for these log entries).
+    let assignment = match (method.as_str(), template) {
+        ("POST", "/roles/{id}/users") => Some("Assign users to a role"),
+        ("POST", "/roles/{id}/permissions") => Some("Add permissions to a role"),
+        ("DELETE", "/roles/{id}/permissions") => Some("Remove permissions from a role"),
+        ("POST", "/users/{id}/roles") => Some("Assign roles to a user"),
+        ("DELETE", "/users/{id}/roles") => Some("Remove roles from a user"),
+        ("POST", "/users/{id}/permissions") => Some("Assign permissions to a user"),
+        ("DELETE", "/users/{id}/permissions") => Some("Remove permissions from a user"),
+        _ => None,
+    };
+    if let Some(a) = assignment {
+        return a.into();
+    }
     let verb = match method.as_str() {
         "POST" => "Create",
         "PATCH" | "PUT" => "Update",
@@ -150,5 +164,10 @@ mod tests {
             describe(&Method::PATCH, "/api/v2/tenants/settings"),
             "Update tenant settings"
         );
+        assert_eq!(
+            describe(&Method::POST, "/api/v2/users/{id}/roles"),
+            "Assign roles to a user"
+        );
+        assert_eq!(describe(&Method::DELETE, "/roles/{id}"), "Delete a role");
     }
 }

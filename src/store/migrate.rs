@@ -57,6 +57,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0014_action_executions.sql",
         include_str!("../../migrations/sqlite/0014_action_executions.sql"),
     ),
+    (
+        "0015_roles.sql",
+        include_str!("../../migrations/sqlite/0015_roles.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -111,6 +115,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0014_action_executions.sql",
         include_str!("../../migrations/postgres/0014_action_executions.sql"),
+    ),
+    (
+        "0015_roles.sql",
+        include_str!("../../migrations/postgres/0015_roles.sql"),
     ),
 ];
 

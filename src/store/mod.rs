@@ -31,6 +31,7 @@ pub mod phone_templates;
 pub mod ratelimit;
 pub mod refresh;
 pub mod resource_servers;
+pub mod roles;
 pub mod settings;
 pub mod tenant;
 pub mod tickets;

@@ -23,6 +23,7 @@ pub mod parse; // JSON → typed input, with Auth0's "Payload validation error" 
 pub mod passwordless; // /passwordless/start's answer
 pub mod phone; // the phone provider and template test send (`…/try`) and its answer
 pub mod resource_servers; // /api/v2/resource-servers bodies, Auth0's defaults
+pub mod roles; // /api/v2/roles and users' roles and permissions: bodies and answers
 pub mod tenant; // the bootstrap credentials file, tenant settings
 pub mod tickets; // /api/v2/tickets/password-change: body, what the ticket keeps, answer
 pub mod users; // /api/v2/users create and patch bodies

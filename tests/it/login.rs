@@ -15,8 +15,7 @@ use std::net::SocketAddr;
 pub use crate::support::PASSWORD;
 
 fn claims(token: &str) -> Value {
-    let p = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&data_encoding::BASE64URL_NOPAD.decode(p.as_bytes()).unwrap()).unwrap()
+    crate::support::jwt_part(token, 1)
 }
 
 /// An application allowed the password grants and refresh tokens.

@@ -31,6 +31,7 @@ mod phone_templates;
 mod processes;
 mod profile_caps;
 mod proxies;
+mod roles;
 mod sandbox;
 mod security;
 mod sms_budget;

@@ -17,6 +17,7 @@ pub mod phone_messages;
 pub mod phone_providers;
 pub mod phone_templates;
 pub mod resource_servers;
+pub mod roles;
 pub mod tenant;
 pub mod user_blocks;
 pub mod users;
@@ -104,6 +105,7 @@ pub fn router() -> Router<Ctx> {
                 .delete(resource_servers::delete),
         )
         .route("/tenants/settings", get(tenant::get).patch(tenant::update))
+        .merge(role_routes())
         .route(code_keys::PATH, get(code_keys::list))
         .route("/keys/callsign-code-hmac/rotate", post(code_keys::rotate))
         .route("/keys/signing", get(keys::list))
@@ -205,6 +207,38 @@ fn guardian_routes() -> Router<Ctx> {
             );
     }
     r
+}
+
+/// Roles, their permissions and members, and a user's roles and direct permissions.
+fn role_routes() -> Router<Ctx> {
+    Router::new()
+        .route("/roles", get(roles::list).post(roles::create))
+        .route(
+            "/roles/{id}",
+            get(roles::get).patch(roles::update).delete(roles::delete),
+        )
+        .route(
+            "/roles/{id}/permissions",
+            get(roles::permissions)
+                .post(roles::add_permissions)
+                .delete(roles::remove_permissions),
+        )
+        .route(
+            "/roles/{id}/users",
+            get(roles::users).post(roles::assign_users),
+        )
+        .route(
+            "/users/{id}/roles",
+            get(roles::user_roles)
+                .post(roles::assign_user_roles)
+                .delete(roles::remove_user_roles),
+        )
+        .route(
+            "/users/{id}/permissions",
+            get(roles::user_permissions)
+                .post(roles::add_user_permissions)
+                .delete(roles::remove_user_permissions),
+        )
 }
 
 /// Users' MFA factors: authentication methods, Guardian enrolments and tickets.

@@ -239,6 +239,7 @@ pub async fn post_login(ctx: &Ctx, input: &PostLoginInput<'_>) -> Result<PostLog
     effects.ran = true;
     let u = input.user;
     let authenticators = store::authenticators::of_user(&ctx.db, &u.user_id).await?;
+    let roles = store::roles::roles_of_user(&ctx.db, &u.user_id).await?;
     let now = iso(ctx.clock.now_ms());
     let mut event = ev::PostLogin {
         user: ev::User::of(u, &authenticators),
@@ -277,7 +278,9 @@ pub async fn post_login(ctx: &Ctx, input: &PostLoginInput<'_>) -> Result<PostLog
                 })
                 .collect(),
         },
-        authorization: ev::Authorization::default(),
+        authorization: ev::Authorization {
+            roles: roles.into_iter().map(|r| r.name).collect(),
+        },
         tenant: ev::Tenant {
             id: TENANT_ID.into(),
         },

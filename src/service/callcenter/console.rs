@@ -1,6 +1,6 @@
 //! The agent console's sessions: sign in with email and password on the tenant's default
 //! database connection (the password grant's first factor, brute-force rules included), only
-//! for phone agents (`domain::inbound::is_agent`); a session is a 256-bit random id in a
+//! for phone agents (`users::rbac::is_phone_agent`: the `phone-agent` role); a session is a 256-bit random id in a
 //! cookie, stored only as its SHA-256, with its own CSRF token and a fixed lifetime. Every
 //! request re-checks that the user still exists, is not blocked and is still an agent, so
 //! revoking the role or blocking the user ends the session at once.
@@ -20,13 +20,13 @@
 use crate::crypto;
 use crate::ctx::Ctx;
 use crate::domain::grant_types;
-use crate::domain::inbound::is_agent;
 use crate::error::{Error, OAuthError, OAuthKind, Result};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::mfa::policy::{self as mfa_policy, Decision};
 use crate::service::mfa::token::{self as mfa_token, MfaToken};
 use crate::service::tenant::catalog::ClientAuth;
 use crate::service::tenant::connections::{self, Connection};
+use crate::service::users::rbac::{Deprecated, is_phone_agent};
 use crate::service::{mfa::api as mfa, oauth::login, oauth::mfa_grants};
 use crate::store::{self, users::UserRow};
 use crate::wire::mfa::Challenge;
@@ -199,7 +199,7 @@ pub async fn login(
         }
         Err(e) => return Err(e),
     };
-    if !is_agent(&user.app_metadata) {
+    if !is_phone_agent(ctx, &user, Deprecated::Warn).await? {
         logs::record(
             ctx,
             LogEvent {
@@ -354,7 +354,7 @@ pub async fn complete(
         ..log_base(ip, user_agent)
     };
     // The role may have gone while the code was on its way.
-    if !is_agent(&user.app_metadata) {
+    if !is_phone_agent(ctx, &user, Deprecated::Quiet).await? {
         return Ok(Err(StepRefusal {
             kind: OAuthKind::Denied,
             message: Refusal::NotAnAgent.message().into(),
@@ -375,8 +375,12 @@ pub async fn session(ctx: &Ctx, cookie: &str) -> Result<Option<Session>> {
         return Ok(None);
     };
     let user = store::users::get(&ctx.db, &row.user_id).await?;
+    let agent = match &user {
+        Some(u) if !u.blocked => is_phone_agent(ctx, u, Deprecated::Quiet).await?,
+        _ => false,
+    };
     match user {
-        Some(u) if !u.blocked && is_agent(&u.app_metadata) => Ok(Some(Session {
+        Some(u) if agent => Ok(Some(Session {
             display: u.email.clone().unwrap_or_else(|| u.user_id.clone()),
             user_id: row.user_id,
             csrf: row.csrf,

@@ -129,6 +129,8 @@ async fn client_credentials_grant(
         crate::service::actions::run::credentials_exchange(ctx, &client, &api.identifier, &scope)
             .await?;
     let iat = ctx.clock.now_secs();
+    // An M2M token's permissions are its granted scopes (the client grant decides, not roles).
+    let permissions = api.adds_permissions().then(|| scopes::split(&scope));
     let claims = AccessClaims {
         iss: ctx.issuer.to_string(),
         sub: claims::client_subject(&client.client_id),
@@ -141,7 +143,7 @@ async fn client_credentials_grant(
         extra,
     };
     Ok(TokenResponse {
-        access_token: ctx.keys.sign(&claims)?,
+        access_token: sign_access(ctx, Some(&api), claims, permissions)?,
         expires_in: api.token_lifetime,
         scope: None,
         refresh_token: None,
@@ -327,4 +329,33 @@ pub async fn revoke_refresh(ctx: &Ctx, client_id: &str, token: &str) -> Result<(
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// Signs an access token in the API's `token_dialect`: the `_authz` dialects carry
+/// `permissions`; the RFC 9068 profile (`typ: at+jwt`) names the client in `client_id` and
+/// adds a `jti`, in place of Auth0's `azp` and `gty`. Without an API (a `/userinfo`-only token)
+/// the Auth0 profile.
+pub fn sign_access(
+    ctx: &Ctx,
+    api: Option<&crate::service::tenant::catalog::Api>,
+    mut claims: AccessClaims,
+    permissions: Option<Vec<String>>,
+) -> Result<String> {
+    let Some(api) = api else {
+        return ctx.keys.sign(&claims);
+    };
+    if let Some(p) = permissions.filter(|_| api.adds_permissions()) {
+        claims.extra.insert("permissions".into(), p.into());
+    }
+    if !api.rfc9068() {
+        return ctx.keys.sign(&claims);
+    }
+    if let Some(azp) = claims.azp.take() {
+        claims.extra.insert("client_id".into(), azp.into());
+    }
+    claims.gty = None;
+    claims
+        .extra
+        .insert("jti".into(), crate::crypto::random_hex(16).into());
+    ctx.keys.sign_at_jwt(&claims)
 }

@@ -11,6 +11,7 @@ use crate::error::{Error, OAuthError, OAuthKind, Result};
 use crate::service::mfa::api as mfa_api;
 use crate::service::oauth::token::{self, RefreshGrant, TokenResponse};
 use crate::service::tenant::catalog::ClientAuth;
+use crate::service::users::rbac;
 use crate::store;
 use crate::store::users::UserRow;
 
@@ -116,6 +117,8 @@ pub async fn issue(
         Some(a) => Some(a.to_string()),
         None => token::tenant_default_audience(ctx).await?,
     };
+    let mut rbac_api = None;
+    let mut permissions = None;
     let (api_scopes, lifetime, offline_ok) = match &audience {
         // The MFA API: Auth0's three scopes, 10-minute tokens, never a refresh token.
         Some(a) if *a == mfa_api::audience(ctx) => (
@@ -128,11 +131,24 @@ pub async fn issue(
                 OAuthError::new(OAuthKind::Denied, format!("Service not found: {a}"))
             })?;
             let is_mgmt = *a == ctx.mgmt_audience();
-            (
-                scopes::user_grantable(is_mgmt, &api.scopes),
+            let mut grantable = scopes::user_grantable(is_mgmt, &api.scopes);
+            // RBAC (Auth0's `enforce_policies`): only the scopes the user holds as
+            // permissions, directly or through a role, read fresh on every grant so that a
+            // role taken away is gone from the next token.
+            if !is_mgmt && (api.enforce_policies || api.adds_permissions()) {
+                let held = rbac::permission_names(ctx, &user.user_id, a).await?;
+                if api.enforce_policies {
+                    grantable.retain(|s| held.contains(s));
+                }
+                permissions = Some(held);
+            }
+            let out = (
+                grantable,
                 api.token_lifetime,
                 api.allow_offline_access && !is_mgmt,
-            )
+            );
+            rbac_api = Some(api);
+            out
         }
         _ => (vec![], 86_400, true),
     };
@@ -162,7 +178,7 @@ pub async fn issue(
             .map(|c| c.access_token.clone())
             .unwrap_or_default(),
     };
-    let access_token = ctx.keys.sign(&access)?;
+    let access_token = token::sign_access(ctx, rbac_api.as_deref(), access, permissions)?;
     let id_token = if has("openid") {
         Some(ctx.keys.sign(&IdClaims {
             iss: ctx.issuer.to_string(),

@@ -36,6 +36,23 @@ pub struct Api {
     pub allow_offline_access: bool,
     /// The API's own scopes (`scopes[].value`): what a user grant may ask for.
     pub scopes: Vec<String>,
+    /// `enforce_policies` (RBAC): a user token carries only the scopes the user holds as
+    /// permissions.
+    pub enforce_policies: bool,
+    /// `token_dialect`: `access_token` (default), `access_token_authz` (adds `permissions`),
+    /// `rfc9068_profile`, `rfc9068_profile_authz`.
+    pub token_dialect: String,
+}
+
+impl Api {
+    /// Whether access tokens for this API carry a `permissions` claim.
+    pub fn adds_permissions(&self) -> bool {
+        self.token_dialect.ends_with("_authz")
+    }
+    /// Whether access tokens follow RFC 9068 (`typ: at+jwt`, `client_id`, `jti`).
+    pub fn rfc9068(&self) -> bool {
+        self.token_dialect.starts_with("rfc9068")
+    }
 }
 
 /// A trigger's deployed, bound Actions in order: (action name, the version that runs).
@@ -200,6 +217,17 @@ impl Catalog {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    enforce_policies: r
+                        .data
+                        .get("enforce_policies")
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false),
+                    token_dialect: r
+                        .data
+                        .get("token_dialect")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("access_token")
+                        .to_string(),
                     identifier: r.identifier,
                 })
             });

@@ -41,6 +41,8 @@ pub struct SigningKey {
     pub kid: String,
     key: RsaKeyPair,
     header_b64: String,
+    /// The same header with `typ: at+jwt` (RFC 9068 access tokens).
+    at_header_b64: String,
 }
 
 #[derive(Default)]
@@ -198,16 +200,20 @@ impl KeyRing {
                 .map_err(Error::internal)?;
             set.verify.insert(row.kid.clone(), dk);
             if row.state == "current" {
-                let header = serde_json::to_vec(&JwtHeader {
-                    alg: "RS256",
-                    typ: "JWT",
-                    kid: &row.kid,
-                })
-                .map_err(Error::internal)?;
+                let header = |typ| {
+                    serde_json::to_vec(&JwtHeader {
+                        alg: "RS256",
+                        typ,
+                        kid: &row.kid,
+                    })
+                    .map(|h| b64::encode_url(&h))
+                    .map_err(Error::internal)
+                };
                 set.current = Some(Arc::new(SigningKey {
                     kid: row.kid.clone(),
                     key: kp,
-                    header_b64: b64::encode_url(&header),
+                    header_b64: header("JWT")?,
+                    at_header_b64: header("at+jwt")?,
                 }));
             }
             jwks.push(Jwk {
@@ -293,6 +299,16 @@ impl KeyRing {
         sign_with(key, &self.rng, claims)
     }
 
+    /// [`KeyRing::sign`] with the RFC 9068 header (`typ: at+jwt`).
+    pub fn sign_at_jwt(&self, claims: &impl serde::Serialize) -> Result<String> {
+        let set = self.snapshot();
+        let key = set
+            .current
+            .as_ref()
+            .ok_or_else(|| Error::internal("no current signing key"))?;
+        sign_raw(key, &key.at_header_b64, &self.rng, claims)
+    }
+
     /// Verifies an access token for `audience`: RS256 only, a published `kid`, signature,
     /// issuer, audience, then `exp`/`nbf` against the injected clock.
     pub async fn verify(&self, ctx: &Ctx, token: &str, audience: &str) -> Result<AccessClaims> {
@@ -365,9 +381,18 @@ pub fn sign_with(
     rng: &SystemRandom,
     claims: &impl serde::Serialize,
 ) -> Result<String> {
+    sign_raw(key, &key.header_b64, rng, claims)
+}
+
+fn sign_raw(
+    key: &SigningKey,
+    header_b64: &str,
+    rng: &SystemRandom,
+    claims: &impl serde::Serialize,
+) -> Result<String> {
     let payload = serde_json::to_vec(claims).map_err(Error::internal)?;
-    let mut out = String::with_capacity(key.header_b64.len() + payload.len() * 4 / 3 + 360);
-    out.push_str(&key.header_b64);
+    let mut out = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 360);
+    out.push_str(header_b64);
     out.push('.');
     b64::encode_url_append(&payload, &mut out);
     let mut sig = vec![0u8; key.key.public_modulus_len()];

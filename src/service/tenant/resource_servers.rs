@@ -143,6 +143,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Fields) -> Result<ResourceServerR
         ));
     }
     validate(&body)?;
+    let before = row.data.clone();
     if let Some(n) = &body.name {
         row.name = n.clone();
     }
@@ -155,6 +156,14 @@ pub async fn update(ctx: &Ctx, id: &str, body: Fields) -> Result<ResourceServerR
     }
     row.updated_at = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
+    // Scopes taken off the API stop being permissions anyone holds.
+    let removed: Vec<String> = scope_names(&before)
+        .into_iter()
+        .filter(|n| !scope_names(&row.data).contains(n))
+        .collect();
+    if !removed.is_empty() {
+        store::roles::delete_of_api(&mut tx, &row.identifier, Some(&removed)).await?;
+    }
     store::resource_servers::update(&mut tx, &row).await?;
     store::bump_epoch(&mut tx).await?;
     tx.commit().await?;
@@ -162,7 +171,21 @@ pub async fn update(ctx: &Ctx, id: &str, body: Fields) -> Result<ResourceServerR
     Ok(row)
 }
 
-/// Deleting an API also deletes the client grants for its audience.
+/// The scope names (`scopes[].value`) in an API's stored data.
+fn scope_names(data: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    data.get("scopes")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.get("value").and_then(|v| v.as_str()))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Deleting an API also deletes the client grants for its audience and every role's and
+/// user's permissions on it.
 pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     let row = get(ctx, id).await?;
     if row.is_system {
@@ -170,6 +193,7 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     }
     let mut tx = ctx.db.begin().await?;
     store::grants::delete_for_audience(&mut tx, &row.identifier).await?;
+    store::roles::delete_of_api(&mut tx, &row.identifier, None).await?;
     store::resource_servers::delete(&mut tx, &row.id).await?;
     store::bump_epoch(&mut tx).await?;
     tx.commit().await?;

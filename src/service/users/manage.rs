@@ -513,6 +513,7 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
         store::refresh::revoke_user(&mut tx, id, now).await?;
         store::blocks::clear(&mut tx, id).await?;
         store::authenticators::delete_of_user(&mut tx, id, &[]).await?;
+        store::roles::delete_of_user(&mut tx, id).await?;
         logs::record_tx(
             ctx,
             &mut tx,
