@@ -2,7 +2,8 @@
 // playwright-core (no bundled browser download). scripts/compat starts the server and exports
 // CALLSIGN_DOMAIN, CALLSIGN_CLIENT_ID, CALLSIGN_CLIENT_SECRET and NODE_EXTRA_CA_CERTS.
 //
-// Creates an agent and a customer through the Management API, configures a Twilio provider
+// Creates an agent (holding the phone-agent role) and a customer (refused at sign-in) through
+// the Management API, configures a Twilio provider
 // (its auth token verifies the inbound webhook), signs in on /console, looks the customer's
 // number up, posts a signed inbound SMS webhook and waits for it in the live feed, and keeps
 // a screenshot at target/artifacts/console.png. No Chromium is a failure, never a skip.
@@ -105,13 +106,28 @@ describe("agent console in Chromium", () => {
     providerId = prov.body.id;
 
     for (const u of [
-      { email: `agent-${suffix}@example.com`, name: "Agent Smith", app_metadata: { callsign_roles: ["phone-agent"] } },
+      { email: `agent-${suffix}@example.com`, name: "Agent Smith" },
       { email: `customer-${suffix}@example.com`, name: "Casey Customer", phone_number: CUSTOMER_PHONE },
     ]) {
       const r = await api("POST", "/users", { connection: "Username-Password-Authentication", password: PASSWORD, ...u });
       assert.equal(r.status, 201, JSON.stringify(r.body));
       created.push(r.body.user_id);
     }
+
+    // The agent holds the documented `phone-agent` role (read:phone_lookups on the
+    // Management API), set up through the Management API; the customer holds nothing.
+    let role = await api("POST", "/roles", { name: "phone-agent", description: "Call-centre agents" });
+    if (role.status === 409) {
+      const listed = await api("GET", "/roles?name_filter=phone-agent");
+      role = { status: 200, body: listed.body.find((r) => r.name === "phone-agent") };
+    }
+    assert.equal(role.status, 200, JSON.stringify(role.body));
+    const granted = await api("POST", `/roles/${role.body.id}/permissions`, {
+      permissions: [{ resource_server_identifier: `${base}/api/v2/`, permission_name: "read:phone_lookups" }],
+    });
+    assert.equal(granted.status, 201, JSON.stringify(granted.body));
+    const assigned = await api("POST", `/roles/${role.body.id}/users`, { users: [created[0]] });
+    assert.equal(assigned.status, 200, JSON.stringify(assigned.body));
 
     userDataDir = mkdtempSync(join(tmpdir(), "callsign-chromium-"));
     browser = await chromium.launchPersistentContext(userDataDir, {
@@ -136,6 +152,16 @@ describe("agent console in Chromium", () => {
     for (const id of created) await api("DELETE", `/users/${encodeURIComponent(id)}`).catch(() => {});
     // The other suites expect the development phone outbox, not this Twilio provider.
     if (providerId) await api("DELETE", `/branding/phone/providers/${providerId}`).catch(() => {});
+  });
+
+  it("refuses a user without the phone-agent role", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/console`);
+    await page.getByLabel("Email").fill(`customer-${suffix}@example.com`);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("This account is not a phone agent.").waitFor({ timeout: 30000 });
+    await page.close();
   });
 
   it("signs in, looks a number up and shows an inbound SMS live", async () => {
