@@ -659,13 +659,18 @@ mod node_tests {
 
     /// Runs `body` as a post-login handler and returns what it passed to `api.access.deny`.
     fn eval(body: &str) -> serde_json::Value {
+        eval_allowing(body, &[])
+    }
+
+    /// [`eval`] with an allow-list for `fetch` (the network tests' local server).
+    pub(super) fn eval_allowing(body: &str, allow_hosts: &[&str]) -> serde_json::Value {
         let inv = Invocation {
             code: format!("exports.onExecutePostLogin = async (event, api) => {{ {body} }};"),
             handler: "onExecutePostLogin".into(),
             event: json!({}),
             ops: vec!["access.deny".into()],
             limits: Limits::default(),
-            allow_hosts: vec![],
+            allow_hosts: allow_hosts.iter().map(|h| h.to_string()).collect(),
             cache: vec![],
             now_ms: 0,
         };
@@ -875,7 +880,6 @@ mod node_tests {
 #[cfg(test)]
 mod network_tests {
     //! fetch, axios and request against a local server the invocation's allow-list names.
-    use super::*;
     use serde_json::json;
 
     /// A local HTTP server on its own thread; its base URL.
@@ -940,21 +944,7 @@ mod network_tests {
     /// Runs `body` (with `base` bound to the server's URL) and returns what it denied with.
     fn eval(body: &str) -> serde_json::Value {
         let base = server();
-        let inv = Invocation {
-            code: format!(
-                "exports.onExecutePostLogin = async (event, api) => {{ const base = '{base}'; {body} }};"
-            ),
-            handler: "onExecutePostLogin".into(),
-            event: json!({}),
-            ops: vec!["access.deny".into()],
-            limits: Limits::default(),
-            allow_hosts: vec!["127.0.0.1".into()],
-            cache: vec![],
-            now_ms: 0,
-        };
-        let o = run(&inv);
-        assert_eq!(o.failure, None, "{body}: {o:?}");
-        serde_json::to_value(&o.recorded[0].args[0]).unwrap()
+        super::node_tests::eval_allowing(&format!("const base = '{base}'; {body}"), &["127.0.0.1"])
     }
 
     #[test]

@@ -102,7 +102,66 @@ pub async fn delete(tx: &mut Tx, id: &str) -> StoreResult<bool> {
         > 0)
 }
 
-// --- role permissions ------------------------------------------------------------------------
+// --- permissions held by a role or directly by a user ------------------------------------------
+
+/// Who holds a permission: a role (`role_permissions`) or a user directly (`user_permissions`).
+#[derive(Debug, Clone, Copy)]
+pub enum Holder<'a> {
+    Role(&'a str),
+    User(&'a str),
+}
+
+impl Holder<'_> {
+    fn table(&self) -> (&'static str, &'static str, String) {
+        match self {
+            Holder::Role(id) => ("role_permissions", "role_id", id.to_string()),
+            Holder::User(id) => ("user_permissions", "user_id", id.to_string()),
+        }
+    }
+}
+
+pub async fn add_permission(
+    tx: &mut Tx,
+    holder: Holder<'_>,
+    p: &PermissionRef,
+    now: i64,
+) -> StoreResult<()> {
+    let (table, col, id) = holder.table();
+    tx.exec(
+        &format!(
+            "INSERT INTO {table} ({col}, resource_server_identifier, permission_name, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+        ),
+        &[
+            id.into(),
+            p.resource_server_identifier.clone().into(),
+            p.permission_name.clone().into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_permission(
+    tx: &mut Tx,
+    holder: Holder<'_>,
+    p: &PermissionRef,
+) -> StoreResult<()> {
+    let (table, col, id) = holder.table();
+    tx.exec(
+        &format!(
+            "DELETE FROM {table} WHERE {col} = $1 AND resource_server_identifier = $2 AND permission_name = $3"
+        ),
+        &[
+            id.into(),
+            p.resource_server_identifier.clone().into(),
+            p.permission_name.clone().into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
 
 pub async fn role_permissions(db: &Db, role_id: &str) -> StoreResult<Vec<PermissionRef>> {
     db.query(
@@ -114,43 +173,6 @@ pub async fn role_permissions(db: &Db, role_id: &str) -> StoreResult<Vec<Permiss
     .iter()
     .map(|r| perm(r, 0))
     .collect()
-}
-
-pub async fn add_role_permission(
-    tx: &mut Tx,
-    role_id: &str,
-    p: &PermissionRef,
-    now: i64,
-) -> StoreResult<()> {
-    tx.exec(
-        "INSERT INTO role_permissions (role_id, resource_server_identifier, permission_name, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        &[
-            role_id.into(),
-            p.resource_server_identifier.clone().into(),
-            p.permission_name.clone().into(),
-            now.into(),
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-pub async fn remove_role_permission(
-    tx: &mut Tx,
-    role_id: &str,
-    p: &PermissionRef,
-) -> StoreResult<()> {
-    tx.exec(
-        "DELETE FROM role_permissions WHERE role_id = $1 AND resource_server_identifier = $2 AND permission_name = $3",
-        &[
-            role_id.into(),
-            p.resource_server_identifier.clone().into(),
-            p.permission_name.clone().into(),
-        ],
-    )
-    .await?;
-    Ok(())
 }
 
 // --- user roles ------------------------------------------------------------------------------
@@ -218,45 +240,6 @@ pub async fn count_users_of_role(db: &Db, role_id: &str) -> StoreResult<u64> {
         )
         .await?;
     Ok(r.map(|r| r.i64(0)).transpose()?.unwrap_or(0) as u64)
-}
-
-// --- user permissions ------------------------------------------------------------------------
-
-pub async fn add_user_permission(
-    tx: &mut Tx,
-    user_id: &str,
-    p: &PermissionRef,
-    now: i64,
-) -> StoreResult<()> {
-    tx.exec(
-        "INSERT INTO user_permissions (user_id, resource_server_identifier, permission_name, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        &[
-            user_id.into(),
-            p.resource_server_identifier.clone().into(),
-            p.permission_name.clone().into(),
-            now.into(),
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-pub async fn remove_user_permission(
-    tx: &mut Tx,
-    user_id: &str,
-    p: &PermissionRef,
-) -> StoreResult<()> {
-    tx.exec(
-        "DELETE FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 AND permission_name = $3",
-        &[
-            user_id.into(),
-            p.resource_server_identifier.clone().into(),
-            p.permission_name.clone().into(),
-        ],
-    )
-    .await?;
-    Ok(())
 }
 
 /// Every permission a user holds, directly and through roles, for one API or all

@@ -206,17 +206,7 @@ impl Catalog {
                         .get("allow_offline_access")
                         .and_then(|v| v.as_bool())
                         .unwrap_or(false),
-                    scopes: r
-                        .data
-                        .get("scopes")
-                        .and_then(|v| v.as_array())
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|s| s.get("value").and_then(|v| v.as_str()))
-                                .map(str::to_string)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                    scopes: super::resource_servers::scope_names(&r.data),
                     enforce_policies: r
                         .data
                         .get("enforce_policies")

@@ -172,7 +172,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Fields) -> Result<ResourceServerR
 }
 
 /// The scope names (`scopes[].value`) in an API's stored data.
-fn scope_names(data: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+pub fn scope_names(data: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
     data.get("scopes")
         .and_then(|v| v.as_array())
         .map(|a| {

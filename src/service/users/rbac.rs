@@ -12,7 +12,7 @@ use crate::domain::paging::{Page, Paging};
 use crate::error::{Error, Result};
 use crate::store::{
     self,
-    roles::{HeldPermission, PermissionRef, RoleRow},
+    roles::{HeldPermission, Holder, PermissionRef, RoleRow},
     users::UserRow,
 };
 use crate::wire::roles::{Permission, RoleCreate, RolePatch, RoleUser, Source};
@@ -198,14 +198,7 @@ pub async fn role_permissions(ctx: &Ctx, role_id: &str) -> Result<Vec<Permission
 
 pub async fn add_role_permissions(ctx: &Ctx, role_id: &str, perms: &[PermissionRef]) -> Result<()> {
     get_role(ctx, role_id).await?;
-    check_defined(&defined(ctx).await?, perms)?;
-    let now = ctx.clock.now_ms();
-    let mut tx = ctx.db.begin().await?;
-    for p in perms {
-        store::roles::add_role_permission(&mut tx, role_id, p, now).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    grant(ctx, Holder::Role(role_id), perms).await
 }
 
 pub async fn remove_role_permissions(
@@ -214,9 +207,25 @@ pub async fn remove_role_permissions(
     perms: &[PermissionRef],
 ) -> Result<()> {
     get_role(ctx, role_id).await?;
+    revoke(ctx, Holder::Role(role_id), perms).await
+}
+
+/// Gives `perms` to the holder, once each, after checking that their APIs define them all.
+async fn grant(ctx: &Ctx, holder: Holder<'_>, perms: &[PermissionRef]) -> Result<()> {
+    check_defined(&defined(ctx).await?, perms)?;
+    let now = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
     for p in perms {
-        store::roles::remove_role_permission(&mut tx, role_id, p).await?;
+        store::roles::add_permission(&mut tx, holder, p, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn revoke(ctx: &Ctx, holder: Holder<'_>, perms: &[PermissionRef]) -> Result<()> {
+    let mut tx = ctx.db.begin().await?;
+    for p in perms {
+        store::roles::remove_permission(&mut tx, holder, p).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -336,14 +345,7 @@ pub async fn user_permissions(ctx: &Ctx, user_id: &str) -> Result<Vec<Permission
 
 pub async fn add_user_permissions(ctx: &Ctx, user_id: &str, perms: &[PermissionRef]) -> Result<()> {
     user_exists(ctx, user_id).await?;
-    check_defined(&defined(ctx).await?, perms)?;
-    let now = ctx.clock.now_ms();
-    let mut tx = ctx.db.begin().await?;
-    for p in perms {
-        store::roles::add_user_permission(&mut tx, user_id, p, now).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    grant(ctx, Holder::User(user_id), perms).await
 }
 
 pub async fn remove_user_permissions(
@@ -352,12 +354,7 @@ pub async fn remove_user_permissions(
     perms: &[PermissionRef],
 ) -> Result<()> {
     user_exists(ctx, user_id).await?;
-    let mut tx = ctx.db.begin().await?;
-    for p in perms {
-        store::roles::remove_user_permission(&mut tx, user_id, p).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    revoke(ctx, Holder::User(user_id), perms).await
 }
 
 // --- what the rest of the server asks ----------------------------------------------------------
