@@ -267,8 +267,27 @@ fn check_database(o: &Map<String, Value>) -> Result<(), Invalid> {
             want_str(s, &format!("options.configuration.{k}"))?;
         }
     }
+    if let Some(v) = o.get(STORE_PHONE).filter(|v| !v.is_null()) {
+        let sp = want_object(v, "options.callsign_store_phone")?;
+        for (k, v) in sp {
+            match k.as_str() {
+                "mode" => want_enum(v, &["off", "trust"], "options.callsign_store_phone.mode")?,
+                "replace_user_enrolled" => {
+                    want_bool(v, "options.callsign_store_phone.replace_user_enrolled")?
+                }
+                other => {
+                    return Err(Invalid(format!(
+                        "Additional properties not allowed: {other} (options.callsign_store_phone)"
+                    )));
+                }
+            }
+        }
+    }
     Ok(())
 }
+
+/// callsign's extension on custom-database connections (issue 16): MFA phones from the store.
+pub const STORE_PHONE: &str = "callsign_store_phone";
 
 fn check_totp(o: &Map<String, Value>) -> Result<(), Invalid> {
     if let Some(v) = o.get("totp") {

@@ -61,6 +61,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0015_roles.sql",
         include_str!("../../migrations/sqlite/0015_roles.sql"),
     ),
+    (
+        "0016_store_phones.sql",
+        include_str!("../../migrations/sqlite/0016_store_phones.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -119,6 +123,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0015_roles.sql",
         include_str!("../../migrations/postgres/0015_roles.sql"),
+    ),
+    (
+        "0016_store_phones.sql",
+        include_str!("../../migrations/postgres/0016_store_phones.sql"),
     ),
 ];
 

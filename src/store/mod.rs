@@ -33,6 +33,7 @@ pub mod refresh;
 pub mod resource_servers;
 pub mod roles;
 pub mod settings;
+pub mod store_phones;
 pub mod tenant;
 pub mod tickets;
 pub mod totp_steps;

@@ -123,6 +123,15 @@ pub struct ActionFailed<'a> {
     pub logs: &'a str,
 }
 
+/// `details` of a login a custom-database script failed: which script, why, its console output.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScriptFailed<'a> {
+    pub script: &'a str,
+    pub kind: &'a str,
+    pub message: &'a str,
+    pub logs: &'a str,
+}
+
 /// `details` of a login that ran Actions, in Auth0's shape: `{"actions": {"executions": [id]}}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActionsRan {

@@ -317,6 +317,21 @@ fn store_modules_form_no_circle() {
 /// whose JSON is the thing itself rather than a body to parse (file, function, why).
 const SERVICE_JSON_BY_NATURE: &[(&str, &str, &str)] = &[
     (
+        "src/service/tenant/connections.rs",
+        "check_scripts",
+        "a connection's options object (free-form per strategy, checked by domain::connections): its customScripts",
+    ),
+    (
+        "src/service/tenant/connections.rs",
+        "open_configuration",
+        "a connection's options object: the configuration values a client sent back sealed",
+    ),
+    (
+        "src/service/tenant/connections.rs",
+        "seal_configuration",
+        "a connection's options object as a response shows it: configuration values sealed",
+    ),
+    (
         "src/service/actions/manage.rs",
         "test",
         "the test run's event: whatever JSON the caller gives, handed to the script",

@@ -78,7 +78,11 @@ async fn crud_with_defaults_and_snapshots(b: Backend) {
                            "password_complexity_options": {"min_length": 10}}}),
     )
     .await;
-    insta::assert_json_snapshot!("connection_created", c, {".id" => keep_type("[id]")});
+    // configuration values are shown sealed (fresh each time), never in clear
+    insta::assert_json_snapshot!("connection_created", c, {
+        ".id" => keep_type("[id]"),
+        ".options.configuration.DB_URL" => "[sealed]",
+    });
     let id = c["id"].as_str().unwrap();
     assert!(id.starts_with("con_") && id.len() == 20);
 
@@ -86,7 +90,15 @@ async fn crud_with_defaults_and_snapshots(b: Backend) {
         .mgmt("GET", &format!("/connections/{id}"), &tok, None)
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(got, c);
+    let unsealed = |mut v: Value| {
+        let shown = v["options"]["configuration"]["DB_URL"].take();
+        assert!(
+            shown.as_str().unwrap().starts_with("callsign-sealed:"),
+            "{shown}"
+        );
+        v
+    };
+    assert_eq!(unsealed(got), unsealed(c.clone()));
     let (_, _, proj) = app
         .mgmt(
             "GET",
@@ -488,10 +500,12 @@ async fn secret_options_are_sealed_at_rest(b: Backend) {
             assert!(!raw.contains(clear), "{clear} stored in clear: {raw}");
         }
     }
-    // configuration is returned (Deploy CLI round-trip); provider secrets are not
-    assert_eq!(
-        db["options"]["configuration"],
-        json!({"API_KEY": "clear-config-value-1"})
+    // configuration is returned sealed, never in clear (issue 16; the sealed form round-trips
+    // through a PATCH, tests/it/custom_db.rs); provider secrets are not returned at all
+    let shown = db["options"]["configuration"]["API_KEY"].as_str().unwrap();
+    assert!(
+        shown.starts_with("callsign-sealed:") && !shown.contains("clear-config-value-1"),
+        "{shown}"
     );
     let sms_id = sms["id"].as_str().unwrap();
     let (_, _, got) = app

@@ -10,6 +10,7 @@ mod architecture;
 mod bad_input;
 mod connections;
 mod console_mfa;
+mod custom_db;
 mod guardian;
 mod hardening;
 mod inbound;

@@ -21,10 +21,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
-pub fn wire(c: &Connection) -> Value {
+/// A connection as responses show it: provider secrets withheld, and each
+/// `options.configuration` value sealed (`svc::seal_configuration`), never in clear.
+pub fn wire(ctx: &Ctx, c: &Connection) -> Value {
     let mut o = c.attrs.clone();
     let mut options = c.options.clone();
     withhold(&mut options);
+    svc::seal_configuration(ctx, &mut options);
     o.insert("id".into(), json!(c.id));
     o.insert("name".into(), json!(c.name));
     o.insert("strategy".into(), json!(c.strategy));
@@ -57,7 +60,7 @@ pub async fn list(
     let items = page
         .items
         .iter()
-        .map(|c| project(wire(c), &q))
+        .map(|c| project(wire(&ctx, c), &q))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(list_response(
         items,
@@ -74,7 +77,7 @@ pub async fn create(
     Typed(b): Typed<ConnectionCreate>,
 ) -> Result<impl IntoResponse, MgmtError> {
     let c = svc::create(&ctx, b).await?;
-    Ok((StatusCode::CREATED, Json(wire(&c))))
+    Ok((StatusCode::CREATED, Json(wire(&ctx, &c))))
 }
 
 pub async fn get(
@@ -83,7 +86,7 @@ pub async fn get(
     Path(id): Path<String>,
     q: Query,
 ) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(project(wire(&svc::get(&ctx, &id).await?), &q)?))
+    Ok(Json(project(wire(&ctx, &svc::get(&ctx, &id).await?), &q)?))
 }
 
 pub async fn update(
@@ -92,7 +95,7 @@ pub async fn update(
     Path(id): Path<String>,
     Typed(b): Typed<ConnectionPatch>,
 ) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(wire(&svc::update(&ctx, &id, b).await?)))
+    Ok(Json(wire(&ctx, &svc::update(&ctx, &id, b).await?)))
 }
 
 /// Auth0 answers a connection delete with 202 and the deletion time (recorded).

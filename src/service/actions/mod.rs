@@ -54,9 +54,5 @@ pub fn ops_of(trigger: &str) -> &'static [&'static str] {
 
 /// The sandbox limits this node runs scripts with (`[sandbox]`).
 pub fn limits(ctx: &crate::ctx::Ctx) -> crate::sandbox::Limits {
-    crate::sandbox::Limits {
-        timeout_ms: ctx.config.sandbox.timeout_ms,
-        memory_bytes: ctx.config.sandbox.memory_mb.saturating_mul(1 << 20),
-        ..crate::sandbox::Limits::default()
-    }
+    crate::service::tenant::sandbox_limits(ctx)
 }

@@ -11,4 +11,5 @@ pub mod guardian; // tenant MFA configuration: factors, message types, policies,
 pub mod otp; // one-time codes by SMS/voice: buckets, attempts, one-winner consumption
 pub mod policy; // the one "does this login need MFA" decision
 pub mod recovery_codes; // operator-issued recovery codes, stored only as HMACs
+pub mod store_phone; // MFA phones a custom database owns: enrolled and re-enrolled at login
 pub mod token; // the sealed, short-lived mfa_token

@@ -17,6 +17,7 @@ use crate::service::mfa::policy::{self as mfa_policy, Decision};
 use crate::service::oauth::token::{self, ClientCredentials, TokenResponse};
 use crate::service::tenant::catalog::ClientAuth;
 use crate::service::tenant::connections::{self, Connection};
+use crate::service::users::custom_db;
 use crate::service::{messaging::notify, messaging::outbox, oauth::user_tokens, users::passwords};
 use crate::store::{self, users::Identifier, users::UserRow};
 
@@ -93,13 +94,16 @@ fn candidates(ctx: &Ctx, name: &str) -> Vec<Identifier> {
     v
 }
 
-/// First factor on a database connection: the user if the password is right, `None` if not
-/// (unknown user included). The seam for custom-database scripts.
+/// First factor on a database connection: the user callsign found (if any) and whether the
+/// password is right. A custom-database connection asks its `login` script instead, except
+/// for users it has already migrated (`users::custom_db`); the MFA phone the store returns is
+/// applied then (`mfa::store_phone`).
 pub async fn authenticate(
     ctx: &Ctx,
     c: &Connection,
     name: &str,
     password: &str,
+    base: &LogEvent,
 ) -> Result<(Option<UserRow>, bool)> {
     let mut user = None;
     for id in candidates(ctx, name) {
@@ -107,6 +111,16 @@ pub async fn authenticate(
             user = Some(u);
             break;
         }
+    }
+    let migrated =
+        custom_db::import_mode(c) && user.as_ref().is_some_and(|u| u.password_hash.is_some());
+    if custom_db::customized(c) && !migrated {
+        let a = custom_db::login(ctx, c, name, password, user, base).await?;
+        if let (true, Some(u)) = (a.ok, &a.user) {
+            crate::service::mfa::store_phone::apply(ctx, c, u, a.mfa_phone.as_deref(), base)
+                .await?;
+        }
+        return Ok((a.user, a.ok));
     }
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let v = crate::password::verify_blocking(password.to_string(), stored.clone())
@@ -257,7 +271,7 @@ pub async fn first_factor(
 ) -> Result<UserRow> {
     let brute = c.brute_force_protection();
     // Block check on the key of the user the name resolves to (or the unknown-name key).
-    let (user, ok) = authenticate(ctx, c, name, password).await?;
+    let (user, ok) = authenticate(ctx, c, name, password, base).await?;
     let key = block_key(c, name, user.as_ref());
     if brute && store::blocks::is_blocked(&ctx.db, &key, ip).await? {
         logs::record(

@@ -5,11 +5,15 @@
 //! Secrets: `options.configuration` (custom-database script secrets), `options.twilio_token`
 //! and `options.gateway_authentication.secret` are taken out of the options and stored sealed
 //! by `ctx.secrets` as one JSON blob (`data.secrets`); the row never holds them in clear.
-//! `Connection::options` has them opened again. What responses show is a choice (Auth0's
-//! behaviour for `configuration` is unconfirmed): `configuration` is returned in clear to
-//! holders of `read:connections`, because the Deploy CLI exports whatever GET returns and must
-//! round-trip it; the two provider secrets are never returned, and a PATCH whose `options`
-//! omit them keeps the stored ones (`null` clears them).
+//! `Connection::options` has them opened again. Responses never show them in clear: each
+//! `configuration` value is shown sealed ([`seal_configuration`]: `callsign-sealed:…`, as Auth0
+//! shows its encrypted form), and a create or PATCH that sends such a value back (the Deploy
+//! CLI exports whatever GET returns) keeps what it stands for ([`open_configuration`]); the
+//! two provider secrets are never returned, and a PATCH whose `options` omit them keeps the
+//! stored ones (`null` clears them).
+//!
+//! Custom-database scripts (`options.customScripts`, issue 16) are parsed in the sandbox on
+//! every save; one that does not compile is refused with its line and column.
 //!
 //! Enabled clients: an explicit list on create/patch, `PATCH /connections/{id}/clients`, and
 //! `service::tenant::clients::create`, which enables each new application on every database (`auth0`)
@@ -172,6 +176,89 @@ async fn set_enabled(tx: &mut store::Tx, conn_id: &str, clients: &[String]) -> R
 
 /// Validates a `POST /connections` body and inserts the connection inside the caller's
 /// transaction (bootstrap creates the default database connection through this too).
+/// What a sealed `configuration` value starts with in responses.
+const SEALED_PREFIX: &str = "callsign-sealed:";
+const CONFIGURATION_PURPOSE: &[u8] = b"connection-configuration";
+
+/// Replaces each `options.configuration` value with its sealed form for a response.
+pub fn seal_configuration(ctx: &Ctx, options: &mut Map<String, Value>) {
+    if let Some(Value::Object(conf)) = options.get_mut("configuration") {
+        for v in conf.values_mut() {
+            if let Value::String(clear) = v {
+                let sealed = ctx
+                    .secrets
+                    .seal_for(CONFIGURATION_PURPOSE, clear.as_bytes());
+                *v = Value::String(format!("{SEALED_PREFIX}{sealed}"));
+            }
+        }
+    }
+}
+
+/// Opens the sealed values a client sent back (as it read them); a value that looks sealed
+/// but does not open (another server's, or altered) is refused.
+fn open_configuration(ctx: &Ctx, options: &mut Map<String, Value>) -> Result<()> {
+    if let Some(Value::Object(conf)) = options.get_mut("configuration") {
+        for (k, v) in conf.iter_mut() {
+            if let Value::String(s) = v
+                && let Some(sealed) = s.strip_prefix(SEALED_PREFIX)
+            {
+                let clear = ctx
+                    .secrets
+                    .open_for(CONFIGURATION_PURPOSE, sealed)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        payload_error(rules::Invalid(format!(
+                            "options.configuration.{k} is a sealed value this server cannot open"
+                        )))
+                    })?;
+                *v = Value::String(clear);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses every custom-database script in the sandbox (nothing runs).
+async fn check_scripts(ctx: &Ctx, options: &Map<String, Value>) -> Result<()> {
+    let Some(Value::Object(scripts)) = options.get("customScripts") else {
+        return Ok(());
+    };
+    for (name, src) in scripts {
+        let Some(src) = src.as_str() else { continue };
+        let limits = super::sandbox_limits(ctx);
+        if src.len() > limits.code_bytes {
+            return Err(Error::invalid_body(format!(
+                "Payload validation error: 'String is too long ({} chars), maximum {}' on property options.customScripts.{name}.",
+                src.len(),
+                limits.code_bytes
+            )));
+        }
+        let out = ctx
+            .sandbox
+            .run(&crate::sandbox::dbscript::syntax_check(src, limits))
+            .await;
+        match out.failure {
+            None => {}
+            Some(f)
+                if matches!(
+                    f.kind,
+                    crate::sandbox::FailureKind::Unavailable | crate::sandbox::FailureKind::Crashed
+                ) =>
+            {
+                return Err(Error::internal(format!("sandbox: {}", f.message)));
+            }
+            Some(f) => {
+                return Err(Error::invalid_body(format!(
+                    "Payload validation error: the {name} script does not compile: {}",
+                    f.message
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn insert(ctx: &Ctx, tx: &mut store::Tx, body: ConnectionCreate) -> Result<Connection> {
     let body = wire::to_object(&body);
     rules::check_body(&body, true).map_err(payload_error)?;
@@ -191,6 +278,8 @@ pub async fn insert(ctx: &Ctx, tx: &mut store::Tx, body: ConnectionCreate) -> Re
         .cloned()
         .unwrap_or_default();
     rules::check_options(&strategy, &options).map_err(payload_error)?;
+    open_configuration(ctx, &mut options)?;
+    check_scripts(ctx, &options).await?;
     for (k, v) in rules::default_options(&strategy) {
         options.entry(k).or_insert(v);
     }
@@ -316,6 +405,8 @@ pub async fn update(ctx: &Ctx, id: &str, body: ConnectionPatch) -> Result<Connec
         rules::check_options(&c.strategy, o).map_err(payload_error)?;
         let mut o = o.clone();
         rules::keep_withheld(&mut o, &c.options);
+        open_configuration(ctx, &mut o)?;
+        check_scripts(ctx, &o).await?;
         c.options = o;
     }
     for (k, v) in &body {

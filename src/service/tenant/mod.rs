@@ -10,3 +10,13 @@ pub mod connections; // connection CRUD, enabled clients, sealed secret options;
 pub mod keys; // signing keys: ring, JWT signing and verification, rotation, revocation
 pub mod resource_servers; // API CRUD
 pub mod settings; // tenant settings
+
+/// The sandbox limits this node runs tenant scripts with (`[sandbox]`): Actions and
+/// custom-database scripts alike.
+pub fn sandbox_limits(ctx: &crate::ctx::Ctx) -> crate::sandbox::Limits {
+    crate::sandbox::Limits {
+        timeout_ms: ctx.config.sandbox.timeout_ms,
+        memory_bytes: ctx.config.sandbox.memory_mb.saturating_mul(1 << 20),
+        ..crate::sandbox::Limits::default()
+    }
+}

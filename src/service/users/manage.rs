@@ -113,7 +113,7 @@ pub fn policy_error(v: &password_policy::PolicyViolation) -> Error {
 }
 
 /// Maps an insert/update conflict to Auth0's 409.
-fn conflict(e: StoreError) -> Error {
+pub(crate) fn conflict(e: StoreError) -> Error {
     match e {
         StoreError::Conflict { .. } => exists(),
         other => other.into(),
@@ -514,6 +514,7 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
         store::blocks::clear(&mut tx, id).await?;
         store::authenticators::delete_of_user(&mut tx, id, &[]).await?;
         store::roles::delete_of_user(&mut tx, id).await?;
+        store::store_phones::delete(&mut tx, id).await?;
         logs::record_tx(
             ctx,
             &mut tx,

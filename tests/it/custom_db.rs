@@ -1,0 +1,350 @@
+//! Custom-database connections (issue 16, first part), both backends: a `login` script in
+//! Auth0's callback style against a legacy HTTP user store (a local server the operator
+//! allowed), in both import modes; the store's MFA phone enrolled and re-enrolled (`trust`);
+//! `configuration` never shown in clear; scripts that do not compile refused at save; scripts
+//! that fail contained, with nothing half-written.
+
+use crate::support::{Backend, TestApp, backend_tests};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A store user: id, password, phone.
+type StoreUser = (u32, String, Option<String>);
+
+/// The legacy store: email → user; counts the logins it answers.
+#[derive(Clone, Default)]
+struct Legacy {
+    users: Arc<Mutex<HashMap<String, StoreUser>>>,
+    calls: Arc<Mutex<u32>>,
+}
+
+impl Legacy {
+    fn add(&self, email: &str, id: u32, password: &str, phone: Option<&str>) {
+        self.users.lock().unwrap().insert(
+            email.into(),
+            (id, password.into(), phone.map(str::to_string)),
+        );
+    }
+    fn calls(&self) -> u32 {
+        *self.calls.lock().unwrap()
+    }
+    async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let me = self.clone();
+        let app = axum::Router::new().route(
+            "/login",
+            axum::routing::post(move |axum::Json(b): axum::Json<Value>| {
+                let me = me.clone();
+                async move {
+                    *me.calls.lock().unwrap() += 1;
+                    let email = b["email"].as_str().unwrap_or_default().to_string();
+                    let found = me.users.lock().unwrap().get(&email).cloned();
+                    match found {
+                        Some((id, pw, phone)) if b["password"] == pw.as_str() => (
+                            StatusCode::OK,
+                            axum::Json(json!({"id": id, "email": email, "name": "Legacy User",
+                                              "phone": phone})),
+                        ),
+                        _ => (StatusCode::UNAUTHORIZED, axum::Json(json!({}))),
+                    }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://127.0.0.1:{port}")
+    }
+}
+
+/// Auth0's template for a store behind an HTTP API, in the `request` module's style.
+const LOGIN: &str = r#"function login(email, password, callback) {
+  const request = require('request');
+  request.post({ url: configuration.API + '/login', json: { email: email, password: password } },
+    function (err, response, body) {
+      if (err) return callback(err);
+      if (response.statusCode === 401) return callback(new WrongUsernameOrPasswordError(email));
+      if (response.statusCode !== 200) return callback(new Error('store answered ' + response.statusCode));
+      callback(null, { user_id: body.id, email: body.email, name: body.name, phone_number: body.phone });
+    });
+}"#;
+
+async fn setup(
+    b: Backend,
+    import_mode: bool,
+    login: &str,
+) -> (TestApp, String, Value, Legacy, String) {
+    let legacy = Legacy::default();
+    let api = legacy.serve().await;
+    let app = TestApp::tuned(b, |c| c.sandbox.allow_hosts = vec!["127.0.0.1".into()]).await;
+    let tok = app.admin_token().await;
+    let client = crate::support::mfa::mfa_client(&app, &tok).await;
+    let (s, _, conn) = app
+        .mgmt(
+            "POST",
+            "/connections",
+            &tok,
+            Some(json!({"name": "legacy-db", "strategy": "auth0",
+                "enabled_clients": [client["client_id"]],
+                "options": {"enabledDatabaseCustomization": true, "import_mode": import_mode,
+                    "customScripts": {"login": login}, "configuration": {"API": api},
+                    "callsign_store_phone": {"mode": "trust"}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{conn}");
+    (
+        app,
+        tok,
+        client,
+        legacy,
+        conn["id"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn login(app: &TestApp, c: &Value, email: &str, password: &str) -> (StatusCode, Value) {
+    app.token_json(
+        json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+        "realm": "legacy-db", "username": email, "password": password,
+        "client_id": c["client_id"], "client_secret": c["client_secret"], "scope": "openid"}),
+    )
+    .await
+}
+
+/// The last four digits of the user's phone authenticators.
+async fn phones(app: &TestApp, tok: &str, user_id: &str) -> Vec<String> {
+    let (_, _, m) = app
+        .mgmt(
+            "GET",
+            &format!(
+                "/users/{}/authentication-methods",
+                crate::users::urlenc(user_id)
+            ),
+            tok,
+            None,
+        )
+        .await;
+    m.as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "phone")
+        .map(|a| {
+            // The API shows numbers masked but for their last four digits.
+            let n = a["phone_number"].as_str().unwrap_or_default();
+            n[n.len().saturating_sub(4)..].to_string()
+        })
+        .collect()
+}
+
+/// Not migrating: every login asks the store; a shadow user keeps callsign's side; the store's
+/// phone is enrolled, and re-enrolled when the store changes it.
+async fn non_migrating_logins_and_store_phones(b: Backend) {
+    let (app, tok, c, legacy, _) = setup(b, false, LOGIN).await;
+    legacy.add(
+        "ana@legacy.example",
+        7,
+        "Legacy-Passw0rd!",
+        Some("+14155550101"),
+    );
+    let (s, v) = login(&app, &c, "ana@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let claims = crate::support::jwt_part(v["id_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["sub"], "auth0|7");
+    let (_, _, u) = app.mgmt("GET", "/users/auth0%7C7", &tok, None).await;
+    assert_eq!(
+        (u["email"].clone(), u["name"].clone()),
+        (json!("ana@legacy.example"), json!("Legacy User")),
+        "{u}"
+    );
+    assert_eq!(phones(&app, &tok, "auth0|7").await, ["0101"]);
+
+    // Wrong password: the store says so; counted as a failed login, no user changes.
+    let (s, v) = login(&app, &c, "ana@legacy.example", "nope").await;
+    assert_eq!(
+        (s, v["error"].clone()),
+        (StatusCode::FORBIDDEN, json!("invalid_grant")),
+        "{v}"
+    );
+
+    // The number changes in the store: the store-owned phone follows on the next login.
+    legacy.add(
+        "ana@legacy.example",
+        7,
+        "Legacy-Passw0rd!",
+        Some("+14155550102"),
+    );
+    let (s, _) = login(&app, &c, "ana@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(phones(&app, &tok, "auth0|7").await, ["0102"]);
+    // A profile without a number removes nothing.
+    legacy.add("ana@legacy.example", 7, "Legacy-Passw0rd!", None);
+    let (s, _) = login(&app, &c, "ana@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(phones(&app, &tok, "auth0|7").await, ["0102"]);
+    assert_eq!(legacy.calls(), 4, "every login asked the store");
+    callsign::service::events::logs::flush(&app.ctx)
+        .await
+        .unwrap();
+    let (_, _, logs) = app
+        .mgmt("GET", "/logs?q=type:gd_update_device_account", &tok, None)
+        .await;
+    assert_eq!(logs.as_array().unwrap().len(), 1, "{logs}");
+
+    // A phone the user enrolled themself is left alone (replace_user_enrolled is false).
+    legacy.add("bob@legacy.example", 8, "Legacy-Passw0rd!", None);
+    let (s, _) = login(&app, &c, "bob@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, v) = app
+        .mgmt(
+            "POST",
+            "/users/auth0%7C8/authentication-methods",
+            &tok,
+            Some(json!({"type": "phone", "phone_number": "+14155550199"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    legacy.add(
+        "bob@legacy.example",
+        8,
+        "Legacy-Passw0rd!",
+        Some("+14155550103"),
+    );
+    let (s, _) = login(&app, &c, "bob@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(phones(&app, &tok, "auth0|8").await, ["0199"]);
+}
+backend_tests!(non_migrating_logins_and_store_phones);
+
+/// Migrating: the first login creates the user with callsign's hash; later logins never call
+/// the store, and a wrong password is refused natively.
+async fn migrating_logins(b: Backend) {
+    let (app, tok, c, legacy, _) = setup(b, true, LOGIN).await;
+    legacy.add(
+        "cy@legacy.example",
+        9,
+        "Legacy-Passw0rd!",
+        Some("+14155550104"),
+    );
+    let (s, v) = login(&app, &c, "cy@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(legacy.calls(), 1);
+    for (pw, status) in [
+        ("Legacy-Passw0rd!", StatusCode::OK),
+        ("wrong", StatusCode::FORBIDDEN),
+    ] {
+        let (s, v) = login(&app, &c, "cy@legacy.example", pw).await;
+        assert_eq!(s, status, "{v}");
+    }
+    assert_eq!(legacy.calls(), 1, "a migrated user never reaches the store");
+    assert_eq!(phones(&app, &tok, "auth0|9").await, ["0104"]);
+}
+backend_tests!(migrating_logins);
+
+/// Saving: `configuration` comes back sealed and round-trips; a script that does not compile
+/// is refused with its line. Running: a script that never calls back, or returns a profile
+/// without an id, fails the login with a log entry, and writes no user.
+async fn saving_and_failing_scripts(b: Backend) {
+    let (app, tok, c, legacy, id) = setup(b, false, LOGIN).await;
+    legacy.add("di@legacy.example", 11, "Legacy-Passw0rd!", None);
+    let (_, _, conn) = app
+        .mgmt("GET", &format!("/connections/{id}"), &tok, None)
+        .await;
+    let sealed = conn["options"]["configuration"]["API"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        sealed.starts_with("callsign-sealed:") && !sealed.contains("127.0.0.1"),
+        "{sealed}"
+    );
+    let mut options = conn["options"].clone();
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/connections/{id}"),
+            &tok,
+            Some(json!({"options": options.clone()})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = login(&app, &c, "di@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the sealed value still stands for the API: {v}"
+    );
+
+    options["customScripts"]["login"] = json!("function login(e, p, cb) {\n  if (\n}");
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/connections/{id}"),
+            &tok,
+            Some(json!({"options": options.clone()})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["message"].as_str().unwrap().contains(":3:"), "{v}");
+    options["configuration"]["API"] = json!("callsign-sealed:forged");
+    options["customScripts"]["login"] = json!(LOGIN);
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/connections/{id}"),
+            &tok,
+            Some(json!({"options": options.clone()})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    for (script, kind) in [
+        ("function login(e, p, cb) { }", "never_settled"),
+        (
+            "function login(e, p, cb) { cb(null, { email: e }); }",
+            "bad_profile",
+        ),
+        (
+            "function login(e, p, cb) { cb(new Error('db down')); }",
+            "Error",
+        ),
+    ] {
+        options["configuration"]["API"] = json!(sealed);
+        options["customScripts"]["login"] = json!(script);
+        let (s, _, v) = app
+            .mgmt(
+                "PATCH",
+                &format!("/connections/{id}"),
+                &tok,
+                Some(json!({"options": options.clone()})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = login(&app, &c, "eve@legacy.example", "Legacy-Passw0rd!").await;
+        assert_eq!(
+            (s, v["error"].clone()),
+            (StatusCode::BAD_REQUEST, json!("extensibility_error")),
+            "{script}: {v}"
+        );
+        callsign::service::events::logs::flush(&app.ctx)
+            .await
+            .unwrap();
+        let (_, _, logs) = app.mgmt("GET", "/logs?q=type:f", &tok, None).await;
+        assert!(
+            logs.as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["details"]["kind"] == kind),
+            "{kind}: {logs}"
+        );
+    }
+    let (_, _, none) = app
+        .mgmt(
+            "GET",
+            "/users-by-email?email=eve@legacy.example",
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(none, json!([]), "nothing written");
+}
+backend_tests!(saving_and_failing_scripts);
