@@ -401,6 +401,13 @@ fn classify(e: CaughtError<'_>, inv: &Invocation, parsing: bool) -> (FailureKind
             let name: String = o.get("name").unwrap_or_default();
             (name, x.message().unwrap_or_default(), x.stack())
         }
+        // Out of memory, QuickJS may fail to allocate even its error object and throw `null`
+        // instead (the objects that filled the heap are freed by then, so the heap's size
+        // cannot tell). A script that throws `null` itself reads the same; the message says so.
+        CaughtError::Value(v) if v.is_null() => {
+            let (kind, m) = memory(&inv.limits);
+            return (kind, format!("{m} (or the script threw null)"));
+        }
         CaughtError::Value(v) => (
             String::new(),
             v.as_string()
@@ -603,7 +610,8 @@ mod tests {
         );
         i.limits.memory_bytes = 8 << 20;
         i.limits.timeout_ms = 10_000;
-        assert_eq!(kind(&run(&i)), Some(FailureKind::Memory));
+        let o = run(&i);
+        assert_eq!(kind(&o), Some(FailureKind::Memory), "{o:?}");
         let o = run(&inv(
             "function f(n) { return f(n + 1) + 1; } exports.onExecutePostLogin = () => f(0);",
         ));
@@ -739,7 +747,7 @@ mod node_tests {
         for m in crate::sandbox::NPM_MODULES {
             assert_eq!(
                 eval(&format!("api.access.deny(typeof require('{m}'))")),
-                json!(if *m == "jsonwebtoken" {
+                json!(if ["jsonwebtoken", "bcrypt", "bcryptjs"].contains(m) {
                     "object"
                 } else {
                     "function"
@@ -747,6 +755,22 @@ mod node_tests {
                 "{m}"
             );
         }
+    }
+
+    #[test]
+    fn bcrypt_hashes_and_compares_as_the_npm_module() {
+        assert_eq!(
+            eval(
+                "const bcrypt = require('bcrypt'); const h = await bcrypt.hash('pw', 4); const ok = await new Promise((r) => bcrypt.compare('pw', h, (e, v) => r(v))); api.access.deny([h.slice(0, 7), ok, bcrypt.compareSync('no', h), bcrypt.compareSync('pw', 'not a hash')])"
+            ),
+            json!(["$2b$04$", true, false, false])
+        );
+        assert_eq!(
+            eval(
+                "try { require('bcrypt').hashSync('pw', 20); } catch (e) { api.access.deny(e.name); }"
+            ),
+            json!("TypeError")
+        );
     }
 
     #[test]

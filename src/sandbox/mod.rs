@@ -25,5 +25,12 @@ pub use pool::Pool;
 /// The npm packages built into the sandbox (`require` returns callsign's implementation of
 /// their common subset, whatever version an Action declares): what an Action may list in its
 /// `dependencies`. `node.js` defines each; an engine test checks that every one loads.
-pub const NPM_MODULES: &[&str] = &["axios", "jsonwebtoken", "node-fetch", "request"];
+pub const NPM_MODULES: &[&str] = &[
+    "axios",
+    "bcrypt",
+    "bcryptjs",
+    "jsonwebtoken",
+    "node-fetch",
+    "request",
+];
 pub use protocol::{CacheEntry, Failure, FailureKind, Invocation, Limits, Outcome};

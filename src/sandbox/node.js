@@ -269,6 +269,27 @@
     return request;
   })();
 
+  // --- bcrypt (hash, compare, genSalt; callbacks or promises, and the *Sync forms) ---------
+  // A "salt" is its cost: hash(pw, genSalt(10)) and hash(pw, 10) are the same call here.
+  const roundsOf = (salt) => (typeof salt === "number" ? salt : Number(String(salt).split("$")[2]) || 10);
+  const settle = (fn, cb) => {
+    let value, error = null;
+    try { value = fn(); } catch (e) { error = e instanceof Error ? e : new Error(String(e)); }
+    if (typeof cb === "function") { Promise.resolve().then(() => cb(error, value)); return undefined; }
+    return error ? Promise.reject(error) : Promise.resolve(value);
+  };
+  const bcrypt = {
+    hashSync: (pw, salt) => host.bcryptHash(String(pw), roundsOf(salt === undefined ? 10 : salt)),
+    compareSync: (pw, hash) => host.bcryptCompare(String(pw), String(hash)),
+    genSaltSync: (rounds) => (rounds === undefined ? 10 : Number(rounds)),
+    hash: (pw, salt, cb) => settle(() => bcrypt.hashSync(pw, salt), cb),
+    compare: (pw, hash, cb) => settle(() => bcrypt.compareSync(pw, hash), cb),
+    genSalt: (rounds, cb) => {
+      if (typeof rounds === "function") { cb = rounds; rounds = undefined; }
+      return settle(() => bcrypt.genSaltSync(rounds), cb);
+    },
+  };
+
   // --- crypto -------------------------------------------------------------------------------
   const bytesOf = (data, encoding) => typeof data === "string" ? host.decode(data, encoding || "utf8") : toArray(data);
   const digestOut = (bytes, encoding) => encoding ? host.encode(bytes, encoding) : Buffer.fromBytes(bytes);
@@ -344,6 +365,8 @@
     "node-fetch": nodeFetch,
     axios,
     request: requestModule,
+    bcrypt: freeze(bcrypt),
+    bcryptjs: freeze(bcrypt),
     jsonwebtoken: freeze(jsonwebtoken),
     url: freeze({ URL, URLSearchParams }),
     "node:url": freeze({ URL, URLSearchParams }),
