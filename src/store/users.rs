@@ -253,7 +253,7 @@ pub async fn record_login(
 pub async fn set_password(
     tx: &mut Tx,
     user_id: &str,
-    hash: &str,
+    hash: Option<&str>,
     now: i64,
     reset: bool,
 ) -> StoreResult<bool> {
@@ -263,7 +263,10 @@ pub async fn set_password(
         "UPDATE users SET password_hash = $2 WHERE user_id = $1"
     };
     Ok(tx
-        .exec(sql, &[user_id.into(), hash.into(), now.into()])
+        .exec(
+            sql,
+            &[user_id.into(), hash.map(str::to_string).into(), now.into()],
+        )
         .await?
         > 0)
 }

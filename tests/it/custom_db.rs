@@ -34,25 +34,89 @@ impl Legacy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let me = self.clone();
-        let app = axum::Router::new().route(
-            "/login",
-            axum::routing::post(move |axum::Json(b): axum::Json<Value>| {
-                let me = me.clone();
-                async move {
-                    *me.calls.lock().unwrap() += 1;
-                    let email = b["email"].as_str().unwrap_or_default().to_string();
-                    let found = me.users.lock().unwrap().get(&email).cloned();
-                    match found {
-                        Some((id, pw, phone)) if b["password"] == pw.as_str() => (
-                            StatusCode::OK,
-                            axum::Json(json!({"id": id, "email": email, "name": "Legacy User",
-                                              "phone": phone})),
-                        ),
-                        _ => (StatusCode::UNAUTHORIZED, axum::Json(json!({}))),
+        let (m2, m3, m4, m5) = (self.clone(), self.clone(), self.clone(), self.clone());
+        let app = axum::Router::new()
+            .route(
+                "/get_user",
+                axum::routing::post(move |axum::Json(b): axum::Json<Value>| {
+                    let me = m2.clone();
+                    async move {
+                        let email = b["email"].as_str().unwrap_or_default().to_string();
+                        let found = me.users.lock().unwrap().get(&email).cloned();
+                        match found {
+                            Some((id, _, phone)) => (
+                                StatusCode::OK,
+                                axum::Json(json!({"id": id, "email": email,
+                                    "name": "Legacy User", "phone": phone})),
+                            ),
+                            None => (StatusCode::NOT_FOUND, axum::Json(json!({}))),
+                        }
                     }
-                }
-            }),
-        );
+                }),
+            )
+            .route(
+                "/create",
+                axum::routing::post(move |axum::Json(b): axum::Json<Value>| {
+                    let me = m3.clone();
+                    async move {
+                        let email = b["email"].as_str().unwrap_or_default().to_string();
+                        let mut users = me.users.lock().unwrap();
+                        if users.contains_key(&email) {
+                            return StatusCode::CONFLICT;
+                        }
+                        let id = 100 + users.len() as u32;
+                        let pw = b["password"].as_str().unwrap_or_default().to_string();
+                        users.insert(email, (id, pw, None));
+                        StatusCode::OK
+                    }
+                }),
+            )
+            .route(
+                "/change_password",
+                axum::routing::post(move |axum::Json(b): axum::Json<Value>| {
+                    let me = m4.clone();
+                    async move {
+                        let email = b["email"].as_str().unwrap_or_default().to_string();
+                        match me.users.lock().unwrap().get_mut(&email) {
+                            Some(u) => {
+                                u.1 = b["password"].as_str().unwrap_or_default().into();
+                                StatusCode::OK
+                            }
+                            None => StatusCode::NOT_FOUND,
+                        }
+                    }
+                }),
+            )
+            .route(
+                "/delete",
+                axum::routing::post(move |axum::Json(b): axum::Json<Value>| {
+                    let me = m5.clone();
+                    async move {
+                        let id: u32 = b["id"].as_str().unwrap_or_default().parse().unwrap_or(0);
+                        me.users.lock().unwrap().retain(|_, u| u.0 != id);
+                        StatusCode::OK
+                    }
+                }),
+            )
+            .route(
+                "/login",
+                axum::routing::post(move |axum::Json(b): axum::Json<Value>| {
+                    let me = me.clone();
+                    async move {
+                        *me.calls.lock().unwrap() += 1;
+                        let email = b["email"].as_str().unwrap_or_default().to_string();
+                        let found = me.users.lock().unwrap().get(&email).cloned();
+                        match found {
+                            Some((id, pw, phone)) if b["password"] == pw.as_str() => (
+                                StatusCode::OK,
+                                axum::Json(json!({"id": id, "email": email, "name": "Legacy User",
+                                              "phone": phone})),
+                            ),
+                            _ => (StatusCode::UNAUTHORIZED, axum::Json(json!({}))),
+                        }
+                    }
+                }),
+            );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         format!("http://127.0.0.1:{port}")
     }
@@ -68,6 +132,33 @@ const LOGIN: &str = r#"function login(email, password, callback) {
       if (response.statusCode !== 200) return callback(new Error('store answered ' + response.statusCode));
       callback(null, { user_id: body.id, email: body.email, name: body.name, phone_number: body.phone });
     });
+}"#;
+
+/// The other scripts of Auth0's HTTP-API template, in `fetch` / `axios` / `request` styles.
+const GET_USER: &str = r#"function getByEmail(email, callback) {
+  fetch(configuration.API + '/get_user', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: email }) })
+    .then(async (r) => {
+      if (r.status === 404) return callback(null);
+      if (!r.ok) return callback(new Error('store answered ' + r.status));
+      const u = await r.json();
+      callback(null, { user_id: u.id, email: u.email, name: u.name, phone_number: u.phone });
+    }, callback);
+}"#;
+const CREATE: &str = r#"function create(user, callback) {
+  require('axios').post(configuration.API + '/create', { email: user.email, password: user.password })
+    .then(() => callback(null), (err) => {
+      if (err.response && err.response.status === 409) return callback(new ValidationError('user_exists', 'taken'));
+      callback(err);
+    });
+}"#;
+const CHANGE_PASSWORD: &str = r#"function changePassword(email, newPassword, callback) {
+  require('request').post({ url: configuration.API + '/change_password', json: { email: email, password: newPassword } },
+    (err, res) => err ? callback(err) : callback(null, res.statusCode === 200));
+}"#;
+const DELETE: &str = r#"function remove(id, callback) {
+  require('request').post({ url: configuration.API + '/delete', json: { id: id } },
+    (err, res) => callback(err || (res.statusCode === 200 ? null : new Error('store answered ' + res.statusCode))));
 }"#;
 
 async fn setup(
@@ -88,7 +179,9 @@ async fn setup(
             Some(json!({"name": "legacy-db", "strategy": "auth0",
                 "enabled_clients": [client["client_id"]],
                 "options": {"enabledDatabaseCustomization": true, "import_mode": import_mode,
-                    "customScripts": {"login": login}, "configuration": {"API": api},
+                    "customScripts": {"login": login, "get_user": GET_USER, "create": CREATE,
+                        "change_password": CHANGE_PASSWORD, "delete": DELETE},
+                    "configuration": {"API": api},
                     "callsign_store_phone": {"mode": "trust"}}})),
         )
         .await;
@@ -348,3 +441,137 @@ async fn saving_and_failing_scripts(b: Backend) {
     assert_eq!(none, json!([]), "nothing written");
 }
 backend_tests!(saving_and_failing_scripts);
+
+/// Not migrating: signup asks `get_user`, then `create`, and keeps a shadow user with the
+/// signup's metadata; a password reset goes to `change_password` (callsign keeps no hash);
+/// deleting the user calls `delete`. Migrating: `get_user` refuses a duplicate signup.
+async fn signup_reset_and_delete(b: Backend) {
+    let (app, tok, c, legacy, _) = setup(b, false, LOGIN).await;
+    legacy.add("old@legacy.example", 20, "Legacy-Passw0rd!", None);
+    let signup = |email: &str| {
+        crate::login::post_from(
+            &app,
+            "/dbconnections/signup",
+            json!({"client_id": c["client_id"], "connection": "legacy-db", "email": email,
+                   "password": "Brand-New-Passw0rd!", "user_metadata": {"plan": "gold"}}),
+            "10.0.0.9",
+        )
+    };
+    let (s, v) = signup("old@legacy.example").await;
+    assert_eq!(
+        (s, v["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("user_exists")),
+        "{v}"
+    );
+    let (s, v) = signup("new@legacy.example").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let id = legacy.users.lock().unwrap()["new@legacy.example"].0;
+    let user_id = format!("auth0|{id}");
+    let (_, _, u) = app
+        .mgmt(
+            "GET",
+            &format!("/users/{}", crate::users::urlenc(&user_id)),
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(u["user_metadata"], json!({"plan": "gold"}), "{u}");
+    let (s, _) = login(&app, &c, "new@legacy.example", "Brand-New-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Reset through a ticket: the store gets the new password.
+    let (s, _, t) = app
+        .mgmt(
+            "POST",
+            "/tickets/password-change",
+            &tok,
+            Some(json!({"user_id": user_id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let ticket = t["ticket"]
+        .as_str()
+        .unwrap()
+        .split("ticket=")
+        .nth(1)
+        .unwrap();
+    let ticket = ticket.trim_end_matches('#').to_string();
+    let req = axum::http::Request::post("/lo/reset")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(
+            serde_urlencoded::to_string([
+                ("ticket", ticket.as_str()),
+                ("password", "Third-Passw0rd!"),
+                ("confirm", "Third-Passw0rd!"),
+            ])
+            .unwrap(),
+        ))
+        .unwrap();
+    let (s, _, page) = app.send(req).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(
+        legacy.users.lock().unwrap()["new@legacy.example"].1,
+        "Third-Passw0rd!"
+    );
+    let stored = app
+        .ctx
+        .db
+        .query(
+            "SELECT password_hash FROM users WHERE user_id = $1",
+            &[user_id.clone().into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stored[0].opt_str(0).unwrap(),
+        None,
+        "the store keeps the password"
+    );
+    let (s, _) = login(&app, &c, "new@legacy.example", "Third-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Delete: the store first, then the shadow.
+    let (s, _, _) = app
+        .mgmt(
+            "DELETE",
+            &format!("/users/{}", crate::users::urlenc(&user_id)),
+            &tok,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(
+        !legacy
+            .users
+            .lock()
+            .unwrap()
+            .contains_key("new@legacy.example")
+    );
+
+    // Migrating: a duplicate in the store is refused; a new user is created natively.
+    let (app, _, c, legacy, _) = setup(b, true, LOGIN).await;
+    legacy.add("old@legacy.example", 21, "Legacy-Passw0rd!", None);
+    for (email, status) in [
+        ("old@legacy.example", StatusCode::BAD_REQUEST),
+        ("fresh@legacy.example", StatusCode::OK),
+    ] {
+        let (s, v) = crate::login::post_from(
+            &app,
+            "/dbconnections/signup",
+            json!({"client_id": c["client_id"], "connection": "legacy-db", "email": email,
+                   "password": "Brand-New-Passw0rd!"}),
+            "10.0.0.9",
+        )
+        .await;
+        assert_eq!(s, status, "{email}: {v}");
+    }
+    let calls = legacy.calls();
+    let (s, _) = login(&app, &c, "fresh@legacy.example", "Brand-New-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        legacy.calls(),
+        calls,
+        "a natively created user never reaches the store's login"
+    );
+}
+backend_tests!(signup_reset_and_delete);

@@ -52,6 +52,8 @@ fn script<'a>(c: &'a Connection, name: &str) -> Option<&'a str> {
 struct ScriptError {
     name: String,
     message: String,
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// A profile as a login script returns it (Auth0's normalized profile).
@@ -201,6 +203,7 @@ async fn call(
         let e: ScriptError = serde_json::from_value(err).unwrap_or(ScriptError {
             name: "Error".into(),
             message: "unreadable error".into(),
+            code: None,
         });
         return Ok(Err(e));
     }
@@ -282,7 +285,7 @@ pub async fn login(
     } else {
         None
     };
-    let user = upsert(ctx, c, &user_id, &p, password_hash, base).await?;
+    let user = upsert(ctx, c, &user_id, &p, password_hash, None, base).await?;
     Ok(Authenticated {
         user: Some(user),
         ok: true,
@@ -298,6 +301,7 @@ async fn upsert(
     user_id: &str,
     p: &StoreProfile,
     password_hash: Option<String>,
+    seed: Option<&UserRow>,
     base: &LogEvent,
 ) -> Result<UserRow> {
     let email = p
@@ -375,8 +379,14 @@ async fn upsert(
                     given_name: p.given_name.clone(),
                     family_name: p.family_name.clone(),
                     picture: p.picture.clone(),
-                    user_metadata: p.user_metadata.clone().unwrap_or_default(),
-                    app_metadata: p.app_metadata.clone().unwrap_or_default(),
+                    user_metadata: seed
+                        .map(|u| u.user_metadata.clone())
+                        .or_else(|| p.user_metadata.clone())
+                        .unwrap_or_default(),
+                    app_metadata: seed
+                        .map(|u| u.app_metadata.clone())
+                        .or_else(|| p.app_metadata.clone())
+                        .unwrap_or_default(),
                 },
             );
             super::manage::insert(&mut tx, &row).await?;
@@ -400,4 +410,236 @@ async fn upsert(
     };
     tx.commit().await?;
     Ok(user)
+}
+
+/// `get_user(identifier)`: the store's profile, `None` when the store does not know the user.
+async fn get_user(
+    ctx: &Ctx,
+    c: &Connection,
+    identifier: &str,
+    base: &LogEvent,
+) -> Result<Option<StoreProfile>> {
+    if script(c, "get_user").is_none() {
+        return Ok(None);
+    }
+    match call(ctx, c, "get_user", vec![Value::from(identifier)], base).await? {
+        Ok(Value::Null) => Ok(None),
+        Ok(v) => serde_json::from_value(v).map(Some).map_err(|e| {
+            failed(
+                ctx,
+                base,
+                "get_user",
+                "bad_profile",
+                &format!("the profile is not an object: {e}"),
+                "",
+            )
+        }),
+        Err(e) => Err(failed(ctx, base, "get_user", &e.name, &e.message, "")),
+    }
+}
+
+/// Why a signup on a custom database did not go through.
+pub enum SignupRefused {
+    /// The store already has the user (`get_user` found them, or `create` said `user_exists`).
+    Exists,
+    /// `create` refused with `ValidationError(code, message)`.
+    Invalid(String),
+}
+
+/// A signup (or Management API create) on a custom-database connection. Both modes first ask
+/// `get_user` whether the store has the user. Migrating: that is all (`None`: callsign
+/// creates the user natively). Not migrating: `create` writes the user in the store, then the
+/// `login` script reads its profile, and the shadow user is created from it with `row`'s
+/// metadata (what the signup and its Actions set): `Some(shadow)`.
+pub async fn signup(
+    ctx: &Ctx,
+    c: &Connection,
+    row: &UserRow,
+    password: &str,
+    client_id: Option<&str>,
+    base: &LogEvent,
+) -> Result<std::result::Result<Option<UserRow>, SignupRefused>> {
+    let identifier = row
+        .email
+        .clone()
+        .or(row.username.clone())
+        .or(row.phone_number.clone())
+        .unwrap_or_default();
+    if get_user(ctx, c, &identifier, base).await?.is_some() {
+        return Ok(Err(SignupRefused::Exists));
+    }
+    if import_mode(c) {
+        return Ok(Ok(None));
+    }
+    let user = crate::wire::to_json(&StoreUser {
+        client_id,
+        tenant: crate::domain::records::TENANT_ID,
+        email: row.email.as_deref(),
+        username: row.username.as_deref(),
+        phone_number: row.phone_number.as_deref(),
+        password,
+        connection: &c.name,
+        user_metadata: &row.user_metadata,
+        app_metadata: &row.app_metadata,
+    });
+    match call(ctx, c, "create", vec![user], base).await? {
+        Ok(_) => {}
+        Err(e) if e.name == "ValidationError" && e.code.as_deref() == Some("user_exists") => {
+            return Ok(Err(SignupRefused::Exists));
+        }
+        Err(e) if e.name == "ValidationError" => {
+            return Ok(Err(SignupRefused::Invalid(e.message)));
+        }
+        Err(e) => return Err(failed(ctx, base, "create", &e.name, &e.message, "")),
+    }
+    // Auth0 reads the new user back with `login`; its profile names the store's id.
+    let called = call(
+        ctx,
+        c,
+        "login",
+        vec![Value::from(identifier.as_str()), Value::from(password)],
+        base,
+    )
+    .await?;
+    let profile = match called {
+        Ok(v) if !v.is_null() => v,
+        _ => {
+            return Err(failed(
+                ctx,
+                base,
+                "login",
+                "bad_profile",
+                "the user the create script wrote does not log in",
+                "",
+            ));
+        }
+    };
+    let p: StoreProfile = serde_json::from_value(profile).map_err(|e| {
+        failed(
+            ctx,
+            base,
+            "login",
+            "bad_profile",
+            &format!("the profile is not an object: {e}"),
+            "",
+        )
+    })?;
+    let Some(store_id) = p.store_id() else {
+        return Err(failed(
+            ctx,
+            base,
+            "login",
+            "bad_profile",
+            "the profile has no user_id",
+            "",
+        ));
+    };
+    let user = upsert(
+        ctx,
+        c,
+        &format!("auth0|{store_id}"),
+        &p,
+        None,
+        Some(row),
+        base,
+    )
+    .await?;
+    Ok(Ok(Some(user)))
+}
+
+/// The `user` argument of the `create` script (Auth0's shape).
+#[derive(serde::Serialize)]
+struct StoreUser<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    tenant: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number: Option<&'a str>,
+    password: &'a str,
+    connection: &'a str,
+    user_metadata: &'a Map<String, Value>,
+    app_metadata: &'a Map<String, Value>,
+}
+
+/// A user callsign has not seen yet, looked up in the store by `get_user` (password reset):
+/// kept as a shadow user, or as a user to migrate (no password until they log in or reset).
+pub async fn adopt(
+    ctx: &Ctx,
+    c: &Connection,
+    identifier: &str,
+    base: &LogEvent,
+) -> Result<Option<UserRow>> {
+    let Some(p) = get_user(ctx, c, identifier, base).await? else {
+        return Ok(None);
+    };
+    let Some(store_id) = p.store_id() else {
+        return Err(failed(
+            ctx,
+            base,
+            "get_user",
+            "bad_profile",
+            "the profile has no user_id",
+            "",
+        ));
+    };
+    Ok(Some(
+        upsert(ctx, c, &format!("auth0|{store_id}"), &p, None, None, base).await?,
+    ))
+}
+
+/// `change_password(email, newPassword)` for a user the store keeps: whether it changed.
+pub async fn change_password(
+    ctx: &Ctx,
+    c: &Connection,
+    user: &UserRow,
+    password: &str,
+    base: &LogEvent,
+) -> Result<bool> {
+    let identifier = user
+        .email
+        .clone()
+        .or(user.username.clone())
+        .unwrap_or_default();
+    match call(
+        ctx,
+        c,
+        "change_password",
+        vec![Value::from(identifier), Value::from(password)],
+        base,
+    )
+    .await?
+    {
+        // `true`, or `{last_password_reset}`; `false` (or nothing) means not changed.
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(Value::Object(_)) => Ok(true),
+        Ok(_) => Ok(false),
+        Err(e) => Err(failed(
+            ctx,
+            base,
+            "change_password",
+            &e.name,
+            &e.message,
+            "",
+        )),
+    }
+}
+
+/// `delete(id)` for a user the store keeps (`id` without `auth0|`), before callsign deletes
+/// its shadow; an error keeps the user (nothing is deleted).
+pub async fn delete(ctx: &Ctx, c: &Connection, user_id: &str) -> Result<()> {
+    let base = LogEvent {
+        user_id: Some(user_id.to_string()),
+        connection: Some(c.name.clone()),
+        connection_id: Some(c.id.clone()),
+        ..Default::default()
+    };
+    let store_id = user_id.strip_prefix("auth0|").unwrap_or(user_id);
+    match call(ctx, c, "delete", vec![Value::from(store_id)], &base).await? {
+        Ok(_) => Ok(()),
+        Err(e) => Err(failed(ctx, &base, "delete", &e.name, &e.message, "")),
+    }
 }

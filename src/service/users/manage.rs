@@ -506,6 +506,15 @@ pub async fn update(ctx: &Ctx, id: &str, b: UserPatch) -> Result<UserRow> {
 
 /// `DELETE /api/v2/users/{id}`: idempotent (a second delete also answers 204, as recorded).
 pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
+    // A user a custom database keeps is deleted there first (`delete`); if the store refuses,
+    // callsign keeps its shadow too.
+    if let Some(u) = store::users::get(&ctx.db, id).await?
+        && let Some(c) = connections::by_id(ctx, &u.connection_id).await?
+        && super::custom_db::customized(&c)
+        && !super::custom_db::import_mode(&c)
+    {
+        super::custom_db::delete(ctx, &c, id).await?;
+    }
     let now = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
     let existed = store::users::delete(&mut tx, id).await?;

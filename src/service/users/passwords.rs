@@ -95,7 +95,23 @@ pub async fn request_change(
             return Err(LegacyError::bad_request("invalid_request", "email is required").into());
         }
     };
-    let Some(u) = store::users::find(&ctx.db, &c.id, &id).await? else {
+    let found = match store::users::find(&ctx.db, &c.id, &id).await? {
+        Some(u) => Some(u),
+        // A custom database's user callsign has not seen yet: `get_user` asks the store (and
+        // callsign keeps the user it answers with, shadow or to be migrated).
+        None if super::custom_db::customized(&c) => {
+            let base = LogEvent {
+                client_id: Some(client_id.to_string()),
+                connection: Some(c.name.clone()),
+                connection_id: Some(c.id.clone()),
+                ..Default::default()
+            };
+            let name = email.or(phone_number).unwrap_or_default();
+            super::custom_db::adopt(ctx, &c, name, &base).await?
+        }
+        None => None,
+    };
+    let Some(u) = found else {
         return Ok(SENT_TEXT);
     };
     let mut tx = ctx.db.begin().await?;
@@ -250,6 +266,28 @@ pub async fn reset(
     );
     let refs: Vec<&str> = personal.iter().map(String::as_str).collect();
     password_policy::check(&p.connection.options, password, &refs).map_err(ResetError::Weak)?;
+    // A user the custom database keeps (not migrating, or not migrated yet and not migrating
+    // now) changes their password in the store, through `change_password`.
+    let in_store = super::custom_db::customized(&p.connection)
+        && !super::custom_db::import_mode(&p.connection);
+    if in_store {
+        let base = LogEvent {
+            user_id: Some(p.user.user_id.clone()),
+            connection: Some(p.connection.name.clone()),
+            connection_id: Some(p.connection.id.clone()),
+            ip: Some(ip.to_string()),
+            ..Default::default()
+        };
+        let changed =
+            super::custom_db::change_password(ctx, &p.connection, &p.user, password, &base)
+                .await
+                .map_err(ResetError::Failed)?;
+        if !changed {
+            return Err(ResetError::Failed(Error::invalid_body(
+                "The user store did not change the password.",
+            )));
+        }
+    }
     let hash = crate::password::hash_blocking(password.to_string())
         .await
         .map_err(|e| ResetError::Failed(Error::internal(e)))?;
@@ -260,7 +298,9 @@ pub async fn reset(
     else {
         return Err(ResetError::Invalid);
     };
-    if !store::users::set_password(&mut tx, &t.user_id, &hash, now, true).await? {
+    // The store keeps a shadow user's password; callsign keeps none for them.
+    let stored = if in_store { None } else { Some(hash.as_str()) };
+    if !store::users::set_password(&mut tx, &t.user_id, stored, now, true).await? {
         return Err(ResetError::Invalid);
     }
     if t.data

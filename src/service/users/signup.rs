@@ -176,26 +176,40 @@ pub async fn signup(ctx: &Ctx, s: Signup) -> Result<UserRow> {
             .into());
         }
     }
+    if super::custom_db::customized(&c) {
+        let base = LogEvent {
+            client_id: Some(client.client_id.clone()),
+            client_name: Some(client.name.clone()),
+            connection: Some(c.name.clone()),
+            connection_id: Some(c.id.clone()),
+            ip: Some(s.ip.clone()),
+            ..Default::default()
+        };
+        match super::custom_db::signup(ctx, &c, &row, &s.password, Some(&client.client_id), &base)
+            .await?
+        {
+            Err(super::custom_db::SignupRefused::Exists) => {
+                return Err(exists(ctx, &row, &base));
+            }
+            Err(super::custom_db::SignupRefused::Invalid(m)) => return Err(invalid(&m)),
+            // Not migrating: the store holds the user; callsign has its shadow.
+            Ok(Some(shadow)) => {
+                run::spawn_post_user_registration(ctx, registering, shadow.clone());
+                return Ok(shadow);
+            }
+            Ok(None) => {}
+        }
+    }
     let mut tx = ctx.db.begin().await?;
     match users::insert(&mut tx, &row).await {
         Ok(()) => {}
         Err(Error::Conflict { .. }) => {
-            logs::record(
-                ctx,
-                LogEvent {
-                    kind: "fs",
-                    description: Some("The user already exists.".into()),
-                    client_id: Some(client.client_id.clone()),
-                    connection: Some(c.name.clone()),
-                    ..Default::default()
-                },
-            );
-            let code = if row.username.is_some() && row.email.is_none() {
-                "username_exists"
-            } else {
-                "user_exists"
+            let base = LogEvent {
+                client_id: Some(client.client_id.clone()),
+                connection: Some(c.name.clone()),
+                ..Default::default()
             };
-            return Err(LegacyError::bad_request(code, "The user already exists.").into());
+            return Err(exists(ctx, &row, &base));
         }
         Err(e) => return Err(e),
     }
@@ -224,6 +238,25 @@ pub async fn signup(ctx: &Ctx, s: Signup) -> Result<UserRow> {
     tx.commit().await?;
     run::spawn_post_user_registration(ctx, registering, row.clone());
     Ok(row)
+}
+
+/// "The user already exists." (`user_exists`, or `username_exists` for a username-only user),
+/// logged as a failed signup.
+fn exists(ctx: &Ctx, row: &UserRow, base: &LogEvent) -> Error {
+    logs::record(
+        ctx,
+        LogEvent {
+            kind: "fs",
+            description: Some("The user already exists.".into()),
+            ..base.clone()
+        },
+    );
+    let code = if row.username.is_some() && row.email.is_none() {
+        "username_exists"
+    } else {
+        "user_exists"
+    };
+    LegacyError::bad_request(code, "The user already exists.").into()
 }
 
 /// Auth0's `PasswordStrengthError` (and dictionary/personal-info variants) body.
