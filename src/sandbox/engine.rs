@@ -747,11 +747,13 @@ mod node_tests {
         for m in crate::sandbox::NPM_MODULES {
             assert_eq!(
                 eval(&format!("api.access.deny(typeof require('{m}'))")),
-                json!(if ["jsonwebtoken", "bcrypt", "bcryptjs"].contains(m) {
-                    "object"
-                } else {
-                    "function"
-                }),
+                json!(
+                    if ["jsonwebtoken", "bcrypt", "bcryptjs", "pg"].contains(m) {
+                        "object"
+                    } else {
+                        "function"
+                    }
+                ),
                 "{m}"
             );
         }

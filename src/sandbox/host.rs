@@ -341,6 +341,7 @@ pub fn install<'js>(
             },
         )?,
     )?;
+    let allow_pg = allow.clone();
     let fetches = Rc::new(Cell::new(0u32));
     let fetcher = std::cell::OnceCell::new();
     host.set(
@@ -360,6 +361,17 @@ pub fn install<'js>(
                     .map_err(|e| type_error(&ctx, &format!("fetch: bad request ({e})")))?;
                 let reply = fetch(req, &allow, deadline, &fetcher);
                 Ok(serde_json::to_string(&reply).unwrap_or_default())
+            },
+        )?,
+    )?;
+    let pg = super::pg::Pg::default();
+    let pg_allow = allow_pg;
+    host.set(
+        "pgQuery",
+        Function::new(
+            ctx.clone(),
+            move |conn: String, sql: String, params: String| -> String {
+                pg.query(&pg_allow, deadline, &conn, &sql, &params)
             },
         )?,
     )?;

@@ -290,6 +290,71 @@
     },
   };
 
+  // --- pg (node-postgres: the old pg.connect API, Client and Pool) ------------------------
+  // Queries run one at a time on the host (host.pgQuery); a Pool is a Client with the Pool's
+  // methods. Dates come back as Date objects, int8 and numeric as strings, as node-postgres.
+  const pg = (() => {
+    const DATE_TYPES = [1082, 1114, 1184];
+    const connString = (c) => {
+      if (typeof c === "string") return c;
+      c = c || {};
+      if (c.connectionString) return c.connectionString;
+      const e = encodeURIComponent;
+      const auth = c.user ? e(c.user) + (c.password ? ":" + e(c.password) : "") + "@" : "";
+      return "postgresql://" + auth + (c.host || "localhost") + ":" + (c.port || 5432) + "/" + e(c.database || "");
+    };
+    const run = (conn, text, values) => {
+      const r = parse(host.pgQuery(conn, String(text), stringify(values || [])));
+      if (r.error !== undefined) {
+        const e = new Error(r.error);
+        if (r.code) e.code = r.code;
+        throw e;
+      }
+      for (const f of r.fields) {
+        if (!DATE_TYPES.includes(f.dataTypeID)) continue;
+        for (const row of r.rows) if (row[f.name] !== null) row[f.name] = new Date(row[f.name]);
+      }
+      return { rows: r.rows, rowCount: r.rowCount, fields: r.fields, command: undefined };
+    };
+    const queryArgs = (a, b, c) => {
+      if (a && typeof a === "object") return { text: a.text, values: a.values || [], cb: typeof b === "function" ? b : c };
+      if (typeof b === "function") return { text: a, values: [], cb: b };
+      return { text: a, values: b || [], cb: c };
+    };
+    class Client {
+      constructor(config) { this._conn = connString(config); }
+      connect(cb) { return settle(() => { run(this._conn, "SELECT 1"); }, cb); }
+      query(a, b, c) { const q = queryArgs(a, b, c); return settle(() => run(this._conn, q.text, q.values), q.cb); }
+      end(cb) { return settle(() => undefined, cb); }
+      release() {}
+      on() { return this; }
+    }
+    class Pool extends Client {
+      connect(cb) {
+        const client = new Client(this._conn);
+        const release = () => {};
+        client.release = release;
+        if (typeof cb === "function") {
+          Promise.resolve().then(() => {
+            try { run(client._conn, "SELECT 1"); cb(null, client, release); } catch (e) { cb(e, null, release); }
+          });
+          return undefined;
+        }
+        return settle(() => { run(client._conn, "SELECT 1"); return client; });
+      }
+    }
+    // pg.connect(conString, function (err, client, done) { ... }): the API of Auth0's templates.
+    const connect = (config, cb) => {
+      const client = new Client(config);
+      const done = () => {};
+      Promise.resolve().then(() => {
+        try { run(client._conn, "SELECT 1"); } catch (e) { cb(e, null, done); return; }
+        cb(null, client, done);
+      });
+    };
+    return { Client, Pool, connect, defaults: {}, types: { setTypeParser() {} } };
+  })();
+
   // --- crypto -------------------------------------------------------------------------------
   const bytesOf = (data, encoding) => typeof data === "string" ? host.decode(data, encoding || "utf8") : toArray(data);
   const digestOut = (bytes, encoding) => encoding ? host.encode(bytes, encoding) : Buffer.fromBytes(bytes);
@@ -365,6 +430,7 @@
     "node-fetch": nodeFetch,
     axios,
     request: requestModule,
+    pg: freeze(pg),
     bcrypt: freeze(bcrypt),
     bcryptjs: freeze(bcrypt),
     jsonwebtoken: freeze(jsonwebtoken),

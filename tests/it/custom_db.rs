@@ -575,3 +575,157 @@ async fn signup_reset_and_delete(b: Backend) {
     );
 }
 backend_tests!(signup_reset_and_delete);
+
+/// Auth0's PostgreSQL login template, unchanged but for the connection string (read from
+/// `configuration`) and the phone column: `pg.connect(conString, function (err, client, done))`
+/// and `bcrypt.compare` against a real PostgreSQL users table with bcrypt hashes.
+const PG_LOGIN: &str = r#"function login(email, password, callback) {
+  //this example uses the "pg" library
+  //more info here: https://github.com/brianc/node-postgres
+
+  const bcrypt = require('bcrypt');
+  const postgres = require('pg');
+
+  const conString = configuration.DB;
+  postgres.connect(conString, function (err, client, done) {
+    if (err) return callback(err);
+
+    const query = 'SELECT id, nickname, email, password, phone FROM users WHERE email = $1';
+    client.query(query, [email], function (err, result) {
+      // NOTE: always call `done()` here to close
+      // the connection to the database
+      done();
+
+      if (err || result.rows.length === 0) return callback(err || new WrongUsernameOrPasswordError(email));
+
+      const user = result.rows[0];
+
+      bcrypt.compare(password, user.password, function (err, isValid) {
+        if (err || !isValid) return callback(err || new WrongUsernameOrPasswordError(email));
+
+        return callback(null, {
+          user_id: user.id,
+          nickname: user.nickname,
+          email: user.email,
+          phone_number: user.phone
+        });
+      });
+    });
+  });
+}"#;
+
+/// The newer template style: `new Client(...)`, promises, and a typed result.
+const PG_GET_USER: &str = r#"async function getByEmail(email, callback) {
+  const { Client } = require('pg');
+  const client = new Client({ connectionString: configuration.DB });
+  await client.connect();
+  try {
+    const r = await client.query({ text: 'SELECT id, email, nickname, created_at, score FROM users WHERE email = $1', values: [email] });
+    if (r.rows.length === 0) return callback(null);
+    const u = r.rows[0];
+    if (!(u.created_at instanceof Date) || typeof u.score !== 'string') return callback(new Error('types: ' + JSON.stringify(u)));
+    callback(null, { user_id: u.id, email: u.email, nickname: u.nickname });
+  } finally {
+    await client.end();
+  }
+}"#;
+
+/// Logins against a real PostgreSQL user store through the `pg` module (both templates), with
+/// bcrypt hashes as the store keeps them; the store's address must be allowed.
+async fn postgres_store_with_auth0s_templates(b: Backend) {
+    if !crate::support::postgres_enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::support::TestDb::new(Backend::Postgres, dir.path()).await;
+    let (client, conn) = tokio_postgres::connect(&store, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let hash = bcrypt::hash("Legacy-Passw0rd!", 10).unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE users (id SERIAL PRIMARY KEY, email TEXT UNIQUE NOT NULL, password TEXT NOT NULL, \
+             nickname TEXT, phone TEXT, created_at TIMESTAMPTZ NOT NULL DEFAULT now(), score NUMERIC(6,2) DEFAULT 12.5)",
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "INSERT INTO users (email, password, nickname, phone) VALUES ($1, $2, 'pat', '+14155550160')",
+            &[&"pat@legacy.example", &hash],
+        )
+        .await
+        .unwrap();
+
+    let app = TestApp::tuned(b, |c| c.sandbox.allow_hosts = vec!["127.0.0.1".into()]).await;
+    let tok = app.admin_token().await;
+    let c = crate::support::mfa::mfa_client(&app, &tok).await;
+    let (s, _, conn) = app
+        .mgmt(
+            "POST",
+            "/connections",
+            &tok,
+            Some(json!({"name": "legacy-db", "strategy": "auth0",
+                "enabled_clients": [c["client_id"]],
+                "options": {"enabledDatabaseCustomization": true, "import_mode": false,
+                    "customScripts": {"login": PG_LOGIN, "get_user": PG_GET_USER},
+                    "configuration": {"DB": store.to_string()},
+                    "callsign_store_phone": {"mode": "trust"}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{conn}");
+    let (s, v) = login(&app, &c, "pat@legacy.example", "Legacy-Passw0rd!").await;
+    if s != StatusCode::OK {
+        callsign::service::events::logs::flush(&app.ctx).await.unwrap();
+        let (_, _, logs) = app.mgmt("GET", "/logs?q=type:f", &tok, None).await;
+        panic!("{v}: {logs}");
+    }
+    let sub = crate::support::jwt_part(v["id_token"].as_str().unwrap(), 1)["sub"].clone();
+    assert_eq!(sub, "auth0|1");
+    assert_eq!(phones(&app, &tok, "auth0|1").await, ["0160"]);
+    let (s, v) = login(&app, &c, "pat@legacy.example", "wrong").await;
+    assert_eq!(
+        (s, v["error"].clone()),
+        (StatusCode::FORBIDDEN, json!("invalid_grant"))
+    );
+    let (s, v) = login(&app, &c, "nobody@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // get_user (the Client API, typed results) refuses a duplicate signup.
+    let (s, v) = crate::login::post_from(
+        &app,
+        "/dbconnections/signup",
+        json!({"client_id": c["client_id"], "connection": "legacy-db",
+               "email": "pat@legacy.example", "password": "Brand-New-Passw0rd!"}),
+        "10.0.0.9",
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("user_exists")),
+        "{v}"
+    );
+
+    // Without the operator's allowance the store is out of reach, and the login fails closed.
+    let app = TestApp::new(b).await;
+    let tok = app.admin_token().await;
+    let c = crate::support::mfa::mfa_client(&app, &tok).await;
+    let (s, _, _) = app
+        .mgmt(
+            "POST",
+            "/connections",
+            &tok,
+            Some(json!({"name": "legacy-db", "strategy": "auth0", "enabled_clients": [c["client_id"]],
+                "options": {"enabledDatabaseCustomization": true,
+                    "customScripts": {"login": PG_LOGIN}, "configuration": {"DB": store.to_string()}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = login(&app, &c, "pat@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(
+        (s, v["error"].clone()),
+        (StatusCode::BAD_REQUEST, json!("extensibility_error")),
+        "{v}"
+    );
+}
+backend_tests!(postgres_store_with_auth0s_templates);
