@@ -748,7 +748,7 @@ mod node_tests {
             assert_eq!(
                 eval(&format!("api.access.deny(typeof require('{m}'))")),
                 json!(
-                    if ["jsonwebtoken", "bcrypt", "bcryptjs", "pg"].contains(m) {
+                    if ["jsonwebtoken", "bcrypt", "bcryptjs", "mysql", "pg"].contains(m) {
                         "object"
                     } else {
                         "function"

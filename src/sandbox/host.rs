@@ -342,6 +342,7 @@ pub fn install<'js>(
         )?,
     )?;
     let allow_pg = allow.clone();
+    let allow_mysql = allow.clone();
     let fetches = Rc::new(Cell::new(0u32));
     let fetcher = std::cell::OnceCell::new();
     host.set(
@@ -372,6 +373,17 @@ pub fn install<'js>(
             ctx.clone(),
             move |conn: String, sql: String, params: String| -> String {
                 pg.query(&pg_allow, deadline, &conn, &sql, &params)
+            },
+        )?,
+    )?;
+    let mysql = super::mysql::MySql::default();
+    let mysql_allow = allow_mysql;
+    host.set(
+        "mysqlQuery",
+        Function::new(
+            ctx.clone(),
+            move |url: String, sql: String, params: String| -> String {
+                mysql.query(&mysql_allow, deadline, &url, &sql, &params)
             },
         )?,
     )?;

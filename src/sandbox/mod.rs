@@ -16,6 +16,7 @@ pub mod confine; // Landlock and seccomp: what a worker may not do even if a scr
 pub mod dbscript; // Auth0 custom-database scripts: the callback convention on the engine
 pub mod engine; // one invocation in QuickJS, in this process: limits, console, the recording api
 pub mod host; // the host functions behind the Node surface (node.js): digests, codecs, fetch
+pub mod mysql; // require('mysql'): mysqljs' surface over mysql_async, SSRF-checked
 pub mod pg; // require('pg'): node-postgres' surface over tokio-postgres, SSRF-checked
 pub mod pool; // the supervisor: worker processes, one invocation each at a time, killed on breach
 pub mod protocol; // what the server and a worker say to each other (one JSON line each way)
@@ -31,6 +32,7 @@ pub const NPM_MODULES: &[&str] = &[
     "bcrypt",
     "bcryptjs",
     "jsonwebtoken",
+    "mysql",
     "node-fetch",
     "pg",
     "request",

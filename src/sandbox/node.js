@@ -355,6 +355,71 @@
     return { Client, Pool, connect, defaults: {}, types: { setTypeParser() {} } };
   })();
 
+  // --- mysql (mysqljs: createConnection, createPool, query with ? placeholders) -------------
+  const mysql = (() => {
+    const DATE_TYPES = [7, 10, 12]; // TIMESTAMP, DATE, DATETIME
+    const urlOf = (c) => {
+      if (typeof c === "string") return c;
+      c = c || {};
+      const e = encodeURIComponent;
+      const auth = c.user ? e(c.user) + (c.password ? ":" + e(c.password) : "") + "@" : "";
+      return "mysql://" + auth + (c.host || "localhost") + ":" + (c.port || 3306) + "/" + e(c.database || "");
+    };
+    const run = (url, sql, values) => {
+      const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
+      const r = parse(host.mysqlQuery(url, String(sql), stringify(list)));
+      if (r.error !== undefined) {
+        const e = new Error(r.error);
+        e.code = r.code;
+        e.fatal = false;
+        throw e;
+      }
+      if (r.rows === null) return [{ affectedRows: r.affectedRows, insertId: r.insertId, changedRows: r.affectedRows }, undefined];
+      for (const f of r.fields) {
+        if (!DATE_TYPES.includes(f.type)) continue;
+        for (const row of r.rows) if (row[f.name] !== null) row[f.name] = new Date(row[f.name]);
+      }
+      return [r.rows, r.fields];
+    };
+    const args = (a, b, c) => {
+      let sql = a, values, cb;
+      if (a && typeof a === "object") { sql = a.sql; values = a.values; }
+      if (typeof b === "function") cb = b;
+      else { if (b !== undefined) values = b; cb = c; }
+      return { sql, values, cb };
+    };
+    const later = (fn) => Promise.resolve().then(fn);
+    class Connection {
+      constructor(config) { this._url = urlOf(config); this.config = config; }
+      // Without a callback mysqljs reports a failed connect as an event; here the next
+      // query reports it.
+      connect(cb) {
+        if (typeof cb !== "function") return;
+        later(() => { try { run(this._url, "SELECT 1"); cb(null); } catch (e) { cb(e); } });
+      }
+      query(a, b, c) {
+        const q = args(a, b, c);
+        later(() => {
+          let out;
+          try { out = run(this._url, q.sql, q.values); } catch (e) { if (q.cb) q.cb(e); return; }
+          if (q.cb) q.cb(null, out[0], out[1]);
+        });
+        return { on() { return this; } };
+      }
+      end(cb) { if (typeof cb === "function") later(() => cb(null)); }
+      destroy() {}
+      release() {}
+      on() { return this; }
+    }
+    class Pool extends Connection {
+      getConnection(cb) {
+        const conn = new Connection(this._url);
+        later(() => { try { run(conn._url, "SELECT 1"); cb(null, conn); } catch (e) { cb(e); } });
+      }
+    }
+    return { createConnection: (c) => new Connection(c), createPool: (c) => new Pool(c) };
+  })();
+
   // --- crypto -------------------------------------------------------------------------------
   const bytesOf = (data, encoding) => typeof data === "string" ? host.decode(data, encoding || "utf8") : toArray(data);
   const digestOut = (bytes, encoding) => encoding ? host.encode(bytes, encoding) : Buffer.fromBytes(bytes);
@@ -431,6 +496,7 @@
     axios,
     request: requestModule,
     pg: freeze(pg),
+    mysql: freeze(mysql),
     bcrypt: freeze(bcrypt),
     bcryptjs: freeze(bcrypt),
     jsonwebtoken: freeze(jsonwebtoken),

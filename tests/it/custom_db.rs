@@ -677,7 +677,9 @@ async fn postgres_store_with_auth0s_templates(b: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{conn}");
     let (s, v) = login(&app, &c, "pat@legacy.example", "Legacy-Passw0rd!").await;
     if s != StatusCode::OK {
-        callsign::service::events::logs::flush(&app.ctx).await.unwrap();
+        callsign::service::events::logs::flush(&app.ctx)
+            .await
+            .unwrap();
         let (_, _, logs) = app.mgmt("GET", "/logs?q=type:f", &tok, None).await;
         panic!("{v}: {logs}");
     }
@@ -729,3 +731,171 @@ async fn postgres_store_with_auth0s_templates(b: Backend) {
     );
 }
 backend_tests!(postgres_store_with_auth0s_templates);
+
+/// Auth0's MySQL login template, unchanged but for the connection settings (read from
+/// `configuration`) and the phone column.
+const MYSQL_LOGIN: &str = r#"function login(email, password, callback) {
+  const mysql = require('mysql');
+  const bcrypt = require('bcrypt');
+
+  const connection = mysql.createConnection({
+    host: configuration.HOST,
+    port: configuration.PORT,
+    user: 'me',
+    password: 'secret',
+    database: configuration.DB
+  });
+
+  connection.connect();
+
+  const query = 'SELECT id, nickname, email, password, phone, created_at FROM users WHERE email = ?';
+
+  connection.query(query, [ email ], function(err, results) {
+    if (err) return callback(err);
+    if (results.length === 0) return callback(new WrongUsernameOrPasswordError(email));
+    const user = results[0];
+    if (!(user.created_at instanceof Date)) return callback(new Error('created_at is not a Date'));
+
+    bcrypt.compare(password, user.password, function(err, isValid) {
+      if (err || !isValid) return callback(err || new WrongUsernameOrPasswordError(email));
+
+      callback(null, {
+        user_id: user.id.toString(),
+        nickname: user.nickname,
+        email: user.email,
+        phone_number: user.phone
+      });
+    });
+  });
+}"#;
+
+/// Auth0's MySQL create template (an INSERT with `?` placeholders and a bcrypt hash).
+const MYSQL_CREATE: &str = r#"function create(user, callback) {
+  const mysql = require('mysql');
+  const bcrypt = require('bcrypt');
+
+  const connection = mysql.createConnection({
+    host: configuration.HOST, port: configuration.PORT, user: 'me', password: 'secret', database: configuration.DB
+  });
+
+  connection.connect();
+
+  const query = 'INSERT INTO users SET email = ?, password = ?';
+
+  bcrypt.hash(user.password, 10, function(err, hash) {
+    if (err) return callback(err);
+
+    const insert = [ user.email, hash ];
+    connection.query(query, insert, function(err, results) {
+      if (err) return callback(err);
+      if (results.length === 0) return callback();
+      callback(null);
+    });
+  });
+}"#;
+
+const MYSQL_GET_USER: &str = r#"function getByEmail(email, callback) {
+  const mysql = require('mysql');
+  const pool = mysql.createPool({ host: configuration.HOST, port: configuration.PORT, user: 'me', password: 'x', database: configuration.DB });
+  pool.query('SELECT id, email FROM users WHERE email = ?', [email], function (err, rows) {
+    if (err) return callback(err);
+    if (rows.length === 0) return callback(null);
+    callback(null, { user_id: String(rows[0].id), email: rows[0].email });
+  });
+}"#;
+
+/// A MariaDB user store through the `mysql` module: Auth0's login and create templates,
+/// bcrypt hashes made by the store and by the script.
+async fn mysql_store_with_auth0s_templates(b: Backend) {
+    let Ok(url) = std::env::var("CALLSIGN_TEST_MARIADB_URL") else {
+        eprintln!(
+            "note: CALLSIGN_TEST_MARIADB_URL unset; the MySQL store test is skipped (scripts/test sets it)"
+        );
+        return;
+    };
+    use mysql_async::prelude::Queryable;
+    let db = format!("legacy_{}", callsign::crypto::random_hex(6));
+    let mut admin = mysql_async::Conn::new(mysql_async::Opts::from_url(&url).unwrap())
+        .await
+        .unwrap();
+    admin
+        .query_drop(format!(
+            "CREATE DATABASE {db}; USE {db}; CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, \
+             email VARCHAR(255) UNIQUE NOT NULL, password VARCHAR(255) NOT NULL, nickname VARCHAR(255), \
+             phone VARCHAR(32), created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        ))
+        .await
+        .unwrap();
+    let hash = bcrypt::hash("Legacy-Passw0rd!", 10).unwrap();
+    admin
+        .exec_drop(
+            "INSERT INTO users (email, password, nickname, phone) VALUES (?, ?, 'max', '+14155550170')",
+            ("max@legacy.example", hash),
+        )
+        .await
+        .unwrap();
+    let port: u16 = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let app = TestApp::tuned(b, |c| c.sandbox.allow_hosts = vec!["127.0.0.1".into()]).await;
+    let tok = app.admin_token().await;
+    let c = crate::support::mfa::mfa_client(&app, &tok).await;
+    let (s, _, conn) = app
+        .mgmt(
+            "POST",
+            "/connections",
+            &tok,
+            Some(json!({"name": "legacy-db", "strategy": "auth0",
+                "enabled_clients": [c["client_id"]],
+                "options": {"enabledDatabaseCustomization": true, "import_mode": false,
+                    "customScripts": {"login": MYSQL_LOGIN, "create": MYSQL_CREATE,
+                                      "get_user": MYSQL_GET_USER},
+                    "configuration": {"HOST": "127.0.0.1", "PORT": port.to_string(), "DB": db},
+                    "callsign_store_phone": {"mode": "trust"}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{conn}");
+    let (s, v) = login(&app, &c, "max@legacy.example", "Legacy-Passw0rd!").await;
+    if s != StatusCode::OK {
+        callsign::service::events::logs::flush(&app.ctx)
+            .await
+            .unwrap();
+        let (_, _, logs) = app.mgmt("GET", "/logs?q=type:f", &tok, None).await;
+        panic!("{v}: {logs}");
+    }
+    assert_eq!(phones(&app, &tok, "auth0|1").await, ["0170"]);
+    let (s, _) = login(&app, &c, "max@legacy.example", "wrong").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Signup: get_user (a pool) finds no one, create inserts with the script's bcrypt hash,
+    // login reads the new user back.
+    let (s, v) = crate::login::post_from(
+        &app,
+        "/dbconnections/signup",
+        json!({"client_id": c["client_id"], "connection": "legacy-db",
+               "email": "new@legacy.example", "password": "Brand-New-Passw0rd!"}),
+        "10.0.0.9",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = login(&app, &c, "new@legacy.example", "Brand-New-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let stored: Option<String> = admin
+        .exec_first(
+            format!("SELECT password FROM {db}.users WHERE email = ?"),
+            ("new@legacy.example",),
+        )
+        .await
+        .unwrap();
+    assert!(stored.unwrap().starts_with("$2b$10$"));
+    admin
+        .query_drop(format!("DROP DATABASE {db}"))
+        .await
+        .unwrap();
+}
+backend_tests!(mysql_store_with_auth0s_templates);
