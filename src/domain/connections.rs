@@ -271,7 +271,11 @@ fn check_database(o: &Map<String, Value>) -> Result<(), Invalid> {
         let sp = want_object(v, "options.callsign_store_phone")?;
         for (k, v) in sp {
             match k.as_str() {
-                "mode" => want_enum(v, &["off", "trust"], "options.callsign_store_phone.mode")?,
+                "mode" => want_enum(
+                    v,
+                    &["off", "confirm", "trust"],
+                    "options.callsign_store_phone.mode",
+                )?,
                 "replace_user_enrolled" => {
                     want_bool(v, "options.callsign_store_phone.replace_user_enrolled")?
                 }

@@ -899,3 +899,156 @@ async fn mysql_store_with_auth0s_templates(b: Backend) {
         .unwrap();
 }
 backend_tests!(mysql_store_with_auth0s_templates);
+
+/// `confirm` mode with the MFA policy on: the store's number waits unconfirmed; the first
+/// challenge sends an enrolment code to it, and the right code confirms it and completes the
+/// login; a later number change re-enrols it unconfirmed and tells the old number.
+async fn store_phone_confirm_mode_through_the_mfa_api(b: Backend) {
+    use crate::support::mfa::{enable_mfa, post_json, redeem_oob};
+    let (app, tok, c, legacy, id) = setup(b, false, LOGIN).await;
+    enable_mfa(&app).await;
+    let (_, _, conn) = app
+        .mgmt("GET", &format!("/connections/{id}"), &tok, None)
+        .await;
+    let mut options = conn["options"].clone();
+    options["callsign_store_phone"] = json!({"mode": "confirm"});
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/connections/{id}"),
+            &tok,
+            Some(json!({"options": options})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    legacy.add(
+        "kim@legacy.example",
+        30,
+        "Legacy-Passw0rd!",
+        Some("+14155550131"),
+    );
+
+    let (s, v) = login(&app, &c, "kim@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(
+        (s, v["error"].clone()),
+        (StatusCode::FORBIDDEN, json!("mfa_required")),
+        "{v}"
+    );
+    let mt = v["mfa_token"].as_str().unwrap().to_string();
+    let (s, _, list) = app
+        .send(
+            axum::http::Request::get("/mfa/authenticators")
+                .header("authorization", format!("Bearer {mt}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let sms = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["oob_channel"] == "sms")
+        .unwrap_or_else(|| panic!("{list}"))
+        .clone();
+    assert_eq!(sms["active"], false, "not confirmed yet: {sms}");
+    let (s, ch) = post_json(
+        &app,
+        "/mfa/challenge",
+        None,
+        json!({"client_id": c["client_id"], "client_secret": c["client_secret"], "mfa_token": mt,
+               "challenge_type": "oob", "authenticator_id": sms["id"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{ch}");
+    let (code, _) = crate::support::outbox::last_code(&app, "+14155550131").await;
+    let (s, v) = redeem_oob(&app, &c, &mt, &ch["oob_code"], &code).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, m) = app
+        .mgmt(
+            "GET",
+            "/users/auth0%7C30/authentication-methods",
+            &tok,
+            None,
+        )
+        .await;
+    let phone = m
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "phone")
+        .unwrap()
+        .clone();
+    assert_eq!(phone["confirmed"], true, "{phone}");
+
+    // The store changes the number: re-enrolled unconfirmed; the old number is told.
+    legacy.add(
+        "kim@legacy.example",
+        30,
+        "Legacy-Passw0rd!",
+        Some("+14155550132"),
+    );
+    let (s, v) = login(&app, &c, "kim@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(phones(&app, &tok, "auth0|30").await, ["0132"]);
+    callsign::service::messaging::outbox::deliver_due(&app.ctx)
+        .await
+        .unwrap();
+    let told = crate::support::outbox::lines(&app, crate::support::outbox::PHONE);
+    assert!(
+        told.iter()
+            .any(|l| l["to"] == "+14155550131" && l.to_string().contains("was changed")),
+        "the old number got a notice: {told:?}"
+    );
+}
+backend_tests!(store_phone_confirm_mode_through_the_mfa_api);
+
+/// A Management API PATCH of a user the store keeps: a new email goes through `change_email`
+/// (refused: nothing changes), `email_verified` through `verify`, a password through
+/// `change_password` (callsign keeps no hash).
+async fn management_patch_runs_the_store_scripts(b: Backend) {
+    let (app, tok, c, legacy, id) = setup(b, false, LOGIN).await;
+    legacy.add("lee@legacy.example", 40, "Legacy-Passw0rd!", None);
+    let (_, _, conn) = app
+        .mgmt("GET", &format!("/connections/{id}"), &tok, None)
+        .await;
+    let mut options = conn["options"].clone();
+    options["customScripts"]["verify"] = json!(
+        "function verify(email, callback) { callback(null, email === 'lee@legacy.example'); }"
+    );
+    options["customScripts"]["change_email"] = json!(
+        "function changeEmail(email, newEmail, verified, callback) { callback(null, newEmail.endsWith('@legacy.example')); }"
+    );
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/connections/{id}"),
+            &tok,
+            Some(json!({"options": options})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = login(&app, &c, "lee@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK);
+    let patch = |body: Value| app.mgmt("PATCH", "/users/auth0%7C40", &tok, Some(body));
+    let (s, _, v) = patch(json!({"email": "lee@elsewhere.example"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["message"], "The user store did not change the email.");
+    let (_, _, u) = app.mgmt("GET", "/users/auth0%7C40", &tok, None).await;
+    assert_eq!(u["email"], "lee@legacy.example", "nothing changed");
+    let (s, _, v) = patch(json!({"email_verified": true})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["email_verified"], true);
+    let (s, _, v) = patch(json!({"password": "Fourth-Passw0rd!", "connection": "legacy-db"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        legacy.users.lock().unwrap()["lee@legacy.example"].1,
+        "Fourth-Passw0rd!"
+    );
+    let (s, _) = login(&app, &c, "lee@legacy.example", "Fourth-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, v) = patch(json!({"email": "lee2@legacy.example"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["email"], "lee2@legacy.example");
+}
+backend_tests!(management_patch_runs_the_store_scripts);

@@ -334,7 +334,11 @@ pub async fn challenge(
         .split_ascii_whitespace()
         .collect();
     let all = store::authenticators::of_user(&ctx.db, &t.user_id).await?;
-    let mine = mfa_policy::usable(&all);
+    let mut mine = mfa_policy::usable(&all);
+    // A phone a custom database gave in `confirm` mode waits, unconfirmed, for its first
+    // challenge, which proves it (an enrolment: the code confirms it).
+    let pending = super::store_phone::pending(ctx, &t.user_id, &all).await?;
+    mine.extend(pending);
     if mine.is_empty() {
         return Err(OAuthError::new(
             OAuthKind::AssociationRequired,
@@ -392,7 +396,11 @@ pub async fn challenge(
             let oob_code = otp::start(
                 ctx,
                 &otp::NewChallenge {
-                    purpose: otp::Purpose::Verify,
+                    purpose: if target.confirmed {
+                        otp::Purpose::Verify
+                    } else {
+                        otp::Purpose::Enroll
+                    },
                     user_id: Some(&t.user_id),
                     authenticator_id: Some(&target.id),
                     recipient: &number,

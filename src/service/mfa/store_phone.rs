@@ -1,27 +1,66 @@
 //! MFA phones from a custom database (issue 16; `options.callsign_store_phone`, callsign's
-//! extension on custom-database connections). With `mode: "trust"` the number the store's
-//! profile gives at login is enrolled as a confirmed SMS authenticator that the store owns
-//! (`store_phones`); a later login with another number re-enrols it (a new authenticator id,
-//! recovery codes untouched, a `gd_update_device_account` log entry); a phone the user enrolled
-//! themself is replaced only with `replace_user_enrolled: true`; a profile with no number, or
-//! an invalid one, removes nothing and says so in the log (no code is ever sent to it).
+//! extension on custom-database connections: `{"mode": "off" | "confirm" | "trust",
+//! "replace_user_enrolled": false}`). The number the store's profile gives at login becomes an
+//! SMS authenticator the store owns (`store_phones`):
+//! - `trust`: enrolled confirmed; the user goes straight to the challenge;
+//! - `confirm`: enrolled unconfirmed; the first MFA challenge sends the code to it as an
+//!   enrolment, and the right code confirms it ([`pending`] makes it challengeable until then);
+//!   it counts (policy, `multifactor`, the call-centre lookup) only once confirmed.
+//!
+//! A later login returning another number re-enrols the store-owned authenticator under the
+//! same mode (a new authenticator id; recovery codes untouched; the old number, if it was
+//! confirmed, gets the phone-changed notice; a `gd_update_device_account` log entry). A phone
+//! the user enrolled themself is replaced only with `replace_user_enrolled: true`. A profile
+//! with no number, or one that is not valid, removes nothing and says so in the log (no code is
+//! ever sent to it).
 
 use crate::ctx::Ctx;
 use crate::domain::phone;
 use crate::error::Result;
 use crate::service::events::logs::{self, LogEvent};
+use crate::service::messaging::notify;
 use crate::service::tenant::connections::Connection;
 use crate::store::{self, authenticators::AuthenticatorRow, users::UserRow};
 use serde_json::Value;
 
-/// `options.callsign_store_phone`: `{mode, replace_user_enrolled}`.
-fn store_phone_policy(c: &Connection) -> Option<bool> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Confirm,
+    Trust,
+}
+
+/// `options.callsign_store_phone`: the mode (none when off) and `replace_user_enrolled`.
+fn policy(c: &Connection) -> Option<(Mode, bool)> {
     let sp = c.options.get(crate::domain::connections::STORE_PHONE)?;
-    (sp.get("mode").and_then(Value::as_str) == Some("trust")).then(|| {
-        sp.get("replace_user_enrolled")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    })
+    let mode = match sp.get("mode").and_then(Value::as_str) {
+        Some("trust") => Mode::Trust,
+        Some("confirm") => Mode::Confirm,
+        _ => return None,
+    };
+    let replace = sp
+        .get("replace_user_enrolled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Some((mode, replace))
+}
+
+/// The user's store-owned phone still waiting for its first challenge (`confirm` mode), among
+/// `all` (the user's authenticators).
+pub async fn pending<'a>(
+    ctx: &Ctx,
+    user_id: &str,
+    all: &'a [AuthenticatorRow],
+) -> Result<Vec<&'a AuthenticatorRow>> {
+    if !all.iter().any(|a| a.kind == "phone" && !a.confirmed) {
+        return Ok(vec![]);
+    }
+    let Some((id, _)) = store::store_phones::get(&ctx.db, user_id).await? else {
+        return Ok(vec![]);
+    };
+    Ok(all
+        .iter()
+        .filter(|a| a.id == id && a.kind == "phone" && !a.confirmed)
+        .collect())
 }
 
 /// Enrols (or re-enrols) the store's MFA phone `raw` for the user (module doc).
@@ -32,90 +71,97 @@ pub async fn apply(
     raw: Option<&str>,
     base: &LogEvent,
 ) -> Result<()> {
-    let Some(replace_user_enrolled) = store_phone_policy(c) else {
+    let Some((mode, replace_user_enrolled)) = policy(c) else {
         return Ok(());
     };
-    let note = |description: String| {
+    let note = |description: &str| {
         logs::record(
             ctx,
             LogEvent {
                 kind: "w",
-                description: Some(description),
+                description: Some(description.to_string()),
                 user_id: Some(user.user_id.clone()),
                 ..base.clone()
             },
         )
     };
     let Some(raw) = raw else {
-        note("The store's profile has no phone number; the MFA phone is left as it is".into());
+        note("The store's profile has no phone number; the MFA phone is left as it is");
         return Ok(());
     };
     let Ok(number) = phone::normalize(raw, ctx.config.default_region.as_deref()) else {
-        note(
-            "The store's phone number is not a valid number; the MFA phone is left as it is".into(),
-        );
+        note("The store's phone number is not a valid number; the MFA phone is left as it is");
         return Ok(());
     };
     let number = number.as_str().to_string();
     let now = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
-    let owned = store::store_phones::get(&mut tx, &user.user_id).await?;
+    let owned = store::store_phones::get(&mut tx, &user.user_id)
+        .await?
+        .map(|(id, _)| id);
     let phones: Vec<AuthenticatorRow> = store::authenticators::of_user(&mut tx, &user.user_id)
         .await?
         .into_iter()
         .filter(|a| a.kind == "phone")
         .collect();
-    let store_owned = owned
-        .as_ref()
-        .and_then(|(id, _)| phones.iter().find(|a| &a.id == id));
-    if let Some(a) = store_owned
-        && a.phone_number.as_deref() == Some(number.as_str())
-        && a.confirmed
-    {
+    let store_owned = phones.iter().find(|a| Some(&a.id) == owned.as_ref());
+    if store_owned.is_some_and(|a| a.phone_number.as_deref() == Some(number.as_str())) {
         return Ok(()); // unchanged
     }
-    let user_enrolled: Vec<&AuthenticatorRow> = phones
+    let user_enrolled = phones
         .iter()
-        .filter(|a| a.confirmed && Some(a.id.as_str()) != owned.as_ref().map(|(id, _)| id.as_str()))
-        .collect();
-    if !user_enrolled.is_empty() && !replace_user_enrolled {
-        note("The user enrolled a phone themself; the store's number is not enrolled (replace_user_enrolled is false)".into());
+        .any(|a| a.confirmed && Some(&a.id) != owned.as_ref());
+    if user_enrolled && !replace_user_enrolled {
+        note(
+            "The user enrolled a phone themself; the store's number is not enrolled (replace_user_enrolled is false)",
+        );
         return Ok(());
     }
     // One phone per user: the store's number replaces the store-owned one and, when allowed,
-    // the user's own.
+    // the user's own; a confirmed number that goes is told so.
     for a in &phones {
         store::authenticators::delete(&mut tx, &a.id).await?;
+        if let Some(old) = &a.phone_number
+            && a.confirmed
+            && *old != number
+        {
+            notify::phone_changed(ctx, &mut tx, &user.user_id, old).await?;
+        }
     }
-    let id = format!("dev_{}", crate::crypto::random_alnum(16));
+    let id = super::admin::new_dev_id();
+    let confirmed = mode == Mode::Trust;
     store::authenticators::insert(
         &mut tx,
         &AuthenticatorRow {
             id: id.clone(),
             user_id: user.user_id.clone(),
             kind: "phone".into(),
-            confirmed: true,
+            confirmed,
             name: None,
             phone_number: Some(number.clone()),
             preferred_method: Some("sms".into()),
             secret: None,
             key_id: None,
             created_at: now,
-            enrolled_at: Some(now),
+            enrolled_at: confirmed.then_some(now),
             last_auth_at: None,
         },
     )
     .await?;
     store::store_phones::set(&mut tx, &user.user_id, &id, &number, now).await?;
     super::admin::sync_multifactor(&mut tx, &user.user_id, now).await?;
-    let (kind, description) = match (&owned, phones.is_empty()) {
-        (None, true) => (
-            "gd_enrollment_complete",
-            "MFA phone enrolled from the custom database (trusted)".to_string(),
-        ),
-        _ => (
+    let (kind, description) = match (phones.is_empty(), mode) {
+        (false, _) => (
             "gd_update_device_account",
-            "MFA phone re-enrolled: the custom database returned another number".to_string(),
+            "MFA phone re-enrolled: the custom database returned another number",
+        ),
+        (true, Mode::Trust) => (
+            "gd_enrollment_complete",
+            "MFA phone enrolled from the custom database (trusted)",
+        ),
+        (true, Mode::Confirm) => (
+            "gd_start_enroll",
+            "MFA phone from the custom database, to be confirmed by the first challenge",
         ),
     };
     logs::record_tx(
@@ -123,12 +169,13 @@ pub async fn apply(
         &mut tx,
         LogEvent {
             kind,
-            description: Some(description),
+            description: Some(description.into()),
             user_id: Some(user.user_id.clone()),
             ..base.clone()
         },
     )
     .await?;
     tx.commit().await?;
+    crate::service::messaging::outbox::wake(ctx);
     Ok(())
 }

@@ -643,3 +643,67 @@ pub async fn delete(ctx: &Ctx, c: &Connection, user_id: &str) -> Result<()> {
         Err(e) => Err(failed(ctx, &base, "delete", &e.name, &e.message, "")),
     }
 }
+
+/// What a Management API PATCH changes that the store of a user it keeps must change first.
+pub struct StorePatch<'a> {
+    /// A new email (`change_email(email, newEmail, verified)`).
+    pub email: Option<&'a str>,
+    /// `email_verified` becoming true (`verify(email)`).
+    pub email_verified: Option<bool>,
+    /// A new password (`change_password(email, newPassword)`).
+    pub password: Option<&'a str>,
+}
+
+/// Runs the scripts a PATCH needs, in order; any refusal (`false`) or error stops it with a
+/// 400 and nothing changed (callsign's update runs only after this succeeds). Failures are
+/// logged as a login's are; the Management API answer only names the script.
+pub async fn patch(ctx: &Ctx, c: &Connection, user: &UserRow, p: &StorePatch<'_>) -> Result<()> {
+    let base = LogEvent {
+        user_id: Some(user.user_id.clone()),
+        connection: Some(c.name.clone()),
+        connection_id: Some(c.id.clone()),
+        ..Default::default()
+    };
+    let refused = |what: &str| Error::invalid_body(format!("The user store did not {what}."));
+    let broke = |script: &str| {
+        Error::invalid_body(format!(
+            "The {script} script failed; the tenant logs say why."
+        ))
+    };
+    let current = user.email.clone().unwrap_or_default();
+    if let Some(new) = p.email {
+        let verified = p.email_verified.unwrap_or(false);
+        let args = vec![
+            Value::from(current.as_str()),
+            Value::from(new),
+            Value::from(verified),
+        ];
+        match call(ctx, c, "change_email", args, &base).await {
+            Ok(Ok(Value::Bool(true))) => {}
+            Ok(Ok(_)) => return Err(refused("change the email")),
+            Ok(Err(e)) => {
+                let _ = failed(ctx, &base, "change_email", &e.name, &e.message, "");
+                return Err(broke("change_email"));
+            }
+            Err(_) => return Err(broke("change_email")),
+        }
+    } else if p.email_verified == Some(true) {
+        match call(ctx, c, "verify", vec![Value::from(current.as_str())], &base).await {
+            Ok(Ok(Value::Bool(true))) => {}
+            Ok(Ok(_)) => return Err(refused("verify the email")),
+            Ok(Err(e)) => {
+                let _ = failed(ctx, &base, "verify", &e.name, &e.message, "");
+                return Err(broke("verify"));
+            }
+            Err(_) => return Err(broke("verify")),
+        }
+    }
+    if let Some(pw) = p.password {
+        match change_password(ctx, c, user, pw, &base).await {
+            Ok(true) => {}
+            Ok(false) => return Err(refused("change the password")),
+            Err(_) => return Err(broke("change_password")),
+        }
+    }
+    Ok(())
+}

@@ -402,6 +402,25 @@ pub async fn update(ctx: &Ctx, id: &str, b: UserPatch) -> Result<UserRow> {
         Some(Some(u)) => Some(Some(check_username(&c, u)?)),
         None => None,
     };
+    // A user a custom database keeps: the store changes first (`change_email`, `verify`,
+    // `change_password`); a refusal changes nothing here either.
+    let in_store = super::custom_db::customized(&c) && !super::custom_db::import_mode(&c);
+    if in_store {
+        super::custom_db::patch(
+            ctx,
+            &c,
+            &current,
+            &super::custom_db::StorePatch {
+                email: email
+                    .as_deref()
+                    .filter(|e| current.email.as_deref() != Some(*e)),
+                email_verified: email_verified.filter(|v| *v && !current.email_verified),
+                password,
+            },
+        )
+        .await?;
+    }
+    let password = password.filter(|_| !in_store);
     let password_hash = match password {
         Some(p) => {
             if !c.is_database() {
