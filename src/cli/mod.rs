@@ -1,8 +1,9 @@
 //! Command line: `callsign serve`, `callsign config check`, `callsign migrate`, `callsign
-//! phone lookup`, `callsign roles phone-agent`, `callsign actions translate-phone-message`, and the hidden `callsign sandbox-worker` the server starts. Exit codes:
+//! phone lookup`, `callsign connections sync-phones`, `callsign roles phone-agent`, `callsign actions translate-phone-message`, and the hidden `callsign sandbox-worker` the server starts. Exit codes:
 //! 0 success, 1 runtime failure, 2 usage error (docs/operator.md).
 
 mod actions;
+mod connections;
 mod phone;
 mod roles;
 mod serve;
@@ -38,6 +39,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PhoneCmd,
     },
+    /// Connection tools.
+    Connections {
+        #[command(subcommand)]
+        cmd: ConnectionsCmd,
+    },
     /// Roles tools.
     Roles {
         #[command(subcommand)]
@@ -66,6 +72,12 @@ enum PhoneCmd {
 }
 
 #[derive(Subcommand)]
+enum ConnectionsCmd {
+    /// Apply a custom database's MFA phones to every user of the connection (`get_user`).
+    SyncPhones(connections::SyncPhonesArgs),
+}
+
+#[derive(Subcommand)]
 enum RolesCmd {
     /// Create the `phone-agent` role (read:phone_lookups on the Management API) if missing,
     /// and give it to users (on the local database).
@@ -91,13 +103,18 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
 }
 
 /// A context over the local database for a command that works without a server (migrations
-/// run, the bootstrap never does). Sealed data is not opened, so a throwaway key avoids
-/// touching `secret.key`.
-async fn local_ctx(cfg: Config) -> Result<crate::ctx::Ctx, ExitCode> {
+/// run, the bootstrap never does). Without `sealed` no sealed data is opened, so a throwaway
+/// key avoids touching `secret.key`; with it, the node's own key (a custom database's
+/// `configuration` is sealed).
+async fn local_ctx(cfg: Config, sealed: bool) -> Result<crate::ctx::Ctx, ExitCode> {
+    let secrets = if sealed {
+        crate::service::tenant::bootstrap::secret_box(&cfg).map_err(|e| fail(1, e))?
+    } else {
+        crate::crypto::SecretBox::new(&crate::crypto::random_bytes::<32>())
+    };
     let db = crate::store::Db::open(&cfg.database_url)
         .await
         .map_err(|e| fail(1, e))?;
-    let secrets = crate::crypto::SecretBox::new(&crate::crypto::random_bytes::<32>());
     let issuer = cfg
         .public_url
         .clone()
@@ -185,6 +202,12 @@ pub fn run() -> ExitCode {
             cmd: PhoneCmd::Lookup(args),
         } => match resolve(&args.serve) {
             Ok(cfg) => phone::run(args, cfg),
+            Err(c) => c,
+        },
+        Cmd::Connections {
+            cmd: ConnectionsCmd::SyncPhones(args),
+        } => match resolve(&args.serve) {
+            Ok(cfg) => connections::sync_phones(args, cfg),
             Err(c) => c,
         },
         Cmd::Roles {

@@ -52,7 +52,7 @@ pub fn run(args: LookupArgs, cfg: Config) -> ExitCode {
 }
 
 async fn local(args: &LookupArgs, cfg: Config) -> ExitCode {
-    let ctx = match super::local_ctx(cfg).await {
+    let ctx = match super::local_ctx(cfg, false).await {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -31,7 +31,7 @@ pub fn phone_agent(args: PhoneAgentArgs, cfg: Config) -> ExitCode {
         Err(e) => return fail(1, e),
     };
     rt.block_on(async {
-        let ctx = match super::local_ctx(cfg).await {
+        let ctx = match super::local_ctx(cfg, false).await {
             Ok(c) => c,
             Err(code) => return code,
         };

@@ -323,3 +323,36 @@ pub async fn rederive_phone_identifiers(
     )
     .await
 }
+
+/// The ids of a connection's users after `after`, in id order, at most `limit` of them (the
+/// custom-database phone sync walks a connection with it).
+pub async fn ids_of_connection(
+    db: &Db,
+    connection_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<String>> {
+    db.query(
+        "SELECT user_id FROM users WHERE connection_id = $1 AND (CAST($2 AS TEXT) IS NULL OR user_id > $2) \
+         ORDER BY user_id LIMIT $3",
+        &[
+            connection_id.into(),
+            after.map(str::to_string).into(),
+            limit.into(),
+        ],
+    )
+    .await?
+    .iter()
+    .map(|r| r.str(0))
+    .collect()
+}
+
+pub async fn count_of_connection(db: &Db, connection_id: &str) -> StoreResult<u64> {
+    let r = db
+        .query_opt(
+            "SELECT COUNT(*) FROM users WHERE connection_id = $1",
+            &[connection_id.into()],
+        )
+        .await?;
+    Ok(r.map(|r| r.i64(0)).transpose()?.unwrap_or(0) as u64)
+}

@@ -1052,3 +1052,104 @@ async fn management_patch_runs_the_store_scripts(b: Backend) {
     assert_eq!(v["email"], "lee2@legacy.example");
 }
 backend_tests!(management_patch_runs_the_store_scripts);
+
+/// `callsign connections sync-phones`: the store's numbers for every user of the connection,
+/// listed with `--dry-run` (nothing changes), then applied.
+async fn sync_phones_cli(b: Backend) {
+    let (app, tok, c, legacy, _) = setup(b, false, LOGIN).await;
+    for (email, id, phone) in [
+        ("a@legacy.example", 50, "+14155550151"),
+        ("b@legacy.example", 51, "+14155550152"),
+    ] {
+        legacy.add(email, id, "Legacy-Passw0rd!", Some(phone));
+        let (s, _) = login(&app, &c, email, "Legacy-Passw0rd!").await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    // The store changes one number and drops the other.
+    legacy.add(
+        "a@legacy.example",
+        50,
+        "Legacy-Passw0rd!",
+        Some("+14155550161"),
+    );
+    legacy.add("b@legacy.example", 51, "Legacy-Passw0rd!", None);
+    let cli = |dry: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_callsign"));
+        cmd.args(["connections", "sync-phones", "legacy-db"])
+            .args([
+                "--database-url",
+                &app.url,
+                "--public-url",
+                crate::support::ISSUER,
+            ])
+            .arg("--data-dir")
+            .arg(app._dir.path())
+            .env("CALLSIGN_SECRET_KEY", "11".repeat(32))
+            .env("CALLSIGN_SANDBOX_ALLOW_HOSTS", "127.0.0.1");
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        // Off the runtime: the legacy store answers on this test's runtime meanwhile.
+        async move {
+            let out = tokio::task::spawn_blocking(move || cmd.output().expect("run callsign"))
+                .await
+                .unwrap();
+            let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            (
+                out.status.code(),
+                lines,
+                String::from_utf8_lossy(&out.stderr).to_string(),
+            )
+        }
+    };
+    let (code, lines, err) = cli(true).await;
+    assert_eq!(code, Some(0), "{err}");
+    let plan = |lines: &[Value], user: &str| {
+        lines
+            .iter()
+            .find(|l| l["user_id"] == user)
+            .map(|l| l["plan"]["change"].clone())
+            .unwrap_or_else(|| panic!("{lines:?}"))
+    };
+    assert_eq!(plan(&lines, "auth0|50"), "enrol", "{lines:?}");
+    assert_eq!(plan(&lines, "auth0|51"), "no_number");
+    assert!(err.contains("2/2 users, 1 would change"), "{err}");
+    assert_eq!(
+        phones(&app, &tok, "auth0|50").await,
+        ["0151"],
+        "the dry run changed nothing"
+    );
+    let (code, lines, err) = cli(false).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(plan(&lines, "auth0|50"), "enrol");
+    assert_eq!(phones(&app, &tok, "auth0|50").await, ["0161"]);
+    assert_eq!(
+        phones(&app, &tok, "auth0|51").await,
+        ["0152"],
+        "no number removes nothing"
+    );
+    let (code, _, err) = std::process::Command::new(env!("CARGO_BIN_EXE_callsign"))
+        .args([
+            "connections",
+            "sync-phones",
+            "Username-Password-Authentication",
+        ])
+        .args(["--database-url", &app.url])
+        .arg("--data-dir")
+        .arg(app._dir.path())
+        .env("CALLSIGN_SECRET_KEY", "11".repeat(32))
+        .output()
+        .map(|o| {
+            (
+                o.status.code(),
+                (),
+                String::from_utf8_lossy(&o.stderr).to_string(),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, Some(2), "{err}");
+}
+backend_tests!(sync_phones_cli);

@@ -63,17 +63,110 @@ pub async fn pending<'a>(
         .collect())
 }
 
-/// Enrols (or re-enrols) the store's MFA phone `raw` for the user (module doc).
+/// What [`apply`] does (or, for `callsign connections sync-phones --dry-run`, would do).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Plan {
+    /// The connection does not take MFA phones from the store.
+    Off,
+    /// The store's number is the one enrolled.
+    Unchanged { number: String },
+    /// The store's profile has no number: nothing is removed.
+    NoNumber,
+    /// The store's number is not a valid number: nothing is enrolled or removed.
+    InvalidNumber,
+    /// The user enrolled a phone themself and `replace_user_enrolled` is false.
+    KeptUserEnrolled { number: String },
+    /// Enrol `number` (confirmed in `trust` mode), replacing the phones listed.
+    Enrol {
+        number: String,
+        confirmed: bool,
+        replacing: Vec<String>,
+    },
+}
+
+/// Decides what the store's number `raw` means for the user, reading in `e`.
+async fn plan(
+    ctx: &Ctx,
+    e: &mut store::Tx,
+    c: &Connection,
+    user: &UserRow,
+    raw: Option<&str>,
+) -> Result<(Plan, Vec<AuthenticatorRow>)> {
+    let Some((mode, replace_user_enrolled)) = policy(c) else {
+        return Ok((Plan::Off, vec![]));
+    };
+    let Some(raw) = raw else {
+        return Ok((Plan::NoNumber, vec![]));
+    };
+    let Ok(number) = phone::normalize(raw, ctx.config.default_region.as_deref()) else {
+        return Ok((Plan::InvalidNumber, vec![]));
+    };
+    let number = number.as_str().to_string();
+    let owned = store::store_phones::get(&mut *e, &user.user_id)
+        .await?
+        .map(|(id, _)| id);
+    let phones: Vec<AuthenticatorRow> = store::authenticators::of_user(&mut *e, &user.user_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.kind == "phone")
+        .collect();
+    if phones
+        .iter()
+        .any(|a| Some(&a.id) == owned.as_ref() && a.phone_number.as_deref() == Some(&number))
+    {
+        return Ok((Plan::Unchanged { number }, phones));
+    }
+    let user_enrolled = phones
+        .iter()
+        .find(|a| a.confirmed && Some(&a.id) != owned.as_ref());
+    if let (Some(a), false) = (user_enrolled, replace_user_enrolled) {
+        let kept = a.phone_number.clone().unwrap_or_default();
+        return Ok((Plan::KeptUserEnrolled { number: kept }, phones));
+    }
+    let replacing = phones
+        .iter()
+        .filter_map(|a| a.phone_number.clone())
+        .collect();
+    Ok((
+        Plan::Enrol {
+            number,
+            confirmed: mode == Mode::Trust,
+            replacing,
+        },
+        phones,
+    ))
+}
+
+/// What `sync-phones` does for one user: asks the store (`get_user`) for the user's profile
+/// and applies its MFA phone as a login would (`dry_run`: only says what would change).
+pub async fn sync_user(ctx: &Ctx, c: &Connection, user: &UserRow, dry_run: bool) -> Result<Plan> {
+    let base = LogEvent {
+        user_id: Some(user.user_id.clone()),
+        connection: Some(c.name.clone()),
+        connection_id: Some(c.id.clone()),
+        description: Some("callsign connections sync-phones".into()),
+        ..Default::default()
+    };
+    let raw = crate::service::users::custom_db::store_phone_of(ctx, c, user, &base).await?;
+    if dry_run {
+        let mut tx = ctx.db.begin().await?;
+        let (p, _) = plan(ctx, &mut tx, c, user, raw.as_deref()).await?;
+        drop(tx);
+        return Ok(p);
+    }
+    apply(ctx, c, user, raw.as_deref(), &base).await
+}
+
+/// Enrols (or re-enrols) the store's MFA phone `raw` for the user (module doc); returns what
+/// it did.
 pub async fn apply(
     ctx: &Ctx,
     c: &Connection,
     user: &UserRow,
     raw: Option<&str>,
     base: &LogEvent,
-) -> Result<()> {
-    let Some((mode, replace_user_enrolled)) = policy(c) else {
-        return Ok(());
-    };
+) -> Result<Plan> {
     let note = |description: &str| {
         logs::record(
             ctx,
@@ -85,38 +178,29 @@ pub async fn apply(
             },
         )
     };
-    let Some(raw) = raw else {
-        note("The store's profile has no phone number; the MFA phone is left as it is");
-        return Ok(());
-    };
-    let Ok(number) = phone::normalize(raw, ctx.config.default_region.as_deref()) else {
-        note("The store's phone number is not a valid number; the MFA phone is left as it is");
-        return Ok(());
-    };
-    let number = number.as_str().to_string();
     let now = ctx.clock.now_ms();
     let mut tx = ctx.db.begin().await?;
-    let owned = store::store_phones::get(&mut tx, &user.user_id)
-        .await?
-        .map(|(id, _)| id);
-    let phones: Vec<AuthenticatorRow> = store::authenticators::of_user(&mut tx, &user.user_id)
-        .await?
-        .into_iter()
-        .filter(|a| a.kind == "phone")
-        .collect();
-    let store_owned = phones.iter().find(|a| Some(&a.id) == owned.as_ref());
-    if store_owned.is_some_and(|a| a.phone_number.as_deref() == Some(number.as_str())) {
-        return Ok(()); // unchanged
-    }
-    let user_enrolled = phones
-        .iter()
-        .any(|a| a.confirmed && Some(&a.id) != owned.as_ref());
-    if user_enrolled && !replace_user_enrolled {
-        note(
-            "The user enrolled a phone themself; the store's number is not enrolled (replace_user_enrolled is false)",
-        );
-        return Ok(());
-    }
+    let (p, phones) = plan(ctx, &mut tx, c, user, raw).await?;
+    let (number, confirmed) = match &p {
+        Plan::Off | Plan::Unchanged { .. } => return Ok(p),
+        Plan::NoNumber => {
+            note("The store's profile has no phone number; the MFA phone is left as it is");
+            return Ok(p);
+        }
+        Plan::InvalidNumber => {
+            note("The store's phone number is not a valid number; the MFA phone is left as it is");
+            return Ok(p);
+        }
+        Plan::KeptUserEnrolled { .. } => {
+            note(
+                "The user enrolled a phone themself; the store's number is not enrolled (replace_user_enrolled is false)",
+            );
+            return Ok(p);
+        }
+        Plan::Enrol {
+            number, confirmed, ..
+        } => (number.clone(), *confirmed),
+    };
     // One phone per user: the store's number replaces the store-owned one and, when allowed,
     // the user's own; a confirmed number that goes is told so.
     for a in &phones {
@@ -129,7 +213,6 @@ pub async fn apply(
         }
     }
     let id = super::admin::new_dev_id();
-    let confirmed = mode == Mode::Trust;
     store::authenticators::insert(
         &mut tx,
         &AuthenticatorRow {
@@ -150,16 +233,16 @@ pub async fn apply(
     .await?;
     store::store_phones::set(&mut tx, &user.user_id, &id, &number, now).await?;
     super::admin::sync_multifactor(&mut tx, &user.user_id, now).await?;
-    let (kind, description) = match (phones.is_empty(), mode) {
+    let (kind, description) = match (phones.is_empty(), confirmed) {
         (false, _) => (
             "gd_update_device_account",
             "MFA phone re-enrolled: the custom database returned another number",
         ),
-        (true, Mode::Trust) => (
+        (true, true) => (
             "gd_enrollment_complete",
             "MFA phone enrolled from the custom database (trusted)",
         ),
-        (true, Mode::Confirm) => (
+        (true, false) => (
             "gd_start_enroll",
             "MFA phone from the custom database, to be confirmed by the first challenge",
         ),
@@ -177,5 +260,5 @@ pub async fn apply(
     .await?;
     tx.commit().await?;
     crate::service::messaging::outbox::wake(ctx);
-    Ok(())
+    Ok(p)
 }

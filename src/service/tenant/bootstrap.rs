@@ -136,6 +136,16 @@ async fn follow_public_url(ctx: &Ctx, tx: &mut store::Tx) -> Result<()> {
     Ok(())
 }
 
+/// The node's secret box: `secret_key` (`CALLSIGN_SECRET_KEY`), else `<data-dir>/secret.key`.
+pub fn secret_box(
+    config: &crate::config::Config,
+) -> Result<crate::crypto::SecretBox, crate::crypto::SecretError> {
+    match &config.secret_key {
+        Some(k) => crate::crypto::SecretBox::from_text(k.expose()),
+        None => crate::crypto::SecretBox::from_key_file(&config.data_dir),
+    }
+}
+
 /// Opens the database (applying migrations), loads the secret box, builds the `Ctx` and runs
 /// the idempotent bootstrap: how a node starts. Used by `serve`, the CLI and the test harness.
 pub async fn open(
@@ -143,10 +153,7 @@ pub async fn open(
     clock: crate::clock::Clock,
     issuer: &str,
 ) -> anyhow::Result<(Ctx, Option<Bootstrapped>)> {
-    let secrets = match &config.secret_key {
-        Some(k) => crate::crypto::SecretBox::from_text(k.expose())?,
-        None => crate::crypto::SecretBox::from_key_file(&config.data_dir)?,
-    };
+    let secrets = secret_box(&config)?;
     let db = crate::store::Db::open(&config.database_url).await?;
     let ctx = Ctx::new(db, clock, secrets, issuer, config);
     if let Some(e) = &ctx.delivery.config_error {

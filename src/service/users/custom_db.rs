@@ -707,3 +707,20 @@ pub async fn patch(ctx: &Ctx, c: &Connection, user: &UserRow, p: &StorePatch<'_>
     }
     Ok(())
 }
+
+/// The MFA phone the store's profile gives for a user callsign has (`get_user` by email, else
+/// username), for `callsign connections sync-phones`; `None` when the store has no number or
+/// no such user.
+pub async fn store_phone_of(
+    ctx: &Ctx,
+    c: &Connection,
+    user: &UserRow,
+    base: &LogEvent,
+) -> Result<Option<String>> {
+    let Some(identifier) = user.email.clone().or(user.username.clone()) else {
+        return Ok(None);
+    };
+    Ok(get_user(ctx, c, &identifier, base)
+        .await?
+        .and_then(|p| p.mfa_phone().map(str::to_string)))
+}
