@@ -6,7 +6,9 @@
 //     unchanged), `configuration` (shown sealed, never in clear) and callsign's
 //     `callsign_store_phone` extension; a script that does not compile is refused with its line.
 //   * @auth0/auth0-auth-js AuthClient.getTokenByPassword on that connection (the realm): the
-//     store answers every login of a non-migrating user, whose SMS MFA phone comes from it.
+//     store answers every login of a non-migrating user, whose SMS MFA phone comes from it;
+//     in `confirm` mode the MFA API (listAuthenticators, challengeAuthenticator, verify)
+//     confirms that phone with its first code; a migrating connection asks the store once.
 //
 // The legacy store is a small HTTP API this test serves on 127.0.0.1 (scripts/compat allows it
 // for the sandbox with CALLSIGN_SANDBOX_ALLOW_HOSTS).
@@ -14,9 +16,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { join } from "node:path";
 
-import { AuthClient } from "@auth0/auth0-auth-js";
+import { AuthClient, isMfaRequiredError } from "@auth0/auth0-auth-js";
 import { ManagementClient } from "auth0";
 
 function env(name) {
@@ -136,5 +140,107 @@ describe("custom database (not migrating) with the store's MFA phone", () => {
     const phones = (methods.data ?? methods).filter((m) => m.type === "phone");
     assert.equal(phones.length, 1);
     assert.match(phones[0].phone_number, /0177$/);
+  });
+});
+
+describe("custom database: the MFA API in confirm mode, and migration", () => {
+  let server;
+  let api;
+  let app;
+  const made = [];
+  const calls = { n: 0 };
+  const EMAIL2 = `legacy2-${tag}@example.com`;
+  const EMAIL3 = `legacy3-${tag}@example.com`;
+  const PHONE2 = `+1415555${String(100 + Math.floor(Math.random() * 99)).padStart(4, "0")}`;
+
+  before(async () => {
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        const b = JSON.parse(body || "{}");
+        calls.n += 1;
+        // Two users: one for each connection (a store id is the user's id on every connection).
+        const ok = (b.email === EMAIL2 || b.email === EMAIL3) && b.password === PASSWORD;
+        const id = b.email === EMAIL2 ? `m${tag}` : `x${tag}`;
+        res.writeHead(ok ? 200 : 401, { "content-type": "application/json" });
+        res.end(ok ? JSON.stringify({ id, email: b.email, name: "Legacy Two", phone: PHONE2 }) : "{}");
+      });
+    });
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    api = `http://127.0.0.1:${server.address().port}`;
+    app = await management.clients.create({
+      name: `compat-node-customdb2-${tag}`,
+      app_type: "regular_web",
+      grant_types: ["password", "http://auth0.com/oauth/grant-type/password-realm", "http://auth0.com/oauth/grant-type/mfa-oob"],
+    });
+    await management.guardian.factors.set("sms", { enabled: true });
+    await management.guardian.policies.set(["all-applications"]);
+  });
+
+  after(async () => {
+    await quietly(() => management.guardian.policies.set([]));
+    await quietly(() => management.guardian.factors.set("sms", { enabled: false }));
+    for (const id of made) await quietly(() => management.connections.delete(id));
+    if (app) await quietly(() => management.clients.delete(app.client_id));
+    server?.close();
+  });
+
+  const connection = async (name, importMode, storePhone) => {
+    const c = await management.connections.create({
+      name,
+      strategy: "auth0",
+      enabled_clients: [app.client_id],
+      options: {
+        enabledDatabaseCustomization: true,
+        import_mode: importMode,
+        customScripts: { login: LOGIN },
+        configuration: { API: api },
+        callsign_store_phone: storePhone,
+      },
+    });
+    made.push(c.id);
+    return c;
+  };
+
+  it("confirms the store's phone with the first challenge", async () => {
+    const conn = await connection(`legacy-confirm-${tag}`, false, { mode: "confirm" });
+    const authJs = new AuthClient({ domain, clientId: app.client_id, clientSecret: app.client_secret });
+    let err;
+    try {
+      await authJs.getTokenByPassword({ username: EMAIL2, password: PASSWORD, realm: conn.name, scope: "openid" });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err && isMfaRequiredError(err), `expected mfa_required, got ${err}`);
+    const mfaToken = err.cause.mfa_token;
+    const listed = await authJs.mfa.listAuthenticators({ mfaToken });
+    const sms = listed.find((a) => a.id.startsWith("sms|dev_"));
+    assert.ok(sms && sms.active === false, JSON.stringify(listed));
+    const outbox = join(env("CALLSIGN_COMPAT_DATA_DIR"), "phone-outbox.ndjson");
+    const seen = () => (existsSync(outbox) ? readFileSync(outbox, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)) : []).filter((m) => m.to === PHONE2);
+    const before = seen().length;
+    const sent = await authJs.mfa.challengeAuthenticator({ mfaToken, challengeType: "oob", authenticatorId: sms.id });
+    let message;
+    for (let i = 0; i < 200 && !message; i++) {
+      message = seen()[before];
+      if (!message) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(message, "the enrolment code reached the store's number");
+    const code = message.text.match(/\d{6}/)[0];
+    const tokens = await authJs.mfa.verify({ mfaToken, factorType: "oob", oobCode: sent.oobCode, bindingCode: code });
+    assert.equal(jwtPayload(tokens.idToken ?? tokens.accessToken).sub, `auth0|m${tag}`);
+  });
+
+  it("migrates on first login (import_mode) and never asks the store again", async () => {
+    await management.guardian.policies.set([]);
+    const conn = await connection(`legacy-migrate-${tag}`, true, { mode: "off" });
+    const authJs = new AuthClient({ domain, clientId: app.client_id, clientSecret: app.client_secret });
+    const start = calls.n;
+    for (let i = 0; i < 2; i++) {
+      const t = await authJs.getTokenByPassword({ username: EMAIL3, password: PASSWORD, realm: conn.name, scope: "openid" });
+      assert.ok(t.idToken);
+    }
+    assert.equal(calls.n - start, 1, "only the first login asked the store");
   });
 });

@@ -269,12 +269,43 @@ async fn non_migrating_logins_and_store_phones(b: Backend) {
     let (s, _) = login(&app, &c, "ana@legacy.example", "Legacy-Passw0rd!").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(phones(&app, &tok, "auth0|7").await, ["0102"]);
+    // The call-centre lookup shows the store's phone like any other MFA phone.
+    let found = callsign::service::callcenter::lookup::lookup(
+        &app.ctx,
+        "+14155550102",
+        None,
+        None,
+        50,
+        &callsign::service::callcenter::lookup::Actor {
+            kind: "cli",
+            id: "t".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        found
+            .accounts
+            .iter()
+            .any(|a| a.user_id == "auth0|7" && a.kinds.iter().any(|k| k.contains("mfa"))),
+        "{:?}",
+        found
+            .accounts
+            .iter()
+            .map(|a| (&a.user_id, &a.kinds))
+            .collect::<Vec<_>>()
+    );
+    // An invalid number from the store changes nothing (and no code goes to it).
+    legacy.add("ana@legacy.example", 7, "Legacy-Passw0rd!", Some("12"));
+    let (s, _) = login(&app, &c, "ana@legacy.example", "Legacy-Passw0rd!").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(phones(&app, &tok, "auth0|7").await, ["0102"]);
     // A profile without a number removes nothing.
     legacy.add("ana@legacy.example", 7, "Legacy-Passw0rd!", None);
     let (s, _) = login(&app, &c, "ana@legacy.example", "Legacy-Passw0rd!").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(phones(&app, &tok, "auth0|7").await, ["0102"]);
-    assert_eq!(legacy.calls(), 4, "every login asked the store");
+    assert_eq!(legacy.calls(), 5, "every login asked the store");
     callsign::service::events::logs::flush(&app.ctx)
         .await
         .unwrap();
