@@ -24,14 +24,7 @@ pub struct TranslateArgs {
 }
 
 pub fn run(args: TranslateArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(1, e),
-    };
-    rt.block_on(translate(args))
+    super::block_on(translate(args))
 }
 
 async fn translate(args: TranslateArgs) -> ExitCode {

@@ -29,14 +29,7 @@ pub struct SyncPhonesArgs {
 }
 
 pub fn sync_phones(args: SyncPhonesArgs, cfg: Config) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(1, e),
-    };
-    rt.block_on(async {
+    super::block_on(async {
         let ctx = match super::local_ctx(cfg, true).await {
             Ok(c) => c,
             Err(code) => return code,

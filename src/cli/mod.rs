@@ -102,6 +102,17 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Runs a command's future on a current-thread runtime (a command is one task at a time).
+fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(fut),
+        Err(e) => fail(1, e),
+    }
+}
+
 /// A context over the local database for a command that works without a server (migrations
 /// run, the bootstrap never does). Without `sealed` no sealed data is opened, so a throwaway
 /// key avoids touching `secret.key`; with it, the node's own key (a custom database's

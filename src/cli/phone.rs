@@ -38,17 +38,12 @@ pub struct LookupArgs {
 }
 
 pub fn run(args: LookupArgs, cfg: Config) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(1, e),
-    };
-    match &args.server {
-        Some(server) => rt.block_on(remote(&args, server)),
-        None => rt.block_on(local(&args, cfg)),
-    }
+    super::block_on(async {
+        match &args.server {
+            Some(server) => remote(&args, server).await,
+            None => local(&args, cfg).await,
+        }
+    })
 }
 
 async fn local(args: &LookupArgs, cfg: Config) -> ExitCode {

@@ -23,14 +23,7 @@ pub struct PhoneAgentArgs {
 }
 
 pub fn phone_agent(args: PhoneAgentArgs, cfg: Config) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(1, e),
-    };
-    rt.block_on(async {
+    super::block_on(async {
         let ctx = match super::local_ctx(cfg, false).await {
             Ok(c) => c,
             Err(code) => return code,

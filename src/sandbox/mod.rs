@@ -13,6 +13,7 @@
 //! `service`, which calls it.
 
 pub mod confine; // Landlock and seccomp: what a worker may not do even if a script escapes QuickJS
+pub mod dbrun; // what pg and mysql share: runtime, query budget, deadline, the script's error
 pub mod dbscript; // Auth0 custom-database scripts: the callback convention on the engine
 pub mod engine; // one invocation in QuickJS, in this process: limits, console, the recording api
 pub mod host; // the host functions behind the Node surface (node.js): digests, codecs, fetch

@@ -9,12 +9,12 @@
 //! placeholders bind JSON values. Values come back as mysqljs gives them: numbers, strings,
 //! `DATE`/`DATETIME`/`TIMESTAMP` as ISO text (the JS side makes `Date`s), `NULL`.
 
-use crate::clock::monotonic;
+use super::dbrun::{DbError, Runner, err};
 use crate::domain::outbound::{self, AllowList};
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use serde_json::{Map, Value, json};
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -23,30 +23,17 @@ pub const MAX_QUERIES: u32 = 50;
 pub const MAX_ROWS: usize = 1000;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What one run's queries share: a small runtime and the open connections.
+/// What one run's queries share: the runner (runtime, budget) and the open connections.
 #[derive(Default)]
 pub struct MySql {
-    rt: OnceCell<tokio::runtime::Runtime>,
+    runner: Runner,
     conns: RefCell<HashMap<String, mysql_async::Conn>>,
-    queries: Cell<u32>,
 }
 
-struct Failure {
-    message: String,
-    code: Option<String>,
-}
-
-fn err(message: impl Into<String>) -> Failure {
-    Failure {
-        message: message.into(),
-        code: None,
-    }
-}
-
-impl From<mysql_async::Error> for Failure {
-    fn from(e: mysql_async::Error) -> Failure {
+impl From<mysql_async::Error> for DbError {
+    fn from(e: mysql_async::Error) -> DbError {
         match &e {
-            mysql_async::Error::Server(s) => Failure {
+            mysql_async::Error::Server(s) => DbError {
                 message: s.message.clone(),
                 // mysqljs' `err.code` is the symbolic name; the numeric code is what we have.
                 code: Some(format!("ER_{}", s.code)),
@@ -66,44 +53,10 @@ impl MySql {
         sql: &str,
         params: &str,
     ) -> String {
-        match self.run(allow, deadline, url, sql, params) {
-            Ok(v) => v.to_string(),
-            Err(e) => json!({"error": e.message, "code": e.code}).to_string(),
-        }
-    }
-
-    fn run(
-        &self,
-        allow: &AllowList,
-        deadline: Instant,
-        url: &str,
-        sql: &str,
-        params: &str,
-    ) -> Result<Value, Failure> {
-        let n = self.queries.get() + 1;
-        self.queries.set(n);
-        if n > MAX_QUERIES {
-            return Err(err(format!("at most {MAX_QUERIES} queries per run")));
-        }
-        let params: Vec<Value> =
-            serde_json::from_str(params).map_err(|e| err(format!("bad parameters: {e}")))?;
-        let left = deadline.saturating_duration_since(monotonic());
-        if left.is_zero() {
-            return Err(err("the run's time is up"));
-        }
-        if self.rt.get().is_none() {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| err(format!("no runtime: {e}")))?;
-            let _ = self.rt.set(rt);
-        }
-        let rt = self.rt.get().ok_or_else(|| err("no runtime"))?;
-        rt.block_on(async {
-            tokio::time::timeout(left, self.exec(allow, url, sql, params))
-                .await
-                .map_err(|_| err("the query did not finish within the run's time"))?
-        })
+        self.runner
+            .query(deadline, MAX_QUERIES, params, |params| async move {
+                self.exec(allow, url, sql, params).await
+            })
     }
 
     async fn exec(
@@ -112,7 +65,7 @@ impl MySql {
         url: &str,
         sql: &str,
         params: Vec<Value>,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Value, DbError> {
         let known = self.conns.borrow().contains_key(url);
         let mut conn = if known {
             self.conns
@@ -133,7 +86,7 @@ impl MySql {
     }
 }
 
-async fn connect(allow: &AllowList, url: &str) -> Result<mysql_async::Conn, Failure> {
+async fn connect(allow: &AllowList, url: &str) -> Result<mysql_async::Conn, DbError> {
     let opts = mysql_async::Opts::from_url(url)
         .map_err(|e| err(format!("invalid connection URL: {e}")))?;
     let host = opts.ip_or_hostname().to_string();
@@ -185,7 +138,7 @@ async fn statement(
     conn: &mut mysql_async::Conn,
     sql: &str,
     params: Vec<Value>,
-) -> Result<Value, Failure> {
+) -> Result<Value, DbError> {
     let bound: Vec<mysql_async::Value> = params.iter().map(param).collect();
     let params = if bound.is_empty() {
         mysql_async::Params::Empty

@@ -17,11 +17,11 @@
 //!   column type is an error that names the column and says to cast it (`col::text`).
 //!   Parameters: JSON values bound to the types PostgreSQL infers for them.
 
-use crate::clock::monotonic;
+use super::dbrun::{DbError, Runner, err};
 use crate::domain::outbound::{self, AllowList};
 use bytes::{BufMut, BytesMut};
 use serde_json::{Map, Value, json};
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::time::{Duration, Instant};
@@ -37,39 +37,22 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
-/// What one run's queries share: a small runtime and the open connections.
+/// What one run's queries share: the runner (runtime, budget) and the open connections.
 #[derive(Default)]
 pub struct Pg {
-    rt: OnceCell<tokio::runtime::Runtime>,
+    runner: Runner,
     clients: RefCell<HashMap<String, tokio_postgres::Client>>,
-    queries: Cell<u32>,
 }
 
-/// A failure as the script sees it: node-postgres' `err.message` and `err.code` (SQLSTATE).
-struct PgError {
-    message: String,
-    code: Option<String>,
-}
-
-impl From<tokio_postgres::Error> for PgError {
-    fn from(e: tokio_postgres::Error) -> PgError {
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> DbError {
         match e.as_db_error() {
-            Some(db) => PgError {
+            Some(db) => DbError {
                 message: db.message().to_string(),
                 code: Some(db.code().code().to_string()),
             },
-            None => PgError {
-                message: e.to_string(),
-                code: None,
-            },
+            None => err(e.to_string()),
         }
-    }
-}
-
-fn err(message: impl Into<String>) -> PgError {
-    PgError {
-        message: message.into(),
-        code: None,
     }
 }
 
@@ -83,45 +66,10 @@ impl Pg {
         sql: &str,
         params: &str,
     ) -> String {
-        let out = self.run(allow, deadline, conn, sql, params);
-        match out {
-            Ok(v) => v.to_string(),
-            Err(e) => json!({"error": e.message, "code": e.code}).to_string(),
-        }
-    }
-
-    fn run(
-        &self,
-        allow: &AllowList,
-        deadline: Instant,
-        conn: &str,
-        sql: &str,
-        params: &str,
-    ) -> Result<Value, PgError> {
-        let n = self.queries.get() + 1;
-        self.queries.set(n);
-        if n > MAX_QUERIES {
-            return Err(err(format!("at most {MAX_QUERIES} queries per run")));
-        }
-        let params: Vec<Value> =
-            serde_json::from_str(params).map_err(|e| err(format!("bad parameters: {e}")))?;
-        let left = deadline.saturating_duration_since(monotonic());
-        if left.is_zero() {
-            return Err(err("the run's time is up"));
-        }
-        if self.rt.get().is_none() {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| err(format!("no runtime: {e}")))?;
-            let _ = self.rt.set(rt);
-        }
-        let rt = self.rt.get().ok_or_else(|| err("no runtime"))?;
-        rt.block_on(async {
-            tokio::time::timeout(left, self.exec(allow, conn, sql, &params))
-                .await
-                .map_err(|_| err("the query did not finish within the run's time"))?
-        })
+        self.runner
+            .query(deadline, MAX_QUERIES, params, |params| async move {
+                self.exec(allow, conn, sql, &params).await
+            })
     }
 
     async fn exec(
@@ -130,7 +78,7 @@ impl Pg {
         conn: &str,
         sql: &str,
         params: &[Value],
-    ) -> Result<Value, PgError> {
+    ) -> Result<Value, DbError> {
         if !self.clients.borrow().contains_key(conn) {
             if self.clients.borrow().len() >= MAX_CONNECTIONS {
                 return Err(err(format!(
@@ -155,7 +103,7 @@ impl Pg {
 }
 
 /// Connects to the server `conn` names, at an address the policy allows.
-async fn connect(allow: &AllowList, conn: &str) -> Result<tokio_postgres::Client, PgError> {
+async fn connect(allow: &AllowList, conn: &str) -> Result<tokio_postgres::Client, DbError> {
     let mut cfg: tokio_postgres::Config = conn
         .parse()
         .map_err(|e| err(format!("invalid connection string: {e}")))?;
@@ -200,7 +148,7 @@ async fn statement(
     client: &tokio_postgres::Client,
     sql: &str,
     params: &[Value],
-) -> Result<Value, PgError> {
+) -> Result<Value, DbError> {
     let stmt = client.prepare(sql).await?;
     if params.len() != stmt.params().len() {
         return Err(err(format!(

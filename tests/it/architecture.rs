@@ -317,6 +317,11 @@ fn store_modules_form_no_circle() {
 /// whose JSON is the thing itself rather than a body to parse (file, function, why).
 const SERVICE_JSON_BY_NATURE: &[(&str, &str, &str)] = &[
     (
+        "src/service/users/custom_db.rs",
+        "read_profile",
+        "what a custom-database script called back with: free-form JSON, read into StoreProfile",
+    ),
+    (
         "src/service/tenant/connections.rs",
         "check_scripts",
         "a connection's options object (free-form per strategy, checked by domain::connections): its customScripts",

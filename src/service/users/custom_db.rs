@@ -219,6 +219,23 @@ pub struct Authenticated {
     pub mfa_phone: Option<String>,
 }
 
+/// A profile a script called back with, and the store's id in it; a bad one is logged and
+/// refused as `bad_profile`.
+fn read_profile(
+    ctx: &Ctx,
+    base: &LogEvent,
+    script: &str,
+    v: Value,
+) -> Result<(StoreProfile, String)> {
+    let bad = |m: &str| failed(ctx, base, script, "bad_profile", m, "");
+    let p: StoreProfile = serde_json::from_value(v)
+        .map_err(|e| bad(&format!("the profile is not an object: {e}")))?;
+    let id = p
+        .store_id()
+        .ok_or_else(|| bad("the profile has no user_id"))?;
+    Ok((p, id))
+}
+
 /// The first factor through the `login` script. `local` is the user callsign found by name (a
 /// migrated user never reaches here).
 pub async fn login(
@@ -255,26 +272,7 @@ pub async fn login(
         Ok(Value::Null) => return wrong(local),
         Ok(v) => v,
     };
-    let p: StoreProfile = serde_json::from_value(profile).map_err(|e| {
-        failed(
-            ctx,
-            base,
-            "login",
-            "bad_profile",
-            &format!("the profile is not an object: {e}"),
-            "",
-        )
-    })?;
-    let Some(store_id) = p.store_id() else {
-        return Err(failed(
-            ctx,
-            base,
-            "login",
-            "bad_profile",
-            "the profile has no user_id",
-            "",
-        ));
-    };
+    let (p, store_id) = read_profile(ctx, base, "login", profile)?;
     let user_id = format!("auth0|{store_id}");
     let password_hash = if import_mode(c) {
         Some(
@@ -514,26 +512,7 @@ pub async fn signup(
             ));
         }
     };
-    let p: StoreProfile = serde_json::from_value(profile).map_err(|e| {
-        failed(
-            ctx,
-            base,
-            "login",
-            "bad_profile",
-            &format!("the profile is not an object: {e}"),
-            "",
-        )
-    })?;
-    let Some(store_id) = p.store_id() else {
-        return Err(failed(
-            ctx,
-            base,
-            "login",
-            "bad_profile",
-            "the profile has no user_id",
-            "",
-        ));
-    };
+    let (p, store_id) = read_profile(ctx, base, "login", profile)?;
     let user = upsert(
         ctx,
         c,
