@@ -397,6 +397,17 @@ async fn saving_and_failing_scripts(b: Backend) {
         StatusCode::OK,
         "the sealed value still stands for the API: {v}"
     );
+    // A sealed value opens only in its own connection and key.
+    let (s, _, v) = app
+        .mgmt(
+            "POST",
+            "/connections",
+            &tok,
+            Some(json!({"name": "other-db", "strategy": "auth0",
+                "options": {"configuration": {"API": sealed.clone()}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 
     options["customScripts"]["login"] = json!("function login(e, p, cb) {\n  if (\n}");
     let (s, _, v) = app

@@ -27,7 +27,7 @@ pub fn wire(ctx: &Ctx, c: &Connection) -> Value {
     let mut o = c.attrs.clone();
     let mut options = c.options.clone();
     withhold(&mut options);
-    svc::seal_configuration(ctx, &mut options);
+    svc::seal_configuration(ctx, &c.name, &mut options);
     o.insert("id".into(), json!(c.id));
     o.insert("name".into(), json!(c.name));
     o.insert("strategy".into(), json!(c.strategy));

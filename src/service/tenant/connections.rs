@@ -174,20 +174,23 @@ async fn set_enabled(tx: &mut store::Tx, conn_id: &str, clients: &[String]) -> R
     Ok(())
 }
 
-/// Validates a `POST /connections` body and inserts the connection inside the caller's
-/// transaction (bootstrap creates the default database connection through this too).
 /// What a sealed `configuration` value starts with in responses.
 const SEALED_PREFIX: &str = "callsign-sealed:";
-const CONFIGURATION_PURPOSE: &[u8] = b"connection-configuration";
+
+/// A sealed value opens only as the same key of the same connection: a value read from one
+/// connection cannot be planted in another (whose scripts could then reveal it).
+fn configuration_purpose(connection: &str, key: &str) -> Vec<u8> {
+    format!("connection-configuration\n{connection}\n{key}").into_bytes()
+}
 
 /// Replaces each `options.configuration` value with its sealed form for a response.
-pub fn seal_configuration(ctx: &Ctx, options: &mut Map<String, Value>) {
+pub fn seal_configuration(ctx: &Ctx, connection: &str, options: &mut Map<String, Value>) {
     if let Some(Value::Object(conf)) = options.get_mut("configuration") {
-        for v in conf.values_mut() {
+        for (k, v) in conf.iter_mut() {
             if let Value::String(clear) = v {
                 let sealed = ctx
                     .secrets
-                    .seal_for(CONFIGURATION_PURPOSE, clear.as_bytes());
+                    .seal_for(&configuration_purpose(connection, k), clear.as_bytes());
                 *v = Value::String(format!("{SEALED_PREFIX}{sealed}"));
             }
         }
@@ -196,7 +199,7 @@ pub fn seal_configuration(ctx: &Ctx, options: &mut Map<String, Value>) {
 
 /// Opens the sealed values a client sent back (as it read them); a value that looks sealed
 /// but does not open (another server's, or altered) is refused.
-fn open_configuration(ctx: &Ctx, options: &mut Map<String, Value>) -> Result<()> {
+fn open_configuration(ctx: &Ctx, connection: &str, options: &mut Map<String, Value>) -> Result<()> {
     if let Some(Value::Object(conf)) = options.get_mut("configuration") {
         for (k, v) in conf.iter_mut() {
             if let Value::String(s) = v
@@ -204,12 +207,12 @@ fn open_configuration(ctx: &Ctx, options: &mut Map<String, Value>) -> Result<()>
             {
                 let clear = ctx
                     .secrets
-                    .open_for(CONFIGURATION_PURPOSE, sealed)
+                    .open_for(&configuration_purpose(connection, k), sealed)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
                     .ok_or_else(|| {
                         payload_error(rules::Invalid(format!(
-                            "options.configuration.{k} is a sealed value this server cannot open"
+                            "options.configuration.{k} is a sealed value this connection cannot open"
                         )))
                     })?;
                 *v = Value::String(clear);
@@ -259,6 +262,8 @@ async fn check_scripts(ctx: &Ctx, options: &Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
+/// Validates a `POST /connections` body and inserts the connection inside the caller's
+/// transaction (bootstrap creates the default database connection through this too).
 pub async fn insert(ctx: &Ctx, tx: &mut store::Tx, body: ConnectionCreate) -> Result<Connection> {
     let body = wire::to_object(&body);
     rules::check_body(&body, true).map_err(payload_error)?;
@@ -278,7 +283,7 @@ pub async fn insert(ctx: &Ctx, tx: &mut store::Tx, body: ConnectionCreate) -> Re
         .cloned()
         .unwrap_or_default();
     rules::check_options(&strategy, &options).map_err(payload_error)?;
-    open_configuration(ctx, &mut options)?;
+    open_configuration(ctx, &name, &mut options)?;
     check_scripts(ctx, &options).await?;
     for (k, v) in rules::default_options(&strategy) {
         options.entry(k).or_insert(v);
@@ -405,7 +410,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: ConnectionPatch) -> Result<Connec
         rules::check_options(&c.strategy, o).map_err(payload_error)?;
         let mut o = o.clone();
         rules::keep_withheld(&mut o, &c.options);
-        open_configuration(ctx, &mut o)?;
+        open_configuration(ctx, &c.name, &mut o)?;
         check_scripts(ctx, &o).await?;
         c.options = o;
     }
