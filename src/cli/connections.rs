@@ -61,23 +61,23 @@ pub fn sync_phones(args: SyncPhonesArgs, cfg: Config) -> ExitCode {
             let Some(last) = ids.last().cloned() else {
                 break;
             };
-            for id in ids {
+            let users = match store::users::by_ids(&ctx.db, &ids).await {
+                Ok(u) => u,
+                Err(e) => return fail(1, e),
+            };
+            for u in users {
                 done += 1;
-                let line = match store::users::get(&ctx.db, &id).await {
-                    Ok(Some(u)) => match store_phone::sync_user(&ctx, &c, &u, args.dry_run).await {
-                        Ok(p) => {
-                            if matches!(p, Plan::Enrol { .. }) {
-                                changed += 1;
-                            }
-                            serde_json::json!({"user_id": id, "plan": p})
+                let line = match store_phone::sync_user(&ctx, &c, &u, args.dry_run).await {
+                    Ok(p) => {
+                        if matches!(p, Plan::Enrol { .. }) {
+                            changed += 1;
                         }
-                        Err(e) => {
-                            failed += 1;
-                            serde_json::json!({"user_id": id, "error": e.to_string()})
-                        }
-                    },
-                    Ok(None) => continue,
-                    Err(e) => return fail(1, e),
+                        serde_json::json!({"user_id": u.user_id, "plan": p})
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        serde_json::json!({"user_id": u.user_id, "error": e.to_string()})
+                    }
                 };
                 let _ = writeln!(out, "{line}");
                 eprint!("\rsync-phones: {done}/{total} users");

@@ -1,12 +1,15 @@
 //! What the sandbox's database clients (`pg`, `mysql`) share: the error a script sees
-//! (`err.message`, `err.code`), one small runtime per run, the per-run query budget, and
-//! running a query within what is left of the run's deadline (the interrupt handler does not
-//! fire while a host call waits).
+//! (`err.message`, `err.code`), one small runtime per run, the per-run query budget, running a
+//! query within what is left of the run's deadline (the interrupt handler does not fire while
+//! a host call waits), and the server address the SSRF policy allows.
 
 use crate::clock::monotonic;
+use crate::domain::outbound::{self, AllowList};
 use serde_json::{Value, json};
 use std::cell::{Cell, OnceCell};
 use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
 use std::time::Instant;
 
 /// A failure as the script sees it.
@@ -86,4 +89,27 @@ impl Runner {
                 .map_err(|_| err("the query did not finish within the run's time"))?
         })
     }
+}
+
+/// How long resolving a database server's name may take.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first address of `host:port` the sandbox's policy allows (`[sandbox] allow_hosts` for a
+/// private one): the address to connect to, so that nothing resolves the name again.
+pub async fn checked_addr(allow: &AllowList, host: &str, port: u16) -> Result<SocketAddr, DbError> {
+    let addrs: Vec<SocketAddr> =
+        tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| err("name resolution timed out"))?
+            .map_err(|e| err(format!("cannot resolve {host}: {e}")))?
+            .collect();
+    addrs
+        .iter()
+        .find(|a| outbound::permits(allow, host, **a).is_ok())
+        .copied()
+        .ok_or_else(|| {
+            err(format!(
+                "{host} is a private address, which callsign does not call unless the operator allows it ([sandbox] allow_hosts)"
+            ))
+        })
 }

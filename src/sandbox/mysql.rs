@@ -9,8 +9,8 @@
 //! placeholders bind JSON values. Values come back as mysqljs gives them: numbers, strings,
 //! `DATE`/`DATETIME`/`TIMESTAMP` as ISO text (the JS side makes `Date`s), `NULL`.
 
-use super::dbrun::{DbError, Runner, err};
-use crate::domain::outbound::{self, AllowList};
+use super::dbrun::{DbError, Runner, checked_addr, err};
+use crate::domain::outbound::AllowList;
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use serde_json::{Map, Value, json};
@@ -91,23 +91,7 @@ async fn connect(allow: &AllowList, url: &str) -> Result<mysql_async::Conn, DbEr
         .map_err(|e| err(format!("invalid connection URL: {e}")))?;
     let host = opts.ip_or_hostname().to_string();
     let port = opts.tcp_port();
-    let addrs: Vec<std::net::SocketAddr> = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        tokio::net::lookup_host((host.as_str(), port)),
-    )
-    .await
-    .map_err(|_| err("name resolution timed out"))?
-    .map_err(|e| err(format!("cannot resolve {host}: {e}")))?
-    .collect();
-    let addr = addrs
-        .iter()
-        .find(|a| outbound::permits(allow, &host, **a).is_ok())
-        .copied()
-        .ok_or_else(|| {
-            err(format!(
-                "{host} is a private address, which callsign does not call unless the operator allows it ([sandbox] allow_hosts)"
-            ))
-        })?;
+    let addr = checked_addr(allow, &host, port).await?;
     let opts = mysql_async::OptsBuilder::from_opts(opts)
         .ip_or_hostname(addr.ip().to_string())
         .tcp_port(addr.port())

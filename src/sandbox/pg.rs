@@ -17,8 +17,8 @@
 //!   column type is an error that names the column and says to cast it (`col::text`).
 //!   Parameters: JSON values bound to the types PostgreSQL infers for them.
 
-use super::dbrun::{DbError, Runner, err};
-use crate::domain::outbound::{self, AllowList};
+use super::dbrun::{DbError, Runner, checked_addr, err};
+use crate::domain::outbound::AllowList;
 use bytes::{BufMut, BytesMut};
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
@@ -113,23 +113,7 @@ async fn connect(allow: &AllowList, conn: &str) -> Result<tokio_postgres::Client
         None => "localhost".to_string(),
     };
     let port = cfg.get_ports().first().copied().unwrap_or(5432);
-    let addrs: Vec<std::net::SocketAddr> = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        tokio::net::lookup_host((host.as_str(), port)),
-    )
-    .await
-    .map_err(|_| err("name resolution timed out"))?
-    .map_err(|e| err(format!("cannot resolve {host}: {e}")))?
-    .collect();
-    let addr = addrs
-        .iter()
-        .find(|a| outbound::permits(allow, &host, **a).is_ok())
-        .copied()
-        .ok_or_else(|| {
-            err(format!(
-                "{host} is a private address, which callsign does not call unless the operator allows it ([sandbox] allow_hosts)"
-            ))
-        })?;
+    let addr = checked_addr(allow, &host, port).await?;
     // The checked address, for the one host (the port stays the configured one: setting it
     // again would add a second).
     if !cfg.get_hostaddrs().is_empty() {

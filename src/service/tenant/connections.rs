@@ -227,9 +227,9 @@ async fn check_scripts(ctx: &Ctx, options: &Map<String, Value>) -> Result<()> {
     let Some(Value::Object(scripts)) = options.get("customScripts") else {
         return Ok(());
     };
+    let limits = super::sandbox_limits(ctx);
     for (name, src) in scripts {
         let Some(src) = src.as_str() else { continue };
-        let limits = super::sandbox_limits(ctx);
         if src.len() > limits.code_bytes {
             return Err(Error::invalid_body(format!(
                 "Payload validation error: 'String is too long ({} chars), maximum {}' on property options.customScripts.{name}.",

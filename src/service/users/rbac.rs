@@ -251,17 +251,17 @@ pub async fn role_users(ctx: &Ctx, role_id: &str, p: &Paging) -> Result<Page<Rol
         || store::roles::count_users_of_role(&ctx.db, role_id),
     )
     .await?;
-    let mut items = Vec::with_capacity(ids.items.len());
-    for id in &ids.items {
-        if let Some(u) = store::users::get(&ctx.db, id).await? {
-            items.push(RoleUser {
-                user_id: u.user_id,
-                email: u.email,
-                picture: u.picture,
-                name: u.name,
-            });
-        }
-    }
+    // One read for the page, in its order.
+    let items = store::users::by_ids(&ctx.db, &ids.items)
+        .await?
+        .into_iter()
+        .map(|u| RoleUser {
+            user_id: u.user_id,
+            email: u.email,
+            picture: u.picture,
+            name: u.name,
+        })
+        .collect();
     Ok(Page {
         items,
         total: ids.total,
