@@ -21,7 +21,6 @@ use common::{config, env_num, open};
 use callsign::sandbox::{Invocation, Limits, engine};
 use callsign::service::actions::run::{PostLoginInput, post_login};
 use callsign::service::events::logs::LogEvent;
-use callsign::service::oauth::login::{PasswordLogin, password_grant};
 use callsign::service::oauth::token::ClientCredentials;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -189,43 +188,17 @@ async fn main() {
         let ctx = ctx.clone();
         let (id, secret) = (c.client_id.clone(), c.secret.clone());
         async move {
-            let t = Instant::now();
-            let mut tasks = vec![];
-            for _ in 0..4 {
-                let ctx = ctx.clone();
-                let creds = ClientCredentials {
-                    client_id: Some(id.clone()),
-                    client_secret: Some(secret.clone()),
-                };
-                tasks.push(tokio::spawn(async move {
-                    let mut n = 0u64;
-                    while t.elapsed() < phase {
-                        password_grant(
-                            &ctx,
-                            &PasswordLogin {
-                                creds: &creds,
-                                grant_type: "http://auth0.com/oauth/grant-type/password-realm",
-                                realm: Some(CONN),
-                                username: "bo@elsewhere.example",
-                                password: PASSWORD,
-                                audience: None,
-                                scope: Some("openid"),
-                                ip: "127.0.0.1",
-                                user_agent: None,
-                            },
-                        )
-                        .await
-                        .unwrap();
-                        n += 1;
-                    }
-                    n
-                }));
-            }
-            let mut n = 0;
-            for task in tasks {
-                n += task.await.unwrap();
-            }
-            let rate = n as f64 / t.elapsed().as_secs_f64();
+            let rate = common::realm_logins(
+                &ctx,
+                &id,
+                &secret,
+                CONN,
+                "bo@elsewhere.example",
+                PASSWORD,
+                4,
+                phase,
+            )
+            .await;
             println!("password-realm logins, {label}: {rate:.1}/s (4 callers)");
             rate
         }

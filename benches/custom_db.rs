@@ -15,8 +15,6 @@
 mod common;
 use common::{config, env_num, open, pg_db, pg_drop};
 
-use callsign::service::oauth::login::{PasswordLogin, password_grant};
-use callsign::service::oauth::token::ClientCredentials;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -121,47 +119,16 @@ async fn main() {
     .unwrap();
 
     let logins = |realm: &'static str, username: &'static str| {
-        let ctx = ctx.clone();
-        let (id, secret) = (c.client_id.clone(), c.secret.clone());
-        async move {
-            let t = Instant::now();
-            let mut tasks = vec![];
-            for _ in 0..CALLERS {
-                let ctx = ctx.clone();
-                let creds = ClientCredentials {
-                    client_id: Some(id.clone()),
-                    client_secret: Some(secret.clone()),
-                };
-                tasks.push(tokio::spawn(async move {
-                    let mut n = 0u64;
-                    while t.elapsed() < phase {
-                        password_grant(
-                            &ctx,
-                            &PasswordLogin {
-                                creds: &creds,
-                                grant_type: "http://auth0.com/oauth/grant-type/password-realm",
-                                realm: Some(realm),
-                                username,
-                                password: PASSWORD,
-                                audience: None,
-                                scope: Some("openid"),
-                                ip: "127.0.0.1",
-                                user_agent: None,
-                            },
-                        )
-                        .await
-                        .unwrap();
-                        n += 1;
-                    }
-                    n
-                }));
-            }
-            let mut n = 0;
-            for task in tasks {
-                n += task.await.unwrap();
-            }
-            n as f64 / t.elapsed().as_secs_f64()
-        }
+        common::realm_logins(
+            &ctx,
+            &c.client_id,
+            &c.secret,
+            realm,
+            username,
+            PASSWORD,
+            CALLERS,
+            phase,
+        )
     };
     let custom = logins("legacy-db", "pat@legacy.example").await;
     println!(

@@ -330,3 +330,57 @@ pub async fn pg_drop(admin: &str, name: &str) {
             .await;
     }
 }
+
+/// Password-realm logins/s of `username` on `realm` through the service (no HTTP), from
+/// `callers` concurrent tasks for `phase`, with client `client_id`/`secret`.
+#[allow(clippy::too_many_arguments)]
+pub async fn realm_logins(
+    ctx: &callsign::ctx::Ctx,
+    client_id: &str,
+    secret: &str,
+    realm: &'static str,
+    username: &'static str,
+    password: &'static str,
+    callers: usize,
+    phase: Duration,
+) -> f64 {
+    use callsign::service::oauth::login::{PasswordLogin, password_grant};
+    use callsign::service::oauth::token::ClientCredentials;
+    let t = Instant::now();
+    let mut tasks = vec![];
+    for _ in 0..callers {
+        let ctx = ctx.clone();
+        let creds = ClientCredentials {
+            client_id: Some(client_id.to_string()),
+            client_secret: Some(secret.to_string()),
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while t.elapsed() < phase {
+                password_grant(
+                    &ctx,
+                    &PasswordLogin {
+                        creds: &creds,
+                        grant_type: "http://auth0.com/oauth/grant-type/password-realm",
+                        realm: Some(realm),
+                        username,
+                        password,
+                        audience: None,
+                        scope: Some("openid"),
+                        ip: "127.0.0.1",
+                        user_agent: None,
+                    },
+                )
+                .await
+                .unwrap();
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut n = 0;
+    for task in tasks {
+        n += task.await.unwrap();
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}

@@ -29,6 +29,20 @@ async fn bind(app: &TestApp, tok: &str, name: &str, code: &str, secrets: Value) 
     bind_to(app, tok, PL, "v3", name, code, secrets).await
 }
 
+/// Creates, deploys and binds an action to post-login in place of whatever was bound.
+async fn bind_only(app: &TestApp, tok: &str, name: &str, code: &str, secrets: Value) -> String {
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/actions/triggers/{PL}/bindings"),
+            tok,
+            Some(json!({"bindings": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    bind(app, tok, name, code, secrets).await
+}
+
 /// Creates, deploys and appends an action to a trigger's bindings; returns its id.
 async fn bind_to(
     app: &TestApp,
@@ -405,16 +419,7 @@ exports.onExecutePostLogin = async () => { console.log("about to fail"); throw n
     );
 
     // An endless loop: stopped at the sandbox's limit, and the server answers others meanwhile.
-    let (s, _, _) = app
-        .mgmt(
-            "PATCH",
-            &format!("/actions/triggers/{PL}/bindings"),
-            &tok,
-            Some(json!({"bindings": []})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    bind(
+    bind_only(
         &app,
         &tok,
         "loop",
@@ -973,9 +978,6 @@ backend_tests!(api_cache_persists_between_logins);
 /// ticket page (with the browser's address) and through the Management API; here it reports
 /// to a local API the operator allowed, as a real one would tell a CRM.
 async fn post_change_password_runs_after_each_change(b: Backend) {
-    use axum::body::Body;
-    use axum::extract::ConnectInfo;
-    use axum::http::Request;
     let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<Value>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -1033,38 +1035,8 @@ async fn post_change_password_runs_after_each_change(b: Backend) {
     );
 
     // Through a reset ticket, submitted from a browser at 10.9.8.7.
-    let (s, _, t) = app
-        .mgmt(
-            "POST",
-            "/tickets/password-change",
-            &tok,
-            Some(json!({"user_id": id})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{t}");
-    let ticket = t["ticket"]
-        .as_str()
-        .unwrap()
-        .split("ticket=")
-        .nth(1)
-        .unwrap()
-        .trim_end_matches('#')
-        .to_string();
-    let mut req = Request::post("/lo/reset")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(
-            serde_urlencoded::to_string([
-                ("ticket", ticket.as_str()),
-                ("password", "Th1rd-Passw0rd!"),
-                ("confirm", "Th1rd-Passw0rd!"),
-            ])
-            .unwrap(),
-        ))
-        .unwrap();
-    req.extensions_mut().insert(ConnectInfo(
-        "10.9.8.7:4000".parse::<std::net::SocketAddr>().unwrap(),
-    ));
-    let (s, _, page) = app.send(req).await;
+    let (s, page) =
+        crate::support::reset_by_ticket(&app, &tok, &id, "Th1rd-Passw0rd!", "10.9.8.7").await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(next(&mut seen).await["ip"], "10.9.8.7");
 
@@ -1125,16 +1097,7 @@ async fn bad_actions_are_contained_and_change_nothing(b: Backend) {
     ];
     for (name, body, failure) in cases {
         let code = format!("exports.onExecutePostLogin = async (event, api) => {{ {body} }};");
-        let (s, _, _) = app
-            .mgmt(
-                "PATCH",
-                &format!("/actions/triggers/{PL}/bindings"),
-                &tok,
-                Some(json!({"bindings": []})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK);
-        bind(&app, &tok, name, &code, json!([])).await;
+        bind_only(&app, &tok, name, &code, json!([])).await;
         let (s, v) = password_login(&app, &c, "ana@corp.example").await;
         let Some(kind) = failure else {
             assert_eq!(s, StatusCode::OK, "{name}: {v}");
@@ -1167,16 +1130,7 @@ async fn bad_actions_are_contained_and_change_nothing(b: Backend) {
         );
     }
     // The server is whole: a clean Action runs and its change lands.
-    let (s, _, _) = app
-        .mgmt(
-            "PATCH",
-            &format!("/actions/triggers/{PL}/bindings"),
-            &tok,
-            Some(json!({"bindings": []})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    bind(
+    bind_only(
         &app,
         &tok,
         "clean",

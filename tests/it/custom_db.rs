@@ -522,34 +522,8 @@ async fn signup_reset_and_delete(b: Backend) {
     assert_eq!(s, StatusCode::OK);
 
     // Reset through a ticket: the store gets the new password.
-    let (s, _, t) = app
-        .mgmt(
-            "POST",
-            "/tickets/password-change",
-            &tok,
-            Some(json!({"user_id": user_id})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{t}");
-    let ticket = t["ticket"]
-        .as_str()
-        .unwrap()
-        .split("ticket=")
-        .nth(1)
-        .unwrap();
-    let ticket = ticket.trim_end_matches('#').to_string();
-    let req = axum::http::Request::post("/lo/reset")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(axum::body::Body::from(
-            serde_urlencoded::to_string([
-                ("ticket", ticket.as_str()),
-                ("password", "Third-Passw0rd!"),
-                ("confirm", "Third-Passw0rd!"),
-            ])
-            .unwrap(),
-        ))
-        .unwrap();
-    let (s, _, page) = app.send(req).await;
+    let (s, page) =
+        crate::support::reset_by_ticket(&app, &tok, &user_id, "Third-Passw0rd!", "10.0.0.9").await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(
         legacy.users.lock().unwrap()["new@legacy.example"].1,

@@ -434,3 +434,44 @@ pub fn jwt_part(token: &str, i: usize) -> serde_json::Value {
     let p = token.split('.').nth(i).unwrap();
     serde_json::from_slice(&data_encoding::BASE64URL_NOPAD.decode(p.as_bytes()).unwrap()).unwrap()
 }
+
+/// A password reset the way a user does it: a ticket from the Management API for `user_id`,
+/// then the reset page's form submitted with `password` from a browser at `ip`. The page's
+/// answer: (status, body).
+pub async fn reset_by_ticket(
+    app: &TestApp,
+    tok: &str,
+    user_id: &str,
+    password: &str,
+    ip: &str,
+) -> (StatusCode, Value) {
+    let (s, _, t) = app
+        .mgmt(
+            "POST",
+            "/tickets/password-change",
+            tok,
+            Some(serde_json::json!({"user_id": user_id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let url = t["ticket"].as_str().unwrap();
+    let ticket = url.split("ticket=").nth(1).unwrap().trim_end_matches('#');
+    let mut req = Request::post("/lo/reset")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(
+            serde_urlencoded::to_string([
+                ("ticket", ticket),
+                ("password", password),
+                ("confirm", password),
+            ])
+            .unwrap(),
+        ))
+        .unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(
+        format!("{ip}:4000")
+            .parse::<std::net::SocketAddr>()
+            .unwrap(),
+    ));
+    let (s, _, page) = app.send(req).await;
+    (s, page)
+}
