@@ -165,6 +165,26 @@ impl Default for SandboxSettings {
     }
 }
 
+/// The hosted login pages (`src/http/pages`): `[hosted]` in `callsign.toml`, or
+/// `CALLSIGN_HOSTED_TEMPLATES_DIR` and `CALLSIGN_MFA_REMEMBER_DAYS`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostedSettings {
+    /// A folder whose `*.html` files replace the built-in templates of the same name.
+    pub templates_dir: Option<PathBuf>,
+    /// Days "remember this browser" skips the second factor (0: the box is not offered).
+    pub mfa_remember_days: i64,
+}
+
+impl Default for HostedSettings {
+    fn default() -> Self {
+        HostedSettings {
+            templates_dir: None,
+            mfa_remember_days: 30,
+        }
+    }
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
@@ -212,6 +232,7 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     pub http_limits: HttpLimits,
     pub sandbox: SandboxSettings,
+    pub hosted: HostedSettings,
 }
 
 /// `[outbound]` in callsign.toml.
@@ -269,6 +290,7 @@ pub struct FileConfig {
     pub sms_budget: Option<SmsBudget>,
     pub http: Option<HttpFile>,
     pub sandbox: Option<SandboxSettings>,
+    pub hosted: Option<HostedSettings>,
 }
 
 /// The flag + env layer (clap fills each from its flag, else its variable).
@@ -346,6 +368,8 @@ pub const KNOWN_ENV: &[&str] = &[
     "CALLSIGN_SANDBOX_MEMORY_MB",
     "CALLSIGN_SANDBOX_WORKERS",
     "CALLSIGN_SANDBOX_ALLOW_HOSTS",
+    "CALLSIGN_HOSTED_TEMPLATES_DIR",
+    "CALLSIGN_MFA_REMEMBER_DAYS",
     // read by the test suite and scripts, not by the server
     "CALLSIGN_TEST_POSTGRES_URL",
     "CALLSIGN_TEST_SKIP_COMPAT",
@@ -510,6 +534,22 @@ impl Config {
             http_file,
         )?;
         let sandbox = sandbox_settings(&get, file.sandbox.unwrap_or_default())?;
+        let mut hosted = file.hosted.unwrap_or_default();
+        if let Some(d) = get("CALLSIGN_HOSTED_TEMPLATES_DIR").filter(|d| !d.is_empty()) {
+            hosted.templates_dir = Some(PathBuf::from(d));
+        }
+        if let Some(v) = get("CALLSIGN_MFA_REMEMBER_DAYS") {
+            hosted.mfa_remember_days = v
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::Invalid("CALLSIGN_MFA_REMEMBER_DAYS", v.clone()))?;
+        }
+        if !(0..=365).contains(&hosted.mfa_remember_days) {
+            return Err(ConfigError::Invalid(
+                "hosted.mfa_remember_days",
+                "must be between 0 and 365".into(),
+            ));
+        }
         let cfg = Config {
             data_dir,
             database_url,
@@ -554,6 +594,7 @@ impl Config {
             trusted_proxies,
             http_limits,
             sandbox,
+            hosted,
         };
         Ok((cfg, warnings))
     }

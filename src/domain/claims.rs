@@ -83,7 +83,7 @@ pub struct UserClaims {
 
 /// What Actions add to the tokens of one grant: custom claims per token and scope changes
 /// (`api.accessToken.addScope/removeScope`).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Custom {
     pub id_token: Map<String, Value>,
     pub access_token: Map<String, Value>,
@@ -111,6 +111,12 @@ pub struct IdClaims {
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// When the user last authenticated (seconds), for `max_age` (hosted login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// How: `["pwd", "mfa"]` after a second factor (hosted login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
     #[serde(flatten)]
     pub user: UserClaims,
     /// Custom claims (`api.idToken.setCustomClaim`).

@@ -188,6 +188,21 @@ pub fn mask(e: &E164) -> String {
     out
 }
 
+/// Every region the phone metadata knows, as `(ISO code, country calling code)`, sorted by
+/// code: the hosted enrolment page's country selector.
+pub fn dialing_regions() -> Vec<(String, i32)> {
+    let mut v: Vec<(String, i32)> = PHONE_NUMBER_UTIL
+        .get_supported_regions()
+        .filter_map(|r| {
+            PHONE_NUMBER_UTIL
+                .get_country_code_for_region(r)
+                .map(|cc| (r.to_string(), cc))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 fn region(code: &str) -> Option<Region> {
     // `Region::from_code` maps every AA..ZZ (and "001"); only metadata regions count.
     if code.len() != 2 {

@@ -47,6 +47,7 @@ pub fn router(ctx: Ctx) -> Router {
         )
         .route("/passwordless/start", post(authn::mfa::passwordless_start))
         .route("/userinfo", get(authn::session::userinfo))
+        .merge(pages::login::forms())
         .route("/dbconnections/signup", post(authn::dbconnections::signup))
         .route(
             "/dbconnections/change_password",
@@ -73,6 +74,10 @@ pub fn router(ctx: Ctx) -> Router {
         .nest("/api/v2", mgmt)
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/.well-known/jwks.json", get(oidc::jwks))
+        .route("/authorize", get(authn::authorize::authorize))
+        .route("/v2/logout", get(authn::authorize::logout))
+        .route("/oidc/logout", get(authn::authorize::logout))
+        .merge(pages::login::pages())
         .route(
             "/lo/reset",
             get(pages::reset::show).post(pages::reset::submit),
@@ -85,6 +90,11 @@ pub fn router(ctx: Ctx) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(ctx.clone(), body::deadline))
+        // before routing, so a preflight (OPTIONS) of a POST-only route is answered
+        .layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            authn::authorize::cors,
+        ))
         // outermost of the app's own layers: every limiter, handler and log sees one address
         .layer(middleware::from_fn_with_state(
             ctx.clone(),

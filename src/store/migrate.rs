@@ -65,6 +65,10 @@ pub const MIGRATIONS_SQLITE: &[(&str, &str)] = &[
         "0016_store_phones.sql",
         include_str!("../../migrations/sqlite/0016_store_phones.sql"),
     ),
+    (
+        "0017_hosted_login.sql",
+        include_str!("../../migrations/sqlite/0017_hosted_login.sql"),
+    ),
 ];
 
 pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
@@ -127,6 +131,10 @@ pub const MIGRATIONS_POSTGRES: &[(&str, &str)] = &[
     (
         "0016_store_phones.sql",
         include_str!("../../migrations/postgres/0016_store_phones.sql"),
+    ),
+    (
+        "0017_hosted_login.sql",
+        include_str!("../../migrations/postgres/0017_hosted_login.sql"),
     ),
 ];
 

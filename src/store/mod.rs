@@ -13,6 +13,7 @@ mod sqlite;
 mod value;
 
 pub mod actions;
+pub mod auth_codes;
 pub mod authenticators;
 pub mod blocks;
 pub mod clients;
@@ -22,6 +23,8 @@ pub mod grants;
 pub mod hmac_keys;
 pub mod inbound;
 pub mod keys;
+pub mod login_sessions;
+pub mod login_txns;
 pub mod logs;
 pub mod otp_challenges;
 pub mod outbox;

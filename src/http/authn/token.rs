@@ -56,6 +56,17 @@ pub async fn token(
         user_agent: ua,
     };
     let out = match grant.as_str() {
+        grant_types::AUTHORIZATION_CODE => {
+            crate::service::oauth::authorize::exchange(
+                &ctx,
+                &creds,
+                p.required("code")?,
+                p.str("redirect_uri")?,
+                p.str("code_verifier")?,
+                caller,
+            )
+            .await?
+        }
         grant_types::CLIENT_CREDENTIALS => {
             token::client_credentials(&ctx, &creds, p.str("audience")?, p.str("scope")?).await?
         }

@@ -56,31 +56,7 @@ pub fn router() -> Router<Ctx> {
         .route("/console/console.css", get(style))
 }
 
-/// The value of cookie `name` in the request, if any.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-fn secure(ctx: &Ctx) -> &'static str {
-    if ctx.issuer.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    }
-}
-
-fn set_cookie(r: &mut Response, value: String) {
-    if let Ok(v) = HeaderValue::from_str(&value) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
-}
+use crate::http::pages::{cookie, secure, set_cookie};
 
 fn see_other(to: &'static str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();

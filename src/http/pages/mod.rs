@@ -1,8 +1,12 @@
-//! Hosted HTML pages. For now only the password-reset page behind a ticket link; the coming
-//! hosted-login issue adds login and MFA pages and a shared look. Every page is plain,
-//! accessible HTML without scripts, sent with a strict CSP, no caching and no referrer (the
-//! ticket in the URL must not leak to other sites).
+//! Hosted HTML pages: the hosted login (`login`: sign-in, signup, forgotten password, MFA
+//! enrolment and challenge; templates and strings in `render`) and the password-reset page
+//! behind a ticket link (`reset`). Every page is plain, accessible HTML that works without
+//! scripts, sent with a strict CSP (no inline script), no caching and no referrer (a ticket or
+//! state in the URL must not leak to other sites). The cookie helpers here are shared with
+//! `/authorize` and the agent console.
 
+pub mod login;
+pub mod render;
 pub mod reset;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -45,7 +49,7 @@ const PAGE_CSP: &str =
 
 /// An HTML document with the headers every page of ours carries: no caching, no referrer (a
 /// ticket in the URL must not leak), no framing, no sniffing, and the page's CSP.
-pub fn document(status: StatusCode, html: String, csp: &'static str) -> Response {
+pub fn document(status: StatusCode, html: String, csp: &str) -> Response {
     let mut r = (status, html).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -62,9 +66,36 @@ pub fn document(status: StatusCode, html: String, csp: &'static str) -> Response
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(csp),
-    );
+    if let Ok(v) = HeaderValue::from_str(csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     r
+}
+
+/// The value of cookie `name` in the request, if any.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// `; Secure` when the public URL is https.
+pub fn secure(ctx: &crate::ctx::Ctx) -> &'static str {
+    if ctx.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+/// Adds a `Set-Cookie` header.
+pub fn set_cookie(r: &mut Response, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
 }

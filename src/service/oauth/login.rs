@@ -231,6 +231,7 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
             gty,
             nonce: None,
             custom: actions.ran.then_some(&actions.custom),
+            ..Default::default()
         },
         None,
     )

@@ -116,6 +116,7 @@ async fn issue(
             gty: "mfa",
             nonce: None,
             custom: actions.ran.then_some(&actions.custom),
+            ..Default::default()
         },
         None,
     )

@@ -267,6 +267,7 @@ pub async fn grant(ctx: &Ctx, l: &OtpLogin<'_>) -> Result<TokenResponse> {
             gty: "passwordless",
             nonce: None,
             custom: actions.ran.then_some(&actions.custom),
+            ..Default::default()
         },
         None,
     )

@@ -291,6 +291,7 @@ pub async fn refresh_token(
             gty: "refresh_token",
             nonce: None,
             custom: None,
+            ..Default::default()
         },
         Some(next),
     )

@@ -25,6 +25,11 @@ pub struct Request<'a> {
     pub nonce: Option<&'a str>,
     /// What the grant's Actions added (custom claims, scope changes).
     pub custom: Option<&'a Custom>,
+    /// The authorization-code grant: the refresh-token family to start (revoked if the code
+    /// is presented again), and the ID token's `auth_time` (seconds) and `amr`.
+    pub refresh_family: Option<&'a str>,
+    pub auth_time: Option<i64>,
+    pub amr: Option<&'a [String]>,
 }
 
 /// Auth0's scope for a password grant that names none.
@@ -187,6 +192,8 @@ pub async fn issue(
             iat,
             exp: iat + client.id_token_lifetime,
             nonce: req.nonce.map(str::to_string),
+            auth_time: req.auth_time,
+            amr: req.amr.map(<[String]>::to_vec),
             user: id_claims(user, &scope),
             extra: req.custom.map(|c| c.id_token.clone()).unwrap_or_default(),
         })?)
@@ -212,7 +219,7 @@ pub async fn issue(
                     audience: audience.clone(),
                     scope: scope.clone(),
                 },
-                None,
+                req.refresh_family,
             )
             .await?;
             tx.commit().await?;

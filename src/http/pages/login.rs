@@ -1,0 +1,518 @@
+//! The hosted login's pages (`service::oauth::hosted` holds the steps): `GET /u/login?state=…`
+//! shows whatever step the transaction is at (`screen=signup|forgot` on the first step,
+//! `screen=otp|recovery|change` on the second), and each form posts to its own path, then
+//! Post/Redirect/Get back to it. Every form carries the transaction's `state` and its current
+//! CSRF token; a stale, replayed or foreign post gets a page saying to start again, and
+//! changes nothing. Forms are what password managers and screen readers expect (labels,
+//! autocomplete, one submit button, errors announced in a live region) and need no script.
+
+use crate::ctx::Ctx;
+use crate::domain::phone;
+use crate::http::authn::authorize::{
+    BROWSER_COOKIE, REMEMBER_COOKIE, SESSION_COOKIE, failure, message_page, page_csp, respond,
+    user_agent,
+};
+use crate::http::extract::{ClientIp, Query};
+use crate::http::pages::{cookie, document, render, secure, set_cookie};
+use crate::service::oauth::authorize::origin_of;
+use crate::service::oauth::hosted::{self, Answer, Outcome, Step, Txn};
+use crate::service::oauth::sessions::SESSION_TTL_MS;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::context;
+use serde::Serialize;
+
+/// The POST routes (mounted with the Authentication API's per-IP limit).
+pub fn forms() -> Router<Ctx> {
+    Router::new()
+        .route("/u/login", post(login))
+        .route("/u/signup", post(signup))
+        .route("/u/forgot", post(forgot))
+        .route("/u/restart", post(restart))
+        .route("/u/mfa/enroll", post(enroll))
+        .route("/u/mfa/resend", post(resend))
+        .route("/u/mfa/verify", post(verify))
+        .route("/u/mfa/saved", post(saved))
+}
+
+/// The page and its assets.
+pub fn pages() -> Router<Ctx> {
+    Router::new()
+        .route("/u/login", get(show))
+        .route("/u/assets/hosted.css", get(style))
+        .route("/u/assets/hosted.js", get(script))
+}
+
+async fn style() -> Response {
+    asset("text/css; charset=utf-8", include_str!("hosted.css"))
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", include_str!("hosted.js"))
+}
+
+fn asset(kind: &'static str, body: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+fn accept_language(h: &HeaderMap) -> Option<&str> {
+    h.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
+}
+
+fn lang_of(t: Option<&Txn>, h: &HeaderMap) -> &'static str {
+    render::language(
+        t.and_then(|t| t.data.request.ui_locales.as_deref()),
+        accept_language(h),
+    )
+}
+
+async fn stale(ctx: &Ctx, h: &HeaderMap) -> Response {
+    let lang = lang_of(None, h);
+    let m = render::t(lang).get("stale").cloned().unwrap_or_default();
+    message_page(ctx, StatusCode::FORBIDDEN, lang, "error_title", &m).await
+}
+
+#[derive(Serialize)]
+struct NoticeView {
+    kind: &'static str,
+    text: String,
+}
+
+fn notice_view(t: &Txn, strings: &render::Strings) -> Option<NoticeView> {
+    let n = t.data.notice.as_ref()?;
+    let base = strings.get(&n.key).cloned().unwrap_or_default();
+    let text = match (&n.detail, n.key.as_str()) {
+        (Some(d), "signup_failed" | "failed" | "bad_phone") if !d.is_empty() => {
+            format!("{base} {d}")
+        }
+        _ => base,
+    };
+    Some(NoticeView {
+        kind: if matches!(n.key.as_str(), "sent") {
+            "info"
+        } else {
+            "error"
+        },
+        text,
+    })
+}
+
+#[derive(Serialize)]
+struct RegionView {
+    code: String,
+    dial: i32,
+}
+
+fn regions() -> &'static [RegionView] {
+    static R: std::sync::OnceLock<Vec<RegionView>> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        phone::dialing_regions()
+            .into_iter()
+            .map(|(code, dial)| RegionView { code, dial })
+            .collect()
+    })
+}
+
+/// `GET /u/login?state=…[&screen=…]`.
+async fn show(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response {
+    let state = q.get("state").unwrap_or("");
+    let txn = match hosted::open(&ctx, state, cookie(&headers, BROWSER_COOKIE)).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return stale(&ctx, &headers).await,
+        Err(e) => return failure(&ctx, lang_of(None, &headers), e).await,
+    };
+    let lang = lang_of(Some(&txn), &headers);
+    let t = render::t(lang);
+    let tr = |k: &str| t.get(k).cloned().unwrap_or_default();
+    let d = &txn.data;
+    let r = &d.request;
+    let screen = q.get("screen").unwrap_or("");
+    let notice = notice_view(&txn, t);
+    let brand = render::brand(&ctx).await;
+    let username = d
+        .username
+        .clone()
+        .or(r.login_hint.clone())
+        .unwrap_or_default();
+    let common = context! {
+        lang, t, brand, notice, state => &txn.id, csrf => &txn.csrf, username,
+    };
+    let (template, title, subtitle, extra) = match d.step {
+        Step::Login => {
+            let signup_allowed = crate::service::oauth::authorize::connection(&ctx, r)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|c| {
+                    !c.attrs
+                        .get("disable_signup")
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false)
+                });
+            let signup_screen = signup_allowed
+                && (screen == "signup"
+                    || (screen.is_empty() && r.screen_hint.as_deref() == Some("signup")));
+            if signup_screen {
+                (
+                    "signup.html",
+                    tr("signup_title"),
+                    tr("signup_subtitle").replace("{app}", &r.client_name),
+                    context! { policy => password_policy(&ctx, r).await },
+                )
+            } else if screen == "forgot" {
+                (
+                    "forgot.html",
+                    tr("forgot_title"),
+                    tr("forgot_subtitle"),
+                    context! {},
+                )
+            } else {
+                (
+                    "login.html",
+                    tr("login_title"),
+                    tr("login_subtitle").replace("{app}", &r.client_name),
+                    context! { signup_allowed },
+                )
+            }
+        }
+        Step::ResetSent => (
+            "reset_sent.html",
+            tr("reset_sent_title"),
+            String::new(),
+            context! {},
+        ),
+        Step::MfaEnroll => enroll_page(&ctx, &txn, &headers, &tr),
+        Step::MfaEnrollCode if screen == "change" => enroll_page(&ctx, &txn, &headers, &tr),
+        Step::MfaEnrollCode | Step::MfaChallenge => {
+            let enrolling = d.step == Step::MfaEnrollCode;
+            let f = &d.factors;
+            let screen = match screen {
+                "otp" if f.totp => "otp",
+                "recovery" if f.recovery_code => "recovery",
+                _ if !enrolling && f.phone.is_none() && f.totp => "otp",
+                _ if !enrolling && f.phone.is_none() => "recovery",
+                _ => "",
+            };
+            let sent_text = match &d.sent_to {
+                Some((to, ch)) if ch == "voice" => tr("sent_voice").replace("{to}", to),
+                Some((to, _)) => tr("sent_sms").replace("{to}", to),
+                None => tr("not_sent"),
+            };
+            let now = ctx.clock.now_ms();
+            let wait_seconds = d
+                .sent_at
+                .map(|s| ((hosted::RESEND_AFTER_MS - (now - s)) / 1000).max(0))
+                .unwrap_or(0);
+            let title = match screen {
+                "otp" => tr("otp_title"),
+                "recovery" => tr("recovery_title"),
+                _ if enrolling => tr("enroll_code_title"),
+                _ => tr("challenge_title"),
+            };
+            let channel = d
+                .sent_to
+                .as_ref()
+                .map(|(_, c)| c.clone())
+                .unwrap_or_else(|| "sms".into());
+            (
+                "mfa_code.html",
+                title,
+                String::new(),
+                context! {
+                    screen, enrolling, sent_text, wait_seconds, channel,
+                    phone => f.phone.is_some(), totp => f.totp, recovery => f.recovery_code,
+                    voice => f.voice, sms => f.sms,
+                    remember_days => ctx.config.hosted.mfa_remember_days,
+                },
+            )
+        }
+        Step::RecoverySave => (
+            "recovery.html",
+            tr("recovery_save_title"),
+            String::new(),
+            context! { code => hosted::recovery_code(&ctx, &txn).unwrap_or_default() },
+        ),
+    };
+    let vars = minijinja::value::merge_maps([context! { title, subtitle }, extra, common]);
+    let Some(html) = render::render(&ctx, template, vars) else {
+        return failure(
+            &ctx,
+            lang,
+            crate::error::Error::internal("a page did not render"),
+        )
+        .await;
+    };
+    if let Err(e) = hosted::shown(&ctx, &txn).await {
+        return failure(&ctx, lang, e).await;
+    }
+    let status = if txn.data.notice.as_ref().is_some_and(|n| n.key != "sent") {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    // Forms post here, and a completed login is redirected to the application's origin.
+    document(
+        status,
+        html,
+        &page_csp(origin_of(&r.redirect_uri).as_deref()),
+    )
+}
+
+fn enroll_page(
+    ctx: &Ctx,
+    txn: &Txn,
+    headers: &HeaderMap,
+    tr: &dyn Fn(&str) -> String,
+) -> (&'static str, String, String, minijinja::Value) {
+    let region = render::region_hint(accept_language(headers))
+        .or(ctx.config.default_region.clone())
+        .unwrap_or_else(|| "US".into());
+    let f = &txn.data.factors;
+    (
+        "mfa_enroll.html",
+        tr("enroll_title"),
+        tr("enroll_subtitle"),
+        context! { regions => regions(), region, sms => f.sms, voice => f.voice },
+    )
+}
+
+async fn password_policy(ctx: &Ctx, r: &crate::service::oauth::authorize::AuthRequest) -> String {
+    crate::service::oauth::authorize::connection(ctx, r)
+        .await
+        .ok()
+        .flatten()
+        .map(|c| crate::domain::password_policy::describe(&c.options))
+        .unwrap_or_default()
+}
+
+/// A form body as name/value pairs (unreadable bodies read as empty).
+fn form(body: &Bytes) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
+    f.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// Runs a step for a posted form: opens the transaction the form names (bound to this
+/// browser), runs `step`, and answers: the page again, the application, or "start again".
+async fn posted<F, Fut>(ctx: Ctx, headers: HeaderMap, body: Bytes, step: F) -> Response
+where
+    F: FnOnce(Ctx, Txn, Vec<(String, String)>) -> Fut,
+    Fut: std::future::Future<Output = crate::error::Result<Outcome>>,
+{
+    let f = form(&body);
+    let state = field(&f, "state").to_string();
+    let txn = match hosted::open(&ctx, &state, cookie(&headers, BROWSER_COOKIE)).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return stale(&ctx, &headers).await,
+        Err(e) => return failure(&ctx, lang_of(None, &headers), e).await,
+    };
+    let lang = lang_of(Some(&txn), &headers);
+    match step(ctx.clone(), txn, f).await {
+        Ok(Outcome::Page) => {
+            let mut r = StatusCode::SEE_OTHER.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("/u/login?state={state}")) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
+        Ok(Outcome::Stale) => stale(&ctx, &headers).await,
+        Ok(Outcome::Done {
+            reply,
+            session,
+            remember,
+        }) => {
+            let mut r = respond(&ctx, &reply, lang, true);
+            if let Some(s) = session {
+                set_cookie(
+                    &mut r,
+                    format!(
+                        "{SESSION_COOKIE}={s}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                        SESSION_TTL_MS / 1000,
+                        secure(&ctx)
+                    ),
+                );
+            }
+            if let Some(v) = remember {
+                set_cookie(
+                    &mut r,
+                    format!(
+                        "{REMEMBER_COOKIE}={v}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                        ctx.config.hosted.mfa_remember_days * 86_400,
+                        secure(&ctx)
+                    ),
+                );
+            }
+            r
+        }
+        Err(e) => failure(&ctx, lang, e).await,
+    }
+}
+
+fn ua_of(h: &HeaderMap) -> Option<String> {
+    user_agent(h).map(str::to_string)
+}
+
+async fn login(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ua = ua_of(&headers);
+    let remember = cookie(&headers, REMEMBER_COOKIE).map(str::to_string);
+    posted(ctx, headers, body, |ctx, t, f| async move {
+        hosted::password(
+            &ctx,
+            &t,
+            field(&f, "csrf"),
+            field(&f, "username"),
+            field(&f, "password"),
+            remember.as_deref(),
+            &ip,
+            ua.as_deref(),
+        )
+        .await
+    })
+    .await
+}
+
+async fn signup(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ua = ua_of(&headers);
+    let remember = cookie(&headers, REMEMBER_COOKIE).map(str::to_string);
+    posted(ctx, headers, body, |ctx, t, f| async move {
+        hosted::signup(
+            &ctx,
+            &t,
+            field(&f, "csrf"),
+            field(&f, "email"),
+            field(&f, "password"),
+            remember.as_deref(),
+            &ip,
+            ua.as_deref(),
+        )
+        .await
+    })
+    .await
+}
+
+async fn forgot(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+    posted(ctx, headers, body, |ctx, t, f| async move {
+        hosted::forgot(&ctx, &t, field(&f, "csrf"), field(&f, "email")).await
+    })
+    .await
+}
+
+async fn restart(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+    posted(ctx, headers, body, |ctx, t, f| async move {
+        hosted::restart(&ctx, &t, field(&f, "csrf")).await
+    })
+    .await
+}
+
+async fn enroll(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    posted(ctx, headers, body, |ctx, t, f| async move {
+        hosted::enroll(
+            &ctx,
+            &t,
+            field(&f, "csrf"),
+            field(&f, "country"),
+            field(&f, "phone"),
+            field(&f, "channel"),
+            &ip,
+        )
+        .await
+    })
+    .await
+}
+
+async fn resend(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    posted(ctx, headers, body, |ctx, t, f| async move {
+        hosted::resend(&ctx, &t, field(&f, "csrf"), field(&f, "channel"), &ip).await
+    })
+    .await
+}
+
+async fn verify(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ua = ua_of(&headers);
+    posted(ctx, headers, body, |ctx, t, f| async move {
+        let code = field(&f, "code");
+        let answer = match field(&f, "kind") {
+            "otp" => Answer::Totp(code),
+            "recovery" => Answer::RecoveryCode(code),
+            _ => Answer::Phone(code),
+        };
+        hosted::verify(
+            &ctx,
+            &t,
+            field(&f, "csrf"),
+            answer,
+            field(&f, "remember") == "1",
+            &ip,
+            ua.as_deref(),
+        )
+        .await
+    })
+    .await
+}
+
+async fn saved(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ua = ua_of(&headers);
+    posted(ctx, headers, body, |ctx, t, f| async move {
+        hosted::saved(
+            &ctx,
+            &t,
+            field(&f, "csrf"),
+            field(&f, "saved") == "1",
+            &ip,
+            ua.as_deref(),
+        )
+        .await
+    })
+    .await
+}
