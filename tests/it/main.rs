@@ -13,6 +13,7 @@ mod console_mfa;
 mod custom_db;
 mod guardian;
 mod hardening;
+mod hosted;
 mod inbound;
 mod limits;
 mod login;

@@ -207,7 +207,8 @@ pub async fn begin(
     };
     let now = ctx.clock.now_ms();
     let fresh = |l: &sessions::Live| match request.max_age {
-        Some(m) => now - l.row.auth_time <= m.saturating_mul(1000),
+        // max_age=0 asks for the password every time, as prompt=login does.
+        Some(m) => m > 0 && now - l.row.auth_time <= m.saturating_mul(1000),
         None => true,
     };
     if let Some(l) = live.filter(fresh) {

@@ -1,0 +1,548 @@
+//! The hosted login (issue 18) through the in-process router, on both backends: the code flow
+//! with PKCE and SSO, what `/authorize` refuses (on a page when the redirect URI cannot be
+//! trusted, back to the application otherwise; snapshot), forms that post once and only from
+//! the browser that started the login, codes that work once and revoke what they gave when
+//! replayed, the MFA enrolment and challenge pages, escaping of everything shown back, logout
+//! and CORS. The Chromium suite (compat/node/hosted.test.mjs) drives the same pages with
+//! auth0-spa-js and openid-client.
+
+use crate::inbound::console::{Browser, csrf_of};
+use crate::support::mfa::enable_mfa;
+use crate::support::outbox::last_code;
+use crate::support::{Backend, CONN, PASSWORD, TestApp, backend_tests, jwt_part};
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use serde_json::{Value, json};
+
+const APP: &str = "https://app.example/";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const EMAIL: &str = "hosted@example.com";
+
+async fn setup(app: &TestApp, name: &str) -> Value {
+    let tok = app.admin_token().await;
+    let c = app
+        .create_client(
+            &tok,
+            json!({"name": name, "app_type": "spa", "token_endpoint_auth_method": "none",
+                   "callbacks": [APP], "web_origins": ["https://app.example"],
+                   "allowed_logout_urls": [APP],
+                   "grant_types": ["authorization_code", "refresh_token"]}),
+        )
+        .await;
+    let (s, _, u) = app
+        .mgmt(
+            "POST",
+            "/users",
+            &tok,
+            Some(json!({"connection": CONN, "email": EMAIL, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{u}");
+    c
+}
+
+fn authorize_url(c: &Value, extra: &str) -> String {
+    format!(
+        "/authorize?client_id={}&response_type=code&redirect_uri={}&scope=openid%20email%20offline_access\
+         &state=st-1&nonce=n-1&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
+        c["client_id"].as_str().unwrap(),
+        urlencode(APP)
+    )
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_string()
+}
+
+fn location(h: &HeaderMap) -> String {
+    h.get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The query of a redirect to the application, as pairs.
+fn answer(h: &HeaderMap) -> Vec<(String, String)> {
+    let loc = location(h);
+    assert!(loc.starts_with(APP), "not back at the application: {loc}");
+    serde_urlencoded::from_str(loc.split_once('?').map(|x| x.1).unwrap_or("")).unwrap()
+}
+
+fn param(p: &[(String, String)], k: &str) -> Option<String> {
+    p.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+}
+
+/// Starts a login: returns the page path and its HTML.
+async fn start(app: &TestApp, br: &mut Browser, url: &str) -> (String, String) {
+    let (s, h, _) = br.get(app, url).await;
+    assert_eq!(s, StatusCode::FOUND, "{url}");
+    let page = location(&h);
+    assert!(page.starts_with("/u/login?state="), "{page}");
+    let (s, _, html) = br.get(app, &page).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    (page, html)
+}
+
+fn state_of(page: &str) -> &str {
+    page.trim_start_matches("/u/login?state=")
+}
+
+/// Posts the password form; returns the response.
+async fn password(
+    app: &TestApp,
+    br: &mut Browser,
+    page: &str,
+    html: &str,
+    pw: &str,
+) -> (StatusCode, HeaderMap, String) {
+    br.post(
+        app,
+        "/u/login",
+        &[
+            ("state", state_of(page)),
+            ("csrf", &csrf_of(html)),
+            ("username", EMAIL),
+            ("password", pw),
+        ],
+    )
+    .await
+}
+
+async fn exchange(app: &TestApp, c: &Value, code: &str, verifier: &str) -> (StatusCode, Value) {
+    app.token_json(
+        json!({"grant_type": "authorization_code", "client_id": c["client_id"],
+        "code": code, "redirect_uri": APP, "code_verifier": verifier}),
+    )
+    .await
+}
+
+backend_tests!(code_flow_with_pkce_sso_and_single_use_codes);
+async fn code_flow_with_pkce_sso_and_single_use_codes(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    assert!(html.contains("autocomplete=\"username\""));
+    assert!(html.contains("autocomplete=\"current-password\""));
+
+    // A wrong password shows the form again with the error, and no code.
+    let (s, h, _) = password(&app, &mut br, &page, &html, "wrong").await;
+    assert_eq!(
+        (s, location(&h).as_str()),
+        (StatusCode::SEE_OTHER, page.as_str())
+    );
+    let (s, _, html) = br.get(&app, &page).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("Wrong email or password."), "{html}");
+    assert!(html.contains("role=\"alert\""));
+
+    let (s, h, _) = password(&app, &mut br, &page, &html, PASSWORD).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let a = answer(&h);
+    assert_eq!(param(&a, "state").as_deref(), Some("st-1"));
+    let code = param(&a, "code").unwrap();
+
+    // A wrong verifier burns the code; the right one then fails too.
+    let (s, e) = exchange(&app, &c, &code, "x".repeat(43).as_str()).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+    let (s, _) = exchange(&app, &c, &code, VERIFIER).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // SSO: the session answers prompt=none with a code at once.
+    let (s, h, _) = br.get(&app, &authorize_url(&c, "&prompt=none")).await;
+    assert_eq!(s, StatusCode::FOUND);
+    let code = param(&answer(&h), "code").expect("a code from the session");
+    let (s, t) = exchange(&app, &c, &code, VERIFIER).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let id = jwt_part(t["id_token"].as_str().unwrap(), 1);
+    assert_eq!(id["nonce"], "n-1");
+    assert_eq!(id["aud"], c["client_id"]);
+    assert_eq!(id["amr"], json!(["pwd"]));
+    assert!(id["auth_time"].is_i64());
+    let rt = t["refresh_token"].as_str().unwrap().to_string();
+
+    // The code again: refused, and the refresh token it gave is revoked.
+    let (s, e) = exchange(&app, &c, &code, VERIFIER).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+    let (s, _) = app
+        .token_json(json!({"grant_type": "refresh_token", "client_id": c["client_id"], "refresh_token": rt}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Another browser (no session) gets login_required back, with the state.
+    let mut other = Browser { cookies: vec![] };
+    let (s, h, _) = other.get(&app, &authorize_url(&c, "&prompt=none")).await;
+    assert_eq!(s, StatusCode::FOUND);
+    let a = answer(&h);
+    assert_eq!(param(&a, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&a, "state").as_deref(), Some("st-1"));
+
+    // max_age=0 asks for the password again even with a session.
+    let (s, h, _) = br.get(&app, &authorize_url(&c, "&max_age=0")).await;
+    assert_eq!(s, StatusCode::FOUND);
+    assert!(location(&h).starts_with("/u/login?state="));
+}
+
+backend_tests!(authorize_refuses_on_a_page_or_back_to_the_application);
+async fn authorize_refuses_on_a_page_or_back_to_the_application(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let id = c["client_id"].as_str().unwrap();
+    let mut br = Browser { cookies: vec![] };
+    // No trusted redirect URI: a page, never a redirect.
+    for url in [
+        "/authorize?response_type=code".to_string(),
+        "/authorize?client_id=nope&response_type=code".to_string(),
+        format!("/authorize?client_id={id}&response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2F"),
+        format!("/authorize?client_id={id}&response_type=code&redirect_uri=https%3A%2F%2Fapp.example%2F%40evil.example"),
+    ]
+    .iter()
+    {
+        let (s, h, html) = br.get(&app, url).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{url}");
+        assert!(h.get("location").is_none(), "{url}");
+        assert!(html.contains("<h1"), "{url}: {html}");
+    }
+    // A trusted redirect URI, a bad request: the error goes back with the state.
+    let base = format!(
+        "/authorize?client_id={id}&redirect_uri={}&state=s",
+        urlencode(APP)
+    );
+    let pkce = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
+    let mut seen = Vec::new();
+    for extra in [
+        format!("&response_type=token{pkce}"),
+        format!("{pkce}"),
+        "&response_type=code".to_string(),
+        format!("&response_type=code&code_challenge={CHALLENGE}&code_challenge_method=plain"),
+        format!("&response_type=code&code_challenge=short&code_challenge_method=S256"),
+        format!("&response_type=code{pkce}&prompt=none%20login"),
+        format!("&response_type=code{pkce}&max_age=-1"),
+        format!("&response_type=code{pkce}&response_type=code"),
+        format!("&response_type=code{pkce}&audience=https%3A%2F%2Fno-such-api"),
+        format!("&response_type=code{pkce}&connection=nope"),
+        format!("&response_type=code{pkce}&response_mode=nope"),
+    ] {
+        let (s, h, _) = br.get(&app, &format!("{base}{extra}")).await;
+        assert_eq!(s, StatusCode::FOUND, "{extra}");
+        let a = answer(&h);
+        assert_eq!(param(&a, "state").as_deref(), Some("s"), "{extra}");
+        seen.push(json!({"request": extra.replace(CHALLENGE, "[challenge]"),
+            "error": param(&a, "error"), "error_description": param(&a, "error_description")}));
+    }
+    insta::assert_json_snapshot!("authorize_errors", seen);
+    // web_message needs the origin among the application's web_origins.
+    let tok = app.admin_token().await;
+    let other = app
+        .create_client(
+            &tok,
+            json!({"name": "No origins", "token_endpoint_auth_method": "none", "callbacks": [APP]}),
+        )
+        .await;
+    let (s, h, _) = br
+        .get(
+            &app,
+            &format!(
+                "/authorize?client_id={}&response_type=code&redirect_uri={}&response_mode=web_message{pkce}",
+                other["client_id"].as_str().unwrap(),
+                urlencode(APP)
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(h.get("location").is_none());
+}
+
+backend_tests!(forms_post_once_and_only_from_their_browser);
+async fn forms_post_once_and_only_from_their_browser(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    let state = state_of(&page).to_string();
+    let csrf = csrf_of(&html);
+    let form = |csrf: &str| {
+        vec![
+            ("state".to_string(), state.clone()),
+            ("csrf".to_string(), csrf.to_string()),
+            ("username".to_string(), EMAIL.to_string()),
+            ("password".to_string(), PASSWORD.to_string()),
+        ]
+    };
+    let post = |br: &Browser, f: Vec<(String, String)>| {
+        Request::post("/u/login")
+            .header("cookie", br.header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(serde_urlencoded::to_string(&f).unwrap()))
+            .unwrap()
+    };
+    // A missing or forged CSRF token: refused, nothing done.
+    for bad in ["", "forged"] {
+        let (s, _, _) = app.send(post(&br, form(bad))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    // Another browser (its own cookie) posting this transaction's form: refused.
+    let thief = Browser {
+        cookies: vec![("callsign_browser".into(), "x".repeat(43))],
+    };
+    let (s, _, _) = app.send(post(&thief, form(&csrf))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The right form works once; the same post again is refused.
+    let (s, h, _) = app.send(post(&br, form(&csrf))).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(param(&answer(&h), "code").is_some());
+    let (s, _, _) = app.send(post(&br, form(&csrf))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = br.get(&app, &page).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the transaction is gone");
+    // A tampered session cookie is no session.
+    let mut forged = Browser {
+        cookies: vec![("callsign_session".into(), "y".repeat(43))],
+    };
+    let (_, h, _) = forged.get(&app, &authorize_url(&c, "&prompt=none")).await;
+    assert_eq!(
+        param(&answer(&h), "error").as_deref(),
+        Some("login_required")
+    );
+}
+
+backend_tests!(mfa_pages_enrol_then_challenge);
+async fn mfa_pages_enrol_then_challenge(b: Backend) {
+    let app = TestApp::new(b).await;
+    enable_mfa(&app).await;
+    let c = setup(&app, "Demo").await;
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    let st = state_of(&page).to_string();
+    let (s, h, _) = password(&app, &mut br, &page, &html, PASSWORD).await;
+    assert_eq!((s, location(&h)), (StatusCode::SEE_OTHER, page.clone()));
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(html.contains("type=\"tel\" autocomplete=\"tel\""), "{html}");
+    assert!(html.contains("value=\"voice\""), "both channels offered");
+
+    // A number that is not one: the form again, nothing sent.
+    let (s, _, _) = br
+        .post(
+            &app,
+            "/u/mfa/enroll",
+            &[
+                ("state", &st),
+                ("csrf", &csrf_of(&html)),
+                ("country", "US"),
+                ("phone", "12"),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _, html) = br.get(&app, &page).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        html.contains("not a phone number we can send codes to"),
+        "{html}"
+    );
+    let (s, _, _) = br
+        .post(
+            &app,
+            "/u/mfa/enroll",
+            &[
+                ("state", &st),
+                ("csrf", &csrf_of(&html)),
+                ("country", "US"),
+                ("phone", "415 555 0142"),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(
+        html.contains("autocomplete=\"one-time-code\" inputmode=\"numeric\""),
+        "{html}"
+    );
+    assert!(html.contains("XXXXXXXX0142"));
+    let (code, msg) = last_code(&app, "+14155550142").await;
+    assert_eq!(msg["type"], "otp_enroll");
+    let (s, _, _) = br
+        .post(
+            &app,
+            "/u/mfa/verify",
+            &[
+                ("state", &st),
+                ("csrf", &csrf_of(&html)),
+                ("kind", "phone"),
+                ("code", "000000"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(html.contains("That code is not right."));
+    br.post(
+        &app,
+        "/u/mfa/verify",
+        &[
+            ("state", &st),
+            ("csrf", &csrf_of(&html)),
+            ("kind", "phone"),
+            ("code", &code),
+        ],
+    )
+    .await;
+    let (_, _, html) = br.get(&app, &page).await;
+    let i = html.find("<code>").expect("the recovery code") + 6;
+    let recovery = html[i..].split('<').next().unwrap().to_string();
+    // Not without saying it was saved.
+    br.post(
+        &app,
+        "/u/mfa/saved",
+        &[("state", &st), ("csrf", &csrf_of(&html))],
+    )
+    .await;
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(
+        html.contains("Confirm that you saved the recovery code"),
+        "{html}"
+    );
+    let (s, h, _) = br
+        .post(
+            &app,
+            "/u/mfa/saved",
+            &[("state", &st), ("csrf", &csrf_of(&html)), ("saved", "1")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, t) = exchange(&app, &c, &param(&answer(&h), "code").unwrap(), VERIFIER).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(
+        jwt_part(t["id_token"].as_str().unwrap(), 1)["amr"],
+        json!(["pwd", "mfa"])
+    );
+
+    // A new login: the challenge goes out as the page appears; an early resend waits.
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "&prompt=login")).await;
+    let st = state_of(&page).to_string();
+    password(&app, &mut br, &page, &html, PASSWORD).await;
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(
+        html.contains("We sent a text message with a code to XXXXXXXX0142."),
+        "{html}"
+    );
+    let (code, msg) = last_code(&app, "+14155550142").await;
+    assert_eq!(msg["type"], "otp_verify");
+    br.post(
+        &app,
+        "/u/mfa/resend",
+        &[
+            ("state", &st),
+            ("csrf", &csrf_of(&html)),
+            ("channel", "sms"),
+        ],
+    )
+    .await;
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(
+        html.contains("Wait a little before asking for another code."),
+        "{html}"
+    );
+    // The recovery code is offered; the SMS code completes this one.
+    assert!(html.contains("screen=recovery"));
+    assert_eq!(recovery.len(), 24);
+    let (s, h, _) = br
+        .post(
+            &app,
+            "/u/mfa/verify",
+            &[
+                ("state", &st),
+                ("csrf", &csrf_of(&html)),
+                ("kind", "phone"),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(param(&answer(&h), "code").is_some());
+}
+
+backend_tests!(what_is_shown_back_is_escaped);
+async fn what_is_shown_back_is_escaped(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "<script>alert(1)</script>").await;
+    let mut br = Browser { cookies: vec![] };
+    let (_, html) = start(
+        &app,
+        &mut br,
+        &authorize_url(
+            &c,
+            "&login_hint=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
+        ),
+    )
+    .await;
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("<img src=x"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)"), "{html}");
+    assert!(html.contains("&quot;&gt;&lt;img"), "{html}");
+}
+
+backend_tests!(logout_cors_and_headers);
+async fn logout_cors_and_headers(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let id = c["client_id"].as_str().unwrap();
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    password(&app, &mut br, &page, &html, PASSWORD).await;
+    // The page's headers.
+    let (_, h, _) = br.get(&app, &authorize_url(&c, "&prompt=login")).await;
+    let (_, h2, _) = br.get(&app, &location(&h)).await;
+    let csp = h2["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(h2["x-frame-options"], "DENY");
+    assert_eq!(h2["referrer-policy"], "no-referrer");
+    // returnTo must be an allowed logout URL; the session ends either way.
+    let (s, h, _) = br
+        .get(
+            &app,
+            &format!("/v2/logout?client_id={id}&returnTo=https%3A%2F%2Fevil.example%2F"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(h.get("location").is_none());
+    let (_, h, _) = br.get(&app, &authorize_url(&c, "&prompt=none")).await;
+    assert_eq!(
+        param(&answer(&h), "error").as_deref(),
+        Some("login_required")
+    );
+    let (s, h, _) = br
+        .get(
+            &app,
+            &format!("/v2/logout?client_id={id}&returnTo={}", urlencode(APP)),
+        )
+        .await;
+    assert_eq!((s, location(&h)), (StatusCode::FOUND, APP.to_string()));
+    // CORS: the application's origin may call the token endpoint; another may not.
+    for (origin, allowed) in [
+        ("https://app.example", true),
+        ("https://evil.example", false),
+    ] {
+        let req = Request::options("/oauth/token")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .body(Body::empty())
+            .unwrap();
+        let (s, h, _) = app.send(req).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert_eq!(
+            h.get("access-control-allow-origin").is_some(),
+            allowed,
+            "{origin}"
+        );
+    }
+}
