@@ -71,6 +71,9 @@ pub fn spawn_background(ctx: &crate::ctx::Ctx) -> tokio::task::JoinHandle<()> {
                 if let Err(err) = callcenter::console::sweep(&ctx).await {
                     tracing::warn!(error = %err, "console session sweep failed");
                 }
+                if let Err(err) = oauth::sessions::sweep(&ctx).await {
+                    tracing::warn!(error = %err, "hosted login session sweep failed");
+                }
                 // Expired tickets and one-time codes are useless; an hour of grace keeps them
                 // visible to anyone investigating a just-failed attempt.
                 let before = ctx.clock.now_ms() - 3_600_000;

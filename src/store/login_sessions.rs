@@ -1,7 +1,7 @@
 //! `login_sessions`: browsers' single-sign-on sessions. SQL only. The cookie's 256-bit id is
 //! stored as its SHA-256 only; deleting a row ends that session on every node at once.
 
-use super::{Db, StoreResult, Value};
+use super::{Db, StoreResult, Tx, Value};
 
 #[derive(Debug, Clone)]
 pub struct SessionRow {
@@ -66,9 +66,10 @@ pub async fn delete(db: &Db, id_hash: &str) -> StoreResult<u64> {
     .await
 }
 
-/// Ends every session of a user (blocked, deleted, password changed).
-pub async fn delete_user(db: &Db, user_id: &str) -> StoreResult<u64> {
-    db.exec(
+/// Ends every session of a user (blocked, deleted, password changed), in the change's
+/// transaction.
+pub async fn delete_user(tx: &mut Tx, user_id: &str) -> StoreResult<u64> {
+    tx.exec(
         "DELETE FROM login_sessions WHERE user_id = $1",
         &[user_id.into()],
     )

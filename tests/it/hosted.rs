@@ -546,3 +546,48 @@ async fn logout_cors_and_headers(b: Backend) {
         );
     }
 }
+
+backend_tests!(a_blocked_user_sees_the_blocked_page_and_loses_the_session);
+async fn a_blocked_user_sees_the_blocked_page_and_loses_the_session(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    password(&app, &mut br, &page, &html, PASSWORD).await;
+    let tok = app.admin_token().await;
+    let (_, _, users) = app
+        .mgmt(
+            "GET",
+            "/users-by-email?email=hosted%40example.com",
+            &tok,
+            None,
+        )
+        .await;
+    let id = users[0]["user_id"].as_str().unwrap().to_string();
+    let (s, _, _) = app
+        .mgmt(
+            "PATCH",
+            &format!("/users/{}", urlencode(&id)),
+            &tok,
+            Some(json!({"blocked": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // The session ended with the block.
+    let (_, h, _) = br.get(&app, &authorize_url(&c, "&prompt=none")).await;
+    assert_eq!(
+        param(&answer(&h), "error").as_deref(),
+        Some("login_required")
+    );
+    // The right password now leads to the blocked-account page.
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    password(&app, &mut br, &page, &html, PASSWORD).await;
+    let (s, _, html) = br.get(&app, &page).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(html.contains("Account blocked"), "{html}");
+    assert_eq!(
+        html.matches("This account is blocked.").count(),
+        1,
+        "{html}"
+    );
+}

@@ -152,6 +152,22 @@ async fn show(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response 
     let common = context! {
         lang, t, brand, notice, state => &txn.id, csrf => &txn.csrf, username,
     };
+    // A blocked account gets a page of its own (the form cannot help), with a way back.
+    if let (Step::Login, Some(n)) = (d.step, &d.notice)
+        && matches!(n.key.as_str(), "blocked" | "too_many_logins")
+    {
+        let vars = context! {
+            title => tr("blocked_title"), message => tr(&n.key),
+            back => format!("/u/login?state={}", txn.id), back_label => tr("back_to_login"),
+            notice => (),
+            ..common
+        };
+        let html = render::render(&ctx, "message.html", vars).unwrap_or_default();
+        if let Err(e) = hosted::shown(&ctx, &txn).await {
+            return failure(&ctx, lang, e).await;
+        }
+        return document(StatusCode::FORBIDDEN, html, &page_csp(None));
+    }
     let (template, title, subtitle, extra) = match d.step {
         Step::Login => {
             let signup_allowed = crate::service::oauth::authorize::connection(&ctx, r)

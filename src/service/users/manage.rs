@@ -498,9 +498,11 @@ pub async fn update(ctx: &Ctx, id: &str, b: UserPatch) -> Result<UserRow> {
         u.password_hash = Some(h);
         u.last_password_reset = Some(now);
         store::refresh::revoke_user(&mut tx, id, now).await?;
+        store::login_sessions::delete_user(&mut tx, id).await?;
     }
     if blocked == Some(true) {
         store::refresh::revoke_user(&mut tx, id, now).await?;
+        store::login_sessions::delete_user(&mut tx, id).await?;
     }
     u.updated_at = now;
     u.phone_identifier = phone_identifier(&c, &u);
@@ -539,6 +541,7 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     let existed = store::users::delete(&mut tx, id).await?;
     if existed {
         store::refresh::revoke_user(&mut tx, id, now).await?;
+        store::login_sessions::delete_user(&mut tx, id).await?;
         store::blocks::clear(&mut tx, id).await?;
         store::authenticators::delete_of_user(&mut tx, id, &[]).await?;
         store::roles::delete_of_user(&mut tx, id).await?;

@@ -311,6 +311,8 @@ pub async fn reset(
         store::users::mark_email_verified(&mut tx, &t.user_id).await?;
     }
     store::refresh::revoke_user(&mut tx, &t.user_id, now).await?;
+    // A new password signs the user out of every browser (hosted-login sessions).
+    store::login_sessions::delete_user(&mut tx, &t.user_id).await?;
     store::blocks::clear(&mut tx, &t.user_id).await?;
     store::tickets::expire_others(&mut tx, &t.user_id, KIND, now).await?;
     logs::record_tx(
