@@ -358,6 +358,8 @@ pub enum PostLoginCommand {
     /// `api.multifactor.enable(provider, {allowRememberBrowser})`.
     Multifactor {
         provider: String,
+        /// `allowRememberBrowser` (Auth0's default: false).
+        allow_remember_browser: bool,
     },
     /// `challengeWith` (one factor + `additionalFactors`) or `challengeWithAny`.
     Challenge(Vec<Factor>),
@@ -473,6 +475,12 @@ impl PostLoginCommand {
             "access.deny" => Self::Deny(str_arg(r, 0, "reason")?),
             "multifactor.enable" => Self::Multifactor {
                 provider: str_arg(r, 0, "provider")?,
+                allow_remember_browser: r
+                    .args
+                    .get(1)
+                    .and_then(|o| o.get("allowRememberBrowser"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
             },
             "authentication.challengeWith" => Self::Challenge(factors(r, false)?),
             "authentication.challengeWithAny" => Self::Challenge(factors(r, true)?),
@@ -641,7 +649,8 @@ mod tests {
         assert_eq!(
             PostLoginCommand::read(&rec("multifactor.enable", json!(["any", {}]))),
             Ok(PostLoginCommand::Multifactor {
-                provider: "any".into()
+                provider: "any".into(),
+                allow_remember_browser: false
             })
         );
         assert_eq!(

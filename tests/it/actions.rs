@@ -30,7 +30,13 @@ async fn bind(app: &TestApp, tok: &str, name: &str, code: &str, secrets: Value) 
 }
 
 /// Creates, deploys and binds an action to post-login in place of whatever was bound.
-async fn bind_only(app: &TestApp, tok: &str, name: &str, code: &str, secrets: Value) -> String {
+pub(crate) async fn bind_only(
+    app: &TestApp,
+    tok: &str,
+    name: &str,
+    code: &str,
+    secrets: Value,
+) -> String {
     let (s, _, v) = app
         .mgmt(
             "PATCH",

@@ -7,7 +7,7 @@
 //! auth0-spa-js and openid-client.
 
 use crate::inbound::console::{Browser, csrf_of};
-use crate::support::mfa::enable_mfa;
+use crate::support::mfa::{OTP, enable_mfa, mfa_client, mfa_token, post_json};
 use crate::support::outbox::last_code;
 use crate::support::{Backend, CONN, PASSWORD, TestApp, backend_tests, jwt_part};
 use axum::body::Body;
@@ -451,9 +451,27 @@ async fn mfa_pages_enrol_then_challenge(b: Backend) {
         html.contains("Wait a little before asking for another code."),
         "{html}"
     );
-    // The recovery code is offered; the SMS code completes this one.
+    // The recovery code is offered; the SMS code is replaced by a voice call once allowed.
     assert!(html.contains("screen=recovery"));
     assert_eq!(recovery.len(), 24);
+    assert!(html.contains("Call me instead"));
+    let _ = code;
+    app.ctx.clock.advance_ms(hosted_resend_ms() + 1_000);
+    br.post(
+        &app,
+        "/u/mfa/resend",
+        &[
+            ("state", &st),
+            ("csrf", &csrf_of(&html)),
+            ("channel", "voice"),
+        ],
+    )
+    .await;
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(html.contains("We are calling XXXXXXXX0142"), "{html}");
+    let (code, msg) = last_code(&app, "+14155550142").await;
+    assert_eq!(msg["channel"], "voice");
+    // "Remember this browser": the next login here skips the second factor.
     let (s, h, _) = br
         .post(
             &app,
@@ -463,11 +481,154 @@ async fn mfa_pages_enrol_then_challenge(b: Backend) {
                 ("csrf", &csrf_of(&html)),
                 ("kind", "phone"),
                 ("code", &code),
+                ("remember", "1"),
             ],
         )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(param(&answer(&h), "code").is_some());
+    assert!(br.cookies.iter().any(|(k, _)| k == "callsign_mfa_rb"));
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "&prompt=login")).await;
+    let (s, h, _) = password(&app, &mut br, &page, &html, PASSWORD).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(
+        param(&answer(&h), "code").is_some(),
+        "remembered: no second factor"
+    );
+
+    // Unless a post-login Action says allowRememberBrowser: false.
+    let tok = app.admin_token().await;
+    crate::actions::bind_only(
+        &app,
+        &tok,
+        "no-remember",
+        r#"exports.onExecutePostLogin = async (event, api) => { api.multifactor.enable("any", { allowRememberBrowser: false }); };"#,
+        json!([]),
+    )
+    .await;
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "&prompt=login")).await;
+    let (_, h, _) = password(&app, &mut br, &page, &html, PASSWORD).await;
+    assert_eq!(location(&h), page);
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(html.contains("Verify your identity"), "{html}");
+    assert!(!html.contains("Remember this browser"), "{html}");
+}
+
+fn hosted_resend_ms() -> i64 {
+    callsign::service::oauth::hosted::RESEND_AFTER_MS
+}
+
+backend_tests!(totp_users_get_the_authenticator_page);
+async fn totp_users_get_the_authenticator_page(b: Backend) {
+    let app = TestApp::new(b).await;
+    enable_mfa(&app).await;
+    let c = setup(&app, "Demo").await;
+    let tok = app.admin_token().await;
+    let api = mfa_client(&app, &tok).await;
+    let mt = mfa_token(&app, &api, EMAIL).await;
+    let (s, a) = post_json(&app, "/mfa/associate", Some(&mt),
+        json!({"client_id": api["client_id"], "client_secret": api["client_secret"], "authenticator_types": ["otp"]}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(a["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let totp = |app: &TestApp| {
+        totp_lite::totp_custom::<totp_lite::Sha1>(30, 6, &secret, app.ctx.clock.now_secs() as u64)
+    };
+    let (s, t) = app
+        .token_json(json!({"grant_type": OTP, "client_id": api["client_id"],
+            "client_secret": api["client_secret"], "mfa_token": mt, "otp": totp(&app)}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    app.ctx.clock.advance_ms(30_000);
+
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    let st = state_of(&page).to_string();
+    password(&app, &mut br, &page, &html, PASSWORD).await;
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(
+        html.contains("Enter the code from your authenticator app"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"kind\" value=\"otp\""));
+    let (s, h, _) = br
+        .post(
+            &app,
+            "/u/mfa/verify",
+            &[
+                ("state", &st),
+                ("csrf", &csrf_of(&html)),
+                ("kind", "otp"),
+                ("code", &totp(&app)),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, t) = exchange(&app, &c, &param(&answer(&h), "code").unwrap(), VERIFIER).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+}
+
+backend_tests!(form_post_oidc_logout_and_template_overrides);
+async fn form_post_oidc_logout_and_template_overrides(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("signup.html"),
+        "{% extends \"base.html\" %}{% block content %}<p id=\"custom\">Custom signup for {{ brand.name }}</p>{% endblock %}",
+    )
+    .unwrap();
+    let templates = dir.path().to_path_buf();
+    let app = TestApp::tuned(b, |cfg| cfg.hosted.templates_dir = Some(templates)).await;
+    let c = setup(&app, "Demo").await;
+    let id = c["client_id"].as_str().unwrap();
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    let (_, _, signup) = br.get(&app, &format!("{page}&screen=signup")).await;
+    assert!(
+        signup.contains("<p id=\"custom\">Custom signup for"),
+        "{signup}"
+    );
+    let (s, h, _) = password(&app, &mut br, &page, &html, PASSWORD).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(param(&answer(&h), "code").is_some());
+
+    // form_post: a page that posts the answer to the application.
+    let (s, h, html) = br
+        .get(
+            &app,
+            &authorize_url(&c, "&prompt=none&response_mode=form_post"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("method=\"post\" action=\"https:&#x2f;&#x2f;app.example&#x2f;\"")
+            || html.contains(&format!("action=\"{APP}\"")),
+        "{html}"
+    );
+    assert!(html.contains("name=\"code\""));
+    assert!(html.contains("name=\"state\" value=\"st-1\""));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("form-action 'self' https://app.example")
+    );
+
+    // OIDC logout returns the state.
+    let (s, h, _) = br
+        .get(
+            &app,
+            &format!(
+                "/oidc/logout?client_id={id}&post_logout_redirect_uri={}&state=bye",
+                urlencode(APP)
+            ),
+        )
+        .await;
+    assert_eq!(
+        (s, location(&h)),
+        (StatusCode::FOUND, format!("{APP}?state=bye"))
+    );
 }
 
 backend_tests!(what_is_shown_back_is_escaped);

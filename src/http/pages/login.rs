@@ -253,7 +253,7 @@ async fn show(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response 
                     screen, enrolling, sent_text, wait_seconds, channel,
                     phone => f.phone.is_some(), totp => f.totp, recovery => f.recovery_code,
                     voice => f.voice, sms => f.sms,
-                    remember_days => ctx.config.hosted.mfa_remember_days,
+                    remember_days => if d.remember_allowed { ctx.config.hosted.mfa_remember_days } else { 0 },
                 },
             )
         }

@@ -54,6 +54,9 @@ pub struct PostLoginEffects {
     pub ran: bool,
     /// The execution record of this run (`GET /actions/executions/{id}`), when any ran.
     pub execution_id: Option<String>,
+    /// `allowRememberBrowser` of the last `api.multifactor.enable` (hosted login): `None`
+    /// when no Action called it, so the tenant's setting decides.
+    pub remember_browser: Option<bool>,
 }
 
 fn extensibility(action: &str) -> crate::error::Error {
@@ -314,7 +317,11 @@ pub async fn post_login(ctx: &Ctx, input: &PostLoginInput<'_>) -> Result<PostLog
         for c in cmds {
             match c {
                 PostLoginCommand::Deny(r) => denied = Some(r),
-                PostLoginCommand::Multifactor { provider } => {
+                PostLoginCommand::Multifactor {
+                    provider,
+                    allow_remember_browser,
+                } => {
+                    effects.remember_browser = Some(allow_remember_browser);
                     effects.mfa = if provider == "none" {
                         ActionMfa::Bypass
                     } else {

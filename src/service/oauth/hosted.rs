@@ -123,6 +123,11 @@ pub struct TxnData {
     /// "Remember this browser" was ticked with the code (kept while the recovery code shows).
     #[serde(default)]
     remember: bool,
+    /// Whether this login may offer "remember this browser": the node's setting
+    /// (`[hosted] mfa_remember_days` > 0) unless an Action's `api.multifactor.enable` said
+    /// `allowRememberBrowser: false`.
+    #[serde(default)]
+    pub remember_allowed: bool,
 }
 
 impl TxnData {
@@ -144,6 +149,7 @@ impl TxnData {
             custom: None,
             session_hash: None,
             remember: false,
+            remember_allowed: false,
         }
     }
 }
@@ -435,6 +441,8 @@ async fn after_password(
         Err(e) => return Err(e),
     };
     d.custom = actions.ran.then_some(actions.custom.clone());
+    d.remember_allowed =
+        ctx.config.hosted.mfa_remember_days > 0 && actions.remember_browser != Some(false);
     let decision = mfa_policy::decide(
         ctx,
         &mfa_policy::Login {
@@ -464,7 +472,7 @@ async fn after_password(
     if mfa_done {
         return Ok(After::Complete { mfa: true });
     }
-    if !enroll && sessions::remembered(ctx, remember_cookie, &user.user_id) {
+    if !enroll && d.remember_allowed && sessions::remembered(ctx, remember_cookie, &user.user_id) {
         return Ok(After::Complete { mfa: true });
     }
     logs::record(
@@ -1003,7 +1011,7 @@ async fn complete(
         },
     );
     let days = ctx.config.hosted.mfa_remember_days;
-    let remember = if remember && mfa && days > 0 {
+    let remember = if remember && mfa && days > 0 && d.remember_allowed {
         Some(sessions::remember(ctx, &user.user_id, days)?)
     } else {
         None
