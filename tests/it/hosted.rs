@@ -218,10 +218,10 @@ async fn authorize_refuses_on_a_page_or_back_to_the_application(b: Backend) {
     let mut seen = Vec::new();
     for extra in [
         format!("&response_type=token{pkce}"),
-        format!("{pkce}"),
+        pkce.clone(),
         "&response_type=code".to_string(),
         format!("&response_type=code&code_challenge={CHALLENGE}&code_challenge_method=plain"),
-        format!("&response_type=code&code_challenge=short&code_challenge_method=S256"),
+        "&response_type=code&code_challenge=short&code_challenge_method=S256".to_string(),
         format!("&response_type=code{pkce}&prompt=none%20login"),
         format!("&response_type=code{pkce}&max_age=-1"),
         format!("&response_type=code{pkce}&response_type=code"),
