@@ -15,19 +15,19 @@ type StoreUser = (u32, String, Option<String>);
 
 /// The legacy store: email → user; counts the logins it answers.
 #[derive(Clone, Default)]
-struct Legacy {
+pub(crate) struct Legacy {
     users: Arc<Mutex<HashMap<String, StoreUser>>>,
     calls: Arc<Mutex<u32>>,
 }
 
 impl Legacy {
-    fn add(&self, email: &str, id: u32, password: &str, phone: Option<&str>) {
+    pub(crate) fn add(&self, email: &str, id: u32, password: &str, phone: Option<&str>) {
         self.users.lock().unwrap().insert(
             email.into(),
             (id, password.into(), phone.map(str::to_string)),
         );
     }
-    fn calls(&self) -> u32 {
+    pub(crate) fn calls(&self) -> u32 {
         *self.calls.lock().unwrap()
     }
     async fn serve(&self) -> String {
@@ -123,7 +123,7 @@ impl Legacy {
 }
 
 /// Auth0's template for a store behind an HTTP API, in the `request` module's style.
-const LOGIN: &str = r#"function login(email, password, callback) {
+pub(crate) const LOGIN: &str = r#"function login(email, password, callback) {
   const request = require('request');
   request.post({ url: configuration.API + '/login', json: { email: email, password: password } },
     function (err, response, body) {
@@ -161,7 +161,7 @@ const DELETE: &str = r#"function remove(id, callback) {
     (err, res) => callback(err || (res.statusCode === 200 ? null : new Error('store answered ' + res.statusCode))));
 }"#;
 
-async fn setup(
+pub(crate) async fn setup(
     b: Backend,
     import_mode: bool,
     login: &str,

@@ -752,3 +752,69 @@ async fn a_blocked_user_sees_the_blocked_page_and_loses_the_session(b: Backend) 
         "{html}"
     );
 }
+
+backend_tests!(custom_database_users_log_in_through_the_pages);
+async fn custom_database_users_log_in_through_the_pages(b: Backend) {
+    use crate::custom_db::{LOGIN, setup as legacy_setup};
+    let (app, tok, _client, legacy, conn_id) = legacy_setup(b, false, LOGIN).await;
+    legacy.add("store@example.com", 7, "legacy-pass", Some("+14155550177"));
+    enable_mfa(&app).await;
+    let c = app
+        .create_client(
+            &tok,
+            json!({"name": "Store SPA", "app_type": "spa", "token_endpoint_auth_method": "none",
+                   "callbacks": [APP], "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/connections/{conn_id}/clients"),
+            &tok,
+            Some(json!([{"client_id": c["client_id"], "status": true}])),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "&connection=legacy-db")).await;
+    let st = state_of(&page).to_string();
+    // The store's script decides the password, and the phone it returns (trust mode) is the
+    // second factor: straight to the challenge, the code sent to the store's number.
+    let (_, h, _) = br
+        .post(
+            &app,
+            "/u/login",
+            &[
+                ("state", &st),
+                ("csrf", &csrf_of(&html)),
+                ("username", "store@example.com"),
+                ("password", "legacy-pass"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&h), page);
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(html.contains("Verify your identity"), "{html}");
+    assert!(html.contains("XXXXXXXX0177"), "{html}");
+    let (code, _) = last_code(&app, "+14155550177").await;
+    let (s, h, _) = br
+        .post(
+            &app,
+            "/u/mfa/verify",
+            &[
+                ("state", &st),
+                ("csrf", &csrf_of(&html)),
+                ("kind", "phone"),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, t) = exchange(&app, &c, &param(&answer(&h), "code").unwrap(), VERIFIER).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(
+        jwt_part(t["id_token"].as_str().unwrap(), 1)["sub"],
+        "auth0|7"
+    );
+    assert_eq!(legacy.calls(), 1);
+}

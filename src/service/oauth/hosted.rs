@@ -521,8 +521,13 @@ async fn factors(ctx: &Ctx, user_id: &str) -> Result<Factors> {
     let sms_on = crate::service::mfa::guardian::factor_enabled(ctx, "sms").await?;
     Ok(Factors {
         phone: mine.iter().find(|a| a.kind == "phone").map(|a| {
+            let masked = a
+                .phone_number
+                .as_deref()
+                .and_then(|n| phone::normalize(n, None).ok())
+                .map(|e| phone::mask(&e));
             (
-                a.name.clone().unwrap_or_else(|| "your phone".into()),
+                masked.or(a.name.clone()).unwrap_or_else(|| "your phone".into()),
                 a.id.clone(),
             )
         }),
