@@ -38,6 +38,7 @@ required! {
     UpdateActions => ["update:actions"];
     DeleteActions => ["delete:actions"];
     DeleteUsers => ["delete:users"];
+    DeleteSessions => ["delete:sessions"];
     ReadResourceServers => ["read:resource_servers"];
     CreateResourceServers => ["create:resource_servers"];
     UpdateResourceServers => ["update:resource_servers"];
@@ -100,6 +101,8 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:users",
     "update:users",
     "delete:users",
+    "read:sessions",
+    "delete:sessions",
     "create:users",
     "read:users_app_metadata",
     "update:users_app_metadata",

@@ -818,3 +818,37 @@ async fn custom_database_users_log_in_through_the_pages(b: Backend) {
     );
     assert_eq!(legacy.calls(), 1);
 }
+
+backend_tests!(the_management_api_ends_a_users_sessions);
+async fn the_management_api_ends_a_users_sessions(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    password(&app, &mut br, &page, &html, PASSWORD).await;
+    let tok = app.admin_token().await;
+    let (_, _, users) = app
+        .mgmt(
+            "GET",
+            "/users-by-email?email=hosted%40example.com",
+            &tok,
+            None,
+        )
+        .await;
+    let id = urlencode(users[0]["user_id"].as_str().unwrap());
+    let (s, _, _) = app
+        .mgmt("DELETE", "/users/auth0%7Cnobody/sessions", &tok, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, h, _) = br.get(&app, &authorize_url(&c, "&prompt=none")).await;
+    assert!(param(&answer(&h), "code").is_some(), "still signed in");
+    let (s, _, _) = app
+        .mgmt("DELETE", &format!("/users/{id}/sessions"), &tok, None)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (_, h, _) = br.get(&app, &authorize_url(&c, "&prompt=none")).await;
+    assert_eq!(
+        param(&answer(&h), "error").as_deref(),
+        Some("login_required")
+    );
+}

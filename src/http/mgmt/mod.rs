@@ -128,6 +128,10 @@ pub fn router() -> Router<Ctx> {
             "/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),
         )
+        .route(
+            "/users/{id}/sessions",
+            axum::routing::delete(users::delete_sessions),
+        )
         .route("/users-by-email", get(users::by_email))
         .route(
             "/tickets/password-change",

@@ -165,6 +165,17 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `DELETE /users/{id}/sessions`: ends every hosted-login session of the user (Auth0
+/// answers 202, "Session deletion request accepted"; here it is already done).
+pub async fn delete_sessions(
+    State(ctx): State<Ctx>,
+    _: Mgmt<DeleteSessions>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, MgmtError> {
+    svc::end_sessions(&ctx, &id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 pub async fn by_email(
     State(ctx): State<Ctx>,
     _: Mgmt<ReadUsers>,

@@ -527,7 +527,9 @@ async fn factors(ctx: &Ctx, user_id: &str) -> Result<Factors> {
                 .and_then(|n| phone::normalize(n, None).ok())
                 .map(|e| phone::mask(&e));
             (
-                masked.or(a.name.clone()).unwrap_or_else(|| "your phone".into()),
+                masked
+                    .or(a.name.clone())
+                    .unwrap_or_else(|| "your phone".into()),
                 a.id.clone(),
             )
         }),

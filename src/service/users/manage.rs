@@ -525,6 +525,16 @@ pub async fn update(ctx: &Ctx, id: &str, b: UserPatch) -> Result<UserRow> {
     Ok(u)
 }
 
+/// `DELETE /api/v2/users/{id}/sessions`: ends the user's hosted-login sessions (404 for an
+/// unknown user).
+pub async fn end_sessions(ctx: &Ctx, id: &str) -> Result<()> {
+    get(ctx, id).await?;
+    let mut tx = ctx.db.begin().await?;
+    store::login_sessions::delete_user(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// `DELETE /api/v2/users/{id}`: idempotent (a second delete also answers 204, as recorded).
 pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     // A user a custom database keeps is deleted there first (`delete`); if the store refuses,
