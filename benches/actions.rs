@@ -53,6 +53,7 @@ fn invocation(limits: Limits) -> Invocation {
         allow_hosts: vec![],
         cache: vec![],
         now_ms: 0,
+        redirect: None,
     }
 }
 
@@ -157,6 +158,8 @@ async fn main() {
                 scope: Some("openid"),
                 methods: &[("pwd", None)],
                 base: &base,
+                redirect: None,
+                resume: None,
             };
             let mut lat = vec![];
             let t = Instant::now();

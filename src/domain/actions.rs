@@ -3,7 +3,7 @@
 
 /// What the post-login Actions of this login asked about MFA; the last ask wins, as Auth0's
 /// commands do.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ActionMfa {
     /// No Action spoke: the tenant policy decides.
     #[default]

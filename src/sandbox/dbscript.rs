@@ -95,6 +95,7 @@ pub fn invocation(
         allow_hosts,
         cache: vec![],
         now_ms,
+        redirect: None,
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// Builds `console` and `api` from two host functions, then removes them from the global
 /// object; the Node globals and `require` load `node.js` on first use. Returns `[api,
 /// require]`.
-const PRELUDE: &str = r#"(function (ops, nodeSource, cacheEntries, serverNow) {
+const PRELUDE: &str = r#"(function (ops, nodeSource, cacheEntries, serverNow, redirect) {
   "use strict";
   const log = globalThis.__callsign_log, record = globalThis.__callsign_record;
   const host = globalThis.__callsign_host, indirectEval = eval;
@@ -87,6 +87,33 @@ const PRELUDE: &str = r#"(function (ops, nodeSource, cacheEntries, serverNow) {
       return { type: "success", record: had ? { value: had.value, expires_at: had.expires_at } : undefined };
     },
   };
+  // api.redirect (post-login): sendUserTo is recorded like any call; the token helpers sign and
+  // check HS256 tokens bound to this login's state (Auth0's encodeToken / validateToken).
+  if (api.redirect) {
+    const need = (what) => { if (!redirect) throw new Error("api.redirect." + what + ": this login cannot redirect the user (canRedirect() is false)"); };
+    api.redirect.canRedirect = () => !!redirect;
+    api.redirect.encodeToken = (o) => {
+      need("encodeToken");
+      o = o || {};
+      if (typeof o.secret !== "string" || !o.secret) throw new TypeError("api.redirect.encodeToken: secret must be a non-empty string");
+      const iat = Math.floor(now() / 1000);
+      const exp = iat + (typeof o.expiresInSeconds === "number" ? Math.floor(o.expiresInSeconds) : 900);
+      const claims = Object.assign({}, o.payload || {}, { iss: redirect.iss, sub: redirect.sub, ip: redirect.ip, state: redirect.state, iat, exp });
+      return require("jsonwebtoken").sign(claims, o.secret, { algorithm: "HS256" });
+    };
+    api.redirect.validateToken = (o) => {
+      need("validateToken");
+      o = o || {};
+      if (typeof o.secret !== "string" || !o.secret) throw new TypeError("api.redirect.validateToken: secret must be a non-empty string");
+      const name = typeof o.tokenParameterName === "string" ? o.tokenParameterName : "session_token";
+      const token = redirect.params[name];
+      if (!token) throw new Error("api.redirect.validateToken: no " + name + " parameter in the /continue request");
+      const claims = require("jsonwebtoken").verify(token, o.secret, { algorithms: ["HS256"] });
+      if (claims.state !== redirect.state) throw new Error("api.redirect.validateToken: the token's state is not this login's");
+      if (claims.sub !== redirect.sub) throw new Error("api.redirect.validateToken: the token's subject is not this login's user");
+      return claims;
+    };
+  }
   const deepFreeze = (o) => { for (const k of Object.keys(o)) if (typeof o[k] === "object") deepFreeze(o[k]); return freeze(o); };
   const require = (name) => {
     const modules = loadNode().modules;
@@ -214,7 +241,13 @@ fn run_in_fresh_runtime(inv: &Invocation, started: Instant) -> rquickjs::Result<
         let start = || -> rquickjs::Result<Option<(Value<'_>, Object<'_>)>> {
             let cache = ctx.json_parse(serde_json::to_string(&inv.cache).unwrap_or_default())?;
             let parts: rquickjs::Array =
-                prelude.call((inv.ops.clone(), NODE, cache, inv.now_ms as f64))?;
+                prelude.call((
+                    inv.ops.clone(),
+                    NODE,
+                    cache,
+                    inv.now_ms as f64,
+                    ctx.json_parse(serde_json::to_string(&inv.redirect).unwrap_or_default())?,
+                ))?;
             let api: Object = parts.get(0)?;
             let require: Function = parts.get(1)?;
             let timers: Object = parts.get(2)?;
@@ -473,6 +506,7 @@ mod tests {
             allow_hosts: vec![],
             cache: vec![],
             now_ms: 0,
+            redirect: None,
         }
     }
 
@@ -681,6 +715,7 @@ mod node_tests {
             allow_hosts: allow_hosts.iter().map(|h| h.to_string()).collect(),
             cache: vec![],
             now_ms: 0,
+            redirect: None,
         };
         let o = run(&inv);
         assert_eq!(o.failure, None, "{body}: {o:?}");
@@ -1072,6 +1107,7 @@ mod cache_tests {
                 CacheEntry { key: "old".into(), value: "no".into(), expires_at: 1 },
             ],
             now_ms: 0,
+            redirect: None,
         };
         let o = run(&inv);
         assert_eq!(o.failure, None, "{o:?}");

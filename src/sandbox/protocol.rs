@@ -59,6 +59,26 @@ pub struct Invocation {
     /// the worker's own).
     #[serde(default)]
     pub now_ms: i64,
+    /// A post-login run that may redirect the browser (hosted login): what
+    /// `api.redirect.encodeToken` / `validateToken` need. `None`: `canRedirect()` is false.
+    #[serde(default)]
+    pub redirect: Option<RedirectContext>,
+}
+
+/// The login a redirect belongs to (`api.redirect.*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedirectContext {
+    /// The `state` the browser carries to the redirect target and back to `/continue`.
+    pub state: String,
+    /// The user (`sub` of an encoded token).
+    pub sub: String,
+    /// The issuer (`iss`).
+    pub iss: String,
+    /// The browser's address (`ip`).
+    pub ip: String,
+    /// The `/continue` request's query and form parameters (`validateToken` reads its token
+    /// there); empty before the redirect.
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 /// One `api.cache` entry: a string value and when it expires (ms since the epoch).

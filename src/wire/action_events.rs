@@ -322,6 +322,7 @@ pub const POST_LOGIN_OPS: &[&str] = &[
     "accessToken.removeScope",
     "user.setAppMetadata",
     "user.setUserMetadata",
+    "redirect.sendUserTo",
 ];
 pub const CREDENTIALS_EXCHANGE_OPS: &[&str] = &["access.deny", "accessToken.setCustomClaim"];
 pub const PRE_REGISTRATION_OPS: &[&str] = &[
@@ -372,6 +373,12 @@ pub enum PostLoginCommand {
     /// `null` deletes the key.
     AppMetadata(String, Value),
     UserMetadata(String, Value),
+    /// `api.redirect.sendUserTo(url, {query})`: an absolute http(s) URL and the query
+    /// parameters to add (the login's `state` is added too).
+    Redirect {
+        url: String,
+        query: Vec<(String, String)>,
+    },
 }
 
 /// What a credentials-exchange Action asked for.
@@ -473,6 +480,36 @@ impl PostLoginCommand {
     pub fn read(r: &Recorded) -> Result<Self, String> {
         Ok(match r.op.as_str() {
             "access.deny" => Self::Deny(str_arg(r, 0, "reason")?),
+            "redirect.sendUserTo" => {
+                let url = str_arg(r, 0, "url")?;
+                match url::Url::parse(&url) {
+                    Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => {}
+                    _ => {
+                        return Err(format!(
+                            "api.redirect.sendUserTo: {url} is not an absolute http(s) URL"
+                        ));
+                    }
+                }
+                let query = match r.args.get(1).and_then(|o| o.get("query")) {
+                    None | Some(Value::Null) => vec![],
+                    Some(Value::Object(m)) => m
+                        .iter()
+                        .map(|(k, v)| {
+                            let v = match v {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            };
+                            (k.clone(), v)
+                        })
+                        .collect(),
+                    Some(_) => {
+                        return Err(
+                            "api.redirect.sendUserTo: options.query must be an object".into()
+                        );
+                    }
+                };
+                Self::Redirect { url, query }
+            }
             "multifactor.enable" => Self::Multifactor {
                 provider: str_arg(r, 0, "provider")?,
                 allow_remember_browser: r
@@ -675,8 +712,21 @@ mod tests {
             Err("api.access.deny: reason must be a string".into())
         );
         assert_eq!(
-            PostLoginCommand::read(&rec("redirect.sendUserTo", json!(["https://x"]))),
-            Err("api.redirect.sendUserTo is not a function in the post-login trigger".into())
+            PostLoginCommand::read(&rec(
+                "redirect.sendUserTo",
+                json!(["https://x.example/p", {"query": {"a": "1", "n": 2}}])
+            )),
+            Ok(PostLoginCommand::Redirect {
+                url: "https://x.example/p".into(),
+                query: vec![("a".into(), "1".into()), ("n".into(), "2".into())]
+            })
+        );
+        assert_eq!(
+            PostLoginCommand::read(&rec("redirect.sendUserTo", json!(["javascript:alert(1)"]))),
+            Err(
+                "api.redirect.sendUserTo: javascript:alert(1) is not an absolute http(s) URL"
+                    .into()
+            )
         );
     }
 
@@ -687,6 +737,8 @@ mod tests {
                 json!([[{"type": "phone"}]])
             } else if op.starts_with("authentication.") {
                 json!([{"type": "phone"}])
+            } else if *op == "redirect.sendUserTo" {
+                json!(["https://x.example/"])
             } else {
                 json!(["x", 1])
             };

@@ -852,3 +852,123 @@ async fn the_management_api_ends_a_users_sessions(b: Backend) {
         Some("login_required")
     );
 }
+
+/// Auth0's redirect pattern: a signed token to the external page, and its signed answer back.
+const REDIRECT_ACTION: &str = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  const token = api.redirect.encodeToken({
+    secret: event.secrets.KEY, payload: { email: event.user.email }, expiresInSeconds: 60,
+  });
+  api.idToken.setCustomClaim("https://example.com/before", "kept");
+  api.redirect.sendUserTo("https://consent.example/terms", { query: { session_token: token } });
+};
+exports.onContinuePostLogin = async (event, api) => {
+  const answer = api.redirect.validateToken({ secret: event.secrets.KEY, tokenParameterName: "answer" });
+  if (!answer.accepted) return api.access.deny("The terms were not accepted.");
+  api.idToken.setCustomClaim("https://example.com/terms", "accepted in " + event.request.query.lang);
+};"#;
+
+backend_tests!(an_action_redirects_and_the_login_continues);
+async fn an_action_redirects_and_the_login_continues(b: Backend) {
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+    const KEY: &[u8] = b"a-shared-secret-of-the-consent-page";
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let tok = app.admin_token().await;
+    crate::actions::bind_only(
+        &app,
+        &tok,
+        "terms",
+        REDIRECT_ACTION,
+        json!([{"name": "KEY", "value": std::str::from_utf8(KEY).unwrap()}]),
+    )
+    .await;
+
+    // Logs in, follows the redirect; returns the state and the token the page received.
+    async fn to_the_page(app: &TestApp, br: &mut Browser, c: &Value) -> (String, Value) {
+        let (page, html) = start(app, br, &authorize_url(c, "")).await;
+        let (s, h, _) = password(app, br, &page, &html, PASSWORD).await;
+        assert_eq!((s, location(&h)), (StatusCode::SEE_OTHER, page.clone()));
+        let (s, h, _) = br.get(app, &page).await;
+        assert_eq!(s, StatusCode::FOUND);
+        let to = location(&h);
+        assert!(
+            to.starts_with("https://consent.example/terms?session_token="),
+            "{to}"
+        );
+        let q: Vec<(String, String)> =
+            serde_urlencoded::from_str(to.split_once('?').unwrap().1).unwrap();
+        let state = param(&q, "state").unwrap();
+        assert_eq!(state, state_of(&page));
+        let mut v = Validation::new(Algorithm::HS256);
+        v.validate_aud = false;
+        let t = jsonwebtoken::decode::<Value>(
+            &param(&q, "session_token").unwrap(),
+            &DecodingKey::from_secret(KEY),
+            &v,
+        )
+        .expect("the token is signed with the action's secret")
+        .claims;
+        (state, t)
+    }
+    let sign = |claims: Value, key: &[u8]| {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(key),
+        )
+        .unwrap()
+    };
+    let exp = app.ctx.clock.now_secs() + 60;
+
+    // An answer signed with another key: the action fails, the application hears why.
+    let mut br = Browser { cookies: vec![] };
+    let (state, t) = to_the_page(&app, &mut br, &c).await;
+    assert_eq!(t["email"], EMAIL);
+    assert_eq!(t["state"], state.as_str());
+    assert_eq!(t["iss"], crate::support::ISSUER);
+    let forged = sign(
+        json!({"state": state, "sub": t["sub"], "accepted": true, "exp": exp}),
+        b"not-the-key",
+    );
+    let (s, h, _) = br
+        .get(
+            &app,
+            &format!("/continue?state={state}&answer={forged}&lang=fr"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        param(&answer(&h), "error").as_deref(),
+        Some("extensibility_error")
+    );
+
+    // The right answer: the flow resumes, the claims of both halves reach the ID token.
+    let (state, t) = to_the_page(&app, &mut br, &c).await;
+    let good = sign(
+        json!({"state": state, "sub": t["sub"], "accepted": true, "exp": exp}),
+        KEY,
+    );
+    // Not from another browser, and only once.
+    let mut other = Browser {
+        cookies: vec![("callsign_browser".into(), "z".repeat(43))],
+    };
+    let url = format!("/continue?state={state}&answer={good}&lang=fr");
+    let (s, _, _) = other.get(&app, &url).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, h, _) = br.get(&app, &url).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, t) = exchange(&app, &c, &param(&answer(&h), "code").unwrap(), VERIFIER).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let id = jwt_part(t["id_token"].as_str().unwrap(), 1);
+    assert_eq!(id["https://example.com/terms"], "accepted in fr");
+    assert_eq!(id["https://example.com/before"], "kept");
+    let (s, _, _) = br.get(&app, &url).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // A grant that cannot redirect fails the login instead.
+    let api = mfa_client(&app, &tok).await;
+    let (s, v) = crate::support::mfa::password_login(&app, &api, EMAIL).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "extensibility_error");
+}

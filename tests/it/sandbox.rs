@@ -26,6 +26,7 @@ fn inv(code: &str, timeout_ms: u64) -> Invocation {
         allow_hosts: vec![],
         cache: vec![],
         now_ms: 0,
+        redirect: None,
     }
 }
 

@@ -26,9 +26,10 @@ use axum::routing::{get, post};
 use minijinja::context;
 use serde::Serialize;
 
-/// The POST routes (mounted with the Authentication API's per-IP limit).
+/// The POST routes (mounted with the Authentication API's per-IP limit), and `/continue`.
 pub fn forms() -> Router<Ctx> {
     Router::new()
+        .route("/continue", get(resume).post(resume))
         .route("/u/login", post(login))
         .route("/u/signup", post(signup))
         .route("/u/forgot", post(forgot))
@@ -152,6 +153,16 @@ async fn show(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response 
     let common = context! {
         lang, t, brand, notice, state => &txn.id, csrf => &txn.csrf, username,
     };
+    // A post-login Action sent the browser elsewhere: on it goes.
+    if let Some(url) = hosted::redirect_target(&txn) {
+        let mut r = StatusCode::FOUND.into_response();
+        if let Ok(v) = HeaderValue::from_str(url) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return r;
+    }
     // A blocked account gets a page of its own (the form cannot help), with a way back.
     if let (Step::Login, Some(n)) = (d.step, &d.notice)
         && matches!(n.key.as_str(), "blocked" | "too_many_logins")
@@ -206,6 +217,7 @@ async fn show(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response 
                 )
             }
         }
+        Step::Redirected => return stale(&ctx, &headers).await,
         Step::ResetSent => (
             "reset_sent.html",
             tr("reset_sent_title"),
@@ -344,7 +356,21 @@ where
         Err(e) => return failure(&ctx, lang_of(None, &headers), e).await,
     };
     let lang = lang_of(Some(&txn), &headers);
-    match step(ctx.clone(), txn, f).await {
+    let outcome = step(ctx.clone(), txn, f).await;
+    answer(&ctx, &headers, lang, &state, outcome).await
+}
+
+/// The response to a step's outcome: the transaction's page again, the application's answer
+/// (with the session cookies), or "start again".
+async fn answer(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    lang: &str,
+    state: &str,
+    outcome: crate::error::Result<Outcome>,
+) -> Response {
+    let ctx = ctx.clone();
+    match outcome {
         Ok(Outcome::Page) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("/u/login?state={state}")) {
@@ -352,7 +378,7 @@ where
             }
             r
         }
-        Ok(Outcome::Stale) => stale(&ctx, &headers).await,
+        Ok(Outcome::Stale) => stale(&ctx, headers).await,
         Ok(Outcome::Done {
             reply,
             session,
@@ -531,4 +557,35 @@ async fn saved(
         .await
     })
     .await
+}
+
+/// `GET|POST /continue?state=…`: back from a post-login Action's redirect. Every parameter
+/// but `state` (query, and form fields on a POST) is the `onContinuePostLogin` event's
+/// `request.query`. The transaction must belong to this browser, as every step does.
+async fn resume(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    q: Query,
+    body: Bytes,
+) -> Response {
+    let mut params = std::collections::BTreeMap::new();
+    for (k, v) in q.0.iter().chain(form(&body).iter()).take(100) {
+        if k != "state" && v.len() <= 8192 {
+            params.insert(k.clone(), v.clone());
+        }
+    }
+    let state = q
+        .get("state")
+        .map(str::to_string)
+        .unwrap_or_else(|| field(&form(&body), "state").to_string());
+    let txn = match hosted::open(&ctx, &state, cookie(&headers, BROWSER_COOKIE)).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return stale(&ctx, &headers).await,
+        Err(e) => return failure(&ctx, lang_of(None, &headers), e).await,
+    };
+    let lang = lang_of(Some(&txn), &headers);
+    let ua = ua_of(&headers);
+    let outcome = hosted::resume(&ctx, &txn, &params, &ip, ua.as_deref()).await;
+    answer(&ctx, &headers, lang, &state, outcome).await
 }

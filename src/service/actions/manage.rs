@@ -197,6 +197,7 @@ async fn syntax_check(ctx: &Ctx, code: &str) -> Result<()> {
             allow_hosts: vec![],
             cache: vec![],
             now_ms: 0,
+            redirect: None,
         })
         .await;
     match out.failure {
@@ -479,6 +480,7 @@ pub async fn test(ctx: &Ctx, id: &str, payload: Map<String, Value>) -> Result<Te
             allow_hosts: ctx.config.sandbox.allow_hosts.clone(),
             cache: vec![],
             now_ms: ctx.clock.now_ms(),
+            redirect: None,
         })
         .await;
     Ok(TestAnswer {

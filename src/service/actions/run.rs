@@ -17,6 +17,7 @@ use crate::domain::claims::Custom;
 use crate::domain::records::TENANT_ID;
 use crate::error::{OAuthError, OAuthKind, Result};
 use crate::sandbox::Invocation;
+pub use crate::sandbox::protocol::RedirectContext;
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::tenant::catalog::ClientAuth;
 use crate::service::tenant::connections::Connection;
@@ -43,6 +44,24 @@ pub struct PostLoginInput<'a> {
     pub methods: &'a [(&'a str, Option<&'a str>)],
     /// The log entry's shared fields.
     pub base: &'a LogEvent,
+    /// A browser login that may redirect (`api.redirect`; the hosted login); `None` for the
+    /// API grants, where `sendUserTo` fails the login.
+    pub redirect: Option<RedirectContext>,
+    /// Resuming after a redirect: where the flow stopped and what it had decided.
+    pub resume: Option<&'a Suspended>,
+}
+
+/// A flow suspended by `api.redirect.sendUserTo`: the URL to send the browser to (with the
+/// query and `state` added), the action that redirected (its position and id, checked when
+/// the flow resumes at its `onContinuePostLogin`), and what the actions before had decided.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Suspended {
+    pub url: String,
+    pub at: usize,
+    pub action_id: String,
+    pub mfa: ActionMfa,
+    pub custom: Custom,
+    pub remember_browser: Option<bool>,
 }
 
 /// What the post-login Actions of one login asked for.
@@ -57,6 +76,8 @@ pub struct PostLoginEffects {
     /// `allowRememberBrowser` of the last `api.multifactor.enable` (hosted login): `None`
     /// when no Action called it, so the tenant's setting decides.
     pub remember_browser: Option<bool>,
+    /// The flow stopped for a redirect (`api.redirect.sendUserTo`).
+    pub suspended: Option<Suspended>,
 }
 
 fn extensibility(action: &str) -> crate::error::Error {
@@ -108,17 +129,31 @@ pub(crate) async fn invoke<C>(
     event: &impl serde::Serialize,
     read: fn(&ev::Recorded) -> std::result::Result<C, String>,
 ) -> std::result::Result<Vec<C>, Failed> {
+    invoke_as(ctx, trigger, handler_of(trigger), v, event, read, None).await
+}
+
+/// [`invoke`] with another handler (`onContinuePostLogin`) and the redirect context.
+async fn invoke_as<C>(
+    ctx: &Ctx,
+    trigger: &str,
+    handler: &str,
+    v: &crate::store::actions::ActionVersionRow,
+    event: &impl serde::Serialize,
+    read: fn(&ev::Recorded) -> std::result::Result<C, String>,
+    redirect: Option<RedirectContext>,
+) -> std::result::Result<Vec<C>, Failed> {
     let out = ctx
         .sandbox
         .run(&Invocation {
             code: v.code.clone(),
-            handler: handler_of(trigger).into(),
+            handler: handler.into(),
             event: to_json(event),
             ops: ops_of(trigger).iter().map(|s| s.to_string()).collect(),
             limits: limits(ctx),
             allow_hosts: ctx.config.sandbox.allow_hosts.clone(),
             cache: ctx.action_cache.entries(&v.action_id, ctx.clock.now_ms()),
             now_ms: ctx.clock.now_ms(),
+            redirect,
         })
         .await;
     let failed = |kind: String, message: String| Failed {
@@ -301,10 +336,59 @@ pub async fn post_login(ctx: &Ctx, input: &PostLoginInput<'_>) -> Result<PostLog
     let mut failed: Option<String> = None;
     let mut execution = Execution::new(POST_LOGIN);
     effects.execution_id = Some(execution.id.clone());
-    for (name, v) in bound.iter() {
+    // Resuming after a redirect: the same action again, at its onContinuePostLogin, with what
+    // the flow had decided so far and the /continue request's parameters.
+    let start = match input.resume {
+        Some(r) => {
+            if bound.get(r.at).map(|(_, v)| v.action_id.as_str()) != Some(r.action_id.as_str()) {
+                return Err(OAuthError::new(
+                    OAuthKind::Extensibility,
+                    "The post-login Actions changed while the login waited for a redirect.",
+                )
+                .into());
+            }
+            effects.mfa = r.mfa.clone();
+            effects.custom = r.custom.clone();
+            effects.remember_browser = r.remember_browser;
+            event.request.method = "GET".into();
+            event.request.query = input
+                .redirect
+                .as_ref()
+                .map(|c| {
+                    c.params
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            r.at
+        }
+        None => 0,
+    };
+    for (i, (name, v)) in bound.iter().enumerate().skip(start) {
         event.secrets = secrets_of(ctx, v)?;
         let started = ctx.clock.now_ms();
-        let ran = invoke(ctx, POST_LOGIN, v, &event, PostLoginCommand::read).await;
+        let continuing = input.resume.is_some() && i == start;
+        let handler = if continuing {
+            "onContinuePostLogin"
+        } else {
+            handler_of(POST_LOGIN)
+        };
+        let redirect = input.redirect.clone();
+        let ran = invoke_as(
+            ctx,
+            POST_LOGIN,
+            handler,
+            v,
+            &event,
+            PostLoginCommand::read,
+            redirect,
+        )
+        .await;
+        // An action that redirected but has no onContinuePostLogin: nothing to resume there.
+        if continuing && matches!(&ran, Err(f) if f.kind == "no_handler") {
+            continue;
+        }
         execution.push(name, started, ctx.clock.now_ms(), ran.as_ref().err());
         let cmds = match ran {
             Ok(c) => c,
@@ -314,8 +398,10 @@ pub async fn post_login(ctx: &Ctx, input: &PostLoginInput<'_>) -> Result<PostLog
                 break;
             }
         };
+        let mut redirect_to = None;
         for c in cmds {
             match c {
+                PostLoginCommand::Redirect { url, query } => redirect_to = Some((url, query)),
                 PostLoginCommand::Deny(r) => denied = Some(r),
                 PostLoginCommand::Multifactor {
                     provider,
@@ -355,6 +441,35 @@ pub async fn post_login(ctx: &Ctx, input: &PostLoginInput<'_>) -> Result<PostLog
         }
         if denied.is_some() {
             // Auth0: the flow stops after the action that denied.
+            break;
+        }
+        if let Some((url, query)) = redirect_to {
+            // Auth0: the flow is suspended once this action is done, and resumes here.
+            let Some(rc) = &input.redirect else {
+                let f = Failed {
+                    kind: "threw".into(),
+                    message: format!(
+                        "api.redirect.sendUserTo: this login ({}) cannot redirect the user",
+                        input.protocol
+                    ),
+                    logs: String::new(),
+                };
+                log_failed(ctx, input.base, "f", POST_LOGIN, name, &f);
+                failed = Some(name.clone());
+                break;
+            };
+            let mut u = url::Url::parse(&url).map_err(crate::error::Error::internal)?;
+            u.query_pairs_mut()
+                .extend_pairs(query.iter())
+                .append_pair("state", &rc.state);
+            effects.suspended = Some(Suspended {
+                url: u.to_string(),
+                at: i,
+                action_id: v.action_id.clone(),
+                mfa: effects.mfa.clone(),
+                custom: effects.custom.clone(),
+                remember_browser: effects.remember_browser,
+            });
             break;
         }
     }

@@ -19,6 +19,7 @@ use crate::ctx::Ctx;
 use crate::domain::claims::Custom;
 use crate::domain::{grant_types, phone};
 use crate::error::{Error, OAuthKind, Result};
+use crate::service::actions::run::{RedirectContext, Suspended};
 use crate::service::events::logs::{self, LogEvent};
 use crate::service::mfa::api::{self as mfa_api, Associate, Bearer};
 use crate::service::mfa::policy::{self as mfa_policy, Decision};
@@ -54,6 +55,9 @@ pub enum Step {
     RecoverySave,
     /// The password-reset email (or SMS) was asked for; nothing more to do here.
     ResetSent,
+    /// A post-login Action sent the browser elsewhere (`api.redirect.sendUserTo`); the login
+    /// resumes at `/continue`.
+    Redirected,
 }
 
 /// A message for the next page, by key (the page translates it) with optional detail text.
@@ -123,6 +127,12 @@ pub struct TxnData {
     /// "Remember this browser" was ticked with the code (kept while the recovery code shows).
     #[serde(default)]
     remember: bool,
+    /// The flow a post-login Action suspended with a redirect.
+    #[serde(default)]
+    suspended: Option<Suspended>,
+    /// A second factor was already completed in the SSO session this login runs in.
+    #[serde(default)]
+    mfa_done: bool,
     /// Whether this login may offer "remember this browser": the node's setting
     /// (`[hosted] mfa_remember_days` > 0) unless an Action's `api.multifactor.enable` said
     /// `allowRememberBrowser: false`.
@@ -150,6 +160,8 @@ impl TxnData {
             session_hash: None,
             remember: false,
             remember_allowed: false,
+            suspended: None,
+            mfa_done: false,
         }
     }
 }
@@ -223,30 +235,31 @@ pub async fn begin(
         data.session_hash = Some(l.id_hash.clone());
         data.user_id = Some(l.user.user_id.clone());
         let mfa_done = l.row.mfa_time.is_some();
-        match after_password(
-            ctx,
-            &mut data,
-            &l.user,
+        data.mfa_done = mfa_done;
+        let state = crypto::random_token();
+        let flow = Flow {
+            state: &state,
             ip,
-            user_agent,
+            ua: user_agent,
             remember_cookie,
-            mfa_done,
-        )
-        .await?
-        {
+            resume: None,
+        };
+        match after_password(ctx, &mut data, &l.user, &flow).await? {
             After::Reply(r) => return Ok(Begin::Reply(r)),
             After::Complete { mfa } => {
                 let reply = finish_code(ctx, &data, &l.user.user_id, mfa || mfa_done).await?;
                 return Ok(Begin::Reply(reply));
             }
-            After::SecondFactor if request.prompt_none() => {
+            After::SecondFactor | After::Redirect if request.prompt_none() => {
                 return Ok(Begin::Reply(Reply::error(
                     &request,
                     "interaction_required",
-                    "Multifactor authentication required",
+                    "The login needs the user's interaction",
                 )));
             }
-            After::SecondFactor => return create(ctx, data, browser).await,
+            After::SecondFactor | After::Redirect => {
+                return create(ctx, state, data, browser).await;
+            }
         }
     }
     if request.prompt_none() {
@@ -256,11 +269,10 @@ pub async fn begin(
             "Login required",
         )));
     }
-    create(ctx, TxnData::new(request), browser).await
+    create(ctx, crypto::random_token(), TxnData::new(request), browser).await
 }
 
-async fn create(ctx: &Ctx, data: TxnData, browser: &str) -> Result<Begin> {
-    let id = crypto::random_token();
+async fn create(ctx: &Ctx, id: String, data: TxnData, browser: &str) -> Result<Begin> {
     let now = ctx.clock.now_ms();
     store::login_txns::insert(
         &ctx.db,
@@ -372,8 +384,23 @@ fn log_base(r: &AuthRequest, c: Option<&Connection>, ip: &str, ua: Option<&str>)
 
 enum After {
     Reply(Reply),
-    Complete { mfa: bool },
+    Complete {
+        mfa: bool,
+    },
     SecondFactor,
+    /// A post-login Action redirects the browser (the transaction's page sends it on).
+    Redirect,
+}
+
+/// The login's request context for [`after_password`].
+struct Flow<'a> {
+    /// The transaction id (the `state` a redirect carries).
+    state: &'a str,
+    ip: &'a str,
+    ua: Option<&'a str>,
+    remember_cookie: Option<&'a str>,
+    /// Resuming at `/continue`: its parameters.
+    resume: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
 async fn client_of(ctx: &Ctx, r: &AuthRequest) -> Result<std::sync::Arc<ClientAuth>> {
@@ -389,11 +416,9 @@ async fn after_password(
     ctx: &Ctx,
     d: &mut TxnData,
     user: &UserRow,
-    ip: &str,
-    ua: Option<&str>,
-    remember_cookie: Option<&str>,
-    mfa_done: bool,
+    flow: &Flow<'_>,
 ) -> Result<After> {
+    let (ip, ua, remember_cookie, mfa_done) = (flow.ip, flow.ua, flow.remember_cookie, d.mfa_done);
     let r = d.request.clone();
     let client = client_of(ctx, &r).await?;
     let Some(c) = authorize::connection(ctx, &r).await? else {
@@ -426,6 +451,18 @@ async fn after_password(
             scope: Some(&r.scope),
             methods,
             base: &base,
+            redirect: Some(RedirectContext {
+                state: flow.state.to_string(),
+                sub: user.user_id.clone(),
+                iss: ctx.issuer.to_string(),
+                ip: ip.to_string(),
+                params: flow.resume.cloned().unwrap_or_default(),
+            }),
+            resume: if flow.resume.is_some() {
+                d.suspended.as_ref()
+            } else {
+                None
+            },
         },
     )
     .await
@@ -440,6 +477,13 @@ async fn after_password(
         }
         Err(e) => return Err(e),
     };
+    if let Some(sus) = actions.suspended {
+        d.step = Step::Redirected;
+        d.user_id = Some(user.user_id.clone());
+        d.suspended = Some(sus);
+        return Ok(After::Redirect);
+    }
+    d.suspended = None;
     d.custom = actions.ran.then_some(actions.custom.clone());
     d.remember_allowed =
         ctx.config.hosted.mfa_remember_days > 0 && actions.remember_browser != Some(false);
@@ -598,6 +642,67 @@ fn step_notice(e: &crate::error::OAuthError) -> Notice {
     }
 }
 
+/// `/continue?state=…`: the browser is back from a post-login Action's redirect. The action
+/// that redirected runs its `onContinuePostLogin` with the request's parameters, then the
+/// rest of the flow as after a password (the later Actions, the MFA decision). A transaction
+/// resumes once.
+pub async fn resume(
+    ctx: &Ctx,
+    t: &Txn,
+    params: &std::collections::BTreeMap<String, String>,
+    ip: &str,
+    ua: Option<&str>,
+) -> Result<Outcome> {
+    if t.data.step != Step::Redirected {
+        return Ok(Outcome::Stale);
+    }
+    let csrf = t.csrf.clone();
+    let Some(t) = claim(ctx, t, &csrf).await? else {
+        return Ok(Outcome::Stale);
+    };
+    let mut d = t.data.clone();
+    let Some(user) = store::users::get(&ctx.db, d.user_id.as_deref().unwrap_or(""))
+        .await?
+        .filter(|u| !u.blocked)
+    else {
+        store::login_txns::delete(&ctx.db, &t.id_hash).await?;
+        return Ok(Outcome::Done {
+            reply: Reply::error(&d.request, "access_denied", "The user is blocked or gone."),
+            session: None,
+            remember: None,
+        });
+    };
+    let flow = Flow {
+        state: &t.id,
+        ip,
+        ua,
+        remember_cookie: None,
+        resume: Some(params),
+    };
+    match after_password(ctx, &mut d, &user, &flow).await? {
+        After::Reply(reply) => {
+            store::login_txns::delete(&ctx.db, &t.id_hash).await?;
+            Ok(Outcome::Done {
+                reply,
+                session: None,
+                remember: None,
+            })
+        }
+        After::Complete { mfa } => {
+            let mfa = mfa || d.mfa_done;
+            complete(ctx, &t, &d, &user, mfa, false, ip, ua).await
+        }
+        After::SecondFactor | After::Redirect => save(ctx, &t, d.clone(), d.notice.clone()).await,
+    }
+}
+
+/// Where a redirected transaction sends the browser.
+pub fn redirect_target(t: &Txn) -> Option<&str> {
+    (t.data.step == Step::Redirected)
+        .then(|| t.data.suspended.as_ref().map(|s| s.url.as_str()))
+        .flatten()
+}
+
 /// The login form: `username` and `password` on the request's connection.
 #[allow(clippy::too_many_arguments)]
 pub async fn password(
@@ -644,7 +749,14 @@ pub async fn password(
     };
     d.auth_time = Some(ctx.clock.now_ms());
     d.user_id = Some(user.user_id.clone());
-    match after_password(ctx, &mut d, &user, ip, ua, remember_cookie, false).await? {
+    let flow = Flow {
+        state: &t.id,
+        ip,
+        ua,
+        remember_cookie,
+        resume: None,
+    };
+    match after_password(ctx, &mut d, &user, &flow).await? {
         After::Reply(reply) => {
             store::login_txns::delete(&ctx.db, &t.id_hash).await?;
             Ok(Outcome::Done {
@@ -654,7 +766,7 @@ pub async fn password(
             })
         }
         After::Complete { mfa } => complete(ctx, &t, &d, &user, mfa, false, ip, ua).await,
-        After::SecondFactor => save(ctx, &t, d.clone(), d.notice.clone()).await,
+        After::SecondFactor | After::Redirect => save(ctx, &t, d.clone(), d.notice.clone()).await,
     }
 }
 
@@ -722,7 +834,14 @@ pub async fn signup(
     };
     d.auth_time = Some(ctx.clock.now_ms());
     d.user_id = Some(user.user_id.clone());
-    match after_password(ctx, &mut d, &user, ip, ua, remember_cookie, false).await? {
+    let flow = Flow {
+        state: &t.id,
+        ip,
+        ua,
+        remember_cookie,
+        resume: None,
+    };
+    match after_password(ctx, &mut d, &user, &flow).await? {
         After::Reply(reply) => {
             store::login_txns::delete(&ctx.db, &t.id_hash).await?;
             Ok(Outcome::Done {
@@ -732,7 +851,7 @@ pub async fn signup(
             })
         }
         After::Complete { mfa } => complete(ctx, &t, &d, &user, mfa, false, ip, ua).await,
-        After::SecondFactor => save(ctx, &t, d.clone(), d.notice.clone()).await,
+        After::SecondFactor | After::Redirect => save(ctx, &t, d.clone(), d.notice.clone()).await,
     }
 }
 

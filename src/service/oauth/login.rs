@@ -175,6 +175,8 @@ pub async fn password_grant(ctx: &Ctx, l: &PasswordLogin<'_>) -> Result<TokenRes
             scope: l.scope,
             methods: &[("pwd", None)],
             base: &base,
+            redirect: None,
+            resume: None,
         },
     )
     .await?;

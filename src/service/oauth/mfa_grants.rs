@@ -100,6 +100,8 @@ async fn issue(
                 scope: t.scope.as_deref(),
                 methods: &[("pwd", None), ("mfa", None)],
                 base: &base,
+                redirect: None,
+                resume: None,
             },
         )
         .await?

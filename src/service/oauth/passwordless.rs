@@ -214,6 +214,8 @@ pub async fn grant(ctx: &Ctx, l: &OtpLogin<'_>) -> Result<TokenResponse> {
             scope,
             methods: &[("sms", None)],
             base: &base,
+            redirect: None,
+            resume: None,
         },
     )
     .await?;
