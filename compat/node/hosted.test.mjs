@@ -340,11 +340,11 @@ describe("hosted login in Chromium", () => {
     await page.getByText(/We sent a text message with a code to X+\d{4}/).waitFor();
     // The resend button counts down before it can be used (hosted.js).
     await page.waitForFunction(() => document.querySelector("button[data-countdown]")?.disabled === true);
+    await shot(page, "6-challenge");
     await page.getByLabel("Enter the 6-digit code").fill("000000");
     await page.getByRole("button", { name: "Continue" }).click();
     await page.getByText("That code is not right.").waitFor();
     await page.getByLabel("Enter the 6-digit code").fill(await nextCode("otp_verify"));
-    await shot(page, "6-challenge");
     await page.getByRole("button", { name: "Continue" }).click();
     assert.equal(await status(page), `signed in as ${EMAIL}`);
   });
