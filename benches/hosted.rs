@@ -194,7 +194,7 @@ async fn main() {
     let authorize = format!(
         "/authorize?client_id={}&response_type=code&redirect_uri={}&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256",
         spa.client_id,
-        serde_urlencoded::to_string([("x", APP)]).unwrap()[2..].to_string()
+        &serde_urlencoded::to_string([("x", APP)]).unwrap()[2..]
     );
     let (r, id, a) = (router.clone(), spa.client_id.clone(), authorize.clone());
     let full = rate(phase, move || {
