@@ -47,6 +47,8 @@ pub fn router(ctx: Ctx) -> Router {
         )
         .route("/passwordless/start", post(authn::mfa::passwordless_start))
         .route("/userinfo", get(authn::session::userinfo))
+        // every /authorize starts a stored login transaction: per-IP limited like the API
+        .route("/authorize", get(authn::authorize::authorize))
         .merge(pages::login::forms())
         .route("/dbconnections/signup", post(authn::dbconnections::signup))
         .route(
@@ -74,7 +76,6 @@ pub fn router(ctx: Ctx) -> Router {
         .nest("/api/v2", mgmt)
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/.well-known/jwks.json", get(oidc::jwks))
-        .route("/authorize", get(authn::authorize::authorize))
         .route("/v2/logout", get(authn::authorize::logout))
         .route("/oidc/logout", get(authn::authorize::logout))
         .merge(pages::login::pages())
