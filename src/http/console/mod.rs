@@ -56,27 +56,13 @@ pub fn router() -> Router<Ctx> {
         .route("/console/console.css", get(style))
 }
 
-use crate::http::pages::{cookie, secure, set_cookie};
+use crate::http::pages::{cookie, field, form, secure, set_cookie};
 
 fn see_other(to: &'static str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     r.headers_mut()
         .insert(header::LOCATION, HeaderValue::from_static(to));
     r
-}
-
-/// A form body as name/value pairs (unreadable bodies read as empty: every field is then
-/// missing, which each handler refuses plainly).
-fn form(body: &Bytes) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
-}
-
-fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
-    f.iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 async fn current(ctx: &Ctx, headers: &HeaderMap) -> Result<Option<Session>, Error> {

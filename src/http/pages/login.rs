@@ -13,7 +13,7 @@ use crate::http::authn::authorize::{
     user_agent,
 };
 use crate::http::extract::{ClientIp, Query};
-use crate::http::pages::{cookie, document, render, secure, set_cookie};
+use crate::http::pages::{cookie, document, field, form, render, secure, set_cookie};
 use crate::service::oauth::authorize::origin_of;
 use crate::service::oauth::hosted::{self, Answer, Outcome, Step, Txn};
 use crate::service::oauth::sessions::SESSION_TTL_MS;
@@ -326,19 +326,6 @@ async fn password_policy(ctx: &Ctx, r: &crate::service::oauth::authorize::AuthRe
         .flatten()
         .map(|c| crate::domain::password_policy::describe(&c.options))
         .unwrap_or_default()
-}
-
-/// A form body as name/value pairs (unreadable bodies read as empty).
-fn form(body: &Bytes) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
-}
-
-fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
-    f.iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 /// Runs a step for a posted form: opens the transaction the form names (bound to this

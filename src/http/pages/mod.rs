@@ -84,6 +84,21 @@ pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a 
         .map(|(_, v)| v)
 }
 
+/// A form body as name/value pairs (unreadable bodies read as empty: every field is then
+/// missing, which each handler refuses plainly).
+pub fn form(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+/// The last value of field `name` in a form ("" when missing).
+pub fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
+    f.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
 /// `; Secure` when the public URL is https.
 pub fn secure(ctx: &crate::ctx::Ctx) -> &'static str {
     if ctx.issuer.starts_with("https://") {

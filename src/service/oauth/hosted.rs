@@ -660,7 +660,7 @@ pub async fn resume(
     let Some(t) = claim(ctx, t, &csrf).await? else {
         return Ok(Outcome::Stale);
     };
-    let mut d = t.data.clone();
+    let d = t.data.clone();
     let Some(user) = store::users::get(&ctx.db, d.user_id.as_deref().unwrap_or(""))
         .await?
         .filter(|u| !u.blocked)
@@ -679,7 +679,19 @@ pub async fn resume(
         remember_cookie: None,
         resume: Some(params),
     };
-    match after_password(ctx, &mut d, &user, &flow).await? {
+    proceed(ctx, &t, d, &user, &flow).await
+}
+
+/// After the first factor (or back from a redirect): the Actions and the MFA decision, then
+/// the application's answer, or the next page.
+async fn proceed(
+    ctx: &Ctx,
+    t: &Txn,
+    mut d: TxnData,
+    user: &UserRow,
+    flow: &Flow<'_>,
+) -> Result<Outcome> {
+    match after_password(ctx, &mut d, user, flow).await? {
         After::Reply(reply) => {
             store::login_txns::delete(&ctx.db, &t.id_hash).await?;
             Ok(Outcome::Done {
@@ -690,9 +702,12 @@ pub async fn resume(
         }
         After::Complete { mfa } => {
             let mfa = mfa || d.mfa_done;
-            complete(ctx, &t, &d, &user, mfa, false, ip, ua).await
+            complete(ctx, t, &d, user, mfa, false, flow.ip, flow.ua).await
         }
-        After::SecondFactor | After::Redirect => save(ctx, &t, d.clone(), d.notice.clone()).await,
+        After::SecondFactor | After::Redirect => {
+            let n = d.notice.clone();
+            save(ctx, t, d, n).await
+        }
     }
 }
 
@@ -756,18 +771,7 @@ pub async fn password(
         remember_cookie,
         resume: None,
     };
-    match after_password(ctx, &mut d, &user, &flow).await? {
-        After::Reply(reply) => {
-            store::login_txns::delete(&ctx.db, &t.id_hash).await?;
-            Ok(Outcome::Done {
-                reply,
-                session: None,
-                remember: None,
-            })
-        }
-        After::Complete { mfa } => complete(ctx, &t, &d, &user, mfa, false, ip, ua).await,
-        After::SecondFactor | After::Redirect => save(ctx, &t, d.clone(), d.notice.clone()).await,
-    }
+    proceed(ctx, &t, d, &user, &flow).await
 }
 
 /// The signup form: a new user on the request's connection, then logged in.
@@ -841,18 +845,7 @@ pub async fn signup(
         remember_cookie,
         resume: None,
     };
-    match after_password(ctx, &mut d, &user, &flow).await? {
-        After::Reply(reply) => {
-            store::login_txns::delete(&ctx.db, &t.id_hash).await?;
-            Ok(Outcome::Done {
-                reply,
-                session: None,
-                remember: None,
-            })
-        }
-        After::Complete { mfa } => complete(ctx, &t, &d, &user, mfa, false, ip, ua).await,
-        After::SecondFactor | After::Redirect => save(ctx, &t, d.clone(), d.notice.clone()).await,
-    }
+    proceed(ctx, &t, d, &user, &flow).await
 }
 
 /// "Forgot your password?": asks for the reset link as `/dbconnections/change_password` does
