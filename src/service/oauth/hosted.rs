@@ -361,6 +361,14 @@ async fn claim(ctx: &Ctx, t: &Txn, given: &str) -> Result<Option<Txn>> {
     }))
 }
 
+/// [`claim`] for a step that may only be taken at one of `steps`.
+async fn claim_at(ctx: &Ctx, t: &Txn, given: &str, steps: &[Step]) -> Result<Option<Txn>> {
+    if !steps.contains(&t.data.step) {
+        return Ok(None);
+    }
+    claim(ctx, t, given).await
+}
+
 /// Saves `d` after a claimed step (under the token the claim set).
 async fn save(ctx: &Ctx, t: &Txn, mut d: TxnData, n: Option<Notice>) -> Result<Outcome> {
     d.notice = n;
@@ -653,11 +661,10 @@ pub async fn resume(
     ip: &str,
     ua: Option<&str>,
 ) -> Result<Outcome> {
-    if t.data.step != Step::Redirected {
-        return Ok(Outcome::Stale);
-    }
+    // No form here (the browser comes back from another site): the transaction's current
+    // token is the one spent, so it still resumes once.
     let csrf = t.csrf.clone();
-    let Some(t) = claim(ctx, t, &csrf).await? else {
+    let Some(t) = claim_at(ctx, t, &csrf, &[Step::Redirected]).await? else {
         return Ok(Outcome::Stale);
     };
     let d = t.data.clone();
@@ -730,10 +737,7 @@ pub async fn password(
     ip: &str,
     ua: Option<&str>,
 ) -> Result<Outcome> {
-    if t.data.step != Step::Login {
-        return Ok(Outcome::Stale);
-    }
-    let Some(t) = claim(ctx, t, csrf).await? else {
+    let Some(t) = claim_at(ctx, t, csrf, &[Step::Login]).await? else {
         return Ok(Outcome::Stale);
     };
     let mut d = t.data.clone();
@@ -786,10 +790,7 @@ pub async fn signup(
     ip: &str,
     ua: Option<&str>,
 ) -> Result<Outcome> {
-    if t.data.step != Step::Login {
-        return Ok(Outcome::Stale);
-    }
-    let Some(t) = claim(ctx, t, csrf).await? else {
+    let Some(t) = claim_at(ctx, t, csrf, &[Step::Login]).await? else {
         return Ok(Outcome::Stale);
     };
     let mut d = t.data.clone();
@@ -851,10 +852,7 @@ pub async fn signup(
 /// "Forgot your password?": asks for the reset link as `/dbconnections/change_password` does
 /// (the same answer whether or not the account exists).
 pub async fn forgot(ctx: &Ctx, t: &Txn, csrf: &str, email: &str) -> Result<Outcome> {
-    if t.data.step != Step::Login {
-        return Ok(Outcome::Stale);
-    }
-    let Some(t) = claim(ctx, t, csrf).await? else {
+    let Some(t) = claim_at(ctx, t, csrf, &[Step::Login]).await? else {
         return Ok(Outcome::Stale);
     };
     let mut d = t.data.clone();
@@ -900,10 +898,7 @@ pub async fn enroll(
     channel: &str,
     ip: &str,
 ) -> Result<Outcome> {
-    if !matches!(t.data.step, Step::MfaEnroll | Step::MfaEnrollCode) {
-        return Ok(Outcome::Stale);
-    }
-    let Some(t) = claim(ctx, t, csrf).await? else {
+    let Some(t) = claim_at(ctx, t, csrf, &[Step::MfaEnroll, Step::MfaEnrollCode]).await? else {
         return Ok(Outcome::Stale);
     };
     let mut d = t.data.clone();
@@ -965,10 +960,7 @@ pub async fn enroll(
 
 /// "Send another code" / "Call me instead" on the challenge page.
 pub async fn resend(ctx: &Ctx, t: &Txn, csrf: &str, channel: &str, ip: &str) -> Result<Outcome> {
-    if t.data.step != Step::MfaChallenge {
-        return Ok(Outcome::Stale);
-    }
-    let Some(t) = claim(ctx, t, csrf).await? else {
+    let Some(t) = claim_at(ctx, t, csrf, &[Step::MfaChallenge]).await? else {
         return Ok(Outcome::Stale);
     };
     let mut d = t.data.clone();
@@ -1006,10 +998,7 @@ pub async fn verify(
     ip: &str,
     ua: Option<&str>,
 ) -> Result<Outcome> {
-    if !matches!(t.data.step, Step::MfaEnrollCode | Step::MfaChallenge) {
-        return Ok(Outcome::Stale);
-    }
-    let Some(t) = claim(ctx, t, csrf).await? else {
+    let Some(t) = claim_at(ctx, t, csrf, &[Step::MfaEnrollCode, Step::MfaChallenge]).await? else {
         return Ok(Outcome::Stale);
     };
     let mut d = t.data.clone();
@@ -1068,18 +1057,12 @@ pub async fn saved(
     ip: &str,
     ua: Option<&str>,
 ) -> Result<Outcome> {
-    if t.data.step != Step::RecoverySave {
-        return Ok(Outcome::Stale);
-    }
-    if !confirmed {
-        let Some(t) = claim(ctx, t, csrf).await? else {
-            return Ok(Outcome::Stale);
-        };
-        return save(ctx, &t, t.data.clone(), notice("confirm_saved")).await;
-    }
-    let Some(t) = claim(ctx, t, csrf).await? else {
+    let Some(t) = claim_at(ctx, t, csrf, &[Step::RecoverySave]).await? else {
         return Ok(Outcome::Stale);
     };
+    if !confirmed {
+        return save(ctx, &t, t.data.clone(), notice("confirm_saved")).await;
+    }
     let d = t.data.clone();
     let Some(user) = store::users::get(&ctx.db, d.user_id.as_deref().unwrap_or("")).await? else {
         return Ok(Outcome::Stale);
