@@ -108,6 +108,21 @@ async fn password(
     .await
 }
 
+/// Posts a form of the page `html` of transaction `st`: its state and CSRF token, then `rest`.
+async fn step(
+    app: &TestApp,
+    br: &mut Browser,
+    path: &str,
+    st: &str,
+    html: &str,
+    rest: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, String) {
+    let csrf = csrf_of(html);
+    let mut f = vec![("state", st), ("csrf", csrf.as_str())];
+    f.extend_from_slice(rest);
+    br.post(app, path, &f).await
+}
+
 async fn exchange(app: &TestApp, c: &Value, code: &str, verifier: &str) -> (StatusCode, Value) {
     app.token_json(
         json!({"grant_type": "authorization_code", "client_id": c["client_id"],
@@ -327,19 +342,15 @@ async fn mfa_pages_enrol_then_challenge(b: Backend) {
     assert!(html.contains("value=\"voice\""), "both channels offered");
 
     // A number that is not one: the form again, nothing sent.
-    let (s, _, _) = br
-        .post(
-            &app,
-            "/u/mfa/enroll",
-            &[
-                ("state", &st),
-                ("csrf", &csrf_of(&html)),
-                ("country", "US"),
-                ("phone", "12"),
-                ("channel", "sms"),
-            ],
-        )
-        .await;
+    let (s, _, _) = step(
+        &app,
+        &mut br,
+        "/u/mfa/enroll",
+        &st,
+        &html,
+        &[("country", "US"), ("phone", "12"), ("channel", "sms")],
+    )
+    .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (s, _, html) = br.get(&app, &page).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -347,19 +358,19 @@ async fn mfa_pages_enrol_then_challenge(b: Backend) {
         html.contains("not a phone number we can send codes to"),
         "{html}"
     );
-    let (s, _, _) = br
-        .post(
-            &app,
-            "/u/mfa/enroll",
-            &[
-                ("state", &st),
-                ("csrf", &csrf_of(&html)),
-                ("country", "US"),
-                ("phone", "415 555 0142"),
-                ("channel", "sms"),
-            ],
-        )
-        .await;
+    let (s, _, _) = step(
+        &app,
+        &mut br,
+        "/u/mfa/enroll",
+        &st,
+        &html,
+        &[
+            ("country", "US"),
+            ("phone", "415 555 0142"),
+            ("channel", "sms"),
+        ],
+    )
+    .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, _, html) = br.get(&app, &page).await;
     assert!(
@@ -369,30 +380,25 @@ async fn mfa_pages_enrol_then_challenge(b: Backend) {
     assert!(html.contains("XXXXXXXX0142"));
     let (code, msg) = last_code(&app, "+14155550142").await;
     assert_eq!(msg["type"], "otp_enroll");
-    let (s, _, _) = br
-        .post(
-            &app,
-            "/u/mfa/verify",
-            &[
-                ("state", &st),
-                ("csrf", &csrf_of(&html)),
-                ("kind", "phone"),
-                ("code", "000000"),
-            ],
-        )
-        .await;
+    let (s, _, _) = step(
+        &app,
+        &mut br,
+        "/u/mfa/verify",
+        &st,
+        &html,
+        &[("kind", "phone"), ("code", "000000")],
+    )
+    .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, _, html) = br.get(&app, &page).await;
     assert!(html.contains("That code is not right."));
-    br.post(
+    step(
         &app,
+        &mut br,
         "/u/mfa/verify",
-        &[
-            ("state", &st),
-            ("csrf", &csrf_of(&html)),
-            ("kind", "phone"),
-            ("code", &code),
-        ],
+        &st,
+        &html,
+        &[("kind", "phone"), ("code", &code)],
     )
     .await;
     let (_, _, html) = br.get(&app, &page).await;
@@ -410,13 +416,7 @@ async fn mfa_pages_enrol_then_challenge(b: Backend) {
         html.contains("Confirm that you saved the recovery code"),
         "{html}"
     );
-    let (s, h, _) = br
-        .post(
-            &app,
-            "/u/mfa/saved",
-            &[("state", &st), ("csrf", &csrf_of(&html)), ("saved", "1")],
-        )
-        .await;
+    let (s, h, _) = step(&app, &mut br, "/u/mfa/saved", &st, &html, &[("saved", "1")]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (s, t) = exchange(&app, &c, &param(&answer(&h), "code").unwrap(), VERIFIER).await;
     assert_eq!(s, StatusCode::OK, "{t}");
@@ -436,14 +436,13 @@ async fn mfa_pages_enrol_then_challenge(b: Backend) {
     );
     let (code, msg) = last_code(&app, "+14155550142").await;
     assert_eq!(msg["type"], "otp_verify");
-    br.post(
+    step(
         &app,
+        &mut br,
         "/u/mfa/resend",
-        &[
-            ("state", &st),
-            ("csrf", &csrf_of(&html)),
-            ("channel", "sms"),
-        ],
+        &st,
+        &html,
+        &[("channel", "sms")],
     )
     .await;
     let (_, _, html) = br.get(&app, &page).await;
@@ -457,14 +456,13 @@ async fn mfa_pages_enrol_then_challenge(b: Backend) {
     assert!(html.contains("Call me instead"));
     let _ = code;
     app.ctx.clock.advance_ms(hosted_resend_ms() + 1_000);
-    br.post(
+    step(
         &app,
+        &mut br,
         "/u/mfa/resend",
-        &[
-            ("state", &st),
-            ("csrf", &csrf_of(&html)),
-            ("channel", "voice"),
-        ],
+        &st,
+        &html,
+        &[("channel", "voice")],
     )
     .await;
     let (_, _, html) = br.get(&app, &page).await;
@@ -472,19 +470,15 @@ async fn mfa_pages_enrol_then_challenge(b: Backend) {
     let (code, msg) = last_code(&app, "+14155550142").await;
     assert_eq!(msg["channel"], "voice");
     // "Remember this browser": the next login here skips the second factor.
-    let (s, h, _) = br
-        .post(
-            &app,
-            "/u/mfa/verify",
-            &[
-                ("state", &st),
-                ("csrf", &csrf_of(&html)),
-                ("kind", "phone"),
-                ("code", &code),
-                ("remember", "1"),
-            ],
-        )
-        .await;
+    let (s, h, _) = step(
+        &app,
+        &mut br,
+        "/u/mfa/verify",
+        &st,
+        &html,
+        &[("kind", "phone"), ("code", &code), ("remember", "1")],
+    )
+    .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(param(&answer(&h), "code").is_some());
     assert!(br.cookies.iter().any(|(k, _)| k == "callsign_mfa_rb"));
@@ -553,18 +547,15 @@ async fn totp_users_get_the_authenticator_page(b: Backend) {
         "{html}"
     );
     assert!(html.contains("name=\"kind\" value=\"otp\""));
-    let (s, h, _) = br
-        .post(
-            &app,
-            "/u/mfa/verify",
-            &[
-                ("state", &st),
-                ("csrf", &csrf_of(&html)),
-                ("kind", "otp"),
-                ("code", &totp(&app)),
-            ],
-        )
-        .await;
+    let (s, h, _) = step(
+        &app,
+        &mut br,
+        "/u/mfa/verify",
+        &st,
+        &html,
+        &[("kind", "otp"), ("code", &totp(&app))],
+    )
+    .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (s, t) = exchange(&app, &c, &param(&answer(&h), "code").unwrap(), VERIFIER).await;
     assert_eq!(s, StatusCode::OK, "{t}");
@@ -780,35 +771,32 @@ async fn custom_database_users_log_in_through_the_pages(b: Backend) {
     let st = state_of(&page).to_string();
     // The store's script decides the password, and the phone it returns (trust mode) is the
     // second factor: straight to the challenge, the code sent to the store's number.
-    let (_, h, _) = br
-        .post(
-            &app,
-            "/u/login",
-            &[
-                ("state", &st),
-                ("csrf", &csrf_of(&html)),
-                ("username", "store@example.com"),
-                ("password", "legacy-pass"),
-            ],
-        )
-        .await;
+    let (_, h, _) = step(
+        &app,
+        &mut br,
+        "/u/login",
+        &st,
+        &html,
+        &[
+            ("username", "store@example.com"),
+            ("password", "legacy-pass"),
+        ],
+    )
+    .await;
     assert_eq!(location(&h), page);
     let (_, _, html) = br.get(&app, &page).await;
     assert!(html.contains("Verify your identity"), "{html}");
     assert!(html.contains("XXXXXXXX0177"), "{html}");
     let (code, _) = last_code(&app, "+14155550177").await;
-    let (s, h, _) = br
-        .post(
-            &app,
-            "/u/mfa/verify",
-            &[
-                ("state", &st),
-                ("csrf", &csrf_of(&html)),
-                ("kind", "phone"),
-                ("code", &code),
-            ],
-        )
-        .await;
+    let (s, h, _) = step(
+        &app,
+        &mut br,
+        "/u/mfa/verify",
+        &st,
+        &html,
+        &[("kind", "phone"), ("code", &code)],
+    )
+    .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (s, t) = exchange(&app, &c, &param(&answer(&h), "code").unwrap(), VERIFIER).await;
     assert_eq!(s, StatusCode::OK, "{t}");
