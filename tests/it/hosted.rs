@@ -123,6 +123,29 @@ async fn step(
     br.post(app, path, &f).await
 }
 
+/// A browser signed in (with a session) through application `c`.
+async fn signed_in(app: &TestApp, c: &Value) -> Browser {
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(app, &mut br, &authorize_url(c, "")).await;
+    let (s, _, _) = password(app, &mut br, &page, &html, PASSWORD).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    br
+}
+
+/// `GET /users-by-email` for the test user.
+async fn the_user(app: &TestApp, tok: &str) -> Value {
+    let (s, _, users) = app
+        .mgmt(
+            "GET",
+            "/users-by-email?email=hosted%40example.com",
+            tok,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{users}");
+    users
+}
+
 async fn exchange(app: &TestApp, c: &Value, code: &str, verifier: &str) -> (StatusCode, Value) {
     app.token_json(
         json!({"grant_type": "authorization_code", "client_id": c["client_id"],
@@ -703,18 +726,9 @@ backend_tests!(a_blocked_user_sees_the_blocked_page_and_loses_the_session);
 async fn a_blocked_user_sees_the_blocked_page_and_loses_the_session(b: Backend) {
     let app = TestApp::new(b).await;
     let c = setup(&app, "Demo").await;
-    let mut br = Browser { cookies: vec![] };
-    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
-    password(&app, &mut br, &page, &html, PASSWORD).await;
+    let mut br = signed_in(&app, &c).await;
     let tok = app.admin_token().await;
-    let (_, _, users) = app
-        .mgmt(
-            "GET",
-            "/users-by-email?email=hosted%40example.com",
-            &tok,
-            None,
-        )
-        .await;
+    let users = the_user(&app, &tok).await;
     let id = users[0]["user_id"].as_str().unwrap().to_string();
     let (s, _, _) = app
         .mgmt(
@@ -811,18 +825,9 @@ backend_tests!(the_management_api_ends_a_users_sessions);
 async fn the_management_api_ends_a_users_sessions(b: Backend) {
     let app = TestApp::new(b).await;
     let c = setup(&app, "Demo").await;
-    let mut br = Browser { cookies: vec![] };
-    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
-    password(&app, &mut br, &page, &html, PASSWORD).await;
+    let mut br = signed_in(&app, &c).await;
     let tok = app.admin_token().await;
-    let (_, _, users) = app
-        .mgmt(
-            "GET",
-            "/users-by-email?email=hosted%40example.com",
-            &tok,
-            None,
-        )
-        .await;
+    let users = the_user(&app, &tok).await;
     let id = urlencode(users[0]["user_id"].as_str().unwrap());
     let (s, _, _) = app
         .mgmt("DELETE", "/users/auth0%7Cnobody/sessions", &tok, None)
