@@ -9,6 +9,7 @@ pub mod grant_types; // OAuth grant type names and which ones a client may hold
 pub mod inbound; // Twilio webhook signatures, empty TwiML, inbound channels, who is a phone agent
 pub mod json; // JSON type names for validation messages
 pub mod logs; // event log: the `q` search subset, secret scrubbing, time-sorted log ids
+pub mod origins; // web origins of clients' URL fields (CORS, web_message)
 pub mod outbound; // the SSRF policy: which addresses outbound requests may reach; the operator's allow-list
 pub mod paging; // Management API pagination: offset, totals, checkpoint; the 1000-record cap
 pub mod password_policy; // Auth0 password strength levels, dictionary and personal-info checks

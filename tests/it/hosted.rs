@@ -720,6 +720,24 @@ async fn logout_cors_and_headers(b: Backend) {
             "{origin}"
         );
     }
+    // A new web origin counts at once (the cached set follows the configuration).
+    let tok = app.admin_token().await;
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/clients/{id}"),
+            &tok,
+            Some(json!({"web_origins": ["https://app.example", "https://second.example"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let req = Request::post("/oauth/token")
+        .header("origin", "https://second.example")
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (_, h, _) = app.send(req).await;
+    assert_eq!(h["access-control-allow-origin"], "https://second.example");
 }
 
 backend_tests!(a_blocked_user_sees_the_blocked_page_and_loses_the_session);

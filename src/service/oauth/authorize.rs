@@ -112,14 +112,7 @@ pub enum Checked {
     Reply(Reply),
 }
 
-/// `scheme://host[:port]` of a URL, lower-cased, if it has one.
-pub fn origin_of(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    match u.origin() {
-        url::Origin::Tuple(..) => Some(u.origin().ascii_serialization()),
-        url::Origin::Opaque(_) => None,
-    }
-}
+pub use crate::domain::origins::origin_of;
 
 /// The URL fields of a client that the hosted login reads (Auth0's names, unchanged).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -158,21 +151,6 @@ pub async fn client_urls(
         })
         .unwrap_or_default();
     Ok(Some((c, urls)))
-}
-
-/// Whether `origin` may call the token and userinfo endpoints from a browser (CORS): one of
-/// the client's `web_origins` or `allowed_origins`, or the origin of one of its callbacks.
-pub fn origin_allowed(urls: &ClientUrls, origin: &str) -> bool {
-    let origin = origin.trim_end_matches('/');
-    urls.web_origins
-        .iter()
-        .chain(&urls.allowed_origins)
-        .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
-        || urls
-            .callbacks
-            .iter()
-            .filter_map(|c| origin_of(c))
-            .any(|o| o.eq_ignore_ascii_case(origin))
 }
 
 /// The tenant's default database connection name.
@@ -595,18 +573,7 @@ pub async fn cors_allowed(ctx: &Ctx, origin: &str) -> Result<bool> {
     if origin.len() > 512 || origin_of(origin).is_none() {
         return Ok(false);
     }
-    for row in store::clients::list(&ctx.db).await? {
-        let urls = ClientUrls {
-            callbacks: strings(&row.data, "callbacks"),
-            web_origins: strings(&row.data, "web_origins"),
-            allowed_origins: strings(&row.data, "allowed_origins"),
-            ..Default::default()
-        };
-        if origin_allowed(&urls, origin) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    ctx.catalog.origin_allowed(ctx, origin).await
 }
 
 fn strings(data: &serde_json::Map<String, serde_json::Value>, k: &str) -> Vec<String> {

@@ -64,6 +64,8 @@ struct State {
     clients: HashMap<String, Arc<ClientAuth>>,
     grants: HashMap<(String, String), Option<Arc<Vec<String>>>>,
     apis: HashMap<String, Option<Arc<Api>>>,
+    /// Every origin some application allows (CORS on the token endpoints).
+    origins: Option<Arc<std::collections::HashSet<String>>>,
 }
 
 #[derive(Default)]
@@ -94,6 +96,39 @@ impl Catalog {
             s.bound.insert(trigger.to_string(), b.clone());
         }
         Ok(b)
+    }
+
+    /// Whether some application allows browser calls from `origin` (its `web_origins`,
+    /// `allowed_origins`, or a callback's origin): read once per cache epoch, as the clients.
+    pub async fn origin_allowed(&self, ctx: &Ctx, origin: &str) -> Result<bool> {
+        let o = crate::domain::origins::normalise(origin);
+        if let Some(set) = self.state.read().ok().and_then(|s| s.origins.clone()) {
+            return Ok(set.contains(&o));
+        }
+        let strings = |row: &store::clients::ClientRow, k: &str| -> Vec<String> {
+            row.data
+                .get(k)
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut set = std::collections::HashSet::new();
+        for row in store::clients::list(&ctx.db).await? {
+            set.extend(crate::domain::origins::allowed(
+                &strings(&row, "web_origins"),
+                &strings(&row, "allowed_origins"),
+                &strings(&row, "callbacks"),
+            ));
+        }
+        let set = Arc::new(set);
+        if let Ok(mut s) = self.state.write() {
+            s.origins = Some(set.clone());
+        }
+        Ok(set.contains(&o))
     }
 
     pub async fn client(&self, ctx: &Ctx, client_id: &str) -> Result<Option<Arc<ClientAuth>>> {
