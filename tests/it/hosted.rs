@@ -983,3 +983,70 @@ async fn an_action_redirects_and_the_login_continues(b: Backend) {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert_eq!(v["error"], "extensibility_error");
 }
+
+backend_tests!(id_token_in_the_front_channel_for_implicit_clients);
+async fn id_token_in_the_front_channel_for_implicit_clients(b: Backend) {
+    let app = TestApp::new(b).await;
+    setup(&app, "Unused").await;
+    let tok = app.admin_token().await;
+    // express-openid-connect's default: response_type=id_token, response_mode=form_post.
+    let web = app
+        .create_client(
+            &tok,
+            json!({"name": "Web", "app_type": "regular_web", "callbacks": [APP],
+                   "grant_types": ["implicit", "authorization_code"]}),
+        )
+        .await;
+    let base = format!(
+        "/authorize?client_id={}&response_type=id_token&response_mode=form_post&redirect_uri={}&scope=openid%20email&state=st",
+        web["client_id"].as_str().unwrap(),
+        urlencode(APP)
+    );
+    let mut br = Browser { cookies: vec![] };
+    // Without a nonce: refused, back to the application by its response mode.
+    let (s, _, html) = br.get(&app, &base).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("name=\"error\" value=\"invalid_request\""),
+        "{html}"
+    );
+    let (page, html) = start(&app, &mut br, &format!("{base}&nonce=n-42")).await;
+    let (s, _, html) = password(&app, &mut br, &page, &html, PASSWORD).await;
+    assert_eq!(s, StatusCode::OK, "a form_post page");
+    let i = html
+        .find("name=\"id_token\" value=\"")
+        .expect("the ID token")
+        + 24;
+    let id_token = html[i..].split('"').next().unwrap();
+    let claims = jwt_part(id_token, 1);
+    assert_eq!(claims["nonce"], "n-42");
+    assert_eq!(claims["aud"], web["client_id"]);
+    assert_eq!(claims["email"], EMAIL);
+    assert!(!html.contains("name=\"code\""));
+    assert!(!html.contains("access_token"));
+    // A client without the implicit grant cannot ask for it.
+    let c = setup_spa_only(&app, &tok).await;
+    let (_, _, html) = br
+        .get(
+            &app,
+            &format!(
+                "/authorize?client_id={}&response_type=id_token&response_mode=form_post&redirect_uri={}&nonce=n",
+                c["client_id"].as_str().unwrap(),
+                urlencode(APP)
+            ),
+        )
+        .await;
+    assert!(
+        html.contains("name=\"error\" value=\"unauthorized_client\""),
+        "{html}"
+    );
+}
+
+async fn setup_spa_only(app: &TestApp, tok: &str) -> Value {
+    app.create_client(
+        tok,
+        json!({"name": "Code only", "token_endpoint_auth_method": "none", "callbacks": [APP],
+               "grant_types": ["authorization_code"]}),
+    )
+    .await
+}

@@ -38,6 +38,18 @@ pub enum ResponseMode {
     WebMessage,
 }
 
+/// What `/authorize` answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseType {
+    /// `code`: an authorization code (the code flow).
+    #[default]
+    Code,
+    /// `id_token`: an ID token in the front channel (OIDC implicit; `nonce` required), as
+    /// express-openid-connect asks by default.
+    IdToken,
+}
+
 /// A validated `/authorize` request (kept in the login transaction while the user is on the
 /// pages).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +57,8 @@ pub struct AuthRequest {
     pub client_id: String,
     pub client_name: String,
     pub redirect_uri: String,
+    #[serde(default)]
+    pub response_type: ResponseType,
     pub response_mode: ResponseMode,
     pub state: Option<String>,
     pub nonce: Option<String>,
@@ -212,7 +226,12 @@ pub async fn check(ctx: &Ctx, q: &[(String, String)]) -> Result<Checked> {
             "Callback URL mismatch. {redirect_uri} is not in the list of allowed callback URLs of the application."
         )));
     }
+    let response_type = match get("response_type") {
+        Some("id_token") => ResponseType::IdToken,
+        _ => ResponseType::Code,
+    };
     let response_mode = match get("response_mode") {
+        None if response_type == ResponseType::IdToken => ResponseMode::Fragment,
         None | Some("query") => ResponseMode::Query,
         Some("fragment") => ResponseMode::Fragment,
         Some("form_post") => ResponseMode::FormPost,
@@ -227,6 +246,7 @@ pub async fn check(ctx: &Ctx, q: &[(String, String)]) -> Result<Checked> {
         client_id: client.client_id.clone(),
         client_name: client.name.clone(),
         redirect_uri,
+        response_type,
         response_mode,
         state: get("state").map(str::to_string),
         nonce: get("nonce").map(str::to_string),
@@ -259,6 +279,26 @@ pub async fn check(ctx: &Ctx, q: &[(String, String)]) -> Result<Checked> {
     }
     match get("response_type") {
         Some("code") => {}
+        Some("id_token") => {
+            if response_mode == ResponseMode::Query {
+                return bad(
+                    "invalid_request",
+                    "response_mode=query is not allowed with response_type=id_token.",
+                );
+            }
+            if r.nonce.is_none() {
+                return bad(
+                    "invalid_request",
+                    "nonce is required with response_type=id_token.",
+                );
+            }
+            if !r.scope.split_ascii_whitespace().any(|x| x == "openid") {
+                return bad(
+                    "invalid_request",
+                    "scope must include openid with response_type=id_token.",
+                );
+            }
+        }
         None => {
             return bad(
                 "invalid_request",
@@ -272,14 +312,14 @@ pub async fn check(ctx: &Ctx, q: &[(String, String)]) -> Result<Checked> {
             );
         }
     }
-    if !client
-        .grant_types
-        .iter()
-        .any(|g| g == grant_types::AUTHORIZATION_CODE)
-    {
+    let grant = match response_type {
+        ResponseType::Code => grant_types::AUTHORIZATION_CODE,
+        ResponseType::IdToken => grant_types::IMPLICIT,
+    };
+    if !client.grant_types.iter().any(|g| g == grant) {
         return bad(
             "unauthorized_client",
-            "Grant type 'authorization_code' not allowed for the client.",
+            &format!("Grant type '{grant}' not allowed for the client."),
         );
     }
     if response_mode == ResponseMode::WebMessage {
@@ -303,7 +343,7 @@ pub async fn check(ctx: &Ctx, q: &[(String, String)]) -> Result<Checked> {
                 return bad("invalid_request", "code_challenge_method must be S256.");
             }
         }
-        _ if client.public => {
+        _ if client.public && response_type == ResponseType::Code => {
             return bad(
                 "invalid_request",
                 "Public clients must use PKCE: code_challenge with code_challenge_method=S256.",
@@ -385,9 +425,13 @@ pub struct Granted<'a> {
     pub custom: Option<Custom>,
 }
 
-/// Mints the code of a completed login and the answer that carries it.
+/// Mints the code of a completed login (or, for `response_type=id_token`, the ID token) and
+/// the answer that carries it.
 pub async fn issue_code(ctx: &Ctx, g: Granted<'_>) -> Result<Reply> {
     let r = g.request;
+    if r.response_type == ResponseType::IdToken {
+        return front_channel_id_token(ctx, g).await;
+    }
     let code = crypto::random_token();
     let now = ctx.clock.now_ms();
     let mut amr = vec!["pwd".to_string()];
@@ -417,6 +461,54 @@ pub async fn issue_code(ctx: &Ctx, g: Granted<'_>) -> Result<Reply> {
     )
     .await?;
     let mut params = vec![("code".to_string(), code)];
+    if let Some(s) = &r.state {
+        params.push(("state".into(), s.clone()));
+    }
+    Ok(Reply {
+        redirect_uri: r.redirect_uri.clone(),
+        mode: r.response_mode,
+        params,
+    })
+}
+
+/// The implicit answer: only the ID token (no access or refresh token in the front channel).
+async fn front_channel_id_token(ctx: &Ctx, g: Granted<'_>) -> Result<Reply> {
+    let r = g.request;
+    let client = ctx
+        .catalog
+        .client(ctx, &r.client_id)
+        .await?
+        .ok_or_else(|| crate::error::Error::internal("the client of a login is gone"))?;
+    let user = store::users::get(&ctx.db, g.user_id)
+        .await?
+        .ok_or_else(|| crate::error::Error::internal("the user of a login is gone"))?;
+    let scope = crate::domain::scopes::split(&r.scope)
+        .into_iter()
+        .filter(|s| s != "offline_access")
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut amr = vec!["pwd".to_string()];
+    if g.mfa {
+        amr.push("mfa".into());
+    }
+    let out = user_tokens::issue(
+        ctx,
+        &client,
+        &user,
+        &user_tokens::Request {
+            audience: None,
+            scope: Some(&scope),
+            gty: "implicit",
+            nonce: r.nonce.as_deref(),
+            custom: g.custom.as_ref(),
+            refresh_family: None,
+            auth_time: Some(g.auth_time_ms / 1000),
+            amr: Some(&amr),
+        },
+        None,
+    )
+    .await?;
+    let mut params = vec![("id_token".to_string(), out.id_token.unwrap_or_default())];
     if let Some(s) = &r.state {
         params.push(("state".into(), s.clone()));
     }
