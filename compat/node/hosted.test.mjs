@@ -6,8 +6,9 @@
 //    here with the server's certificate: cross-origin, same site) uses the official
 //    @auth0/auth0-spa-js 2.26.0: it logs in through /authorize with SMS MFA enrolment (the
 //    code read from the development phone outbox) and the recovery code shown once, logs
-//    out, logs in again with the SMS challenge, then with the recovery code; silent
-//    authentication (prompt=none in an iframe, response_mode=web_message) gets a token.
+//    out, logs in again with the SMS challenge, then with the recovery code, then through a
+//    popup (loginWithPopup); silent authentication (prompt=none in an iframe,
+//    response_mode=web_message) gets a token.
 // 2. openid-client (Node) completes the code flow with PKCE for a confidential application
 //    and validates the ID token; its signature is checked against the JWKS here too.
 // 3. What must be refused is: an unknown redirect URI (an error page, no redirect), a
@@ -370,6 +371,21 @@ describe("hosted login in Chromium", () => {
     await page.getByRole("button", { name: "Continue" }).click();
     assert.equal(await status(page), `signed in as ${EMAIL}`);
     assert.deepEqual(errors, []);
+  });
+
+  it("logs in through a popup (loginWithPopup: web_message to the opener)", async () => {
+    const page = await newPage();
+    await page.click("#logout");
+    await page.waitForURL(`${spaOrigin}/`);
+    assert.equal(await status(page), "signed out");
+    const opened = page.waitForEvent("popup");
+    const email = page.evaluate(() => app.loginWithPopup().then(() => app.getUser()).then((u) => u.email));
+    const popup = await opened;
+    await password(popup);
+    await popup.getByRole("heading", { name: "Verify your identity" }).waitFor();
+    await popup.getByLabel("Enter the 6-digit code").fill(await nextCode("otp_verify"));
+    await popup.getByRole("button", { name: "Continue" }).click();
+    assert.equal(await email, EMAIL);
   });
 
   it("shows the signup, forgotten-password and French pages", async () => {
