@@ -189,6 +189,34 @@ async fn code_flow_with_pkce_sso_and_single_use_codes(b: Backend) {
     let (s, _) = exchange(&app, &c, &code, VERIFIER).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
+    // Another application cannot redeem a code; a different redirect_uri cannot either.
+    let (_, h, _) = br.get(&app, &authorize_url(&c, "&prompt=none")).await;
+    let code = param(&answer(&h), "code").unwrap();
+    let tok = app.admin_token().await;
+    let other = app
+        .create_client(
+            &tok,
+            json!({"name": "Other", "token_endpoint_auth_method": "none", "callbacks": [APP],
+                   "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    let (s, e) = exchange(&app, &other, &code, VERIFIER).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+    let (s, e) = app
+        .token_json(
+            json!({"grant_type": "authorization_code", "client_id": c["client_id"],
+            "code": code, "redirect_uri": "https://app.example/other", "code_verifier": VERIFIER}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{e}"
+    );
+
     // SSO: the session answers prompt=none with a code at once.
     let (s, h, _) = br.get(&app, &authorize_url(&c, "&prompt=none")).await;
     assert_eq!(s, StatusCode::FOUND);
@@ -663,6 +691,38 @@ async fn what_is_shown_back_is_escaped(b: Backend) {
     assert!(!html.contains("<img src=x"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)"), "{html}");
     assert!(html.contains("&quot;&gt;&lt;img"), "{html}");
+
+    // The tenant's name and colours, and what the user typed, shown back after a wrong password.
+    let tok = app.admin_token().await;
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            "/tenants/settings",
+            &tok,
+            Some(json!({"friendly_name": "</title><script>x()</script>",
+                "picture_url": "javascript:alert(1)",
+                "universal_login": {"colors": {"primary": "red;}</style><script>x()</script>"}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    let st = state_of(&page).to_string();
+    let typed = "<svg onload=alert(1)>@example.com";
+    let (s, _, _) = step(
+        &app,
+        &mut br,
+        "/u/login",
+        &st,
+        &html,
+        &[("username", typed), ("password", "wrong")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, html) = br.get(&app, &page).await;
+    for raw in ["<script>x()", "<svg onload", "javascript:alert", "red;}"] {
+        assert!(!html.contains(raw), "{raw} in {html}");
+    }
+    assert!(html.contains("&lt;svg onload=alert(1)&gt;"), "{html}");
 }
 
 backend_tests!(logout_cors_and_headers);
