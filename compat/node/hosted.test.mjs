@@ -11,7 +11,9 @@
 //    response_mode=web_message) gets a token.
 // 2. openid-client (Node) completes the code flow with PKCE for a confidential application
 //    and validates the ID token; its signature is checked against the JWKS here too.
-// 3. What must be refused is: an unknown redirect URI (an error page, no redirect), a
+// 3. A regular web app with Auth0's express-openid-connect 3.4.0 and its defaults
+//    (response_type=id_token, response_mode=form_post) logs in through the session and out.
+// 4. What must be refused is: an unknown redirect URI (an error page, no redirect), a
 //    replayed form, a reused code (which revokes the refresh token it gave).
 //
 // Screenshots of every page go to target/artifacts/hosted-*.png.
@@ -25,6 +27,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import express from "express";
+import { auth } from "express-openid-connect";
 import { chromium } from "playwright-core";
 import * as oidc from "openid-client";
 
@@ -146,6 +150,9 @@ describe("hosted login in Chromium", () => {
   let spaOrigin;
   let spa; // the SPA client
   let web; // the confidential client (openid-client)
+  let expressServer;
+  let expressOrigin;
+  let expressApp; // its client
   let userId;
   const errors = [];
 
@@ -220,6 +227,35 @@ describe("hosted login in Chromium", () => {
       universal_login: { colors: { primary: "#0b6e4f", page_background: "#eef3f1" } },
     });
 
+    // A regular web app on a third origin, with express-openid-connect and its defaults.
+    const tlsOptions = { cert: readFileSync(join(tls, "cert.pem")), key: readFileSync(join(tls, "key.pem")) };
+    const listening = createServer(tlsOptions);
+    await new Promise((r) => listening.listen(0, "127.0.0.1", r));
+    expressOrigin = `https://127.0.0.1:${listening.address().port}`;
+    const made3 = await api("POST", "/clients", {
+      name: "Express App",
+      app_type: "regular_web",
+      callbacks: [`${expressOrigin}/callback`],
+      allowed_logout_urls: [`${expressOrigin}/`],
+      grant_types: ["implicit", "authorization_code"],
+    });
+    assert.equal(made3.status, 201, JSON.stringify(made3.body));
+    expressApp = made3.body;
+    const webApp = express();
+    webApp.use(
+      auth({
+        issuerBaseURL: `${base}/`,
+        baseURL: expressOrigin,
+        clientID: expressApp.client_id,
+        secret: randomUUID() + randomUUID(),
+        authRequired: false,
+        idpLogout: true,
+      }),
+    );
+    webApp.get("/", (req, res) => res.send(req.oidc.isAuthenticated() ? `hello ${req.oidc.user.email}` : "anonymous"));
+    listening.on("request", webApp);
+    expressServer = listening;
+
     userDataDir = mkdtempSync(join(tmpdir(), "callsign-chromium-"));
     browser = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -234,10 +270,11 @@ describe("hosted login in Chromium", () => {
     await browser?.close();
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
     spaServer?.close();
+    expressServer?.close();
     await api("PUT", "/guardian/policies", []).catch(() => {});
     await api("PATCH", "/tenants/settings", { friendly_name: "callsign", universal_login: null }).catch(() => {});
     if (userId) await api("DELETE", `/users/${encodeURIComponent(userId)}`).catch(() => {});
-    for (const c of [spa, web]) if (c) await api("DELETE", `/clients/${c.client_id}`).catch(() => {});
+    for (const c of [spa, web, expressApp]) if (c) await api("DELETE", `/clients/${c.client_id}`).catch(() => {});
   });
 
   async function newPage() {
@@ -473,5 +510,31 @@ describe("hosted login in Chromium", () => {
     assert.equal(again.status, 403);
     assert.equal((await again.json()).error, "invalid_grant");
     await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === "invalid_grant");
+  });
+
+  it("logs a regular web app in and out with express-openid-connect (id_token, form_post)", async () => {
+    const page = await newPage();
+    await page.goto(`${expressOrigin}/login`);
+    // The session answers: a form_post page submits the ID token to the app's callback.
+    try {
+      await page.waitForURL(`${expressOrigin}/`, { timeout: 15000 });
+    } catch (e) {
+      throw new Error(`stuck at ${page.url()}: ${(await page.content()).slice(0, 3000)}`);
+    }
+    assert.equal(await page.locator("body").innerText(), `hello ${EMAIL}`);
+    let logoutUrl;
+    page.on("request", (r) => {
+      if (r.url().includes("/logout")) logoutUrl = r.url();
+    });
+    await page.goto(`${expressOrigin}/logout`);
+    try {
+      await page.waitForURL(`${expressOrigin}/`, { timeout: 10000 });
+    } catch (e) {
+      throw new Error(`logout stuck at ${page.url()} after ${logoutUrl}: ${(await page.content()).slice(0, 2000)}`);
+    }
+    assert.equal(await page.locator("body").innerText(), "anonymous");
+    // callsign's session ended too: the next login asks for the password.
+    await page.goto(`${expressOrigin}/login`);
+    await page.getByRole("heading", { name: "Log in" }).waitFor();
   });
 });

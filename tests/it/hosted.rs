@@ -1110,3 +1110,42 @@ async fn setup_spa_only(app: &TestApp, tok: &str) -> Value {
     )
     .await
 }
+
+backend_tests!(oidc_logout_names_the_client_by_its_id_token);
+async fn oidc_logout_names_the_client_by_its_id_token(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    let (_, h, _) = password(&app, &mut br, &page, &html, PASSWORD).await;
+    let (s, t) = exchange(&app, &c, &param(&answer(&h), "code").unwrap(), VERIFIER).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let id_token = t["id_token"].as_str().unwrap();
+    // A forged hint names nothing: no redirect.
+    let forged = format!("{}x", &id_token[..id_token.len() - 1]);
+    let (s, h, _) = br
+        .get(
+            &app,
+            &format!("/oidc/logout?id_token_hint={forged}&post_logout_redirect_uri=https%3A%2F%2Fapp.example"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(h.get("location").is_none());
+    // The session ended all the same.
+    let (_, h, _) = br.get(&app, &authorize_url(&c, "&prompt=none")).await;
+    assert_eq!(
+        param(&answer(&h), "error").as_deref(),
+        Some("login_required")
+    );
+    // As openid-client sends it: the hint, and the origin without its slash.
+    let (s, h, _) = br
+        .get(
+            &app,
+            &format!("/oidc/logout?id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fapp.example"),
+        )
+        .await;
+    assert_eq!(
+        (s, location(&h)),
+        (StatusCode::FOUND, "https://app.example".to_string())
+    );
+}

@@ -204,7 +204,7 @@ pub async fn failure(ctx: &Ctx, lang: &str, e: crate::error::Error) -> Response 
 }
 
 /// `GET /v2/logout` (Auth0: `client_id`, `returnTo`) and `GET /oidc/logout` (OIDC RP-initiated
-/// logout: `client_id`, `post_logout_redirect_uri`, `state`). The session ends either way; the
+/// logout: `client_id` or `id_token_hint`, `post_logout_redirect_uri`, `state`). The session ends either way; the
 /// browser goes back only to one of the client's `allowed_logout_urls`.
 pub async fn logout(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response {
     let lang = render::language(q.get("ui_locales"), accept_language(&headers));
@@ -213,7 +213,12 @@ pub async fn logout(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Res
     if let Err(e) = sessions::end(&ctx, cookie(&headers, SESSION_COOKIE)).await {
         return failure(&ctx, lang, e).await;
     }
-    let target = match authorize::logout_target(&ctx, q.get("client_id"), to).await {
+    // OIDC: without client_id, the client of id_token_hint (an ID token of ours).
+    let hinted = q
+        .get("id_token_hint")
+        .and_then(|t| ctx.keys.id_token_audience(&ctx.issuer, t));
+    let client_id = q.get("client_id").or(hinted.as_deref());
+    let target = match authorize::logout_target(&ctx, client_id, to).await {
         Ok(t) => t,
         Err(e) => return failure(&ctx, lang, e).await,
     };

@@ -650,7 +650,12 @@ pub async fn logout_target(
     let Some((_, urls)) = client_urls(ctx, id).await? else {
         return Ok(Err(format!("Unknown client: {id}")));
     };
-    if urls.allowed_logout_urls.iter().any(|u| u == to) {
+    // Compared as URLs: `https://app.example` and `https://app.example/` are one address.
+    let same = |a: &str| match (url::Url::parse(a), url::Url::parse(to)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == to,
+    };
+    if urls.allowed_logout_urls.iter().any(|u| same(u)) {
         Ok(Ok(Some(to.to_string())))
     } else {
         Ok(Err(format!(

@@ -358,6 +358,26 @@ impl KeyRing {
         set.remember(digest, audience, nbf, &claims, ctx.clock.now_secs());
         Ok(claims)
     }
+
+    /// The client an ID token of ours was issued to (`aud`), for `id_token_hint` at logout:
+    /// RS256 with a published key, our issuer, the signature; an expired token still names
+    /// its client (OIDC RP-initiated logout allows it).
+    pub fn id_token_audience(&self, issuer: &str, token: &str) -> Option<String> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != jsonwebtoken::Algorithm::RS256 {
+            return None;
+        }
+        let set = self.snapshot();
+        let key = set.verify.get(header.kid.as_deref()?)?;
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.set_issuer(&[issuer]);
+        v.validate_aud = false;
+        v.validate_exp = false;
+        v.validate_nbf = false;
+        v.set_required_spec_claims(&["iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<Value>(token, key, &v).ok()?;
+        data.claims.get("aud")?.as_str().map(str::to_string)
+    }
 }
 
 /// `exp` (distinct message once past) and `nbf` against the injected clock.
