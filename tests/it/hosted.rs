@@ -1149,3 +1149,84 @@ async fn oidc_logout_names_the_client_by_its_id_token(b: Backend) {
         (StatusCode::FOUND, "https://app.example".to_string())
     );
 }
+
+backend_tests!(signup_through_the_pages_unless_the_connection_disables_it);
+async fn signup_through_the_pages_unless_the_connection_disables_it(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let mut br = Browser { cookies: vec![] };
+    let (page, _) = start(&app, &mut br, &authorize_url(&c, "&screen_hint=signup")).await;
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(html.contains("autocomplete=\"new-password\""), "{html}");
+    let st = state_of(&page).to_string();
+    // A weak password: the form again with the policy's words; then a good one logs in.
+    step(
+        &app,
+        &mut br,
+        "/u/signup",
+        &st,
+        &html,
+        &[("email", "new@example.com"), ("password", "x")],
+    )
+    .await;
+    let (s, _, html) = br.get(&app, &format!("{page}&screen=signup")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("We could not create the account."), "{html}");
+    let (s, h, _) = step(
+        &app,
+        &mut br,
+        "/u/signup",
+        &st,
+        &html,
+        &[("email", "new@example.com"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, t) = exchange(&app, &c, &param(&answer(&h), "code").unwrap(), VERIFIER).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(
+        jwt_part(t["id_token"].as_str().unwrap(), 1)["email"],
+        "new@example.com"
+    );
+
+    // disable_signup: no signup link, no signup form, and a posted one is refused.
+    let tok = app.admin_token().await;
+    let (_, _, conns) = app
+        .mgmt(
+            "GET",
+            "/connections?name=Username-Password-Authentication",
+            &tok,
+            None,
+        )
+        .await;
+    let id = conns[0]["id"].as_str().unwrap().to_string();
+    let mut options = conns[0]["options"].clone();
+    options["disable_signup"] = json!(true);
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/connections/{id}"),
+            &tok,
+            Some(json!({"options": options})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "&screen_hint=signup")).await;
+    assert!(
+        html.contains("current-password") && !html.contains("screen=signup"),
+        "{html}"
+    );
+    let st = state_of(&page).to_string();
+    step(
+        &app,
+        &mut br,
+        "/u/signup",
+        &st,
+        &html,
+        &[("email", "other@example.com"), ("password", PASSWORD)],
+    )
+    .await;
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(html.contains("We could not create the account."), "{html}");
+}

@@ -185,12 +185,7 @@ async fn show(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response 
                 .await
                 .ok()
                 .flatten()
-                .is_some_and(|c| {
-                    !c.attrs
-                        .get("disable_signup")
-                        .and_then(|v| v.as_bool())
-                        .unwrap_or(false)
-                });
+                .is_some_and(|c| !c.disable_signup());
             let signup_screen = signup_allowed
                 && (screen == "signup"
                     || (screen.is_empty() && r.screen_hint.as_deref() == Some("signup")));
