@@ -1230,3 +1230,35 @@ async fn signup_through_the_pages_unless_the_connection_disables_it(b: Backend) 
     let (_, _, html) = br.get(&app, &page).await;
     assert!(html.contains("We could not create the account."), "{html}");
 }
+
+backend_tests!(forgotten_password_sends_the_reset_email_and_says_the_same_for_strangers);
+async fn forgotten_password_sends_the_reset_email_and_says_the_same_for_strangers(b: Backend) {
+    use crate::support::outbox::{EMAIL as EMAIL_OUTBOX, lines};
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let mut answers = vec![];
+    for who in [EMAIL, "nobody@example.com"] {
+        let mut br = Browser { cookies: vec![] };
+        let (page, _) = start(&app, &mut br, &authorize_url(&c, "")).await;
+        let (_, _, html) = br.get(&app, &format!("{page}&screen=forgot")).await;
+        let st = state_of(&page).to_string();
+        let (s, _, _) = step(&app, &mut br, "/u/forgot", &st, &html, &[("email", who)]).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let (s, _, html) = br.get(&app, &page).await;
+        assert_eq!(s, StatusCode::OK);
+        let i = html.find("<main").unwrap();
+        answers.push(
+            html[i..]
+                .replace(&st, "[state]")
+                .replace(&csrf_of(&html), "[csrf]"),
+        );
+    }
+    assert_eq!(answers[0], answers[1], "the same page either way");
+    assert!(answers[0].contains("Check your email"));
+    callsign::service::messaging::outbox::deliver_due(&app.ctx)
+        .await
+        .unwrap();
+    let mails = lines(&app, EMAIL_OUTBOX);
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0]["to"], EMAIL);
+}
