@@ -58,6 +58,17 @@ pub async fn live(db: &Db, id_hash: &str, now: i64) -> StoreResult<Option<TxnRow
     .transpose()
 }
 
+/// The `data` of a transaction whether or not it expired (until the sweep removes it).
+pub async fn data_any(db: &Db, id_hash: &str) -> StoreResult<Option<String>> {
+    let r = db
+        .query_opt(
+            "SELECT data FROM login_txns WHERE id_hash = $1",
+            &[id_hash.into()],
+        )
+        .await?;
+    r.map(|r| r.str(0)).transpose()
+}
+
 /// Moves the transaction to its next step if its CSRF token is still `old_csrf`; false when
 /// another request got there first (or it is gone).
 pub async fn advance(

@@ -1262,3 +1262,33 @@ async fn forgotten_password_sends_the_reset_email_and_says_the_same_for_stranger
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert_eq!(mails[0]["to"], EMAIL);
 }
+
+backend_tests!(an_expired_login_points_back_to_the_applications_login_route);
+async fn an_expired_login_points_back_to_the_applications_login_route(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let tok = app.admin_token().await;
+    let id = c["client_id"].as_str().unwrap();
+    let (s, _, v) = app
+        .mgmt(
+            "PATCH",
+            &format!("/clients/{id}"),
+            &tok,
+            Some(json!({"initiate_login_uri": "https://app.example/login"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut br = Browser { cookies: vec![] };
+    let (page, _) = start(&app, &mut br, &authorize_url(&c, "")).await;
+    app.ctx
+        .clock
+        .advance_ms(callsign::service::oauth::hosted::TXN_TTL_MS + 1);
+    let (s, _, html) = br.get(&app, &page).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(
+        html.contains("href=\"https:&#x2f;&#x2f;app.example&#x2f;login\"")
+            || html.contains("href=\"https://app.example/login\""),
+        "{html}"
+    );
+    assert!(html.contains("Log in again"));
+}

@@ -51,6 +51,18 @@ pub async fn message_page(
     title_key: &str,
     message: &str,
 ) -> Response {
+    message_page_back(ctx, status, lang, title_key, message, None).await
+}
+
+/// [`message_page`] with a link onwards (`back`, labelled by the strings' `back_label` key).
+pub async fn message_page_back(
+    ctx: &Ctx,
+    status: StatusCode,
+    lang: &str,
+    title_key: &str,
+    message: &str,
+    back: Option<(&str, &str)>,
+) -> Response {
     let t = render::t(lang);
     let html = render::render(
         ctx,
@@ -59,6 +71,8 @@ pub async fn message_page(
             lang, t, brand => render::brand(ctx).await,
             title => t.get(title_key).cloned().unwrap_or_default(),
             message,
+            back => back.map(|(url, _)| url),
+            back_label => back.and_then(|(_, key)| t.get(key).cloned()),
         },
     );
     match html {

@@ -9,7 +9,7 @@
 use crate::ctx::Ctx;
 use crate::domain::phone;
 use crate::http::authn::authorize::{
-    BROWSER_COOKIE, REMEMBER_COOKIE, SESSION_COOKIE, failure, message_page, page_csp, respond,
+    BROWSER_COOKIE, REMEMBER_COOKIE, SESSION_COOKIE, failure, message_page_back, page_csp, respond,
     user_agent,
 };
 use crate::http::extract::{ClientIp, Query};
@@ -82,10 +82,21 @@ fn lang_of(t: Option<&Txn>, h: &HeaderMap) -> &'static str {
     )
 }
 
-async fn stale(ctx: &Ctx, h: &HeaderMap) -> Response {
+/// "Start again": with a link to the application's `initiate_login_uri` when the expired
+/// transaction still names it.
+async fn stale(ctx: &Ctx, h: &HeaderMap, state: &str) -> Response {
     let lang = lang_of(None, h);
     let m = render::t(lang).get("stale").cloned().unwrap_or_default();
-    message_page(ctx, StatusCode::FORBIDDEN, lang, "error_title", &m).await
+    let again = hosted::restart_url(ctx, state).await.ok().flatten();
+    message_page_back(
+        ctx,
+        StatusCode::FORBIDDEN,
+        lang,
+        "error_title",
+        &m,
+        again.as_deref().map(|u| (u, "login_again")),
+    )
+    .await
 }
 
 #[derive(Serialize)]
@@ -134,7 +145,7 @@ async fn show(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response 
     let state = q.get("state").unwrap_or("");
     let txn = match hosted::open(&ctx, state, cookie(&headers, BROWSER_COOKIE)).await {
         Ok(Some(t)) => t,
-        Ok(None) => return stale(&ctx, &headers).await,
+        Ok(None) => return stale(&ctx, &headers, state).await,
         Err(e) => return failure(&ctx, lang_of(None, &headers), e).await,
     };
     let lang = lang_of(Some(&txn), &headers);
@@ -212,7 +223,7 @@ async fn show(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response 
                 )
             }
         }
-        Step::Redirected => return stale(&ctx, &headers).await,
+        Step::Redirected => return stale(&ctx, &headers, state).await,
         Step::ResetSent => (
             "reset_sent.html",
             tr("reset_sent_title"),
@@ -334,7 +345,7 @@ where
     let state = field(&f, "state").to_string();
     let txn = match hosted::open(&ctx, &state, cookie(&headers, BROWSER_COOKIE)).await {
         Ok(Some(t)) => t,
-        Ok(None) => return stale(&ctx, &headers).await,
+        Ok(None) => return stale(&ctx, &headers, &state).await,
         Err(e) => return failure(&ctx, lang_of(None, &headers), e).await,
     };
     let lang = lang_of(Some(&txn), &headers);
@@ -360,7 +371,7 @@ async fn answer(
             }
             r
         }
-        Ok(Outcome::Stale) => stale(&ctx, headers).await,
+        Ok(Outcome::Stale) => stale(&ctx, headers, state).await,
         Ok(Outcome::Done {
             reply,
             session,
@@ -563,7 +574,7 @@ async fn resume(
         .unwrap_or_else(|| field(&form(&body), "state").to_string());
     let txn = match hosted::open(&ctx, &state, cookie(&headers, BROWSER_COOKIE)).await {
         Ok(Some(t)) => t,
-        Ok(None) => return stale(&ctx, &headers).await,
+        Ok(None) => return stale(&ctx, &headers, &state).await,
         Err(e) => return failure(&ctx, lang_of(None, &headers), e).await,
     };
     let lang = lang_of(Some(&txn), &headers);

@@ -311,6 +311,24 @@ pub async fn open(ctx: &Ctx, state: &str, browser: Option<&str>) -> Result<Optio
     }))
 }
 
+/// Where to start again after a transaction expired: its application's
+/// `initiate_login_uri` (https only, as Auth0 requires), while the expired row is still there.
+pub async fn restart_url(ctx: &Ctx, state: &str) -> Result<Option<String>> {
+    if state.is_empty() || state.len() > 128 {
+        return Ok(None);
+    }
+    let Some(data) = store::login_txns::data_any(&ctx.db, &hash(state)).await? else {
+        return Ok(None);
+    };
+    let Ok(d) = serde_json::from_str::<TxnData>(&data) else {
+        return Ok(None);
+    };
+    Ok(authorize::client_urls(ctx, &d.request.client_id)
+        .await?
+        .and_then(|(_, u)| u.initiate_login_uri)
+        .filter(|u| u.starts_with("https://")))
+}
+
 /// Clears the notice once a page showed it (no CSRF change: showing is not a step).
 pub async fn shown(ctx: &Ctx, t: &Txn) -> Result<()> {
     if t.data.notice.is_some() {
