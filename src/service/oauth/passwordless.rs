@@ -69,13 +69,33 @@ pub async fn start(
         return Err(OAuthError::invalid_request("send must be \"code\" for sms").into());
     }
     let c = sms_connection(ctx, connection, &client.client_id).await?;
+    let to = send_code(ctx, &client.client_id, &c, phone_number, ip).await?;
+    // The same answer whether or not the number belongs to someone: a fresh id and
+    // `phone_verified: false` every time (Auth0 echoes the user's state; that would tell
+    // anyone with a client id who is registered).
+    Ok(Started {
+        id: crate::crypto::random_hex(12),
+        phone_number: to,
+        phone_verified: false,
+    })
+}
+
+/// Sends a login code to `phone_number` for SMS connection `c` on behalf of `client_id` (the
+/// API's `/passwordless/start` and the hosted login's page); returns the number in E.164.
+pub async fn send_code(
+    ctx: &Ctx,
+    client_id: &str,
+    c: &Connection,
+    phone_number: &str,
+    ip: &str,
+) -> Result<String> {
     let to = number(ctx, phone_number)?;
     let existing = store::users::find(&ctx.db, &c.id, &Identifier::Phone(to.clone())).await?;
     if existing.is_none() && c.disable_signup() {
         return Err(OAuthError::new(OAuthKind::BadConnection, "Signups are not allowed").into());
     }
     let log = LogEvent {
-        client_id: Some(client.client_id.clone()),
+        client_id: Some(client_id.to_string()),
         connection: Some(c.name.clone()),
         connection_id: Some(c.id.clone()),
         user_id: existing.as_ref().map(|u| u.user_id.clone()),
@@ -91,7 +111,7 @@ pub async fn start(
             authenticator_id: None,
             recipient: &to,
             channel: "sms",
-            client_id: &client.client_id,
+            client_id,
             limit_key: &format!("phone:{to}"),
             ip,
         },
@@ -99,14 +119,7 @@ pub async fn start(
     )
     .await?;
     outbox::wake(ctx);
-    // The same answer whether or not the number belongs to someone: a fresh id and
-    // `phone_verified: false` every time (Auth0 echoes the user's state; that would tell
-    // anyone with a client id who is registered).
-    Ok(Started {
-        id: crate::crypto::random_hex(12),
-        phone_number: to.to_string(),
-        phone_verified: false,
-    })
+    Ok(to)
 }
 
 /// A `passwordless/otp` grant as sent: the SMS connection (`realm`), the number, its code.
@@ -134,63 +147,8 @@ pub async fn grant(ctx: &Ctx, l: &OtpLogin<'_>) -> Result<TokenResponse> {
     let client = token::authenticate_user_client(ctx, creds).await?;
     token::require_grant(&client, grant_types::PASSWORDLESS_OTP)?;
     let c = sms_connection(ctx, realm, &client.client_id).await?;
-    let wrong = || {
-        OAuthError::new(
-            OAuthKind::InvalidGrant,
-            "Wrong phone number or verification code.",
-        )
-    };
-    let to = number(ctx, username).map_err(|_| wrong())?;
+    let user = verify_code(ctx, &client.client_id, &c, username, code).await?;
     let now = ctx.clock.now_ms();
-    let ch = store::otp_challenges::latest_passwordless(&ctx.db, &to, &client.client_id, now)
-        .await?
-        .ok_or_else(wrong)?;
-    let right = otp::check(ctx, &ch, code, &format!("phone:{to}")).await? == otp::Check::Right;
-    let mut tx = ctx.db.begin().await?;
-    if !right || !otp::consume(ctx, &mut tx, &ch).await? {
-        drop(tx);
-        logs::record(
-            ctx,
-            LogEvent {
-                kind: "fp",
-                description: Some("Wrong phone number or verification code.".into()),
-                client_id: Some(client.client_id.clone()),
-                connection: Some(c.name.clone()),
-                ..Default::default()
-            },
-        );
-        return Err(wrong().into());
-    }
-    let user = match store::users::find(&ctx.db, &c.id, &Identifier::Phone(to.clone())).await? {
-        Some(mut u) => {
-            if u.blocked {
-                return Err(OAuthError::new(OAuthKind::Blocked, "user is blocked").into());
-            }
-            if !u.phone_verified {
-                u.phone_verified = true;
-                u.updated_at = now;
-                store::users::update(&mut tx, &u).await?;
-            }
-            u
-        }
-        None => {
-            if c.disable_signup() {
-                return Err(wrong().into());
-            }
-            let row = users::new_row(
-                ctx,
-                &c,
-                users::NewUser {
-                    phone_number: Some(to.clone()),
-                    phone_verified: true,
-                    ..Default::default()
-                },
-            );
-            users::insert(&mut tx, &row).await?;
-            row
-        }
-    };
-    tx.commit().await?;
     let base = LogEvent {
         client_id: Some(client.client_id.clone()),
         client_name: Some(client.name.clone()),
@@ -274,4 +232,74 @@ pub async fn grant(ctx: &Ctx, l: &OtpLogin<'_>) -> Result<TokenResponse> {
         None,
     )
     .await
+}
+
+/// Checks a login code sent by [`send_code`]: the number's latest passwordless challenge for
+/// `client_id`, attempts counted, used once. Returns the user (created on first login unless
+/// the connection disables sign-up; the phone marked verified).
+pub async fn verify_code(
+    ctx: &Ctx,
+    client_id: &str,
+    c: &Connection,
+    username: &str,
+    code: &str,
+) -> Result<crate::store::users::UserRow> {
+    let wrong = || {
+        OAuthError::new(
+            OAuthKind::InvalidGrant,
+            "Wrong phone number or verification code.",
+        )
+    };
+    let to = number(ctx, username).map_err(|_| wrong())?;
+    let now = ctx.clock.now_ms();
+    let ch = store::otp_challenges::latest_passwordless(&ctx.db, &to, client_id, now)
+        .await?
+        .ok_or_else(wrong)?;
+    let right = otp::check(ctx, &ch, code, &format!("phone:{to}")).await? == otp::Check::Right;
+    let mut tx = ctx.db.begin().await?;
+    if !right || !otp::consume(ctx, &mut tx, &ch).await? {
+        drop(tx);
+        logs::record(
+            ctx,
+            LogEvent {
+                kind: "fp",
+                description: Some("Wrong phone number or verification code.".into()),
+                client_id: Some(client_id.to_string()),
+                connection: Some(c.name.clone()),
+                ..Default::default()
+            },
+        );
+        return Err(wrong().into());
+    }
+    let user = match store::users::find(&ctx.db, &c.id, &Identifier::Phone(to.clone())).await? {
+        Some(mut u) => {
+            if u.blocked {
+                return Err(OAuthError::new(OAuthKind::Blocked, "user is blocked").into());
+            }
+            if !u.phone_verified {
+                u.phone_verified = true;
+                u.updated_at = now;
+                store::users::update(&mut tx, &u).await?;
+            }
+            u
+        }
+        None => {
+            if c.disable_signup() {
+                return Err(wrong().into());
+            }
+            let row = users::new_row(
+                ctx,
+                &c,
+                users::NewUser {
+                    phone_number: Some(to.clone()),
+                    phone_verified: true,
+                    ..Default::default()
+                },
+            );
+            users::insert(&mut tx, &row).await?;
+            row
+        }
+    };
+    tx.commit().await?;
+    Ok(user)
 }
