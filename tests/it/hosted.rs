@@ -1292,3 +1292,77 @@ async fn an_expired_login_points_back_to_the_applications_login_route(b: Backend
     );
     assert!(html.contains("Log in again"));
 }
+
+backend_tests!(passwordless_sms_through_the_pages);
+async fn passwordless_sms_through_the_pages(b: Backend) {
+    let app = TestApp::new(b).await;
+    let c = setup(&app, "Demo").await;
+    let tok = app.admin_token().await;
+    let (s, _, v) = app
+        .mgmt(
+            "POST",
+            "/connections",
+            &tok,
+            Some(json!({"name": "sms", "strategy": "sms", "enabled_clients": [c["client_id"]]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mut br = Browser { cookies: vec![] };
+    let (page, html) = start(&app, &mut br, &authorize_url(&c, "&connection=sms")).await;
+    let st = state_of(&page).to_string();
+    assert!(html.contains("action=\"/u/passwordless/start\""), "{html}");
+    assert!(html.contains("type=\"tel\" autocomplete=\"tel\""));
+    // The password form is not this connection's.
+    let (s, _, _) = step(
+        &app,
+        &mut br,
+        "/u/login",
+        &st,
+        &html,
+        &[("username", EMAIL), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, html) = br.get(&app, &page).await;
+    let (s, _, _) = step(
+        &app,
+        &mut br,
+        "/u/passwordless/start",
+        &st,
+        &html,
+        &[("country", "US"), ("phone", "415 555 0166")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(html.contains("XXXXXXXX0166"), "{html}");
+    assert!(html.contains("autocomplete=\"one-time-code\""));
+    let (code, msg) = last_code(&app, "+14155550166").await;
+    assert_eq!(msg["channel"], "sms");
+    step(
+        &app,
+        &mut br,
+        "/u/passwordless/verify",
+        &st,
+        &html,
+        &[("code", "000000")],
+    )
+    .await;
+    let (_, _, html) = br.get(&app, &page).await;
+    assert!(html.contains("That code is not right."), "{html}");
+    let (s, h, _) = step(
+        &app,
+        &mut br,
+        "/u/passwordless/verify",
+        &st,
+        &html,
+        &[("code", &code)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, t) = exchange(&app, &c, &param(&answer(&h), "code").unwrap(), VERIFIER).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let id = jwt_part(t["id_token"].as_str().unwrap(), 1);
+    assert!(id["sub"].as_str().unwrap().starts_with("sms|"), "{id}");
+    assert_eq!(id["amr"], json!(["sms"]));
+}

@@ -38,6 +38,8 @@ pub fn forms() -> Router<Ctx> {
         .route("/u/mfa/resend", post(resend))
         .route("/u/mfa/verify", post(verify))
         .route("/u/mfa/saved", post(saved))
+        .route("/u/passwordless/start", post(passwordless_start))
+        .route("/u/passwordless/verify", post(passwordless_verify))
 }
 
 /// The page and its assets.
@@ -190,13 +192,37 @@ async fn show(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response 
         }
         return document(StatusCode::FORBIDDEN, html, &page_csp(None));
     }
+    let conn = crate::service::oauth::authorize::connection(&ctx, r)
+        .await
+        .ok()
+        .flatten();
+    let sms = conn.as_ref().is_some_and(|c| c.strategy == "sms");
     let (template, title, subtitle, extra) = match d.step {
+        Step::Login | Step::PasswordlessCode
+            if sms && (d.step == Step::Login || screen == "change") =>
+        {
+            (
+                "passwordless.html",
+                tr("passwordless_title"),
+                tr("passwordless_subtitle").replace("{app}", &r.client_name),
+                context! { regions => regions(), region => region_of(&ctx, &headers) },
+            )
+        }
+        Step::PasswordlessCode => {
+            let to = d
+                .sent_to
+                .as_ref()
+                .map(|(m, _)| m.clone())
+                .unwrap_or_default();
+            (
+                "passwordless_code.html",
+                tr("passwordless_title"),
+                String::new(),
+                context! { sent_text => tr("sent_sms").replace("{to}", &to) },
+            )
+        }
         Step::Login => {
-            let signup_allowed = crate::service::oauth::authorize::connection(&ctx, r)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|c| !c.disable_signup());
+            let signup_allowed = conn.as_ref().is_some_and(|c| !c.disable_signup());
             let signup_screen = signup_allowed
                 && (screen == "signup"
                     || (screen.is_empty() && r.screen_hint.as_deref() == Some("signup")));
@@ -313,16 +339,21 @@ fn enroll_page(
     headers: &HeaderMap,
     tr: &dyn Fn(&str) -> String,
 ) -> (&'static str, String, String, minijinja::Value) {
-    let region = render::region_hint(accept_language(headers))
-        .or(ctx.config.default_region.clone())
-        .unwrap_or_else(|| "US".into());
     let f = &txn.data.factors;
     (
         "mfa_enroll.html",
         tr("enroll_title"),
         tr("enroll_subtitle"),
-        context! { regions => regions(), region, sms => f.sms, voice => f.voice },
+        context! { regions => regions(), region => region_of(ctx, headers), sms => f.sms, voice => f.voice },
     )
+}
+
+/// The country preselected for a phone number: the browser's language's region, else the
+/// node's default region, else US.
+fn region_of(ctx: &Ctx, headers: &HeaderMap) -> String {
+    render::region_hint(accept_language(headers))
+        .or(ctx.config.default_region.clone())
+        .unwrap_or_else(|| "US".into())
 }
 
 async fn password_policy(ctx: &Ctx, r: &crate::service::oauth::authorize::AuthRequest) -> String {
@@ -581,4 +612,45 @@ async fn resume(
     let ua = ua_of(&headers);
     let outcome = hosted::resume(&ctx, &txn, &params, &ip, ua.as_deref()).await;
     answer(&ctx, &headers, lang, &state, outcome).await
+}
+
+async fn passwordless_start(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    posted(ctx, headers, body, |ctx, t, f| async move {
+        hosted::passwordless_start(
+            &ctx,
+            &t,
+            field(&f, "csrf"),
+            field(&f, "country"),
+            field(&f, "phone"),
+            &ip,
+        )
+        .await
+    })
+    .await
+}
+
+async fn passwordless_verify(
+    State(ctx): State<Ctx>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ua = ua_of(&headers);
+    posted(ctx, headers, body, |ctx, t, f| async move {
+        hosted::passwordless_verify(
+            &ctx,
+            &t,
+            field(&f, "csrf"),
+            field(&f, "code"),
+            &ip,
+            ua.as_deref(),
+        )
+        .await
+    })
+    .await
 }

@@ -23,6 +23,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("mfa_code.html", include_str!("templates/mfa_code.html")),
     ("recovery.html", include_str!("templates/recovery.html")),
     ("message.html", include_str!("templates/message.html")),
+    (
+        "passwordless.html",
+        include_str!("templates/passwordless.html"),
+    ),
+    (
+        "passwordless_code.html",
+        include_str!("templates/passwordless_code.html"),
+    ),
     ("form_post.html", include_str!("templates/form_post.html")),
     (
         "web_message.html",

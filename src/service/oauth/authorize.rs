@@ -178,11 +178,12 @@ async fn default_connection(ctx: &Ctx) -> Result<String> {
         .to_string())
 }
 
-/// The database connection a request logs into, if it is one enabled for the client.
+/// The connection a request logs into (database, custom database, or passwordless SMS), if it
+/// is one enabled for the client.
 pub async fn connection(ctx: &Ctx, r: &AuthRequest) -> Result<Option<Connection>> {
     Ok(connections::by_name(ctx, &r.connection)
         .await?
-        .filter(|c| c.is_database() && c.enabled_for(&r.client_id)))
+        .filter(|c| (c.is_database() || c.strategy == "sms") && c.enabled_for(&r.client_id)))
 }
 
 fn pkce_challenge_ok(c: &str) -> bool {
@@ -382,7 +383,7 @@ pub async fn check(ctx: &Ctx, q: &[(String, String)]) -> Result<Checked> {
         return bad(
             "invalid_request",
             &format!(
-                "The connection {} is not a database connection enabled for this application.",
+                "The connection {} is not a database or SMS connection enabled for this application.",
                 r.connection
             ),
         );
@@ -423,6 +424,8 @@ pub struct Granted<'a> {
     pub mfa: bool,
     /// What the post-login Actions added, when any ran.
     pub custom: Option<Custom>,
+    /// The first factor's `amr` value: `pwd`, or `sms` for passwordless.
+    pub first_factor: &'static str,
 }
 
 /// Mints the code of a completed login (or, for `response_type=id_token`, the ID token) and
@@ -434,7 +437,7 @@ pub async fn issue_code(ctx: &Ctx, g: Granted<'_>) -> Result<Reply> {
     }
     let code = crypto::random_token();
     let now = ctx.clock.now_ms();
-    let mut amr = vec!["pwd".to_string()];
+    let mut amr = vec![g.first_factor.to_string()];
     if g.mfa {
         amr.push("mfa".into());
     }
@@ -487,7 +490,7 @@ async fn front_channel_id_token(ctx: &Ctx, g: Granted<'_>) -> Result<Reply> {
         .filter(|s| s != "offline_access")
         .collect::<Vec<_>>()
         .join(" ");
-    let mut amr = vec!["pwd".to_string()];
+    let mut amr = vec![g.first_factor.to_string()];
     if g.mfa {
         amr.push("mfa".into());
     }

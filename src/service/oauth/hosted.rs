@@ -58,6 +58,8 @@ pub enum Step {
     /// A post-login Action sent the browser elsewhere (`api.redirect.sendUserTo`); the login
     /// resumes at `/continue`.
     Redirected,
+    /// Passwordless SMS: type the code sent to the number.
+    PasswordlessCode,
 }
 
 /// A message for the next page, by key (the page translates it) with optional detail text.
@@ -133,6 +135,9 @@ pub struct TxnData {
     /// A second factor was already completed in the SSO session this login runs in.
     #[serde(default)]
     mfa_done: bool,
+    /// The first factor was a passwordless SMS code (`amr` and the Actions' methods say `sms`).
+    #[serde(default)]
+    passwordless: bool,
     /// Whether this login may offer "remember this browser": the node's setting
     /// (`[hosted] mfa_remember_days` > 0) unless an Action's `api.multifactor.enable` said
     /// `allowRememberBrowser: false`.
@@ -162,6 +167,7 @@ impl TxnData {
             remember_allowed: false,
             suspended: None,
             mfa_done: false,
+            passwordless: false,
         }
     }
 }
@@ -459,10 +465,11 @@ async fn after_password(
         user_name: user.email.clone().or(user.username.clone()),
         ..log_base(&r, Some(&c), ip, ua)
     };
+    let first = if d.passwordless { "sms" } else { "pwd" };
     let methods: &[(&str, Option<&str>)] = if mfa_done {
-        &[("pwd", None), ("mfa", None)]
+        &[(first, None), ("mfa", None)]
     } else {
-        &[("pwd", None)]
+        &[(first, None)]
     };
     let actions = match crate::service::actions::run::post_login(
         ctx,
@@ -764,7 +771,10 @@ pub async fn password(
         return save(ctx, &t, d, notice("missing_fields")).await;
     }
     let r = d.request.clone();
-    let Some(c) = authorize::connection(ctx, &r).await? else {
+    let Some(c) = authorize::connection(ctx, &r)
+        .await?
+        .filter(Connection::is_database)
+    else {
         return save(ctx, &t, d, notice("failed")).await;
     };
     let base = LogEvent {
@@ -996,6 +1006,111 @@ pub async fn resend(ctx: &Ctx, t: &Txn, csrf: &str, channel: &str, ip: &str) -> 
     save(ctx, &t, d, n).await
 }
 
+/// Passwordless SMS, first step: the number (with the country chosen) gets a login code
+/// (`passwordless::send_code`: the number's, the address's and the application's budgets).
+pub async fn passwordless_start(
+    ctx: &Ctx,
+    t: &Txn,
+    csrf: &str,
+    country: &str,
+    number: &str,
+    ip: &str,
+) -> Result<Outcome> {
+    let steps = [Step::Login, Step::PasswordlessCode];
+    let Some(t) = claim_at(ctx, t, csrf, &steps).await? else {
+        return Ok(Outcome::Stale);
+    };
+    let mut d = t.data.clone();
+    let Some(c) = authorize::connection(ctx, &d.request)
+        .await?
+        .filter(|c| c.strategy == "sms")
+    else {
+        return save(ctx, &t, d, notice("failed")).await;
+    };
+    let region = Some(country).filter(|c| c.len() == 2);
+    let Ok(e164) = phone::normalize(number, region.or(ctx.config.default_region.as_deref())) else {
+        return save(ctx, &t, d, notice("bad_phone")).await;
+    };
+    match crate::service::oauth::passwordless::send_code(
+        ctx,
+        &d.request.client_id,
+        &c,
+        e164.as_str(),
+        ip,
+    )
+    .await
+    {
+        Ok(to) => {
+            d.step = Step::PasswordlessCode;
+            d.username = Some(to);
+            d.sent_to = Some((phone::mask(&e164), "sms".into()));
+            d.sent_at = Some(ctx.clock.now_ms());
+            save(ctx, &t, d, None).await
+        }
+        Err(Error::OAuth(e)) => {
+            let n = match e.kind {
+                OAuthKind::BadConnection => Notice {
+                    key: "signup_failed".into(),
+                    detail: Some(e.description.clone()),
+                },
+                _ => step_notice(&e),
+            };
+            save(ctx, &t, d, Some(n)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Passwordless SMS, second step: the code; then the login proceeds as after a password.
+pub async fn passwordless_verify(
+    ctx: &Ctx,
+    t: &Txn,
+    csrf: &str,
+    code: &str,
+    ip: &str,
+    ua: Option<&str>,
+) -> Result<Outcome> {
+    let Some(t) = claim_at(ctx, t, csrf, &[Step::PasswordlessCode]).await? else {
+        return Ok(Outcome::Stale);
+    };
+    let mut d = t.data.clone();
+    let Some(c) = authorize::connection(ctx, &d.request)
+        .await?
+        .filter(|c| c.strategy == "sms")
+    else {
+        return save(ctx, &t, d, notice("failed")).await;
+    };
+    let number = d.username.clone().unwrap_or_default();
+    let checked = crate::service::oauth::passwordless::verify_code(
+        ctx,
+        &d.request.client_id,
+        &c,
+        &number,
+        code.trim(),
+    )
+    .await;
+    let user = match checked {
+        Ok(u) => u,
+        Err(Error::OAuth(e)) if e.kind == OAuthKind::Blocked => {
+            return save(ctx, &t, d, notice("blocked")).await;
+        }
+        Err(Error::OAuth(e)) => return save(ctx, &t, d, Some(step_notice(&e))).await,
+        Err(e) => return Err(e),
+    };
+    d.passwordless = true;
+    d.auth_time = Some(ctx.clock.now_ms());
+    d.user_id = Some(user.user_id.clone());
+    d.step = Step::Login;
+    let flow = Flow {
+        state: &t.id,
+        ip,
+        ua,
+        remember_cookie: None,
+        resume: None,
+    };
+    proceed(ctx, &t, d, &user, &flow).await
+}
+
 /// How a code is answered.
 #[derive(Debug, Clone, Copy)]
 pub enum Answer<'a> {
@@ -1152,6 +1267,7 @@ async fn finish_code(ctx: &Ctx, d: &TxnData, user_id: &str, mfa: bool) -> Result
             auth_time_ms: d.auth_time.unwrap_or_else(|| ctx.clock.now_ms()),
             mfa,
             custom: d.custom.clone(),
+            first_factor: if d.passwordless { "sms" } else { "pwd" },
         },
     )
     .await
