@@ -289,7 +289,7 @@ pub async fn verify_code(
             }
             let row = users::new_row(
                 ctx,
-                &c,
+                c,
                 users::NewUser {
                     phone_number: Some(to.clone()),
                     phone_verified: true,
