@@ -20,6 +20,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("forgot.html", include_str!("templates/forgot.html")),
     ("reset_sent.html", include_str!("templates/reset_sent.html")),
     ("mfa_enroll.html", include_str!("templates/mfa_enroll.html")),
+    (
+        "phone_fields.html",
+        include_str!("templates/phone_fields.html"),
+    ),
     ("mfa_code.html", include_str!("templates/mfa_code.html")),
     ("recovery.html", include_str!("templates/recovery.html")),
     ("message.html", include_str!("templates/message.html")),
