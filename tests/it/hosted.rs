@@ -261,6 +261,26 @@ async fn authorize_refuses_on_a_page_or_back_to_the_application(b: Backend) {
     let c = setup(&app, "Demo").await;
     let id = c["client_id"].as_str().unwrap();
     let mut br = Browser { cookies: vec![] };
+    // A callback with a fragment is never one to answer to, listed or not.
+    let tok = app.admin_token().await;
+    let frag = app
+        .create_client(
+            &tok,
+            json!({"name": "Fragment", "token_endpoint_auth_method": "none",
+                   "callbacks": ["https://app.example/cb#x"], "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    let (s, h, _) = br
+        .get(
+            &app,
+            &format!(
+                "/authorize?client_id={}&response_type=code&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%23x&code_challenge={CHALLENGE}&code_challenge_method=S256",
+                frag["client_id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(h.get("location").is_none());
     // No trusted redirect URI: a page, never a redirect.
     for url in [
         "/authorize?response_type=code".to_string(),

@@ -222,7 +222,10 @@ pub async fn check(ctx: &Ctx, q: &[(String, String)]) -> Result<Checked> {
             ));
         }
     };
-    if !urls.callbacks.contains(&redirect_uri) || origin_of(&redirect_uri).is_none() {
+    // RFC 6749 §3.1.2: a redirection endpoint has no fragment (the answer could not be added).
+    let has_fragment = url::Url::parse(&redirect_uri).is_ok_and(|u| u.fragment().is_some());
+    if !urls.callbacks.contains(&redirect_uri) || origin_of(&redirect_uri).is_none() || has_fragment
+    {
         return Ok(Checked::Page(format!(
             "Callback URL mismatch. {redirect_uri} is not in the list of allowed callback URLs of the application."
         )));
