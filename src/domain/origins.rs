@@ -1,5 +1,36 @@
-//! Web origins (`scheme://host[:port]`) of the applications' URL fields: what a browser may
-//! call from (CORS on the token endpoints) and where a `web_message` answer may be posted.
+//! The URL fields of an application (Auth0's names, unchanged) and their web origins
+//! (`scheme://host[:port]`): what a browser may call from (CORS on the token endpoints) and
+//! where a `web_message` answer may be posted.
+
+/// The URL fields of a client that the hosted login reads, from the client's stored JSON
+/// (typed when saved through the Management API; a field that is missing or unreadable counts
+/// as empty).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ClientUrls {
+    pub callbacks: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub allowed_logout_urls: Vec<String>,
+    pub initiate_login_uri: Option<String>,
+}
+
+impl ClientUrls {
+    /// Reads the fields of a client's stored attributes.
+    pub fn of(data: &serde_json::Map<String, serde_json::Value>) -> Self {
+        serde_json::from_value(serde_json::Value::Object(data.clone())).unwrap_or_default()
+    }
+
+    /// Every origin these fields allow browser calls from (see [`allowed`]).
+    pub fn origins(&self) -> Vec<String> {
+        allowed(&self.web_origins, &self.allowed_origins, &self.callbacks)
+    }
+
+    /// Whether `origin` is one of the `web_origins` (a `web_message` answer may go there).
+    pub fn web_origin(&self, origin: &str) -> bool {
+        allowed(&self.web_origins, &[], &[]).contains(&normalise(origin))
+    }
+}
 
 /// The origin of a URL, lower-cased, if it has a tuple origin (http(s) with a host).
 pub fn origin_of(url: &str) -> Option<String> {
@@ -56,5 +87,15 @@ mod tests {
             ]
         );
         assert!(a.contains(&normalise("https://A.example/")));
+        let mut data = serde_json::Map::new();
+        data.insert(
+            "web_origins".into(),
+            serde_json::json!(["https://A.example/"]),
+        );
+        data.insert("initiate_login_uri".into(), serde_json::Value::Null);
+        let u = ClientUrls::of(&data);
+        assert!(u.web_origin("https://a.example"));
+        assert!(!u.web_origin("https://b.example"));
+        assert_eq!(u.origins(), ["https://a.example"]);
     }
 }

@@ -25,7 +25,7 @@ pub const BROWSER_COOKIE: &str = "callsign_browser";
 pub const SESSION_COOKIE: &str = "callsign_session";
 pub const REMEMBER_COOKIE: &str = "callsign_mfa_rb";
 
-fn accept_language(h: &HeaderMap) -> Option<&str> {
+pub fn accept_language(h: &HeaderMap) -> Option<&str> {
     h.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
 }
 

@@ -9,8 +9,8 @@
 use crate::ctx::Ctx;
 use crate::domain::phone;
 use crate::http::authn::authorize::{
-    BROWSER_COOKIE, REMEMBER_COOKIE, SESSION_COOKIE, failure, message_page_back, page_csp, respond,
-    user_agent,
+    BROWSER_COOKIE, REMEMBER_COOKIE, SESSION_COOKIE, accept_language, failure, message_page_back,
+    page_csp, respond, user_agent,
 };
 use crate::http::extract::{ClientIp, Query};
 use crate::http::pages::{cookie, document, field, form, render, secure, set_cookie};
@@ -71,10 +71,6 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     r
-}
-
-fn accept_language(h: &HeaderMap) -> Option<&str> {
-    h.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
 }
 
 fn lang_of(t: Option<&Txn>, h: &HeaderMap) -> &'static str {
@@ -231,7 +227,9 @@ async fn show(State(ctx): State<Ctx>, headers: HeaderMap, q: Query) -> Response 
                     "signup.html",
                     tr("signup_title"),
                     tr("signup_subtitle").replace("{app}", &r.client_name),
-                    context! { policy => password_policy(&ctx, r).await },
+                    context! {
+                        policy => conn.as_ref().map(|c| crate::domain::password_policy::describe(&c.options)).unwrap_or_default(),
+                    },
                 )
             } else if screen == "forgot" {
                 (
@@ -354,15 +352,6 @@ fn region_of(ctx: &Ctx, headers: &HeaderMap) -> String {
     render::region_hint(accept_language(headers))
         .or(ctx.config.default_region.clone())
         .unwrap_or_else(|| "US".into())
-}
-
-async fn password_policy(ctx: &Ctx, r: &crate::service::oauth::authorize::AuthRequest) -> String {
-    crate::service::oauth::authorize::connection(ctx, r)
-        .await
-        .ok()
-        .flatten()
-        .map(|c| crate::domain::password_policy::describe(&c.options))
-        .unwrap_or_default()
 }
 
 /// Runs a step for a posted form: opens the transaction the form names (bound to this

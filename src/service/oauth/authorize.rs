@@ -128,16 +128,7 @@ pub enum Checked {
 
 pub use crate::domain::origins::origin_of;
 
-/// The URL fields of a client that the hosted login reads (Auth0's names, unchanged).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ClientUrls {
-    pub callbacks: Vec<String>,
-    pub web_origins: Vec<String>,
-    pub allowed_origins: Vec<String>,
-    pub allowed_logout_urls: Vec<String>,
-    pub initiate_login_uri: Option<String>,
-}
+pub use crate::domain::origins::ClientUrls;
 
 /// A client and its URL fields, if it exists.
 pub async fn client_urls(
@@ -149,20 +140,7 @@ pub async fn client_urls(
     };
     let urls = store::clients::get(&ctx.db, client_id)
         .await?
-        .map(|row| {
-            let list = |k: &str| strings(&row.data, k);
-            ClientUrls {
-                callbacks: list("callbacks"),
-                web_origins: list("web_origins"),
-                allowed_origins: list("allowed_origins"),
-                allowed_logout_urls: list("allowed_logout_urls"),
-                initiate_login_uri: row
-                    .data
-                    .get("initiate_login_uri")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-            }
-        })
+        .map(|row| ClientUrls::of(&row.data))
         .unwrap_or_default();
     Ok(Some((c, urls)))
 }
@@ -328,11 +306,7 @@ pub async fn check(ctx: &Ctx, q: &[(String, String)]) -> Result<Checked> {
     }
     if response_mode == ResponseMode::WebMessage {
         let o = origin_of(&r.redirect_uri).unwrap_or_default();
-        if !urls
-            .web_origins
-            .iter()
-            .any(|w| w.trim_end_matches('/').eq_ignore_ascii_case(&o))
-        {
+        if !urls.web_origin(&o) {
             return Ok(Checked::Page(format!(
                 "The origin {o} is not in the application's allowed web origins."
             )));
@@ -677,15 +651,4 @@ pub async fn cors_allowed(ctx: &Ctx, origin: &str) -> Result<bool> {
         return Ok(false);
     }
     ctx.catalog.origin_allowed(ctx, origin).await
-}
-
-fn strings(data: &serde_json::Map<String, serde_json::Value>, k: &str) -> Vec<String> {
-    data.get(k)
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -354,11 +354,9 @@ pub fn recovery_code(ctx: &Ctx, t: &Txn) -> Option<String> {
         .and_then(|s| ctx.secrets.open_string(s).ok())
 }
 
-/// Saves the next state of `t` if `given` is its current CSRF token.
-async fn advance(ctx: &Ctx, t: &Txn, given: &str, d: &TxnData) -> Result<bool> {
-    if given.is_empty() || !crypto::ct_eq(t.csrf.as_bytes(), given.as_bytes()) {
-        return Ok(false);
-    }
+/// Saves `d` as the next state of a transaction this request claimed (its token rotates
+/// again; a concurrent change since the claim wins and this one is dropped).
+async fn advance(ctx: &Ctx, t: &Txn, d: &TxnData) -> Result<bool> {
     store::login_txns::advance(
         &ctx.db,
         &t.id_hash,
@@ -396,7 +394,7 @@ async fn claim_at(ctx: &Ctx, t: &Txn, given: &str, steps: &[Step]) -> Result<Opt
 /// Saves `d` after a claimed step (under the token the claim set).
 async fn save(ctx: &Ctx, t: &Txn, mut d: TxnData, n: Option<Notice>) -> Result<Outcome> {
     d.notice = n;
-    advance(ctx, t, &t.csrf.clone(), &d).await?;
+    advance(ctx, t, &d).await?;
     Ok(Outcome::Page)
 }
 
@@ -1175,7 +1173,7 @@ pub async fn verify(
         d.mfa_token = None;
         d.notice = None;
         d.remember = remember;
-        advance(ctx, &t, &t.csrf, &d).await?;
+        advance(ctx, &t, &d).await?;
         return Ok(Outcome::Page);
     }
     complete(ctx, &t, &d, &user, true, remember, ip, ua).await

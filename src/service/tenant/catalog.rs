@@ -105,24 +105,9 @@ impl Catalog {
         if let Some(set) = self.state.read().ok().and_then(|s| s.origins.clone()) {
             return Ok(set.contains(&o));
         }
-        let strings = |row: &store::clients::ClientRow, k: &str| -> Vec<String> {
-            row.data
-                .get(k)
-                .and_then(|v| v.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         let mut set = std::collections::HashSet::new();
         for row in store::clients::list(&ctx.db).await? {
-            set.extend(crate::domain::origins::allowed(
-                &strings(&row, "web_origins"),
-                &strings(&row, "allowed_origins"),
-                &strings(&row, "callbacks"),
-            ));
+            set.extend(crate::domain::origins::ClientUrls::of(&row.data).origins());
         }
         let set = Arc::new(set);
         if let Ok(mut s) = self.state.write() {
